@@ -1,0 +1,216 @@
+"""The DuckDB list store: versioned snapshots of every source's entities and names."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from screener import normalize
+from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE snapshots (
+            snapshot_id INTEGER PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            title VARCHAR,
+            as_of DATE,
+            fetched_at TIMESTAMP NOT NULL,
+            sha256 VARCHAR,
+            url VARCHAR,
+            row_count INTEGER NOT NULL,
+            name_count INTEGER NOT NULL,
+            status VARCHAR NOT NULL,
+            origin VARCHAR NOT NULL,
+            licence VARCHAR,
+            coverage VARCHAR,
+            etag VARCHAR,
+            last_modified VARCHAR
+        )""",
+        "CREATE SEQUENCE snapshot_ids START 1",
+        """CREATE TABLE entities (
+            snapshot_id INTEGER NOT NULL,
+            entity_id VARCHAR NOT NULL, source VARCHAR NOT NULL, list_name VARCHAR, list_kind VARCHAR,
+            authority VARCHAR, program VARCHAR, entity_type VARCHAR, name VARCHAR NOT NULL,
+            country VARCHAR, addresses VARCHAR, sector VARCHAR, merchandise VARCHAR, status VARCHAR,
+            start_date DATE, end_date DATE, citation VARCHAR, remarks VARCHAR, source_url VARCHAR,
+            includes_affiliates BOOLEAN,
+            PRIMARY KEY (snapshot_id, entity_id)
+        )""",
+        """CREATE TABLE names (
+            snapshot_id INTEGER NOT NULL,
+            entity_id VARCHAR NOT NULL, name VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+            lang VARCHAR NOT NULL, norm VARCHAR NOT NULL
+        )""",
+        "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    ],
+}
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or written as asked."""
+
+
+@dataclass(frozen=True)
+class SnapshotMeta:
+    """What is known about a snapshot before it is stored."""
+
+    source: str
+    title: str
+    as_of: dt.date | None
+    url: str
+    sha256: str
+    origin: str
+    licence: str = ""
+    coverage: str = ""
+    etag: str = ""
+    last_modified: str = ""
+
+
+@dataclass(frozen=True)
+class Lists:
+    """The entities and names of a set of snapshots, read into memory."""
+
+    snapshots: pl.DataFrame
+    entities: pl.DataFrame
+    names: pl.DataFrame
+
+
+class Store:
+    """One DuckDB file holding every snapshot of every list."""
+
+    def __init__(self, path: Path, read_only: bool = False):
+        self.path = Path(path)
+        self.read_only = read_only
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as error:
+            raise StoreError(f"cannot open the database {self.path}: {_first_line(error)}") from error
+        if not read_only:
+            self._migrate()
+            self._refresh_norms()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def schema_version(self) -> int:
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        ).fetchone()[0]
+        if not exists:
+            return 0
+        return self.con.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
+
+    def _migrate(self) -> None:
+        self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)")
+        current = self.schema_version()
+        for version in sorted(v for v in _MIGRATIONS if v > current):
+            self.con.execute("BEGIN TRANSACTION")
+            for statement in _MIGRATIONS[version]:
+                self.con.execute(statement)
+            self.con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+            self.con.execute("COMMIT")
+
+    def _refresh_norms(self) -> None:
+        """Recompute stored normalised names when the normaliser changed since they were written."""
+        stored = self.con.execute("SELECT value FROM meta WHERE key = 'normalizer_version'").fetchone()
+        if stored and stored[0] == normalize.VERSION:
+            return
+        names = self.con.execute("SELECT DISTINCT name FROM names").pl()
+        self.con.execute("BEGIN TRANSACTION")
+        if len(names):
+            mapping = names.with_columns(norm=normalize.normalize_series(names["name"]))
+            self.con.register("name_norms", mapping)
+            self.con.execute("UPDATE names SET norm = name_norms.norm FROM name_norms WHERE names.name = name_norms.name")
+            self.con.unregister("name_norms")
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES ('normalizer_version', ?)", [normalize.VERSION])
+        self.con.execute("COMMIT")
+
+    def add_snapshot(self, meta: SnapshotMeta, entities: pl.DataFrame, names: pl.DataFrame) -> int:
+        """Store a new current snapshot of one source in one transaction; return its id."""
+        if self.read_only:
+            raise StoreError("the database is open read-only")
+        entities = conform(entities, ENTITY_SCHEMA, "entities")
+        names = conform(names, NAME_SCHEMA, "names").unique(maintain_order=True)
+        validate_frames(entities, names)
+        names = names.with_columns(norm=normalize.normalize_series(names["name"]))
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            snapshot_id = self.con.execute("SELECT nextval('snapshot_ids')").fetchone()[0]
+            self.con.execute(
+                "UPDATE snapshots SET status = 'superseded' WHERE source = ? AND status = 'current'", [meta.source]
+            )
+            self.con.execute(
+                "INSERT INTO snapshots VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, 'current', ?, ?, ?, ?, ?)",
+                [snapshot_id, meta.source, meta.title, meta.as_of, meta.sha256, meta.url, len(entities),
+                 len(names), meta.origin, meta.licence, meta.coverage, meta.etag, meta.last_modified],
+            )
+            self.con.register("new_entities", entities)
+            self.con.execute("INSERT INTO entities SELECT ?, * FROM new_entities", [snapshot_id])
+            self.con.register("new_names", names)
+            self.con.execute("INSERT INTO names SELECT ?, * FROM new_names", [snapshot_id])
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            for view in ("new_entities", "new_names"):
+                self.con.unregister(view)
+        return snapshot_id
+
+    def snapshots(self, source: str | None = None) -> pl.DataFrame:
+        """Every snapshot, newest first."""
+        query = "SELECT * FROM snapshots"
+        params: list[object] = []
+        if source:
+            query += " WHERE source = ?"
+            params.append(source)
+        return self.con.execute(query + " ORDER BY snapshot_id DESC", params).pl()
+
+    def current_snapshots(self, as_of: dt.date | None = None) -> pl.DataFrame:
+        """One snapshot per source: the current one, or the newest in force on `as_of`."""
+        if as_of is None:
+            return self.con.execute("SELECT * FROM snapshots WHERE status = 'current' ORDER BY source").pl()
+        return self.con.execute(
+            """SELECT * FROM snapshots WHERE status IN ('current', 'superseded') AND as_of <= ?
+               QUALIFY row_number() OVER (PARTITION BY source ORDER BY as_of DESC, snapshot_id DESC) = 1
+               ORDER BY source""",
+            [as_of],
+        ).pl()
+
+    def update_snapshot_check(self, snapshot_id: int, etag: str, last_modified: str) -> None:
+        """Record validators of an unchanged download against the snapshot it confirmed."""
+        self.con.execute(
+            "UPDATE snapshots SET etag = ?, last_modified = ? WHERE snapshot_id = ?",
+            [etag, last_modified, snapshot_id],
+        )
+
+    def read_lists(self, snapshot_ids: list[int]) -> Lists:
+        """The entities and names of the given snapshots."""
+        ids = list(snapshot_ids)
+        snapshots = self.con.execute("SELECT * FROM snapshots WHERE list_contains(?, snapshot_id)", [ids]).pl()
+        entities = self.con.execute("SELECT * FROM entities WHERE list_contains(?, snapshot_id)", [ids]).pl()
+        names = self.con.execute("SELECT * FROM names WHERE list_contains(?, snapshot_id)", [ids]).pl()
+        return Lists(snapshots=snapshots, entities=entities, names=names)
+
+    def read_current(self, as_of: dt.date | None = None) -> Lists:
+        """The lists in force now, or on `as_of`."""
+        return self.read_lists(self.current_snapshots(as_of)["snapshot_id"].to_list())
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
