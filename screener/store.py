@@ -107,13 +107,20 @@ class Store:
     def close(self) -> None:
         self.con.close()
 
+    def query(self, sql: str, params: list[object] | None = None) -> pl.DataFrame:
+        """Run a read query and return its rows as a frame."""
+        return self.con.sql(sql, params=params).pl()
+
+    def scalar(self, sql: str, params: list[object] | None = None) -> object:
+        """Run a read query and return the first column of its first row (None when empty)."""
+        rows = self.con.sql(sql, params=params).fetchall()
+        return rows[0][0] if rows else None
+
     def schema_version(self) -> int:
-        exists = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-        ).fetchone()[0]
+        exists = self.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'")
         if not exists:
             return 0
-        return self.con.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
+        return self.scalar("SELECT max(version) FROM schema_version") or 0
 
     def _migrate(self) -> None:
         self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)")
@@ -127,10 +134,9 @@ class Store:
 
     def _refresh_norms(self) -> None:
         """Recompute stored normalised names when the normaliser changed since they were written."""
-        stored = self.con.execute("SELECT value FROM meta WHERE key = 'normalizer_version'").fetchone()
-        if stored and stored[0] == normalize.VERSION:
+        if self.scalar("SELECT value FROM meta WHERE key = 'normalizer_version'") == normalize.VERSION:
             return
-        names = self.con.execute("SELECT DISTINCT name FROM names").pl()
+        names = self.query("SELECT DISTINCT name FROM names")
         self.con.execute("BEGIN TRANSACTION")
         if len(names):
             mapping = names.with_columns(norm=normalize.normalize_series(names["name"]))
@@ -150,7 +156,7 @@ class Store:
         names = names.with_columns(norm=normalize.normalize_series(names["name"]))
         self.con.execute("BEGIN TRANSACTION")
         try:
-            snapshot_id = self.con.execute("SELECT nextval('snapshot_ids')").fetchone()[0]
+            snapshot_id = self.scalar("SELECT nextval('snapshot_ids')")
             self.con.execute(
                 "UPDATE snapshots SET status = 'superseded' WHERE source = ? AND status = 'current'", [meta.source]
             )
@@ -179,18 +185,18 @@ class Store:
         if source:
             query += " WHERE source = ?"
             params.append(source)
-        return self.con.execute(query + " ORDER BY snapshot_id DESC", params).pl()
+        return self.query(query + " ORDER BY snapshot_id DESC", params)
 
     def current_snapshots(self, as_of: dt.date | None = None) -> pl.DataFrame:
         """One snapshot per source: the current one, or the newest in force on `as_of`."""
         if as_of is None:
-            return self.con.execute("SELECT * FROM snapshots WHERE status = 'current' ORDER BY source").pl()
-        return self.con.execute(
+            return self.query("SELECT * FROM snapshots WHERE status = 'current' ORDER BY source")
+        return self.query(
             """SELECT * FROM snapshots WHERE status IN ('current', 'superseded') AND as_of <= ?
                QUALIFY row_number() OVER (PARTITION BY source ORDER BY as_of DESC, snapshot_id DESC) = 1
                ORDER BY source""",
             [as_of],
-        ).pl()
+        )
 
     def update_snapshot_check(self, snapshot_id: int, etag: str, last_modified: str) -> None:
         """Record validators of an unchanged download against the snapshot it confirmed."""
@@ -202,9 +208,9 @@ class Store:
     def read_lists(self, snapshot_ids: list[int]) -> Lists:
         """The entities and names of the given snapshots."""
         ids = list(snapshot_ids)
-        snapshots = self.con.execute("SELECT * FROM snapshots WHERE list_contains(?, snapshot_id)", [ids]).pl()
-        entities = self.con.execute("SELECT * FROM entities WHERE list_contains(?, snapshot_id)", [ids]).pl()
-        names = self.con.execute("SELECT * FROM names WHERE list_contains(?, snapshot_id)", [ids]).pl()
+        snapshots = self.query("SELECT * FROM snapshots WHERE list_contains(?, snapshot_id)", [ids])
+        entities = self.query("SELECT * FROM entities WHERE list_contains(?, snapshot_id)", [ids])
+        names = self.query("SELECT * FROM names WHERE list_contains(?, snapshot_id)", [ids])
         return Lists(snapshots=snapshots, entities=entities, names=names)
 
     def read_current(self, as_of: dt.date | None = None) -> Lists:

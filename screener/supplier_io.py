@@ -1,0 +1,128 @@
+"""Reading supplier files (CSV in any common encoding and delimiter, XLSX) into frames of strings."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import charset_normalizer
+import polars as pl
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+_BINARY_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip archive",
+    b"\x7fELF": "an executable",
+}
+_DELIMITERS = ",;\t|"
+
+
+class InputFileError(ValueError):
+    """A supplier file that cannot be read; the message says why and what to do."""
+
+
+def read_suppliers(source: str | Path | bytes, *, filename: str = "", sheet: str | None = None) -> pl.DataFrame:
+    """Read a supplier CSV or spreadsheet (path or bytes) into a frame whose columns are all strings."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise InputFileError(f"{path}: no such file")
+        filename = filename or path.name
+        data = path.read_bytes()
+    else:
+        data = source
+    label = filename or "the uploaded file"
+    if not data.strip():
+        raise InputFileError(f"{label} is empty: it has no header and no rows")
+    if data.startswith((_ZIP_MAGIC, _OLE_MAGIC)) or filename.lower().endswith(EXCEL_SUFFIXES):
+        frame = _read_spreadsheet(data, label, sheet)
+    else:
+        _refuse_binary(data, label)
+        frame = _read_delimited(_decode(data, label), label)
+    return _tidy(frame, label)
+
+
+def _refuse_binary(data: bytes, label: str) -> None:
+    for magic, kind in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise InputFileError(f"{label} is {kind}, not a CSV or XLSX supplier list")
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputFileError(f"{label} is a binary file, not a CSV or XLSX supplier list")
+
+
+def _decode(data: bytes, label: str) -> str:
+    """Decode text by BOM, then UTF-8, then the most likely legacy encoding."""
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            return data.decode(encoding)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        raise InputFileError(f"{label}: cannot tell its text encoding; save it as UTF-8 CSV and try again")
+    encoding = "gb18030" if best.encoding in ("gb2312", "gbk") else best.encoding
+    return data.decode(encoding, errors="replace")
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        header = text.splitlines()[0] if text.splitlines() else ""
+        return max(_DELIMITERS, key=header.count)
+
+
+def _read_delimited(text: str, label: str) -> pl.DataFrame:
+    try:
+        return pl.read_csv(
+            io.StringIO(text),
+            separator=_sniff_delimiter(text),
+            infer_schema=False,
+            truncate_ragged_lines=True,
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as error:
+        raise InputFileError(f"{label}: not a readable CSV file ({str(error).splitlines()[0]})") from error
+
+
+def _read_spreadsheet(data: bytes, label: str, sheet: str | None) -> pl.DataFrame:
+    import fastexcel
+
+    try:
+        workbook = fastexcel.read_excel(data)
+    except Exception as error:
+        raise InputFileError(f"{label}: not a readable spreadsheet ({str(error).splitlines()[0]})") from error
+    names = workbook.sheet_names
+    if sheet is not None and sheet not in names:
+        raise InputFileError(f"{label} has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
+    for name in [sheet] if sheet is not None else names:
+        frame = workbook.load_sheet(name).to_polars()
+        if frame.width and frame.height:
+            return frame.select(pl.all().cast(pl.String))
+    raise InputFileError(f"{label}: every sheet is empty")
+
+
+def _tidy(frame: pl.DataFrame, label: str) -> pl.DataFrame:
+    """Trim header names, name blank headers, and drop fully empty rows."""
+    if frame.width == 0:
+        raise InputFileError(f"{label} has no columns")
+    renamed = {}
+    for position, column in enumerate(frame.columns):
+        clean = " ".join(str(column).split()) or f"column_{position + 1}"
+        while clean in renamed.values():
+            clean = f"{clean}_{position + 1}"
+        renamed[column] = clean
+    frame = frame.rename(renamed).select(pl.all().cast(pl.String))
+    not_blank = pl.any_horizontal(pl.all().fill_null("").str.strip_chars() != "")
+    frame = frame.filter(not_blank)
+    if frame.height == 0:
+        raise InputFileError(f"{label} has a header but no rows")
+    return frame

@@ -1,0 +1,132 @@
+"""The DuckDB store: creation, migration, snapshots and history."""
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+import pytest
+
+from screener.schema import SchemaError, entity_id
+from screener.store import SCHEMA_VERSION, SnapshotMeta, Store
+
+
+def frames(*names: str, source: str = "uflpa") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Entity and name frames with one entity per name and an alias each."""
+    ids = [entity_id(source, name) for name in names]
+    entities = pl.DataFrame(
+        {
+            "entity_id": ids,
+            "source": source,
+            "list_name": "UFLPA Entity List",
+            "list_kind": "legal",
+            "authority": "US-DHS",
+            "program": "UFLPA 2(d)(2)(B)(ii)",
+            "entity_type": "organization",
+            "name": list(names),
+            "country": "CN",
+            "addresses": "",
+            "sector": "",
+            "merchandise": "",
+            "status": "active",
+            "start_date": dt.date(2023, 6, 12),
+            "end_date": None,
+            "citation": "Federal Register doc. 2023-12481",
+            "remarks": "",
+            "source_url": "https://www.dhs.gov/uflpa-entity-list",
+            "includes_affiliates": False,
+        }
+    )
+    names_frame = pl.DataFrame(
+        {
+            "entity_id": ids + ids,
+            "name": list(names) + [f"{name} Alias" for name in names],
+            "kind": ["primary"] * len(names) + ["alias"] * len(names),
+            "lang": "en",
+        }
+    )
+    return entities, names_frame
+
+
+def meta(as_of: dt.date, source: str = "uflpa") -> SnapshotMeta:
+    return SnapshotMeta(source=source, title="UFLPA Entity List", as_of=as_of,
+                        url="https://www.dhs.gov/uflpa-entity-list", sha256="0" * 64, origin="ingest")
+
+
+def test_new_database_is_created_and_migrated(tmp_path):
+    path = tmp_path / "nested" / "lists.duckdb"
+    with Store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.snapshots().is_empty()
+    assert path.is_file()
+
+
+def test_reopening_does_not_migrate_twice(tmp_path):
+    path = tmp_path / "lists.duckdb"
+    Store(path).close()
+    with Store(path) as store:
+        applied = store.con.execute("SELECT count(*) FROM schema_version").fetchone()[0]
+    assert applied == SCHEMA_VERSION
+
+
+def test_snapshot_round_trip_keeps_every_name_variant(tmp_path):
+    entities, names = frames("Xinjiang Zhongtai Chemical Co., Ltd.", "Camel Group Co., Ltd.")
+    with Store(tmp_path / "db.duckdb") as store:
+        snapshot_id = store.add_snapshot(meta(dt.date(2023, 8, 2)), entities, names)
+        lists = store.read_current()
+    assert lists.snapshots["snapshot_id"].to_list() == [snapshot_id]
+    assert lists.entities.height == 2
+    assert sorted(lists.names["kind"].to_list()) == ["alias", "alias", "primary", "primary"]
+    zhongtai = lists.names.filter(pl.col("name") == "Xinjiang Zhongtai Chemical Co., Ltd.")
+    assert zhongtai["norm"][0] == "xinjiang zhongtai chemical"
+
+
+def test_new_snapshot_supersedes_and_history_stays_queryable(tmp_path):
+    with Store(tmp_path / "db.duckdb") as store:
+        first = store.add_snapshot(meta(dt.date(2023, 6, 12)), *frames("Alpha Co."))
+        second = store.add_snapshot(meta(dt.date(2024, 5, 17)), *frames("Alpha Co.", "Beta Co."))
+        assert store.current_snapshots()["snapshot_id"].to_list() == [second]
+        assert store.read_lists([first]).entities["name"].to_list() == ["Alpha Co."]
+        in_force_2023 = store.current_snapshots(as_of=dt.date(2023, 12, 31))
+        assert in_force_2023["snapshot_id"].to_list() == [first]
+        assert store.current_snapshots(as_of=dt.date(2020, 1, 1)).is_empty()
+
+
+def test_invalid_frames_leave_the_store_untouched(tmp_path):
+    entities, names = frames("Alpha Co.")
+    orphan = pl.DataFrame({"entity_id": ["uflpa:nobody"], "name": ["Ghost"], "kind": ["alias"], "lang": ["en"]})
+    with Store(tmp_path / "db.duckdb") as store:
+        kept = store.add_snapshot(meta(dt.date(2023, 6, 12)), entities, names)
+        with pytest.raises(SchemaError, match="belong to no entity"):
+            store.add_snapshot(meta(dt.date(2024, 1, 1)), entities, pl.concat([names, orphan]))
+        with pytest.raises(SchemaError, match="no entities"):
+            store.add_snapshot(meta(dt.date(2024, 1, 1)), entities.clear(), names.clear())
+        assert store.current_snapshots()["snapshot_id"].to_list() == [kept]
+        assert store.snapshots().height == 1
+
+
+def test_stale_normalised_names_are_recomputed_on_open(tmp_path):
+    path = tmp_path / "db.duckdb"
+    with Store(path) as store:
+        store.add_snapshot(meta(dt.date(2023, 6, 12)), *frames("Camel Group Co., Ltd."))
+        store.con.execute("UPDATE names SET norm = 'stale'")
+        store.con.execute("UPDATE meta SET value = 'old' WHERE key = 'normalizer_version'")
+    with Store(path) as store:
+        norms = set(store.read_current().names["norm"].to_list())
+    assert "stale" not in norms
+
+
+def test_read_only_store_refuses_writes(tmp_path):
+    path = tmp_path / "db.duckdb"
+    Store(path).close()
+    with Store(path, read_only=True) as store:
+        with pytest.raises(RuntimeError, match="read-only"):
+            store.add_snapshot(meta(dt.date(2023, 6, 12)), *frames("Alpha Co."))
+
+
+def test_database_file_is_plain_duckdb(tmp_path):
+    path = tmp_path / "db.duckdb"
+    with Store(path) as store:
+        store.add_snapshot(meta(dt.date(2023, 6, 12)), *frames("Alpha Co."))
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT count(*) FROM entities").fetchone()[0] == 1
+    con.close()
