@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from screener import normalize
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
 
 SCHEMA_VERSION = 1
+LOCK_TIMEOUT_ENV = "SCREENER_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 30.0
 
 _MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -90,10 +94,7 @@ class Store:
         self.read_only = read_only
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as error:
-            raise StoreError(f"cannot open the database {self.path}: {_first_line(error)}") from error
+        self.con = _connect_waiting_for_lock(self.path, read_only)
         if not read_only:
             self._migrate()
             self._refresh_norms()
@@ -216,6 +217,30 @@ class Store:
     def read_current(self, as_of: dt.date | None = None) -> Lists:
         """The lists in force now, or on `as_of`."""
         return self.read_lists(self.current_snapshots(as_of)["snapshot_id"].to_list())
+
+
+def _lock_timeout() -> float:
+    try:
+        return float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT))
+    except ValueError:
+        return DEFAULT_LOCK_TIMEOUT
+
+
+def _connect_waiting_for_lock(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Connect, waiting while another process holds the file (an ingest, say), up to the lock timeout."""
+    deadline = time.monotonic() + _lock_timeout()
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as error:
+            if "lock" not in str(error).lower():
+                raise StoreError(f"cannot open the database {path}: {_first_line(error)}") from error
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"the database {path} is in use by another screener process (an ingest or a screen); "
+                    f"wait for it to finish and try again, or raise ${LOCK_TIMEOUT_ENV} (seconds)"
+                ) from error
+            time.sleep(0.2)
 
 
 def _first_line(error: BaseException) -> str:

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from screener.schema import SchemaError, entity_id
-from screener.store import SCHEMA_VERSION, SnapshotMeta, Store
+from screener.store import SCHEMA_VERSION, SnapshotMeta, Store, StoreError
 
 
 def frames(*names: str, source: str = "uflpa") -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -130,3 +130,38 @@ def test_database_file_is_plain_duckdb(tmp_path):
     con = duckdb.connect(str(path), read_only=True)
     assert con.execute("SELECT count(*) FROM entities").fetchone()[0] == 1
     con.close()
+
+
+def _hold_database(path, seconds: float):
+    """Another process that opens the database for writing and keeps it open."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, time; from screener.store import Store; "
+        f"s = Store({str(path)!r}); print('held', flush=True); time.sleep({seconds}); s.close()"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_second_process_gets_a_clear_message_when_the_database_stays_busy(tmp_path, monkeypatch):
+    path = tmp_path / "busy.duckdb"
+    holder = _hold_database(path, 5)
+    monkeypatch.setenv("SCREENER_LOCK_TIMEOUT", "0.5")
+    try:
+        with pytest.raises(StoreError, match="in use by another screener process"):
+            Store(path)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_second_process_waits_for_the_first_and_then_opens(tmp_path, monkeypatch):
+    path = tmp_path / "busy.duckdb"
+    holder = _hold_database(path, 1)
+    monkeypatch.setenv("SCREENER_LOCK_TIMEOUT", "30")
+    with Store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+    holder.wait()
