@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import charset_normalizer
@@ -21,6 +22,11 @@ _BINARY_MAGIC = {
     b"\x7fELF": "an executable",
 }
 _DELIMITERS = ",;\t|"
+HEADER_SEARCH_ROWS = 10
+# Legacy encodings supplier files arrive in when not UTF-8: Chinese (mainland, Taiwan/HK), Western and
+# Cyrillic Windows code pages, Japanese and Korean. Half-width katakana marks a GB file misread as Shift-JIS.
+LEGACY_ENCODINGS = ("gb18030", "big5", "cp1252", "cp1251", "shift_jis", "euc_kr")
+_HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]{3}")
 
 
 class InputFileError(ValueError):
@@ -65,11 +71,11 @@ def _decode(data: bytes, label: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None:
+    matches = charset_normalizer.from_bytes(data, cp_isolation=list(LEGACY_ENCODINGS))
+    plausible = [match for match in matches if not _HALFWIDTH_KANA.search(str(match))]
+    if not plausible:
         raise InputFileError(f"{label}: cannot tell its text encoding; save it as UTF-8 CSV and try again")
-    encoding = "gb18030" if best.encoding in ("gb2312", "gbk") else best.encoding
-    return data.decode(encoding, errors="replace")
+    return data.decode(plausible[0].encoding, errors="replace")
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -104,22 +110,39 @@ def _read_spreadsheet(data: bytes, label: str, sheet: str | None) -> pl.DataFram
     if sheet is not None and sheet not in names:
         raise InputFileError(f"{label} has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
     for name in [sheet] if sheet is not None else names:
-        frame = workbook.load_sheet(name).to_polars()
-        if frame.width and frame.height:
-            return frame.select(pl.all().cast(pl.String))
-    raise InputFileError(f"{label}: every sheet is empty")
+        cells = workbook.load_sheet(name, header_row=None, dtypes="string").to_polars()
+        if cells.width and cells.height > 1:
+            return _promote_header_row(cells)
+    raise InputFileError(f"{label}: every sheet is empty or has a header but no rows")
+
+
+def _promote_header_row(cells: pl.DataFrame) -> pl.DataFrame:
+    """Use the fullest of the first rows as the header, skipping titles above it (often merged cells)."""
+    filled = cells.head(HEADER_SEARCH_ROWS).select(
+        pl.sum_horizontal(pl.all().fill_null("").str.strip_chars() != "").alias("filled")
+    )["filled"]
+    header_at = int(filled.arg_max() or 0)
+    header = ["" if value is None else value for value in cells.row(header_at)]
+    body = cells.slice(header_at + 1)
+    return body.rename(dict(zip(body.columns, _distinct(header), strict=True)))
+
+
+def _distinct(headers: list[str]) -> list[str]:
+    """Header names made unique and non-blank, in order."""
+    seen: list[str] = []
+    for position, header in enumerate(headers):
+        clean = " ".join(str(header).split()) or f"column_{position + 1}"
+        while clean in seen:
+            clean = f"{clean}_{position + 1}"
+        seen.append(clean)
+    return seen
 
 
 def _tidy(frame: pl.DataFrame, label: str) -> pl.DataFrame:
     """Trim header names, name blank headers, and drop fully empty rows."""
     if frame.width == 0:
         raise InputFileError(f"{label} has no columns")
-    renamed = {}
-    for position, column in enumerate(frame.columns):
-        clean = " ".join(str(column).split()) or f"column_{position + 1}"
-        while clean in renamed.values():
-            clean = f"{clean}_{position + 1}"
-        renamed[column] = clean
+    renamed = dict(zip(frame.columns, _distinct(frame.columns), strict=True))
     frame = frame.rename(renamed).select(pl.all().cast(pl.String))
     not_blank = pl.any_horizontal(pl.all().fill_null("").str.strip_chars() != "")
     frame = frame.filter(not_blank)
