@@ -1,0 +1,444 @@
+"""Build the embedded snapshot in data/ from the compiled reference facts (CSV, one source URL per row).
+
+Usage: python scripts/build_data.py [--reference DIR] [--out DIR]
+
+The output is deterministic: rebuilding from the same reference files rewrites the same bytes
+(the manifest keeps its `built_at` while no data file changes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import polars as pl
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, NAME_KINDS, conform, entity_id, validate_frames  # noqa: E402
+
+UFLPA_URL = "https://www.dhs.gov/uflpa-entity-list"
+CBP_URL = "https://www.cbp.gov/newsroom/stats/trade/forced-labor/withhold-release-orders-and-findings"
+SANCTIONS_URL = (
+    "https://www.bis.gov/entity-list | https://sanctionssearch.ofac.treas.gov/ | "
+    "https://eur-lex.europa.eu/eli/dec/2021/481/oj | "
+    "https://www.gov.uk/government/publications/financial-sanctions-consolidated-list-of-targets | "
+    "https://laws-lois.justice.gc.ca/eng/regulations/SOR-2021-49/"
+)
+US_LICENCE = (
+    "Works of the US federal government, in the public domain in the US (17 U.S.C. 105); "
+    "facts confirmed from secondary reports are cited per row."
+)
+SANCTIONS_LICENCE = (
+    "US BIS and OFAC publications are US government works in the public domain (17 U.S.C. 105); "
+    "EU legal acts may be reused under the EUR-Lex reuse policy (Commission Decision 2011/833/EU); "
+    "UK OFSI data is under the Open Government Licence v3.0; Canadian regulations may be reproduced "
+    "under the Reproduction of Federal Law Order and Canadian open data is under the Open Government "
+    "Licence - Canada."
+)
+UFLPA_TOTAL_2025_01_15 = 144
+
+SANCTIONS_LIST_NAMES = {
+    ("US-BIS", "Entity List"): "BIS Entity List",
+    ("US-OFAC", "SDN"): "OFAC SDN List",
+    ("US-OFAC", "Non-SDN Chinese Military-Industrial Complex Companies List (NS-CMIC)"): "OFAC NS-CMIC List",
+    ("EU", "EU Global Human Rights Sanctions Regime"): "EU sanctions (Xinjiang, March 2021)",
+    ("UK", "OFSI Consolidated List of Financial Sanctions Targets (Global Human Rights)"): "UK sanctions (Global Human Rights)",
+    ("CA", "Special Economic Measures (People's Republic of China) Regulations schedule"): "Canada SEMA (China) Regulations",
+}
+COUNTRY_CODES = {"China": "CN"}
+CONFIDENCE_NOTES = {
+    "high": "Source confidence: high (seen in official text).",
+    "medium": "Source confidence: medium (reputable secondary source).",
+}
+# Alias cells that describe the listing rather than name the entity.
+AFFILIATE_ALIAS = r"(?i)^and\b"
+DESCRIPTIVE_ALIAS = r"(?i)^(and\b|subsidiary of\b|region-wide$)|\bsubsidiary$"
+ALIAS_NOTE = r"\s*\(address covered by the entry\)$"
+CJK = r"[\p{Han}]"
+
+
+def read_reference(path: Path) -> pl.DataFrame:
+    """A reference CSV with every column a stripped string; blank cells null."""
+    if not path.is_file():
+        raise SystemExit(f"reference file {path} is missing; pass --reference DIR")
+    frame = pl.read_csv(path, infer_schema=False)
+    return frame.with_columns(pl.all().str.strip_chars().replace("", None))
+
+
+def with_ids(frame: pl.DataFrame, source: str, key: pl.Expr) -> pl.DataFrame:
+    """Add the stable entity_id computed from `key`."""
+    keys = frame.select(key.alias("key"))["key"].to_list()
+    return frame.with_columns(entity_id=pl.Series([entity_id(source, k) for k in keys], dtype=pl.String))
+
+
+def join_notes(*parts: pl.Expr) -> pl.Expr:
+    """Join non-null text pieces with a space; null when all are null."""
+    return pl.concat_str(list(parts), separator=" ", ignore_nulls=True).replace("", None)
+
+
+def confidence_note(column: str = "confidence") -> pl.Expr:
+    return pl.col(column).replace_strict(CONFIDENCE_NOTES, default=None, return_dtype=pl.String)
+
+
+def split_names(frame: pl.DataFrame, column: str, kind: str, separator: str = ";") -> pl.DataFrame:
+    """One names row per `separator`-separated value of `column`, dropping descriptive cells."""
+    return (
+        frame.select("entity_id", name=pl.col(column).str.split(separator))
+        .explode("name")
+        .with_columns(pl.col("name").str.replace(ALIAS_NOTE, "").str.strip_chars())
+        .filter(pl.col("name").is_not_null() & (pl.col("name") != "") & ~pl.col("name").str.contains(DESCRIPTIVE_ALIAS))
+        .with_columns(kind=pl.lit(kind))
+    )
+
+
+def descriptive_aliases(column: str = "aliases") -> pl.Expr:
+    """The alias cells that describe the listing (kept as a remark), joined."""
+    return (
+        pl.col(column).str.split(";").list.eval(pl.element().str.strip_chars())
+        .list.eval(pl.element().filter(pl.element().str.contains(DESCRIPTIVE_ALIAS)))
+        .list.join("; ").replace("", None)
+    )
+
+
+def lists_affiliates(column: str = "aliases") -> pl.Expr:
+    """The listing covers subsidiaries or affiliates ("and its subsidiaries" in an alias cell)."""
+    return pl.col(column).str.split(";").list.eval(pl.element().str.strip_chars().str.contains(AFFILIATE_ALIAS)).list.any().fill_null(False)
+
+
+def finish_names(entities: pl.DataFrame, extra: list[pl.DataFrame]) -> pl.DataFrame:
+    """Primary names plus the other variants: language by script, one row per (entity, name) keeping the strongest kind."""
+    primary = entities.select("entity_id", "name", kind=pl.lit("primary"))
+    names = pl.concat([primary, *[frame.select("entity_id", "name", "kind") for frame in extra]])
+    order = {kind: rank for rank, kind in enumerate(NAME_KINDS)}
+    names = (
+        names.with_columns(
+            lang=pl.when(pl.col("name").str.contains(CJK)).then(pl.lit("zh")).otherwise(pl.lit("en")),
+            rank=pl.col("kind").replace_strict(order, return_dtype=pl.Int32),
+            entity_order=pl.col("entity_id").replace_strict(
+                entities["entity_id"], pl.int_range(entities.height, eager=True), return_dtype=pl.Int64
+            ),
+        )
+        .with_columns(fold=pl.col("name").str.to_lowercase().str.replace_all(r"\s+", " "))
+        .sort("entity_order", "rank", maintain_order=True)
+        .unique(["entity_id", "fold"], keep="first", maintain_order=True)
+    )
+    return conform(names, NAME_SCHEMA, "names")
+
+
+def build_uflpa(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """UFLPA Entity List: one entity per listed name; an entity listed under two sections keeps both."""
+    rows = with_ids(ref, "uflpa", pl.col("name")).with_columns(
+        program=pl.when(pl.col("section").is_not_null())
+        .then(pl.format("UFLPA 2(d)(2)(B)({})", pl.col("section")))
+        .otherwise(pl.lit("UFLPA Entity List")),
+        citation=pl.format("Federal Register {}", pl.col("fr_document")),
+        listing=pl.format(
+            "section ({}) effective {}{}",
+            pl.col("section").fill_null("not stated"),
+            pl.col("effective_date"),
+            pl.when(pl.col("fr_document").is_not_null()).then(pl.format(", Federal Register {}", pl.col("fr_document"))).otherwise(pl.lit("")),
+        ),
+    )
+    merged = rows.group_by("entity_id", maintain_order=True).agg(
+        pl.col("name").first(),
+        pl.col("program").unique(maintain_order=True).str.join("; "),
+        pl.col("effective_date").min().alias("start_date"),
+        pl.col("citation").drop_nulls().unique(maintain_order=True).str.join("; ").replace("", None),
+        pl.col("source_url").unique(maintain_order=True).str.join(" | "),
+        pl.col("sector").unique(maintain_order=True).str.join("; "),
+        pl.col("aliases").drop_nulls().unique(maintain_order=True).str.join("; ").replace("", None),
+        pl.col("subsidiaries").drop_nulls().unique(maintain_order=True).str.join("; ").replace("", None),
+        pl.col("listing"),
+        pl.col("section").is_null().any().alias("section_unknown"),
+        pl.col("fr_document").is_null().any().alias("fr_unknown"),
+        pl.col("confidence").first(),
+    )
+    entities = merged.with_columns(
+        source=pl.lit("uflpa"),
+        list_name=pl.lit("UFLPA Entity List"),
+        list_kind=pl.lit("legal"),
+        authority=pl.lit("US-DHS"),
+        entity_type=pl.lit("organization"),
+        country=pl.lit("CN"),
+        addresses=pl.lit(None, pl.String),
+        merchandise=pl.lit(None, pl.String),
+        status=pl.lit("active"),
+        end_date=pl.lit(None, pl.String),
+        includes_affiliates=pl.col("subsidiaries").is_not_null(),
+        remarks=join_notes(
+            pl.when(pl.col("listing").list.len() > 1).then(
+                pl.format("Listed under more than one section: {}.", pl.col("listing").list.join("; "))
+            ),
+            pl.when(pl.col("section_unknown")).then(
+                pl.lit("Statutory section (i)-(v) not stated in the compiled sources; program left as the list name.")
+            ),
+            pl.when(pl.col("fr_unknown")).then(pl.lit("Federal Register document not confirmed in the compiled sources.")),
+            pl.when(pl.col("subsidiaries").str.contains("(?i)not individually named")).then(
+                pl.lit("Listed together with its subsidiaries, which are not individually named.")
+            ),
+            confidence_note(),
+        ),
+    )
+    extra = [
+        split_names(entities, "aliases", "alias"),
+        split_names(entities.with_columns(pl.col("subsidiaries").str.replace(r"(?i)^subsidiaries \(not individually named\)$", "")), "subsidiaries", "subsidiary"),
+    ]
+    return entities, extra
+
+
+def build_cbp(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """CBP Withhold Release Orders and Findings: one entity per order."""
+    rows = with_ids(
+        ref, "cbp_wro",
+        pl.concat_str([pl.col("entity"), pl.col("order_type"), pl.col("effective_date").fill_null("")], separator="|"),
+    )
+    status = pl.col("status").str.to_lowercase()
+    entities = rows.with_columns(
+        source=pl.lit("cbp_wro"),
+        list_name=pl.lit("CBP Withhold Release Orders and Findings"),
+        list_kind=pl.lit("legal"),
+        authority=pl.lit("US-CBP"),
+        program=pl.col("order_type"),
+        entity_type=pl.when(pl.col("entity").str.contains(r"(?i)^fishing vessel:")).then(pl.lit("vessel")).otherwise(pl.lit("organization")),
+        name=pl.col("entity"),
+        country=pl.col("country_code"),
+        addresses=pl.lit(None, pl.String),
+        sector=pl.col("industry"),
+        status=status,
+        start_date=pl.col("effective_date"),
+        end_date=pl.when(status.is_in(["revoked", "inactive"])).then(pl.col("modified_or_revoked_date")),
+        citation=pl.col("remarks").str.extract_all(r"T\.D\. ?\d+").list.unique(maintain_order=True).list.join("; ").replace("", None),
+        includes_affiliates=lists_affiliates(),
+        remarks=join_notes(
+            pl.col("remarks"),
+            pl.when(status.is_in(["modified", "partially active"]) & pl.col("modified_or_revoked_date").is_not_null()).then(
+                pl.format("Modified on {}.", pl.col("modified_or_revoked_date"))
+            ),
+            pl.when(pl.col("status").is_null()).then(pl.lit("Status not recorded in the compiled sources.")),
+            pl.when(pl.col("effective_date").is_null()).then(pl.lit("Effective date not recorded in the compiled sources.")),
+            pl.format("Listed as: {}.", descriptive_aliases()),
+            confidence_note(),
+        ),
+    )
+    return entities, [split_names(entities, "aliases", "alias")]
+
+
+def build_sanctions(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """Xinjiang-related export controls and sanctions: one entity per (name, authority, list)."""
+    unknown = set(ref["country"].drop_nulls().unique().to_list()) - set(COUNTRY_CODES)
+    if unknown:
+        raise SystemExit(f"sanctions reference has countries without an ISO code here: {', '.join(sorted(unknown))}")
+    rows = with_ids(ref, "sanctions", pl.concat_str([pl.col("name"), pl.col("authority"), pl.col("list")], separator="|"))
+    list_names = pl.struct("authority", "list").map_elements(
+        lambda row: SANCTIONS_LIST_NAMES.get((row["authority"], row["list"]), f"{row['authority']} {row['list']}"),
+        return_dtype=pl.String,
+    )
+    removed = pl.col("date_removed").is_not_null()
+    entities = rows.with_columns(
+        source=pl.lit("sanctions"),
+        list_name=list_names,
+        list_kind=pl.lit("legal"),
+        country=pl.col("country").replace_strict(COUNTRY_CODES, default=None),
+        addresses=pl.col("address"),
+        sector=pl.lit(None, pl.String),
+        merchandise=pl.lit(None, pl.String),
+        status=pl.when(removed).then(pl.lit("inactive")).otherwise(pl.lit("active")),
+        start_date=pl.col("date_listed"),
+        end_date=pl.col("date_removed"),
+        citation=pl.col("fr_citation_or_release"),
+        includes_affiliates=lists_affiliates(),
+        remarks=join_notes(
+            pl.col("reason"),
+            pl.when(removed).then(pl.format("Removed from the list on {}.", pl.col("date_removed"))),
+            pl.format("Listed as: {}.", descriptive_aliases()),
+            confidence_note(),
+        ),
+    )
+    return entities, [split_names(entities, "aliases", "alias")]
+
+
+def chinese_names(rows: pl.DataFrame, names: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Chinese-script and pinyin variants joined on a listed name (taking that name's kind, primary becoming alias).
+
+    Returns (names, a Chinese-name source note per entity, the rows that name no listed entity).
+    """
+    fold = pl.col("name").str.to_lowercase().str.replace_all(r"\s+", " ")
+    rows = rows.with_columns(fold=fold)
+    keys = (
+        names.filter(pl.col("lang") == "en").with_columns(fold=fold)
+        .select("entity_id", "fold", listed_kind=pl.col("kind").replace("primary", "alias"))
+        .unique(["entity_id", "fold"], maintain_order=True)
+    )
+    unjoined = rows.join(keys, on="fold", how="anti").select("list_file", "name")
+    joined = rows.filter(pl.col("name_zh").is_not_null() | pl.col("name_zh_alternates").is_not_null()).join(
+        keys, on="fold", how="inner", maintain_order="left"
+    )
+    variants = pl.concat([
+        joined.select("entity_id", "listed_kind", name=pl.col("name_zh")),
+        joined.select("entity_id", "listed_kind", name=pl.col("name_zh_alternates").str.split(";")).explode("name"),
+        joined.select("entity_id", "listed_kind", name=pl.col("pinyin")),
+    ])
+    variants = (
+        variants.with_columns(pl.col("name").str.strip_chars())
+        .filter(pl.col("name").is_not_null() & (pl.col("name") != ""))
+        .select("entity_id", "name", kind=pl.col("listed_kind"))
+    )
+    sources = joined.filter(pl.col("source_url").is_not_null()).select("entity_id", "source_url")
+    return variants, sources, unjoined
+
+
+def assemble(source: str, entities: pl.DataFrame, extra: list[pl.DataFrame], zh: pl.DataFrame, list_file: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Canonical entity and name frames of one list, with its Chinese names; also the unjoined Chinese-name rows."""
+    base_names = finish_names(entities, extra)
+    own = zh.filter(pl.col("list_file") == list_file)
+    own_names, own_sources, unjoined = chinese_names(own, base_names)
+    # A Chinese name given for the same primary name on another list applies here too.
+    other = zh.filter(pl.col("list_file") != list_file)
+    other_names, other_sources, _ = chinese_names(other, base_names.filter(pl.col("kind") == "primary"))
+    zh_names = pl.concat([own_names, other_names])
+    zh_sources = pl.concat([own_sources, other_sources]).group_by("entity_id", maintain_order=True).agg(
+        zh_note=pl.format("Chinese name per {}.", pl.col("source_url").unique(maintain_order=True).str.join(" | ")).first()
+    )
+    entities = entities.join(zh_sources, on="entity_id", how="left", maintain_order="left").with_columns(
+        remarks=join_notes(pl.col("remarks"), pl.col("zh_note"))
+    )
+    dates = [pl.col(column).cast(pl.String).str.to_date("%Y-%m-%d") for column in ("start_date", "end_date")]
+    entities = conform(entities.with_columns(dates), ENTITY_SCHEMA, f"{source} entities")
+    names = finish_names(entities, [*extra, zh_names])
+    validate_frames(entities, names)
+    return entities, names, unjoined
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_list(out: Path, source: str, entities: pl.DataFrame, names: pl.DataFrame) -> dict[str, str]:
+    """Write the two CSVs of one list; return {relative path: sha256}."""
+    lists = out / "lists"
+    lists.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for kind, frame in (("entities", entities), ("names", names)):
+        path = lists / f"{source}_{kind}.csv"
+        frame.write_csv(path, date_format="%Y-%m-%d", line_terminator="\n")
+        files[path.relative_to(out).as_posix()] = sha256_file(path)
+    return files
+
+
+def list_digest(files: dict[str, str]) -> str:
+    """One checksum for a list: sha256 over its files' names and checksums."""
+    return hashlib.sha256("".join(f"{name}:{digest}\n" for name, digest in sorted(files.items())).encode()).hexdigest()
+
+
+def as_of(entities: pl.DataFrame) -> str:
+    """The latest date of any row of the list."""
+    return str(max(d for d in (entities["start_date"].max(), entities["end_date"].max()) if d is not None))
+
+
+def coverage(source: str, entities: pl.DataFrame, reference_rows: int, list_as_of: str) -> str:
+    """One honest sentence on what the list covers."""
+    if source == "uflpa":
+        return (
+            f"UFLPA: {entities.height} of the {UFLPA_TOTAL_2025_01_15} entities listed by DHS as of 2025-01-15 "
+            f"({reference_rows} listing rows, latest effective date {list_as_of}); entities added later are not "
+            "included; run `screener ingest` for the current list."
+        )
+    if source == "cbp_wro":
+        unknown = entities["status"].null_count()
+        return (
+            f"CBP: {entities.height} Withhold Release Orders and Findings, all countries, {entities['start_date'].min()} "
+            f"to {list_as_of}; {unknown} older orders have no confirmed status and it is a compilation, not CBP's "
+            "complete dataset; run `screener ingest` for the current list."
+        )
+    counts = entities.group_by("list_name", maintain_order=True).len()
+    parts = ", ".join(f"{n} {name}" for name, n in counts.iter_rows())
+    return (
+        f"Sanctions: only Xinjiang-related designations ({parts}); not the full lists, which `screener ingest` "
+        "fetches (Consolidated Screening List, OpenSanctions)."
+    )
+
+
+LISTS = {
+    "uflpa": ("uflpa_entity_list.csv", "DHS UFLPA Entity List", UFLPA_URL, US_LICENCE, build_uflpa),
+    "cbp_wro": ("cbp_wro_findings.csv", "CBP Withhold Release Orders and Findings", CBP_URL, US_LICENCE, build_cbp),
+    "sanctions": (
+        "xinjiang_sanctions_export_controls.csv",
+        "Xinjiang-related sanctions and export controls (BIS Entity List, OFAC SDN and NS-CMIC, EU, UK, Canada)",
+        SANCTIONS_URL, SANCTIONS_LICENCE, build_sanctions,
+    ),
+}
+
+
+def build(reference: Path, out: Path) -> dict[str, object]:
+    """Write every list, the gazetteer and the manifest; return the manifest."""
+    zh = read_reference(reference / "chinese_names.csv")
+    entries, unjoined_all = [], []
+    for source, (file_name, title, url, licence, builder) in LISTS.items():
+        ref = read_reference(reference / file_name)
+        entities, names, unjoined = assemble(source, *builder(ref), zh, file_name)
+        unjoined_all.append(unjoined)
+        files = write_list(out, source, entities, names)
+        list_as_of = as_of(entities)
+        entries.append({
+            "source": source, "title": title, "as_of": list_as_of, "url": url, "licence": licence,
+            "coverage": coverage(source, entities, ref.height, list_as_of),
+            "compiled_from": f"{file_name} ({ref.height} rows, one source URL per row, kept in source_url)",
+            "entities": entities.height, "names": names.height,
+            "sha256": list_digest(files), "files": files,
+        })
+    gazetteer = out / "gazetteer" / "xuar_places.csv"
+    gazetteer.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(reference / "xuar_places.csv", gazetteer)
+    manifest = {
+        "format": 1,
+        "built_at": None,
+        "lists": entries,
+        "gazetteer": {
+            "title": "XUAR place names (region, prefectures, counties, XPCC cities and divisions)",
+            "rows": pl.read_csv(gazetteer, infer_schema=False).height,
+            "columns": pl.read_csv(gazetteer, infer_schema=False, n_rows=0).columns,
+            "licence": "Compiled from public geographic facts; names of places are not subject to copyright.",
+            "files": {gazetteer.relative_to(out).as_posix(): sha256_file(gazetteer)},
+        },
+    }
+    manifest["built_at"] = built_at(out / "manifest.json", manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    report_unjoined(pl.concat(unjoined_all))
+    return manifest
+
+
+def built_at(manifest_path: Path, manifest: dict[str, object]) -> str:
+    """The previous build time when nothing changed (a deterministic rebuild), else now."""
+    if manifest_path.is_file():
+        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if {**previous, "built_at": None} == manifest:
+            return previous["built_at"]
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def report_unjoined(unjoined: pl.DataFrame) -> None:
+    for list_file, name in unjoined.iter_rows():
+        print(f"warning: chinese_names.csv row for {name!r} ({list_file}) names no listed entity", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", type=Path, default=REPO.parent / "shared" / "reference")
+    parser.add_argument("--out", type=Path, default=REPO / "data")
+    args = parser.parse_args(argv)
+    manifest = build(args.reference, args.out)
+    for entry in manifest["lists"]:
+        print(f"{entry['source']:10} as of {entry['as_of']}: {entry['entities']} entities, {entry['names']} names")
+    print(f"gazetteer: {manifest['gazetteer']['rows']} places")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
