@@ -14,7 +14,7 @@ import polars as pl
 from screener import normalize
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LOCK_TIMEOUT_ENV = "SCREENER_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 30.0
 
@@ -53,6 +53,48 @@ _MIGRATIONS: dict[int, list[str]] = {
             lang VARCHAR NOT NULL, norm VARCHAR NOT NULL
         )""",
         "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    ],
+    2: [
+        "CREATE SEQUENCE portfolio_ids START 1",
+        """CREATE TABLE portfolios (
+            portfolio_id INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL, source_file VARCHAR, input_columns VARCHAR NOT NULL,
+            column_roles VARCHAR NOT NULL, supplier_count INTEGER NOT NULL
+        )""",
+        """CREATE TABLE portfolio_suppliers (
+            portfolio_id INTEGER NOT NULL, supplier_key VARCHAR NOT NULL, position INTEGER NOT NULL,
+            name VARCHAR, country VARCHAR, record VARCHAR NOT NULL,
+            PRIMARY KEY (portfolio_id, supplier_key)
+        )""",
+        "CREATE SEQUENCE run_ids START 1",
+        """CREATE TABLE screening_runs (
+            run_id INTEGER PRIMARY KEY, portfolio_id INTEGER NOT NULL, run_at TIMESTAMP NOT NULL,
+            trigger VARCHAR NOT NULL, snapshots VARCHAR NOT NULL, tool_version VARCHAR, rules_version VARCHAR,
+            thresholds VARCHAR, previous_run_id INTEGER
+        )""",
+        """CREATE TABLE run_suppliers (
+            run_id INTEGER NOT NULL, supplier_key VARCHAR NOT NULL, risk_tier VARCHAR NOT NULL,
+            risk_score DOUBLE, reasons VARCHAR, PRIMARY KEY (run_id, supplier_key)
+        )""",
+        """CREATE TABLE run_matches (
+            run_id INTEGER NOT NULL, supplier_key VARCHAR NOT NULL, entity_id VARCHAR NOT NULL,
+            source VARCHAR, list_name VARCHAR, program VARCHAR, entity_name VARCHAR, matched_name VARCHAR,
+            score DOUBLE, band VARCHAR, evidence VARCHAR NOT NULL, snapshot_id INTEGER, state VARCHAR NOT NULL,
+            PRIMARY KEY (run_id, supplier_key, entity_id)
+        )""",
+        """CREATE TABLE run_changes (
+            run_id INTEGER NOT NULL, supplier_key VARCHAR NOT NULL, change VARCHAR NOT NULL,
+            entity_id VARCHAR, entity_name VARCHAR, list_name VARCHAR, program VARCHAR, band VARCHAR,
+            old_tier VARCHAR, new_tier VARCHAR, detail VARCHAR, cause VARCHAR
+        )""",
+        "CREATE SEQUENCE decision_ids START 1",
+        """CREATE TABLE decisions (
+            decision_id INTEGER PRIMARY KEY, supplier_key VARCHAR NOT NULL, entity_id VARCHAR NOT NULL,
+            decision VARCHAR NOT NULL CHECK (decision IN ('confirmed', 'false_positive', 'escalated')),
+            comment VARCHAR NOT NULL, analyst VARCHAR NOT NULL, decided_at TIMESTAMP NOT NULL,
+            evidence VARCHAR NOT NULL, portfolio VARCHAR, run_id INTEGER, supplier_name VARCHAR,
+            entity_name VARCHAR, list_name VARCHAR, snapshot_id INTEGER, origin VARCHAR NOT NULL
+        )""",
     ],
 }
 
