@@ -133,8 +133,9 @@ def finish_names(entities: pl.DataFrame, extra: list[pl.DataFrame]) -> pl.DataFr
 
 
 def build_uflpa(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
-    """UFLPA Entity List: one entity per listed name; an entity listed under two sections keeps both."""
-    rows = with_ids(ref, "uflpa", pl.col("name")).with_columns(
+    """UFLPA Entity List: one entity per listed name (spellings differing only in punctuation are one entity);
+    an entity listed twice keeps both sections, its earliest date as start and its primary name as first listed."""
+    rows = ref.sort("effective_date", "section", nulls_last=True, maintain_order=True).with_columns(
         program=pl.when(pl.col("section").is_not_null())
         .then(pl.format("UFLPA 2(d)(2)(B)({})", pl.col("section")))
         .otherwise(pl.lit("UFLPA Entity List")),
@@ -146,9 +147,11 @@ def build_uflpa(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
             pl.when(pl.col("fr_document").is_not_null()).then(pl.format(", Federal Register {}", pl.col("fr_document"))).otherwise(pl.lit("")),
         ),
     )
-    merged = rows.group_by("entity_id", maintain_order=True).agg(
+    merge_key = pl.col("name").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+    merged = rows.group_by(merge_key.alias("merge_key"), maintain_order=True).agg(
         pl.col("name").first(),
-        pl.col("program").unique(maintain_order=True).str.join("; "),
+        pl.col("name").unique(maintain_order=True).alias("spellings"),
+        pl.col("program").unique().sort().str.join("; "),
         pl.col("effective_date").min().alias("start_date"),
         pl.col("citation").drop_nulls().unique(maintain_order=True).str.join("; ").replace("", None),
         pl.col("source_url").unique(maintain_order=True).str.join(" | "),
@@ -156,11 +159,11 @@ def build_uflpa(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
         pl.col("aliases").drop_nulls().unique(maintain_order=True).str.join("; ").replace("", None),
         pl.col("subsidiaries").drop_nulls().unique(maintain_order=True).str.join("; ").replace("", None),
         pl.col("listing"),
-        pl.col("section").is_null().any().alias("section_unknown"),
-        pl.col("fr_document").is_null().any().alias("fr_unknown"),
+        pl.col("section").is_null().all().alias("section_unknown"),
+        pl.col("fr_document").is_null().all().alias("fr_unknown"),
         pl.col("confidence").first(),
     )
-    entities = merged.with_columns(
+    entities = with_ids(merged, "uflpa", pl.col("name")).with_columns(
         source=pl.lit("uflpa"),
         list_name=pl.lit("UFLPA Entity List"),
         list_kind=pl.lit("legal"),
@@ -174,7 +177,10 @@ def build_uflpa(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
         includes_affiliates=pl.col("subsidiaries").is_not_null(),
         remarks=join_notes(
             pl.when(pl.col("listing").list.len() > 1).then(
-                pl.format("Listed under more than one section: {}.", pl.col("listing").list.join("; "))
+                pl.format("Listed more than once: {}.", pl.col("listing").list.join("; "))
+            ),
+            pl.when(pl.col("spellings").list.len() > 1).then(
+                pl.format("Also listed as \"{}\".", pl.col("spellings").list.slice(1).list.join("\"; \""))
             ),
             pl.when(pl.col("section_unknown")).then(
                 pl.lit("Statutory section (i)-(v) not stated in the compiled sources; program left as the list name.")
@@ -187,6 +193,7 @@ def build_uflpa(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
         ),
     )
     extra = [
+        entities.select("entity_id", name=pl.col("spellings").list.slice(1)).explode("name").drop_nulls().with_columns(kind=pl.lit("alias")),
         split_names(entities, "aliases", "alias"),
         split_names(entities.with_columns(pl.col("subsidiaries").str.replace(r"(?i)^subsidiaries \(not individually named\)$", "")), "subsidiaries", "subsidiary"),
     ]
@@ -342,13 +349,18 @@ def as_of(entities: pl.DataFrame) -> str:
     return str(max(d for d in (entities["start_date"].max(), entities["end_date"].max()) if d is not None))
 
 
-def coverage(source: str, entities: pl.DataFrame, reference_rows: int, list_as_of: str) -> str:
+def coverage(source: str, entities: pl.DataFrame, ref: pl.DataFrame, list_as_of: str) -> str:
     """One honest sentence on what the list covers."""
     if source == "uflpa":
+        subsidiaries = (
+            ref.select(pl.col("subsidiaries").str.split(";").explode().str.strip_chars()).drop_nulls()
+            .filter(~pl.col("subsidiaries").str.contains("(?i)not individually named")).unique().height
+        )
         return (
-            f"UFLPA: {entities.height} of the {UFLPA_TOTAL_2025_01_15} entities listed by DHS as of 2025-01-15 "
-            f"({reference_rows} listing rows, latest effective date {list_as_of}); entities added later are not "
-            "included; run `screener ingest` for the current list."
+            f"UFLPA: {entities.height} entities and {subsidiaries} named subsidiaries, i.e. "
+            f"{entities.height + subsidiaries} of the {UFLPA_TOTAL_2025_01_15} entries DHS had listed by 2025-01-15 "
+            "(DHS counts named subsidiaries as entries); later additions are not included; run `screener ingest` "
+            "for the current list."
         )
     if source == "cbp_wro":
         unknown = entities["status"].null_count()
@@ -379,20 +391,23 @@ LISTS = {
 def build(reference: Path, out: Path) -> dict[str, object]:
     """Write every list, the gazetteer and the manifest; return the manifest."""
     zh = read_reference(reference / "chinese_names.csv")
-    entries, unjoined_all = [], []
+    built, unjoined_all = [], []
     for source, (file_name, title, url, licence, builder) in LISTS.items():
         ref = read_reference(reference / file_name)
         entities, names, unjoined = assemble(source, *builder(ref), zh, file_name)
         unjoined_all.append(unjoined)
-        files = write_list(out, source, entities, names)
         list_as_of = as_of(entities)
-        entries.append({
+        entry = {
             "source": source, "title": title, "as_of": list_as_of, "url": url, "licence": licence,
-            "coverage": coverage(source, entities, ref.height, list_as_of),
+            "coverage": coverage(source, entities, ref, list_as_of),
             "compiled_from": f"{file_name} ({ref.height} rows, one source URL per row, kept in source_url)",
             "entities": entities.height, "names": names.height,
-            "sha256": list_digest(files), "files": files,
-        })
+        }
+        built.append((entry, entities, names))
+    entries = []
+    for entry, entities, names in built:
+        files = write_list(out, entry["source"], entities, names)
+        entries.append({**entry, "sha256": list_digest(files), "files": files})
     gazetteer = out / "gazetteer" / "xuar_places.csv"
     gazetteer.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(reference / "xuar_places.csv", gazetteer)

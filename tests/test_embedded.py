@@ -18,8 +18,8 @@ from screener.schema import ENTITY_SCHEMA, NAME_KINDS, NAME_SCHEMA, STATUSES
 from screener.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
-# Counts of the compiled reference facts the data was built from (131 UFLPA rows, 4 entities listed twice).
-EXPECTED_ENTITIES = {"uflpa": 127, "cbp_wro": 110, "sanctions": 98}
+# Counts of the compiled reference facts the data was built from (131 UFLPA rows: 4 entities listed under two sections, 1 listed twice with different punctuation).
+EXPECTED_ENTITIES = {"uflpa": 126, "cbp_wro": 110, "sanctions": 98}
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,14 @@ def test_uflpa_entity_listed_under_two_sections_is_one_entity(lists):
     assert aksu["program"] == "UFLPA 2(d)(2)(B)(ii); UFLPA 2(d)(2)(B)(v)"
     assert aksu["start_date"] == dt.date(2022, 6, 21)
     assert "2025-00901" in aksu["citation"] and "2022-16754" in aksu["citation"]
+
+
+def test_uflpa_spellings_differing_in_punctuation_are_one_entity(lists):
+    daqo = entity(lists, "uflpa", "Xinjiang Daqo New Energy, Co. Ltd.")
+    assert daqo["program"] == "UFLPA 2(d)(2)(B)(i); UFLPA 2(d)(2)(B)(v)"
+    assert lists["uflpa"].entities.filter(pl.col("name").str.contains("Daqo")).height == 1
+    variants = names_of(lists, "uflpa", daqo["name"])
+    assert "Xinjiang Daqo New Energy Co., Ltd." in variants.filter(pl.col("kind") == "alias")["name"].to_list()
 
 
 def test_uflpa_row_without_section_is_not_given_one(lists):
@@ -267,6 +275,8 @@ def reference(tmp_path) -> Path:
          "section": "ii", "effective_date": "2023-06-12", "fr_document": "2023-12481", "sector": "cotton", **shared},
         {"name": "Alpha Cotton Co., Ltd.", "aliases": "Alpha Textiles", "subsidiaries": None,
          "section": "v", "effective_date": "2024-05-17", "fr_document": "2024-10544", "sector": "cotton", **shared},
+        {"name": "Alpha Cotton Co Ltd", "aliases": None, "subsidiaries": None,
+         "section": "v", "effective_date": "2025-01-15", "fr_document": None, "sector": "cotton", **shared},
         {"name": "Beta Metals Co., Ltd.", "aliases": None, "subsidiaries": None,
          "section": None, "effective_date": "2024-11-25", "fr_document": None, "sector": "metals", **shared},
     ])
@@ -309,7 +319,9 @@ def test_build_script_merges_joins_and_is_deterministic(reference, tmp_path, cap
     assert dict(zip(names["name"], names["kind"])) == {
         "Alpha Cotton Co., Ltd.": "primary", "Alpha Yarn Co., Ltd.": "subsidiary", "Alpha Textiles": "alias",
         "阿尔法纱线有限公司": "subsidiary", "阿尔法纱线": "subsidiary", "a'erfa shaxian youxian gongsi": "subsidiary",
+        "Alpha Cotton Co Ltd": "alias",
     }
+    assert "effective 2025-01-15" in alpha["remarks"]
     beta = lists["uflpa"].entities.filter(pl.col("name") == "Beta Metals Co., Ltd.").row(0, named=True)
     assert beta["program"] == "UFLPA Entity List" and beta["citation"] is None
     gamma = lists["cbp_wro"].entities.row(0, named=True)
