@@ -1,0 +1,111 @@
+"""HTTP for the ingestors: a descriptive client, conditional requests, retries with backoff, integrity checks."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from screener import __version__
+
+USER_AGENT = f"xuar-screener/{__version__} (open-source forced-labour supply-chain screener; list refresh)"
+DEFAULT_TIMEOUT = 60.0
+RETRIES = 3
+BACKOFF_SECONDS = 1.0
+
+
+class FetchError(RuntimeError):
+    """A download failed after its retries; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One downloaded resource, or the news that it has not changed (HTTP 304)."""
+
+    url: str
+    content: bytes
+    etag: str = ""
+    last_modified: str = ""
+    not_modified: bool = False
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def make_client(timeout: float = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """An httpx client with the project's User-Agent, redirects followed and a timeout."""
+    return httpx.Client(
+        headers={"User-Agent": USER_AGENT}, follow_redirects=True, timeout=timeout, transport=transport
+    )
+
+
+def is_local(location: str) -> bool:
+    """True when `location` names a file on disk rather than an http(s) address."""
+    return urlparse(location).scheme not in ("http", "https")
+
+
+def read_local(location: str) -> Fetched:
+    """Read a saved copy of a source (a file path or file:// URL)."""
+    path = Path(location.removeprefix("file://")).expanduser()
+    if not path.is_file():
+        raise FetchError(f"{path} is not a file; give a saved copy of the source or an http(s) address")
+    return Fetched(url=path.resolve().as_uri(), content=path.read_bytes())
+
+
+def fetch(
+    client: httpx.Client,
+    url: str,
+    etag: str = "",
+    last_modified: str = "",
+    retries: int = RETRIES,
+    backoff: float = BACKOFF_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Fetched:
+    """GET `url` (conditionally when validators are given), retrying 5xx, timeouts and connection errors."""
+    if is_local(url):
+        return read_local(url)
+    headers = {key: value for key, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified)) if value}
+    problem = ""
+    for attempt in range(retries + 1):
+        if attempt:
+            sleep(backoff * 2 ** (attempt - 1))
+        try:
+            response = client.get(url, headers=headers)
+        except httpx.TimeoutException:
+            problem = "timed out"
+            continue
+        except httpx.TransportError as error:
+            problem = f"connection failed ({type(error).__name__})"
+            continue
+        if response.status_code >= 500:
+            problem = f"server error HTTP {response.status_code}"
+            continue
+        if _truncated(response):
+            problem = f"the body was truncated ({len(response.content)} of {response.headers['Content-Length']} bytes)"
+            continue
+        return _accept(url, response)
+    raise FetchError(f"download of {url} failed after {retries + 1} attempts: {problem}; check the network and retry later")
+
+
+def _truncated(response: httpx.Response) -> bool:
+    """True when the body is shorter than the declared Content-Length (uncompressed responses only)."""
+    expected = response.headers.get("Content-Length", "")
+    encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+    return expected.isdigit() and not encoded and int(expected) != len(response.content)
+
+
+def _accept(url: str, response: httpx.Response) -> Fetched:
+    """Turn a final response into a Fetched, refusing client errors."""
+    etag = response.headers.get("ETag", "")
+    last_modified = response.headers.get("Last-Modified", "")
+    if response.status_code == 304:
+        return Fetched(url=str(response.url), content=b"", etag=etag, last_modified=last_modified, not_modified=True)
+    if response.status_code >= 400:
+        raise FetchError(f"download of {url} refused: HTTP {response.status_code}; check the address (--url)")
+    return Fetched(url=str(response.url), content=response.content, etag=etag, last_modified=last_modified)
