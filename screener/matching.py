@@ -1,0 +1,428 @@
+"""The Matcher: blocked candidate generation and weighted, explainable scoring of names against list names.
+
+Every list name variant (primary, alias, subsidiary, former; English or Chinese) is normalised
+(screener.normalize) into words. Each word gets a weight: rare brand words count fully, generic
+industry words, places and numbers count little. A supplier name is compared with a list name by the
+weighted share of the list name's words found in the supplier name (allowing one typing error per
+word, and pinyin written joined or split) and the weighted share of the supplier's words explained
+by the list name. Candidates come only from the few most informative words of each list name, so the
+cost per supplier stays nearly flat as the lists grow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import polars as pl
+from rapidfuzz import fuzz, process
+
+from screener.normalize import normalize_frame
+from screener.transliterate import OLD_ROMANISATIONS, gazetteer_maps
+
+GENERIC_WORDS = frozenset(
+    """xinjiang china chinese international national global asia asian pacific new general united joint
+    industry technology science trade economic development product manufacture factory plant mill work works
+    farm ranch company enterprise enterprises business commercial service management investment capital
+    park zone center centre branch office division department bureau institute university college school
+    academy research public security government peoples region autonomous province prefecture county city
+    district town village township cotton textile apparel garment clothing knitting spinning weaving dyeing
+    printing yarn fabric fiber fibre wool linen silk leather footwear shoe glove hair accessories accessory
+    chemical material metals nonferrous steel iron aluminum aluminium copper magnesium silicon mining mineral
+    coal energy power solar photovoltaic battery electric electronic electrical equipment machinery machine
+    engineering construction building real estate property logistics storage warehouse warehousing transport
+    shipping import export information digital network communication software system systems intelligent smart
+    data cloud food agriculture livestock dairy sugar tomato fruit vegetable tea grain oil seed biotechnology
+    biological pharmaceutical medical health green environmental home appliance appliances auto automotive
+    parts tools tool instrument optical labor labour camp prison reform laogai detention education vocational
+    training supply chain resources holding investment first second third no number great star golden sun
+    sunshine east west south north central western eastern southern northern hong kong sar""".split()
+)
+"""Words too common in company names to identify one; they count little towards a match."""
+
+PROVINCES_AND_CITIES = frozenset(
+    """beijing shanghai tianjin chongqing hebei shanxi liaoning jilin heilongjiang jiangsu zhejiang anhui fujian
+    jiangxi shandong henan hubei hunan guangdong hainan sichuan guizhou yunnan shaanxi gansu qinghai taiwan
+    neimenggu inner mongolia guangxi ningxia tibet xizang hongkong macau macao shenzhen guangzhou hangzhou
+    nanjing wuhan chengdu xian suzhou wuxi ningbo qingdao dalian shenyang harbin changchun zhengzhou jinan
+    hefei fuzhou xiamen nanchang changsha kunming guiyang nanning lanzhou xining yinchuan hohhot baotou
+    dongguan foshan zhuhai shantou wenzhou taiyuan shijiazhuang tangshan baoding handan zibo weifang yantai
+    linyi luoyang xuzhou changzhou nantong yangzhou jiaxing shaoxing jinhua taizhou""".split()
+)
+
+GENERIC_WEIGHT = 0.15
+PLACE_WEIGHT = 0.25
+NUMBER_WEIGHT = 0.3
+MIN_RARITY = 0.2
+BLOCK_KEYS_PER_NAME = 3
+FUZZY_MIN_LENGTH = 4
+FUZZY_MIN_RATIO = 75.0
+NAME_COVERAGE_SHARE = 0.65
+COUNTRY_AGREES_BONUS = 3.0
+COUNTRY_CONFLICT_PENALTY = 10.0
+DISCOUNTED_BELOW = 0.35
+_COUNTRY_GROUPS = {"HK": "CN", "MO": "CN"}
+_COUNTRY_NAMES = {"china": "CN", "prc": "CN", "peoples republic of china": "CN", "hong kong": "HK",
+                  "taiwan": "TW", "malaysia": "MY", "india": "IN", "mexico": "MX", "united states": "US",
+                  "usa": "US", "japan": "JP", "korea": "KR", "south korea": "KR", "vietnam": "VN", "viet nam": "VN",
+                  "thailand": "TH", "indonesia": "ID", "bangladesh": "BD", "pakistan": "PK", "turkey": "TR",
+                  "brazil": "BR", "fiji": "FJ", "dominican republic": "DO", "zimbabwe": "ZW", "nepal": "NP"}
+
+OUTPUT_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.Int64(),
+    "entity_id": pl.String(),
+    "matched_name": pl.String(),
+    "name_kind": pl.String(),
+    "name_lang": pl.String(),
+    "score": pl.Float64(),
+    "band": pl.String(),
+    "explanation": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """Score thresholds (0-100): at or above `match_threshold` a candidate is flagged, at or above
+    `review_threshold` it is shown to an analyst; `max_candidates` list names are scored per supplier."""
+
+    match_threshold: float = 85.0
+    review_threshold: float = 70.0
+    max_candidates: int = 25
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.review_threshold <= self.match_threshold <= 100:
+            raise ValueError(
+                f"thresholds must satisfy 0 <= review ({self.review_threshold}) <= match ({self.match_threshold}) <= 100"
+            )
+
+
+class Matcher:
+    """Index of every list name variant, ready to match many supplier names at once."""
+
+    def __init__(self, names: pl.DataFrame, entities: pl.DataFrame, config: MatchConfig = MatchConfig()):
+        self.config = config
+        self._names = _name_table(names, entities)
+        name_words = _explode_words(self._names, "nid")
+        self._vocab = _vocabulary(name_words, self._names)
+        self._name_words = name_words.join(self._vocab.select("word", "weight"), on="word")
+        self._name_weight = self._name_words.group_by("nid").agg(name_weight=pl.col("weight").sum())
+        self._block_keys = _block_keys(self._name_words)
+        self._joined_words = _joined_words(self._name_words)
+        self._deletions = _deletion_keys(self._vocab.select("word"), "word")
+
+    def check(self, name: str, country: str | None = None, address: str | None = None) -> pl.DataFrame:
+        """Candidates for one name."""
+        queries = pl.DataFrame(
+            {"row": [0], "name": [name], "country": [country], "address": [address]},
+            schema={"row": pl.Int64, "name": pl.String, "country": pl.String, "address": pl.String},
+        )
+        return self.match(queries)
+
+    def match(self, queries: pl.DataFrame) -> pl.DataFrame:
+        """Candidates at or above the review threshold: one row per (row, entity), by row then score descending."""
+        prepared = self._prepare(queries)
+        if prepared.is_empty() or self._names.is_empty():
+            return _empty(queries)
+        query_words = _explode_words(prepared, "qid")
+        word_map = self._word_map(query_words.select("word").unique())
+        hits = query_words.rename({"word": "qword"}).join(word_map, on="qword")
+        candidates = self._candidates(hits)
+        if candidates.is_empty():
+            return _empty(queries)
+        scored = self._score(candidates, hits, query_words, prepared)
+        return self._finish(scored, prepared, queries)
+
+    def _prepare(self, queries: pl.DataFrame) -> pl.DataFrame:
+        columns = {column: queries[column] if column in queries.columns else None for column in ("country", "address")}
+        frame = queries.select(
+            pl.col("row"),
+            pl.col("name").cast(pl.String),
+            country=pl.col("country").cast(pl.String) if columns["country"] is not None else pl.lit(None, pl.String),
+        ).with_row_index("qid")
+        normal = normalize_frame(frame["name"])
+        return (
+            frame.with_columns(norm=normal["norm"], steps=normal["steps"], country=_country_code(pl.col("country")))
+            .filter(pl.col("norm") != "")
+        )
+
+    def _word_map(self, words: pl.DataFrame) -> pl.DataFrame:
+        """Query word → list word with similarity 0-1: exact, joined pinyin, or one typing error."""
+        words = words.rename({"word": "qword"})
+        exact = words.join(self._vocab.select(word="word"), left_on="qword", right_on="word", how="inner").with_columns(
+            word=pl.col("qword"), sim=pl.lit(1.0)
+        )
+        joined = words.join(self._joined_words, on="qword").with_columns(sim=pl.lit(1.0))
+        unknown = words.join(exact.select("qword"), on="qword", how="anti").filter(
+            pl.col("qword").str.len_chars() >= FUZZY_MIN_LENGTH
+        )
+        fuzzy = self._fuzzy(unknown)
+        return pl.concat(
+            [frame.select("qword", "word", pl.col("sim").cast(pl.Float64)) for frame in (exact, joined, fuzzy)]
+        ).unique(["qword", "word"], keep="first")
+
+    def _fuzzy(self, unknown: pl.DataFrame) -> pl.DataFrame:
+        if unknown.is_empty():
+            return pl.DataFrame(schema={"qword": pl.String, "word": pl.String, "sim": pl.Float64})
+        pairs = (
+            _deletion_keys(unknown, "qword")
+            .join(self._deletions, on="key")
+            .select("qword", "word")
+            .unique()
+            .filter((pl.col("word").str.len_chars() >= FUZZY_MIN_LENGTH) & (pl.col("qword") != pl.col("word")))
+        )
+        if pairs.is_empty():
+            return pairs.with_columns(sim=pl.lit(0.0))
+        ratios = process.cpdist(pairs["qword"].to_list(), pairs["word"].to_list(), scorer=fuzz.ratio, workers=-1)
+        return pairs.with_columns(sim=pl.Series(ratios, dtype=pl.Float64) / 100).filter(
+            pl.col("sim") >= FUZZY_MIN_RATIO / 100
+        )
+
+    def _candidates(self, hits: pl.DataFrame) -> pl.DataFrame:
+        """The most promising list names per query, from its words that hit a list name's informative words."""
+        return (
+            hits.join(self._block_keys, on="word")
+            .group_by("qid", "nid")
+            .agg(block=(pl.col("sim") * pl.col("weight")).max() + (pl.col("sim") * pl.col("weight")).sum() / 10)
+            .sort(["qid", "block"], descending=[False, True])
+            .group_by("qid", maintain_order=True)
+            .head(self.config.max_candidates)
+            .select("qid", "nid")
+        )
+
+    def _score(
+        self, candidates: pl.DataFrame, hits: pl.DataFrame, query_words: pl.DataFrame, prepared: pl.DataFrame
+    ) -> pl.DataFrame:
+        pairs = (
+            candidates.join(hits, on="qid")
+            .join(self._name_words.select("nid", "word"), on=["nid", "word"])
+            .select("qid", "nid", "qword", "word", "sim")
+        )
+        name_side = (
+            candidates.join(self._name_words.select("nid", "word", "weight"), on="nid")
+            .join(
+                pairs.sort("sim", descending=True).unique(["qid", "nid", "word"], keep="first"),
+                on=["qid", "nid", "word"],
+                how="left",
+            )
+            .with_columns(pl.col("sim").fill_null(0.0))
+            .group_by("qid", "nid")
+            .agg(
+                name_cover=(pl.col("weight") * pl.col("sim")).sum(),
+                shared=pl.col("word").filter(pl.col("sim") == 1),
+                fuzzy=pl.format("{}≈{}", "qword", "word").filter((pl.col("sim") > 0) & (pl.col("sim") < 1)),
+                missing=pl.col("word").filter((pl.col("sim") == 0) & (pl.col("weight") >= DISCOUNTED_BELOW)),
+                discounted=pl.col("word").filter((pl.col("sim") > 0) & (pl.col("weight") < DISCOUNTED_BELOW)),
+            )
+        )
+        query_weights = self._query_weights(query_words)
+        best_per_qword = pairs.join(self._vocab.select("word", "weight"), on="word").sort(
+            "sim", descending=True
+        ).unique(["qid", "nid", "qword"], keep="first")
+        query_side = (
+            candidates.join(query_weights, on="qid")
+            .join(best_per_qword.select("qid", "nid", "qword", "sim", lweight="weight"), on=["qid", "nid", "qword"], how="left")
+            .with_columns(weight=pl.coalesce("lweight", "qweight"), sim=pl.col("sim").fill_null(0.0))
+            .group_by("qid", "nid")
+            .agg(
+                query_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum(),
+                extra=pl.col("qword").filter((pl.col("sim") == 0) & (pl.col("weight") >= DISCOUNTED_BELOW)),
+            )
+        )
+        return (
+            name_side.join(query_side, on=["qid", "nid"])
+            .join(self._name_weight, on="nid")
+            .with_columns(name_cover=pl.col("name_cover") / pl.col("name_weight"))
+            .with_columns(
+                text_score=100
+                * (NAME_COVERAGE_SHARE * pl.col("name_cover") + (1 - NAME_COVERAGE_SHARE) * pl.col("query_cover"))
+            )
+        )
+
+    def _query_weights(self, query_words: pl.DataFrame) -> pl.DataFrame:
+        """Weight of each query word: the list's weight when the word is listed, else by its kind."""
+        return (
+            query_words.rename({"word": "qword"})
+            .join(self._vocab.select(qword="word", listed="weight"), on="qword", how="left")
+            .with_columns(qweight=pl.coalesce("listed", _kind_weight(pl.col("qword"))))
+            .select("qid", "qword", "qweight")
+        )
+
+    def _finish(self, scored: pl.DataFrame, prepared: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
+        names = self._names.select("nid", "entity_id", "name", "kind", "lang", "norm", entity_country="country")
+        country_adjust = (
+            pl.when(pl.col("country").is_null() | pl.col("entity_country").is_null())
+            .then(0.0)
+            .when(_country_group(pl.col("country")) == _country_group(pl.col("entity_country")))
+            .then(pl.when(pl.col("country") == pl.col("entity_country")).then(COUNTRY_AGREES_BONUS).otherwise(0.0))
+            .otherwise(-COUNTRY_CONFLICT_PENALTY)
+        )
+        kind_rank = pl.col("kind").replace_strict(
+            {"primary": 0, "alias": 1, "subsidiary": 2, "former": 3}, default=4, return_dtype=pl.Int8
+        )
+        result = (
+            scored.join(names, on="nid")
+            .join(prepared.select("qid", "row", "country", qnorm="norm", steps="steps"), on="qid")
+            .with_columns(adjust=country_adjust)
+            .with_columns(score=(pl.col("text_score") + pl.col("adjust")).clip(0.0, 100.0).round(1))
+            .sort(["qid", "entity_id", "score", kind_rank], descending=[False, False, True, False])
+            .unique(["qid", "entity_id"], keep="first", maintain_order=True)
+            .filter(pl.col("score") >= self.config.review_threshold)
+            .with_columns(
+                band=pl.when(pl.col("score") >= self.config.match_threshold).then(pl.lit("match")).otherwise(pl.lit("review")),
+                explanation=_explanation(),
+            )
+            .sort(["qid", "score"], descending=[False, True])
+            .select(
+                "row", "entity_id", matched_name="name", name_kind="kind", name_lang="lang", score="score",
+                band="band", explanation="explanation",
+            )
+        )
+        return result.with_columns(pl.col("row").cast(queries.schema["row"]))
+
+
+def _name_table(names: pl.DataFrame, entities: pl.DataFrame) -> pl.DataFrame:
+    """List names with their normalised form and entity country, one id (nid) per variant."""
+    norm = names["norm"] if "norm" in names.columns else normalize_frame(names["name"])["norm"]
+    countries = entities.select("entity_id", country=pl.col("country").replace("", None)).unique("entity_id")
+    return (
+        names.select("entity_id", "name", "kind", "lang")
+        .with_columns(norm=norm)
+        .filter(pl.col("norm") != "")
+        .unique(["entity_id", "name", "kind", "lang"], maintain_order=True)
+        .join(countries, on="entity_id", how="left")
+        .with_row_index("nid")
+    )
+
+
+def _explode_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """One row per (key, distinct word) of the normalised names."""
+    return (
+        frame.select(key, word=pl.col("norm").str.split(" "))
+        .explode("word")
+        .filter(pl.col("word") != "")
+        .unique([key, "word"])
+    )
+
+
+def _kind_weight(word: pl.Expr) -> pl.Expr:
+    """Weight of a word from its kind alone: generic, place, number, or informative (1)."""
+    places = set(gazetteer_maps()[0].values()) | set(OLD_ROMANISATIONS.values()) | PROVINCES_AND_CITIES
+    return (
+        pl.when(word.is_in(list(GENERIC_WORDS)))
+        .then(GENERIC_WEIGHT)
+        .when(word.is_in(sorted(places)))
+        .then(PLACE_WEIGHT)
+        .when(word.str.contains(r"\d") | (word.str.len_chars() == 1))
+        .then(NUMBER_WEIGHT)
+        .otherwise(1.0)
+    )
+
+
+def _vocabulary(name_words: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+    """Every list word with its document frequency (entities) and weight."""
+    entity_count = max(names["entity_id"].n_unique(), 1)
+    scale = math.log(entity_count + 1)
+    return (
+        name_words.join(names.select("nid", "entity_id"), on="nid")
+        .group_by("word")
+        .agg(df=pl.col("entity_id").n_unique())
+        .with_columns(rarity=((entity_count + 1) / pl.col("df")).log() / scale if scale > 0 else pl.lit(1.0))
+        .with_columns(weight=pl.min_horizontal(_kind_weight(pl.col("word")), pl.col("rarity").clip(MIN_RARITY, 1.0)))
+        .select("word", "df", "weight")
+    )
+
+
+def _block_keys(name_words: pl.DataFrame) -> pl.DataFrame:
+    """The most informative words of each list name: a query must share one to be scored against it."""
+    return (
+        name_words.sort(["nid", "weight", pl.col("word").str.len_chars()], descending=[False, True, True])
+        .group_by("nid", maintain_order=True)
+        .head(BLOCK_KEYS_PER_NAME)
+        .select("word", "nid", "weight")
+    )
+
+
+def _joined_words(name_words: pl.DataFrame) -> pl.DataFrame:
+    """Pairs of list words written as one ('sensetime' for 'sense time'), mapped to both words."""
+    ordered = name_words.sort("nid")
+    words_by_name = ordered.group_by("nid", maintain_order=True).agg("word")
+    pairs = (
+        words_by_name.with_columns(first=pl.col("word").list.slice(0, pl.col("word").list.len() - 1),
+                                   second=pl.col("word").list.slice(1))
+        .select("first", "second")
+        .explode(["first", "second"])
+        .drop_nulls()
+    )
+    joined = pairs.with_columns(qword=pl.col("first") + pl.col("second"))
+    return pl.concat(
+        [joined.select("qword", word="first"), joined.select("qword", word="second")]
+    ).unique()
+
+
+def _deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Each word and every form of it with one character deleted (typo blocking)."""
+    long = words.filter(pl.col(column).str.len_chars() >= FUZZY_MIN_LENGTH)
+    deleted = (
+        long.with_columns(position=pl.int_ranges(0, pl.col(column).str.len_chars()))
+        .explode("position")
+        .select(
+            column,
+            key=pl.col(column).str.slice(0, pl.col("position")) + pl.col(column).str.slice(pl.col("position") + 1),
+        )
+    )
+    return pl.concat([long.select(column, key=pl.col(column)), deleted]).unique()
+
+
+def _country_code(country: pl.Expr) -> pl.Expr:
+    """ISO alpha-2 from a code or a common country name; null when blank."""
+    folded = country.str.strip_chars().str.to_lowercase()
+    return (
+        pl.when(folded.str.len_chars() == 2)
+        .then(folded.str.to_uppercase())
+        .otherwise(folded.replace_strict(_COUNTRY_NAMES, default=None, return_dtype=pl.String))
+        .replace("", None)
+    )
+
+
+def _country_group(code: pl.Expr) -> pl.Expr:
+    return code.replace(_COUNTRY_GROUPS)
+
+
+def _explanation() -> pl.Expr:
+    """A sentence an analyst can check: variant matched, normalised forms, words shared and not, country."""
+    def listed(column: str, label: str) -> pl.Expr:
+        return pl.when(pl.col(column).list.len() > 0).then(
+            pl.format(f"; {label}: {{}}", pl.col(column).list.join(", "))
+        ).otherwise(pl.lit(""))
+
+    variant = pl.when(pl.col("lang") == "zh").then(pl.format("{} (Chinese)", "kind")).otherwise(pl.col("kind"))
+    steps = pl.when(pl.col("steps").list.len() > 0).then(
+        pl.format(" ({})", pl.col("steps").list.join("; "))
+    ).otherwise(pl.lit(""))
+    country = (
+        pl.when(pl.col("adjust") > 0)
+        .then(pl.format("; country {} agrees", "country"))
+        .when(pl.col("adjust") < 0)
+        .then(pl.format("; country {} conflicts with listed {}", "country", "entity_country"))
+        .when(pl.col("country").is_null() & pl.col("entity_country").is_not_null())
+        .then(pl.format("; no country given (listed {})", "entity_country"))
+        .otherwise(pl.lit(""))
+    )
+    return pl.concat_str(
+        pl.format("score {} on '{}'", pl.col("score"), "qnorm"),
+        steps,
+        pl.format(" vs {} '{}' → '{}'", variant, "name", "norm"),
+        listed("shared", "shared"),
+        listed("fuzzy", "typo-tolerant"),
+        listed("discounted", "low-weight"),
+        listed("missing", "not in supplier name"),
+        listed("extra", "not in listed name"),
+        country,
+    )
+
+
+def _empty(queries: pl.DataFrame) -> pl.DataFrame:
+    schema = dict(OUTPUT_SCHEMA)
+    if "row" in queries.columns:
+        schema["row"] = queries.schema["row"]
+    return pl.DataFrame(schema=schema)
