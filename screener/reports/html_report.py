@@ -1,0 +1,98 @@
+"""HTML report: one self-contained, printable file (inline CSS, no scripts, no external assets)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import polars as pl
+
+from screener.reports.tables import (
+    REASON_SEPARATOR,
+    cited_rows,
+    input_column,
+    list_counts,
+    run_facts,
+    snapshot_labels,
+    snapshots_frame,
+    tier_counts,
+    tier_rank,
+)
+from screener.result import ScreenResult
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+MATCH_FIELDS = (
+    "band", "score", "matched_name", "name_kind", "name", "list_name", "list_kind", "authority", "program",
+    "status", "start_date", "end_date", "merchandise", "includes_affiliates", "citation", "source_url", "link",
+    "snapshot", "explanation",
+)
+_WEB_ADDRESS = r"^https?://"
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+
+
+def _supplier_field(result: ScreenResult, rows: pl.DataFrame, role: str, alias: str) -> pl.Expr:
+    column = input_column(result, rows, role)
+    return (pl.col(column) if column else pl.lit(None, pl.String)).alias(alias)
+
+
+def matches_by_row(result: ScreenResult) -> pl.DataFrame:
+    """Per row, its candidates (best first) with their citation, a safe link and the snapshot label."""
+    candidates = result.candidates.join(snapshot_labels(result.metadata), on="source", how="left").with_columns(
+        pl.col("row").cast(pl.Int64),
+        link=pl.when(pl.col("source_url").str.contains(_WEB_ADDRESS)).then(pl.col("source_url")),
+        score=pl.col("score").round(1),
+    )
+    return (
+        candidates.sort(["row", "score"], descending=[False, True])
+        .group_by("row", maintain_order=True)
+        .agg(pl.struct(*MATCH_FIELDS).alias("matches"))
+    )
+
+
+def flagged_rows(result: ScreenResult) -> list[dict[str, Any]]:
+    """Every row not clear, most severe tier first then input order, with reasons and cited matches."""
+    rows = cited_rows(result).filter(pl.col("risk_tier") != "clear")
+    return (
+        rows.with_columns(rank=tier_rank())
+        .sort(["rank", "row"])
+        .join(matches_by_row(result), on="row", how="left", maintain_order="left")
+        .select(
+            (pl.col("row") + 1).alias("input_row"),
+            _supplier_field(result, rows, "name", "supplier"),
+            _supplier_field(result, rows, "country", "country"),
+            _supplier_field(result, rows, "address", "address"),
+            "risk_tier",
+            "risk_score",
+            pl.col("reasons").str.split(REASON_SEPARATOR).alias("reasons"),
+            "matches",
+        )
+        .to_dicts()
+    )
+
+
+def render_html(result: ScreenResult) -> str:
+    """The report as one HTML document."""
+    tiers = tier_counts(result)
+    largest = max(tiers["suppliers"].max() or 0, 1)
+    return _environment().get_template("report.html.j2").render(
+        title=f"Forced-labour risk screening: {result.metadata.get('input') or 'suppliers'}",
+        total=result.rows.height,
+        tiers=tiers.with_columns(percent=(pl.col("suppliers") * 100 / largest).round(1)).to_dicts(),
+        lists=list_counts(result).to_dicts(),
+        flagged=flagged_rows(result),
+        snapshots=snapshots_frame(result.metadata).to_dicts(),
+        facts=run_facts(result),
+    )
+
+
+def write_html(result: ScreenResult, path: Path, stage: Callable[[Path], Path]) -> None:
+    """Write the HTML report."""
+    stage(path).write_text(render_html(result), encoding="utf-8")

@@ -1,0 +1,222 @@
+"""Frames shared by the report writers: cited rows, candidates, counts, sources, and spreadsheet-safe text."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import polars as pl
+
+from screener.result import ADDED_COLUMNS, TIERS, ScreenResult
+
+VERDICT_COLUMNS = ("row", "name_missing", *ADDED_COLUMNS, "fired_rules")
+CITATION_COLUMNS = (
+    "match_program",
+    "match_listed_on",
+    "match_status",
+    "match_citation",
+    "match_url",
+    "match_snapshot",
+)
+REPORT_ROW_COLUMNS = (
+    "risk_tier",
+    "risk_score",
+    "match_name",
+    "match_list",
+    "match_source",
+    "match_score",
+    "reasons",
+    *CITATION_COLUMNS,
+    "fired_rules",
+    "name_missing",
+)
+SNAPSHOT_FIELDS = ("source", "title", "snapshot_id", "as_of", "url", "sha256", "origin", "coverage")
+REASON_SEPARATOR = " | "
+_FORMULA_START = r"^[=+\-@\t\r＝＋－＠]"
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+class ReportError(ValueError):
+    """A report that cannot be written as asked; the message says what to do."""
+
+
+def tier_rank() -> pl.Expr:
+    """Sort key of risk_tier: critical first, unknown tiers last."""
+    return pl.col("risk_tier").replace_strict(
+        {tier: rank for rank, tier in enumerate(TIERS)}, default=len(TIERS), return_dtype=pl.Int32
+    )
+
+
+def input_columns(result: ScreenResult) -> list[str]:
+    """The supplier file's own columns, in their original order."""
+    return [column for column in result.rows.columns if column not in VERDICT_COLUMNS]
+
+
+def input_column(result: ScreenResult, frame: pl.DataFrame, role: str) -> str | None:
+    """The column of frame holding a detected role (name, country, ...), allowing for `_input` renames."""
+    column = (result.metadata.get("columns") or {}).get(role)
+    if not column:
+        return None
+    clashes = column in VERDICT_COLUMNS or column in CITATION_COLUMNS
+    if clashes and f"{column}_input" in frame.columns:
+        return f"{column}_input"
+    return column if column in frame.columns else None
+
+
+def snapshot_labels(metadata: dict[str, Any]) -> pl.DataFrame:
+    """One row per list source with a readable label of the snapshot the run used."""
+    snapshots = metadata.get("snapshots") or []
+    labels = {
+        snapshot["source"]: f"{snapshot['source']} snapshot {snapshot.get('snapshot_id')}"
+        + (f", as of {snapshot['as_of']}" if snapshot.get("as_of") else "")
+        for snapshot in snapshots
+    }
+    return pl.DataFrame(
+        {"source": list(labels), "snapshot": list(labels.values())}, schema={"source": pl.String, "snapshot": pl.String}
+    )
+
+
+def best_match_citations(result: ScreenResult) -> pl.DataFrame:
+    """Per row, the list, program, date, status, citation, URL and snapshot of the match shown in match_*."""
+    best = (
+        result.candidates.filter(pl.col("band") == "match")
+        .sort(["row", "score"], descending=[False, True])
+        .unique("row", keep="first", maintain_order=True)
+        .join(snapshot_labels(result.metadata), on="source", how="left")
+    )
+    return best.select(
+        pl.col("row").cast(pl.Int64),
+        match_program=pl.col("program"),
+        match_listed_on=pl.col("start_date"),
+        match_status=pl.col("status"),
+        match_citation=pl.col("citation"),
+        match_url=pl.col("source_url"),
+        match_snapshot=pl.col("snapshot"),
+    )
+
+
+def cited_rows(result: ScreenResult) -> pl.DataFrame:
+    """The result rows, in input order, with the citation of each row's best match added.
+
+    Input columns named like a citation column are kept as `<name>_input`, as screening does for verdicts.
+    """
+    clashing = {column: f"{column}_input" for column in input_columns(result) if column in CITATION_COLUMNS}
+    return result.rows.rename(clashing).with_columns(pl.col("row").cast(pl.Int64)).join(
+        best_match_citations(result), on="row", how="left", maintain_order="left"
+    )
+
+
+def report_rows(result: ScreenResult) -> pl.DataFrame:
+    """Rows for people: input_row (1 = first supplier row), the input columns untouched, then the verdict."""
+    cited = cited_rows(result)
+    inputs = [column for column in cited.columns if column not in VERDICT_COLUMNS and column not in CITATION_COLUMNS]
+    renamed = {column: f"{column}_input" for column in inputs if column == "input_row"}
+    return cited.select(
+        (pl.col("row") + 1).alias("input_row"),
+        *[pl.col(column).alias(renamed.get(column, column)) for column in inputs],
+        *[pl.col(column) for column in REPORT_ROW_COLUMNS if column != "fired_rules" and column != "name_missing"],
+        pl.col("fired_rules").list.join("; ").alias("fired_rules"),
+        pl.col("name_missing"),
+    )
+
+
+def report_candidates(result: ScreenResult) -> pl.DataFrame:
+    """Every candidate with input_row, the supplier's name and the snapshot it was read from."""
+    name_column = input_column(result, result.rows, "name")
+    supplier = result.rows.select(
+        pl.col("row").cast(pl.Int64),
+        (pl.col(name_column) if name_column else pl.lit(None, pl.String)).alias("supplier_name"),
+    )
+    candidates = result.candidates.with_columns(pl.col("row").cast(pl.Int64))
+    return (
+        candidates.join(supplier, on="row", how="left")
+        .join(snapshot_labels(result.metadata), on="source", how="left")
+        .sort(["row", "score"], descending=[False, True], maintain_order=True)
+        .select(
+            (pl.col("row") + 1).alias("input_row"),
+            "supplier_name",
+            *[column for column in candidates.columns if column != "row"],
+            "snapshot",
+        )
+    )
+
+
+def tier_counts(result: ScreenResult) -> pl.DataFrame:
+    """Suppliers per tier, every tier listed, most severe first."""
+    counts = dict(result.rows.group_by("risk_tier").len().iter_rows())
+    return pl.DataFrame(
+        {"risk_tier": list(TIERS), "suppliers": [counts.get(tier, 0) for tier in TIERS]},
+        schema={"risk_tier": pl.String, "suppliers": pl.Int64},
+    )
+
+
+def list_counts(result: ScreenResult) -> pl.DataFrame:
+    """Per list: suppliers with a match and suppliers with only review-band candidates."""
+    per_band = result.candidates.group_by("list_name", "band").agg(pl.col("row").n_unique().alias("suppliers"))
+    return (
+        per_band.pivot(on="band", index="list_name", values="suppliers")
+        .select(
+            pl.col("list_name").alias("list"),
+            *[
+                (pl.col(band) if band in per_band["band"].to_list() else pl.lit(0))
+                .fill_null(0)
+                .cast(pl.Int64)
+                .alias(f"{band}es" if band == "match" else f"{band}s")
+                for band in ("match", "review")
+            ],
+        )
+        .sort("list")
+    )
+
+
+def snapshots_frame(metadata: dict[str, Any]) -> pl.DataFrame:
+    """The list snapshots the run used, one row each."""
+    snapshots = metadata.get("snapshots") or []
+    return pl.DataFrame(
+        [{field: snapshot.get(field) for field in SNAPSHOT_FIELDS} for snapshot in snapshots],
+        schema={field: pl.Int64 if field == "snapshot_id" else pl.String for field in SNAPSHOT_FIELDS},
+        orient="row",
+    )
+
+
+def run_facts(result: ScreenResult) -> dict[str, str]:
+    """Everything needed to reproduce the run, as readable key/value pairs."""
+    metadata = result.metadata
+    thresholds = metadata.get("thresholds") or {}
+    columns = metadata.get("columns") or {}
+    return {
+        "input": str(metadata.get("input") or ""),
+        "rows screened": str(result.rows.height),
+        "run at": str(metadata.get("run_at") or ""),
+        "lists as of": str(metadata.get("as_of") or "latest snapshot of each list"),
+        "tool version": str(metadata.get("tool_version") or ""),
+        "rules version": str(metadata.get("rules_version") or ""),
+        "match threshold": str(thresholds.get("match", "")),
+        "review threshold": str(thresholds.get("review", "")),
+        "columns used": ", ".join(f"{role}={column}" for role, column in columns.items() if column),
+    }
+
+
+def run_facts_frame(result: ScreenResult) -> pl.DataFrame:
+    """run_facts as a two-column frame."""
+    facts = run_facts(result)
+    return pl.DataFrame({"fact": list(facts), "value": list(facts.values())})
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefix ' to every text cell and header a spreadsheet would run as a formula (=, +, -, @, tab, CR)."""
+    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    safe = frame.with_columns(
+        pl.when(pl.col(name).str.contains(_FORMULA_START) & ~pl.col(name).str.contains(_PLAIN_NUMBER))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text_columns
+    )
+    return safe.rename({name: safe_text(name) for name in frame.columns if safe_text(name) != name})
+
+
+def safe_text(value: str) -> str:
+    """One text value (a header, a fact) made safe for a spreadsheet cell, as neutralise_formulas does for columns."""
+    risky = re.match(_FORMULA_START, value) and not re.fullmatch(_PLAIN_NUMBER, value)
+    return f"'{value}" if risky else value

@@ -1,0 +1,170 @@
+"""XLSX report: Results, Candidates, Summary and Sources sheets, written by polars through xlsxwriter."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
+from screener.reports.tables import (
+    ReportError,
+    list_counts,
+    neutralise_formulas,
+    report_candidates,
+    report_rows,
+    run_facts_frame,
+    snapshots_frame,
+    tier_counts,
+)
+from screener.result import ScreenResult
+
+EXCEL_MAX_DATA_ROWS = 1_048_575
+TIER_CELL_COLOURS = {
+    "critical": {"bg_color": "#9C0006", "font_color": "#FFFFFF", "bold": True},
+    "high": {"bg_color": "#E26B0A", "font_color": "#FFFFFF", "bold": True},
+    "medium": {"bg_color": "#FFD966", "font_color": "#000000"},
+    "low": {"bg_color": "#DDEBF7", "font_color": "#000000"},
+    "clear": {"bg_color": "#E2EFDA", "font_color": "#000000"},
+}
+TIER_ROW_TINTS = {"critical": "#F8CBAD", "high": "#FCE4D6", "medium": "#FFF2CC"}
+HEADER_FORMAT = {"bold": True, "bg_color": "#D9D9D9", "text_wrap": True, "valign": "top"}
+_WIDE_CHARACTERS = r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]"
+MIN_WIDTH, MAX_WIDTH = 6, 60
+PIXELS_PER_CHARACTER = 7
+
+
+def column_widths(frame: pl.DataFrame) -> dict[str, int]:
+    """Pixel width per column from its longest value (wide CJK characters count twice), within bounds."""
+    if frame.width == 0:
+        return {}
+    as_text = frame.select(pl.all().cast(pl.String))
+    longest = as_text.select(
+        (pl.col(name).str.len_chars() + pl.col(name).str.count_matches(_WIDE_CHARACTERS)).max().alias(name)
+        for name in frame.columns
+    ).row(0, named=True)
+    return {
+        name: PIXELS_PER_CHARACTER * min(MAX_WIDTH, max(MIN_WIDTH, len(name) + 2, (longest[name] or 0) + 1))
+        for name in frame.columns
+    }
+
+
+def write_sheet(
+    workbook: xlsxwriter.Workbook, sheet: str, frame: pl.DataFrame, position: str = "A1", *, sized: bool = True
+) -> Worksheet:
+    """Write one neutralised frame as a filterable table (columns sized unless told not); return its worksheet."""
+    if frame.height > EXCEL_MAX_DATA_ROWS:
+        raise ReportError(f"{frame.height} rows do not fit in an Excel sheet ({sheet}); write a CSV report instead")
+    safe = neutralise_formulas(frame)
+    safe.write_excel(
+        workbook,
+        sheet,
+        position=position,
+        table_style="TableStyleLight1",
+        header_format=HEADER_FORMAT,
+        dtype_formats={pl.Date: "yyyy-mm-dd"},
+        column_widths=column_widths(safe) if sized else None,
+        float_precision=1,
+        autofilter=True,
+    )
+    return workbook.get_worksheet_by_name(sheet)
+
+
+def size_stacked_columns(sheet: Worksheet, frames: list[pl.DataFrame]) -> None:
+    """Width of each column of a sheet holding several tables: the widest need among them."""
+    needs: dict[int, int] = {}
+    for frame in frames:
+        for index, width in enumerate(column_widths(neutralise_formulas(frame)).values()):
+            needs[index] = max(needs.get(index, 0), width)
+    for index, width in needs.items():
+        sheet.set_column_pixels(index, index, width)
+
+
+def colour_tiers(workbook: xlsxwriter.Workbook, sheet: Worksheet, frame: pl.DataFrame) -> None:
+    """Colour the risk_tier cells strongly and tint critical, high and medium rows."""
+    if frame.is_empty():
+        return
+    last_row, last_column = frame.height, frame.width - 1
+    tier_column = frame.get_column_index("risk_tier")
+    for tier, colours in TIER_CELL_COLOURS.items():
+        sheet.conditional_format(1, tier_column, last_row, tier_column, {
+            "type": "cell", "criteria": "==", "value": f'"{tier}"', "format": workbook.add_format(colours),
+        })
+    tier_letter = xl_col_to_name(tier_column, col_abs=True)
+    for tier, tint in TIER_ROW_TINTS.items():
+        sheet.conditional_format(1, 0, last_row, last_column, {
+            "type": "formula", "criteria": f'={tier_letter}2="{tier}"', "format": workbook.add_format({"bg_color": tint}),
+        })
+
+
+def write_results(workbook: xlsxwriter.Workbook, result: ScreenResult) -> None:
+    """Every row in input order with its verdict, header frozen, tiers coloured."""
+    rows = report_rows(result)
+    sheet = write_sheet(workbook, "Results", rows)
+    sheet.freeze_panes(1, 0)
+    colour_tiers(workbook, sheet, rows)
+
+
+def write_summary(workbook: xlsxwriter.Workbook, result: ScreenResult) -> None:
+    """Counts per tier (with a chart) and per list."""
+    tiers = tier_counts(result)
+    lists = list_counts(result)
+    sheet = write_sheet(workbook, "Summary", tiers, "A2", sized=False)
+    sheet.write(0, 0, "Suppliers per risk tier", workbook.add_format({"bold": True}))
+    lists_title_row = tiers.height + 4
+    sheet.write(lists_title_row - 1, 0, "Suppliers per list (match = flagged, review = needs analyst review)",
+                workbook.add_format({"bold": True}))
+    write_sheet(workbook, "Summary", lists, f"A{lists_title_row + 1}", sized=False)
+    size_stacked_columns(sheet, [tiers, lists])
+    chart = workbook.add_chart({"type": "bar"})
+    chart.add_series({
+        "name": "Suppliers",
+        "categories": ["Summary", 2, 0, 1 + tiers.height, 0],
+        "values": ["Summary", 2, 1, 1 + tiers.height, 1],
+        "points": [{"fill": {"color": TIER_CELL_COLOURS[tier]["bg_color"]}} for tier in tiers["risk_tier"]],
+    })
+    chart.set_title({"name": "Suppliers per risk tier"})
+    chart.set_legend({"none": True})
+    chart.set_y_axis({"reverse": True})
+    sheet.insert_chart("E2", chart)
+
+
+def write_sources(workbook: xlsxwriter.Workbook, result: ScreenResult) -> None:
+    """The snapshot of each list, then the run facts: tool and rules versions, thresholds, run time."""
+    snapshots = snapshots_frame(result.metadata)
+    facts = run_facts_frame(result)
+    sheet = write_sheet(workbook, "Sources", snapshots, "A2", sized=False)
+    bold = workbook.add_format({"bold": True})
+    sheet.write(0, 0, "List snapshots screened against", bold)
+    facts_title_row = max(snapshots.height, 1) + 4
+    sheet.write(facts_title_row - 1, 0, "Run", bold)
+    write_sheet(workbook, "Sources", facts, f"A{facts_title_row + 1}", sized=False)
+    size_stacked_columns(sheet, [snapshots, facts])
+
+
+def write_xlsx(result: ScreenResult, path: Path, stage: Callable[[Path], Path]) -> None:
+    """Write the four-sheet workbook."""
+    options = {
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+        "nan_inf_to_errors": True,
+        "default_date_format": "yyyy-mm-dd",
+    }
+    workbook = xlsxwriter.Workbook(stage(path), options)
+    try:
+        for sheet in ("Results", "Candidates", "Summary", "Sources"):
+            workbook.add_worksheet(sheet)
+        write_results(workbook, result)
+        write_sheet(workbook, "Candidates", report_candidates(result)).freeze_panes(1, 0)
+        write_summary(workbook, result)
+        write_sources(workbook, result)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            workbook.close()
+        raise
+    workbook.close()

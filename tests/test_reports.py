@@ -1,0 +1,438 @@
+"""Report writers: every format read back and checked for rows, verdicts, citations, snapshots and safety."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from screener.reports import ReportError, write_report
+from screener.result import ScreenResult
+
+HOSTILE_FORMULA = '=HYPERLINK("http://evil","x")'
+HOSTILE_SCRIPT = "<script>alert(1)</script> Trading"
+CHINESE_NAME = "新疆中泰化学股份有限公司"
+UFLPA_URL = "https://www.dhs.gov/uflpa-entity-list"
+BIS_URL = "https://www.federalregister.gov/d/2019-22210"
+
+SUPPLIERS = {
+    "Supplier Name": [
+        "Xinjiang East Hope Nonferrous Metals Co., Ltd.",
+        CHINESE_NAME,
+        HOSTILE_FORMULA,
+        HOSTILE_SCRIPT,
+        "Acme Textiles GmbH",
+        None,
+        "Hoshine Silicon Industry Co., Ltd.",
+        "Camel Group Co., Ltd.",
+    ],
+    "Country": ["CN", "中国", "CN", "CN", "DE", "CN", "CN", "CN"],
+    "Address": ["Changji, Xinjiang", "乌鲁木齐市", "", "Shenzhen", "Berlin", "Hotan", "Shanshan, Xinjiang", "Xiangyang"],
+    "Notes": ["aluminium", "PVC", "-2+3+cmd|' /C calc'!A0", "@SUM(A1:A2)", "-5", "\tindented", "+86 991 1234567", ""],
+}
+VERDICTS = [
+    ("critical", 98.0, ["uflpa_entity"], "UFLPA Entity List: Xinjiang East Hope Nonferrous Metals Co., Ltd. (UFLPA 2(d)(2)(B)(ii), listed 2022-06-21)"),
+    ("critical", 97.0, ["uflpa_entity"], "UFLPA Entity List: Xinjiang Zhongtai Chemical Co., Ltd. (UFLPA 2(d)(2)(B)(ii), listed 2023-12-01)"),
+    ("low", 10.0, ["china_no_signal"], "China-based supplier with no other signal"),
+    ("medium", 45.0, ["review_band"], "Name in the review band of BIS Entity List: needs analyst review"),
+    ("clear", 0.0, [], None),
+    ("medium", 40.0, [], "No supplier name in this row: it could not be screened against the lists; add the name and screen again"),
+    ("high", 80.0, ["sanctions_listing", "review_band"], "BIS Entity List: Hoshine Silicon Industry Co., Ltd. | Name in the review band of UFLPA Entity List: needs analyst review"),
+    ("low", 10.0, ["china_no_signal"], "China-based supplier with no other signal"),
+]
+ENTITIES = {
+    "uflpa:east_hope": {
+        "source": "uflpa", "list_name": "UFLPA Entity List", "list_kind": "legal", "authority": "US-DHS",
+        "program": "UFLPA 2(d)(2)(B)(ii)", "entity_type": "organization",
+        "name": "Xinjiang East Hope Nonferrous Metals Co., Ltd.", "country": "CN", "addresses": "", "sector": "aluminum",
+        "merchandise": "", "status": "active", "start_date": dt.date(2022, 6, 21), "end_date": None,
+        "citation": "Federal Register 2022-16754", "remarks": "", "source_url": UFLPA_URL, "includes_affiliates": False,
+    },
+    "uflpa:zhongtai": {
+        "source": "uflpa", "list_name": "UFLPA Entity List", "list_kind": "legal", "authority": "US-DHS",
+        "program": "UFLPA 2(d)(2)(B)(ii)", "entity_type": "organization",
+        "name": "Xinjiang Zhongtai Chemical Co., Ltd.", "country": "CN", "addresses": "Urumqi", "sector": "PVC",
+        "merchandise": "", "status": "active", "start_date": dt.date(2023, 12, 1), "end_date": None,
+        "citation": "Federal Register 2023-26460", "remarks": "", "source_url": UFLPA_URL, "includes_affiliates": True,
+    },
+    "sanctions:hoshine": {
+        "source": "sanctions", "list_name": "BIS Entity List", "list_kind": "legal", "authority": "US-BIS",
+        "program": "EAR 15 CFR 744.11", "entity_type": "organization", "name": "Hoshine Silicon Industry Co., Ltd.",
+        "country": "CN", "addresses": "Shanshan", "sector": "polysilicon", "merchandise": "", "status": "active",
+        "start_date": dt.date(2021, 6, 24), "end_date": None, "citation": "FR Doc 2021-13395", "remarks": "",
+        "source_url": BIS_URL, "includes_affiliates": False,
+    },
+    "sanctions:trading": {
+        "source": "sanctions", "list_name": "BIS Entity List", "list_kind": "legal", "authority": "US-BIS",
+        "program": "EAR 15 CFR 744.11", "entity_type": "organization", "name": "Script Trading Co.", "country": "CN",
+        "addresses": "", "sector": "", "merchandise": "", "status": "active", "start_date": dt.date(2020, 7, 22),
+        "end_date": None, "citation": "FR Doc 2020-16198", "remarks": "", "source_url": "javascript:alert(2)",
+        "includes_affiliates": False,
+    },
+}
+CANDIDATES = [
+    (0, "uflpa:east_hope", "Xinjiang East Hope Nonferrous Metals Co., Ltd.", "primary", "en", 98.4, "match"),
+    (1, "uflpa:zhongtai", CHINESE_NAME, "alias", "zh", 100.0, "match"),
+    (3, "sanctions:trading", "Script Trading Co.", "primary", "en", 71.2, "review"),
+    (6, "uflpa:east_hope", "Xinjiang East Hope Nonferrous Metals Co., Ltd.", "primary", "en", 72.0, "review"),
+    (6, "sanctions:hoshine", "Hoshine Silicon Industry Co., Ltd.", "primary", "en", 99.0, "match"),
+]
+SNAPSHOTS = [
+    {"source": "sanctions", "title": "Xinjiang-related sanctions and export controls", "snapshot_id": 2,
+     "as_of": "2025-12-01", "url": "https://www.bis.gov/entity-list", "coverage": "BIS, OFAC, EU, UK, CA",
+     "origin": "embedded", "sha256": "b" * 64},
+    {"source": "uflpa", "title": "DHS UFLPA Entity List", "snapshot_id": 3, "as_of": "2025-01-15", "url": UFLPA_URL,
+     "coverage": "127 of 144 entities", "origin": "embedded", "sha256": "a" * 64},
+]
+
+
+def make_result(suppliers: dict[str, list] | None = None, with_candidates: bool = True) -> ScreenResult:
+    """A ScreenResult shaped as the screening pipeline builds it."""
+    inputs = pl.DataFrame(suppliers or SUPPLIERS, schema={name: pl.String for name in suppliers or SUPPLIERS})
+    matcher_rows = [
+        dict(zip(("row", "entity_id", "matched_name", "name_kind", "name_lang", "score", "band"), candidate))
+        | {"explanation": f"token similarity {candidate[5]}"}
+        for candidate in (CANDIDATES if with_candidates else [])
+    ]
+    candidates = pl.DataFrame(
+        [row | ENTITIES[row["entity_id"]] for row in matcher_rows],
+        schema={"row": pl.UInt32, "entity_id": pl.String, "matched_name": pl.String, "name_kind": pl.String,
+                "name_lang": pl.String, "score": pl.Float64, "band": pl.String, "explanation": pl.String,
+                "source": pl.String, "list_name": pl.String, "list_kind": pl.String, "authority": pl.String,
+                "program": pl.String, "entity_type": pl.String, "name": pl.String, "country": pl.String,
+                "addresses": pl.String, "sector": pl.String, "merchandise": pl.String, "status": pl.String,
+                "start_date": pl.Date, "end_date": pl.Date, "citation": pl.String, "remarks": pl.String,
+                "source_url": pl.String, "includes_affiliates": pl.Boolean},
+        orient="row",
+    )
+    best = {row: (entity, score) for row, entity, *_, score, band in reversed(CANDIDATES) if band == "match"}
+    verdicts = VERDICTS[: inputs.height]
+    rows = inputs.with_row_index("row").with_columns(
+        name_missing=pl.Series([name is None for name in inputs[inputs.columns[0]]]),
+        risk_tier=pl.Series([tier for tier, *_ in verdicts]),
+        risk_score=pl.Series([score for _, score, *_ in verdicts]),
+        match_name=pl.Series([ENTITIES[best[i][0]]["name"] if i in best and with_candidates else None for i in range(inputs.height)], dtype=pl.String),
+        match_source=pl.Series([ENTITIES[best[i][0]]["source"] if i in best and with_candidates else None for i in range(inputs.height)], dtype=pl.String),
+        match_list=pl.Series([ENTITIES[best[i][0]]["list_name"] if i in best and with_candidates else None for i in range(inputs.height)], dtype=pl.String),
+        match_score=pl.Series([best[i][1] if i in best and with_candidates else None for i in range(inputs.height)], dtype=pl.Float64),
+        reasons=pl.Series([reasons for *_, reasons in verdicts], dtype=pl.String),
+        fired_rules=pl.Series([fired for _, _, fired, _ in verdicts], dtype=pl.List(pl.String)),
+    )
+    metadata = {
+        "tool_version": "0.1.0",
+        "rules_version": "rules-5f3a9c1e2b7d",
+        "snapshots": SNAPSHOTS,
+        "thresholds": {"match": 88.0, "review": 70.0},
+        "as_of": None,
+        "run_at": "2026-11-23T09:30:00+00:00",
+        "input": "suppliers.csv",
+        "columns": {"name": inputs.columns[0], "country": "Country", "address": "Address", "product": None,
+                    "hs_code": None, "uscc": None},
+    }
+    return ScreenResult(rows=rows, candidates=candidates, metadata=metadata)
+
+
+@pytest.fixture
+def result() -> ScreenResult:
+    return make_result()
+
+
+def read_csv(path: Path) -> pl.DataFrame:
+    return pl.read_csv(path, infer_schema=False)
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+
+def test_csv_keeps_every_row_in_order_with_inputs_and_verdicts(tmp_path, result):
+    path = write_report(result, tmp_path / "report.csv")
+    rows = read_csv(path)
+    assert rows.height == 8
+    assert rows["input_row"].to_list() == [str(n) for n in range(1, 9)]
+    assert rows.columns[:5] == ["input_row", "Supplier Name", "Country", "Address", "Notes"]
+    assert rows["risk_tier"].to_list() == [tier for tier, *_ in VERDICTS]
+    assert rows["Supplier Name"][1] == CHINESE_NAME
+    assert rows["Country"][1] == "中国"
+    assert rows["Address"].to_list()[:2] == ["Changji, Xinjiang", "乌鲁木齐市"]
+    assert rows["fired_rules"][6] == "sanctions_listing; review_band"
+
+
+def test_csv_cites_each_match_with_list_program_date_url_and_snapshot(tmp_path, result):
+    rows = read_csv(write_report(result, tmp_path / "report.csv"))
+    east_hope = rows.row(0, named=True)
+    assert east_hope["match_list"] == "UFLPA Entity List"
+    assert east_hope["match_program"] == "UFLPA 2(d)(2)(B)(ii)"
+    assert east_hope["match_listed_on"] == "2022-06-21"
+    assert east_hope["match_citation"] == "Federal Register 2022-16754"
+    assert east_hope["match_url"] == UFLPA_URL
+    assert east_hope["match_snapshot"] == "uflpa snapshot 3, as of 2025-01-15"
+    hoshine = rows.row(6, named=True)
+    assert (hoshine["match_name"], hoshine["match_url"]) == ("Hoshine Silicon Industry Co., Ltd.", BIS_URL)
+    assert hoshine["match_snapshot"] == "sanctions snapshot 2, as of 2025-12-01"
+    assert rows.row(4, named=True)["match_program"] is None
+
+
+def test_csv_is_utf8_with_bom_and_header_on_the_first_line(tmp_path, result):
+    raw = write_report(result, tmp_path / "report.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfinput_row,Supplier Name,")
+    assert CHINESE_NAME.encode("utf-8") in raw
+
+
+def test_csv_sidecars_record_snapshots_run_facts_and_candidates(tmp_path, result):
+    write_report(result, tmp_path / "report.csv")
+    sources = read_csv(tmp_path / "report.sources.csv")
+    assert sources["source"].to_list() == ["sanctions", "uflpa"]
+    assert sources["sha256"].to_list() == ["b" * 64, "a" * 64]
+    assert sources["as_of"].to_list() == ["2025-12-01", "2025-01-15"]
+    assert sources["snapshot_id"].to_list() == ["2", "3"]
+    assert set(sources["rules_version"]) == {"rules-5f3a9c1e2b7d"}
+    assert set(sources["match_threshold"]) == {"88.0"}
+    assert set(sources["run_at"]) == {"2026-11-23T09:30:00+00:00"}
+    candidates = read_csv(tmp_path / "report.candidates.csv")
+    assert candidates.height == len(CANDIDATES)
+    assert candidates["input_row"].to_list() == ["1", "2", "4", "7", "7"]
+    assert candidates["band"].to_list()[-2:] == ["match", "review"]
+    assert candidates["supplier_name"][1] == CHINESE_NAME
+    assert candidates["matched_name"][1] == CHINESE_NAME
+
+
+def test_csv_neutralises_formulas_in_input_and_headers(tmp_path, result):
+    rows = read_csv(write_report(result, tmp_path / "report.csv"))
+    assert rows["Supplier Name"][2] == "'" + HOSTILE_FORMULA
+    assert rows["Notes"].to_list()[2:7] == [
+        "'-2+3+cmd|' /C calc'!A0", "'@SUM(A1:A2)", "-5", "'\tindented", "'+86 991 1234567",
+    ]
+    hostile_header = make_result({"=cmd|' /C calc'!A0": ["Acme"], "Country": ["CN"], "Address": [""], "Notes": [""]})
+    assert read_csv(write_report(hostile_header, tmp_path / "h.csv")).columns[1] == "'=cmd|' /C calc'!A0"
+
+
+def test_csv_renames_input_columns_that_clash_with_report_columns(tmp_path):
+    suppliers = {"Supplier Name": ["Acme"], "input_row": ["A-17"], "match_program": ["internal"], "Address": [""]}
+    rows = read_csv(write_report(make_result(suppliers, with_candidates=False), tmp_path / "r.csv"))
+    assert rows["input_row"].to_list() == ["1"]
+    assert rows["input_row_input"].to_list() == ["A-17"]
+    assert rows["match_program_input"].to_list() == ["internal"]
+    assert rows["match_program"].to_list() == [None]
+
+
+# --- JSON ------------------------------------------------------------------------------------------
+
+
+def test_json_has_metadata_summary_rows_and_candidates(tmp_path, result):
+    path = write_report(result, tmp_path / "report.json")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert list(document) == ["metadata", "summary", "rows", "candidates"]
+    assert document["metadata"]["snapshots"] == SNAPSHOTS
+    assert document["metadata"]["rules_version"] == "rules-5f3a9c1e2b7d"
+    assert document["summary"]["tiers"] == {"critical": 2, "high": 1, "medium": 2, "low": 2, "clear": 1}
+    rows = document["rows"]
+    assert [row["row"] for row in rows] == list(range(8))
+    assert rows[1]["Supplier Name"] == CHINESE_NAME
+    assert rows[2]["Supplier Name"] == HOSTILE_FORMULA
+    assert rows[6]["fired_rules"] == ["sanctions_listing", "review_band"]
+    assert rows[0]["match_listed_on"] == "2022-06-21"
+    assert rows[0]["match_url"] == UFLPA_URL
+    assert len(document["candidates"]) == len(CANDIDATES)
+    assert document["candidates"][0]["start_date"] == "2022-06-21"
+    assert CHINESE_NAME in path.read_text(encoding="utf-8")
+
+
+# --- XLSX ------------------------------------------------------------------------------------------
+
+
+def sheet_records(sheet, header_row: int = 1) -> list[dict]:
+    values = list(sheet.iter_rows(min_row=header_row, values_only=True))
+    return [dict(zip(values[0], row)) for row in values[1:]]
+
+
+def test_xlsx_sheets_results_formatting_and_values(tmp_path, result):
+    path = write_report(result, tmp_path / "report.xlsx")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Results", "Candidates", "Summary", "Sources"]
+    sheet = book["Results"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.tables and next(iter(sheet.tables.values())).autoFilter is not None
+    records = sheet_records(sheet)
+    assert [record["input_row"] for record in records] == list(range(1, 9))
+    assert [record["risk_tier"] for record in records] == [tier for tier, *_ in VERDICTS]
+    assert records[1]["Supplier Name"] == CHINESE_NAME
+    assert records[0]["match_listed_on"].date() == dt.date(2022, 6, 21)
+    assert records[0]["match_url"] == UFLPA_URL
+    assert records[6]["match_snapshot"] == "sanctions snapshot 2, as of 2025-12-01"
+    tier_rules = [rule for cf in sheet.conditional_formatting for rule in cf.rules]
+    assert any(rule.formula == ['"critical"'] for rule in tier_rules)
+    header = [cell.value for cell in sheet[1]]
+    reasons_letter = openpyxl.utils.get_column_letter(header.index("reasons") + 1)
+    row_letter = openpyxl.utils.get_column_letter(header.index("input_row") + 1)
+    assert sheet.column_dimensions[reasons_letter].width > 3 * sheet.column_dimensions[row_letter].width
+
+
+def test_xlsx_neutralises_formulas_and_stores_them_as_text(tmp_path, result):
+    book = openpyxl.load_workbook(write_report(result, tmp_path / "report.xlsx"))
+    sheet = book["Results"]
+    header = [cell.value for cell in sheet[1]]
+    name_cell = sheet.cell(row=4, column=header.index("Supplier Name") + 1)
+    assert name_cell.value == "'" + HOSTILE_FORMULA
+    assert name_cell.data_type == "s"
+    notes = [sheet.cell(row=r, column=header.index("Notes") + 1).value for r in range(4, 9)]
+    assert notes == ["'-2+3+cmd|' /C calc'!A0", "'@SUM(A1:A2)", "-5", "'\tindented", "'+86 991 1234567"]
+    assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
+
+
+def test_xlsx_reads_back_with_polars(tmp_path, result):
+    path = write_report(result, tmp_path / "report.xlsx")
+    rows = pl.read_excel(path, sheet_name="Results")
+    assert rows.height == 8
+    assert rows["Supplier Name"].to_list()[:2] == [SUPPLIERS["Supplier Name"][0], CHINESE_NAME]
+    candidates = pl.read_excel(path, sheet_name="Candidates")
+    assert candidates["entity_id"].to_list() == [
+        "uflpa:east_hope", "uflpa:zhongtai", "sanctions:trading", "sanctions:hoshine", "uflpa:east_hope",
+    ]
+    assert candidates["source_url"][0] == UFLPA_URL
+
+
+def test_xlsx_summary_and_sources(tmp_path, result):
+    book = openpyxl.load_workbook(write_report(result, tmp_path / "report.xlsx"))
+    summary = book["Summary"]
+    tiers = {row[0]: row[1] for row in summary.iter_rows(min_row=3, max_row=7, values_only=True)}
+    assert tiers == {"critical": 2, "high": 1, "medium": 2, "low": 2, "clear": 1}
+    lists = {row[0]: row[1:3] for row in summary.iter_rows(min_row=11, values_only=True) if row[0]}
+    assert lists == {"BIS Entity List": (1, 1), "UFLPA Entity List": (2, 1)}
+    assert summary._charts
+    sources_text = [value for row in book["Sources"].iter_rows(values_only=True) for value in row if value is not None]
+    for expected in ("a" * 64, "b" * 64, "2025-01-15", UFLPA_URL, "rules-5f3a9c1e2b7d", "88.0", "70.0",
+                     "2026-11-23T09:30:00+00:00", "0.1.0"):
+        assert expected in sources_text
+
+
+# --- HTML ------------------------------------------------------------------------------------------
+
+
+class Collector(HTMLParser):
+    """Tags, links and text of an HTML document."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.links: list[str] = []
+        self.sources: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        attributes = dict(attrs)
+        if tag == "a":
+            self.links.append(attributes.get("href", ""))
+        self.sources.extend(value for name, value in attrs if name in {"src", "srcset"} and value)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse_html(path: Path) -> tuple[str, Collector]:
+    html = path.read_text(encoding="utf-8")
+    collector = Collector()
+    collector.feed(html)
+    return html, collector
+
+
+def test_html_is_self_contained_and_escapes_hostile_names(tmp_path, result):
+    html, parsed = parse_html(write_report(result, tmp_path / "report.html"))
+    assert "script" not in parsed.tags and "link" not in parsed.tags and "img" not in parsed.tags
+    assert parsed.sources == []
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Trading" in html
+    text = "".join(parsed.text)
+    assert HOSTILE_SCRIPT in text
+    assert HOSTILE_FORMULA in text
+    assert not any(link.startswith("javascript:") for link in parsed.links)
+    assert "javascript:alert(2)" in text
+    assert "@media print" in html
+
+
+def test_html_lists_flagged_rows_by_tier_then_input_row_with_citations(tmp_path, result):
+    html, parsed = parse_html(write_report(result, tmp_path / "report.html"))
+    flagged = html[html.index('id="flagged"'):html.index('id="sources"')]
+    order = [SUPPLIERS["Supplier Name"][index] for index in (0, 1, 6)] + ["(no name)"]
+    positions = [flagged.index(name.replace("&", "&amp;")) for name in order]
+    assert positions == sorted(positions)
+    assert flagged.index("(no name)") < flagged.index("Camel Group")
+    assert "Acme Textiles" not in flagged
+    assert CHINESE_NAME in flagged
+    assert UFLPA_URL in parsed.links and BIS_URL in parsed.links
+    for cited in ("UFLPA 2(d)(2)(B)(ii)", "listed 2022-06-21", "Federal Register 2022-16754",
+                  "uflpa snapshot 3, as of 2025-01-15", "needs analyst review"):
+        assert cited in flagged
+
+
+def test_html_summary_sources_and_how_to_read(tmp_path, result):
+    html, parsed = parse_html(write_report(result, tmp_path / "report.html"))
+    text = " ".join(" ".join(parsed.text).split())
+    for expected in ("critical 2", "high 1", "medium 2", "low 2", "clear 1"):
+        assert expected in text
+    sources = html[html.index('id="sources"'):html.index('id="how-to-read"')]
+    for expected in ("a" * 64, "b" * 64, "2025-01-15", "2025-12-01", "rules-5f3a9c1e2b7d", "88.0", "70.0",
+                     "2026-11-23T09:30:00+00:00"):
+        assert expected in sources
+    assert "How to read this report" in text
+
+
+# --- every format ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["csv", "json", "xlsx", "html"])
+def test_each_format_writes_without_candidates_or_rows(tmp_path, suffix):
+    quiet = make_result({"Supplier Name": ["Acme"], "Country": ["DE"]}, with_candidates=False)
+    assert write_report(quiet, tmp_path / f"quiet.{suffix}").stat().st_size > 0
+    empty = ScreenResult(rows=quiet.rows.clear(), candidates=quiet.candidates, metadata={})
+    assert write_report(empty, tmp_path / f"empty.{suffix}").stat().st_size > 0
+
+
+def test_format_argument_wins_over_suffix_and_case_is_ignored(tmp_path, result):
+    path = write_report(result, tmp_path / "report.txt", "JSON")
+    assert json.loads(path.read_text(encoding="utf-8"))["metadata"]["input"] == "suppliers.csv"
+    assert openpyxl.load_workbook(write_report(result, tmp_path / "REPORT.XLSX")).sheetnames[0] == "Results"
+
+
+@pytest.mark.parametrize("name", ["report.pdf", "report"])
+def test_unknown_format_is_one_line_naming_the_supported_ones(tmp_path, result, name):
+    with pytest.raises(ReportError) as error:
+        write_report(result, tmp_path / name)
+    message = str(error.value)
+    assert "\n" not in message
+    assert all(suffix in message for suffix in ("csv", "json", "xlsx", "html"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_xlsx_write_keeps_the_previous_report(tmp_path, result, monkeypatch):
+    path = tmp_path / "report.xlsx"
+    path.write_bytes(b"previous report")
+
+    def broken(*_):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("screener.reports.xlsx_report.write_sources", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_report(result, path)
+    assert path.read_bytes() == b"previous report"
+    assert [entry.name for entry in tmp_path.iterdir()] == ["report.xlsx"]
+
+
+def test_failed_csv_sidecar_leaves_no_report_at_all(tmp_path, result, monkeypatch):
+    def broken(*_):
+        raise RuntimeError("candidates failed")
+
+    monkeypatch.setattr("screener.reports.csv_report.report_candidates", broken)
+    with pytest.raises(RuntimeError, match="candidates failed"):
+        write_report(result, tmp_path / "report.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_folders_are_created(tmp_path, result):
+    path = write_report(result, tmp_path / "audit" / "2026" / "report.html")
+    assert path.is_file()
