@@ -1,0 +1,22 @@
+"""Streamlit front end: `streamlit run app.py`. A thin shell over the screener library (see screener/ui/)."""
+
+from pathlib import Path
+
+import streamlit as st
+
+PAGES = Path(__file__).resolve().parent / "pages"
+
+st.set_page_config(page_title="Forced-labour supplier screener", page_icon="🔎", layout="wide")
+navigation = st.navigation(
+    [
+        st.Page(PAGES / "screen.py", title="Screen suppliers", icon="📋", default=True),
+        st.Page(PAGES / "check.py", title="Check an entity", icon="🔍"),
+        st.Page(PAGES / "sources.py", title="Data sources", icon="🗂️"),
+        st.Page(PAGES / "rules.py", title="Rules", icon="⚖️"),
+    ]
+)
+st.sidebar.caption(
+    "Screens suppliers against the UFLPA Entity List, CBP Withhold Release Orders and Findings and "
+    "Xinjiang-related sanctions. A flag is a lead to investigate, not a legal determination."
+)
+navigation.run()

@@ -1,0 +1,3 @@
+from screener.ui.check_page import render
+
+render()

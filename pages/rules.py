@@ -1,0 +1,3 @@
+from screener.ui.rules_page import render
+
+render()

@@ -1,0 +1,3 @@
+from screener.ui.screen_page import render
+
+render()

@@ -1,0 +1,3 @@
+from screener.ui.sources_page import render
+
+render()

@@ -1,0 +1,250 @@
+"""Frames the Streamlit pages show, built from a ScreenResult with polars (no Streamlit here)."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from screener.columns import ColumnMapping
+from screener.reports import write_report
+from screener.result import ADDED_COLUMNS, TIERS, ScreenResult
+
+TIER_COLOURS = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "clear": "green"}
+TIER_HEX = {"critical": "#c62828", "high": "#ef6c00", "medium": "#f9a825", "low": "#1565c0", "clear": "#2e7d32"}
+REPORT_FORMATS = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "html": "text/html",
+    "csv": "text/csv",
+    "json": "application/json",
+}
+ROLES = ("name", "country", "address", "product", "hs_code", "uscc")
+ROLE_LABELS = {
+    "name": "Supplier name",
+    "country": "Country",
+    "address": "Address",
+    "product": "Product description",
+    "hs_code": "HS / HTS code",
+    "uscc": "Registration number (USCC)",
+}
+REASON_SEPARATOR = " | "
+VERDICT_COLUMNS = frozenset({"row", "name_missing", "fired_rules", *ADDED_COLUMNS})
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    """What the user narrowed the results table to; empty selections mean everything."""
+
+    tiers: tuple[str, ...] = ()
+    lists: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    search: str = ""
+
+
+def mapping_from_choices(choices: dict[str, str | None]) -> ColumnMapping:
+    """A ColumnMapping from the role → column choices of the mapping form (name required)."""
+    if not choices.get("name"):
+        raise ValueError("choose the column that holds the supplier name")
+    chosen = [column for column in choices.values() if column]
+    repeated = sorted({column for column in chosen if chosen.count(column) > 1})
+    if repeated:
+        raise ValueError(f"column {repeated[0]!r} is chosen for two roles; give each role its own column")
+    return ColumnMapping(**{role: choices.get(role) or None for role in ROLES})
+
+
+def input_column(result: ScreenResult, role: str) -> str | None:
+    """The rows column holding a mapped role (name, country, ...), allowing for screening's `_input` rename."""
+    column = (result.metadata.get("columns") or {}).get(role)
+    if not column:
+        return None
+    if column in VERDICT_COLUMNS and f"{column}_input" in result.rows.columns:
+        return f"{column}_input"
+    return column if column in result.rows.columns else None
+
+
+def tier_rank() -> pl.Expr:
+    """Sort key of risk_tier: critical first."""
+    return pl.col("risk_tier").replace_strict(
+        {tier: rank for rank, tier in enumerate(TIERS)}, default=len(TIERS), return_dtype=pl.Int32
+    )
+
+
+def cited_rows(result: ScreenResult) -> pl.DataFrame:
+    """The result rows with the program, listing date and source URL of each row's best match."""
+    best = (
+        result.candidates.filter(pl.col("band") == "match")
+        .sort(["row", "score"], descending=[False, True])
+        .unique("row", keep="first", maintain_order=True)
+        .select(
+            pl.col("row").cast(pl.Int64),
+            match_program=pl.col("program"),
+            match_listed_on=pl.col("start_date"),
+            match_url=pl.col("source_url"),
+        )
+    )
+    return result.rows.with_columns(pl.col("row").cast(pl.Int64)).join(best, on="row", how="left", maintain_order="left")
+
+
+def results_table(result: ScreenResult) -> pl.DataFrame:
+    """One row per supplier for the results table: most severe first, with the citation of its best match."""
+    name_column = input_column(result, "name")
+    country_column = input_column(result, "country")
+    rows = cited_rows(result)
+    return rows.sort([tier_rank(), pl.col("risk_score"), pl.col("row")], descending=[False, True, False]).select(
+        (pl.col("row") + 1).alias("input_row"),
+        _text_column(name_column).alias("supplier"),
+        _text_column(country_column).alias("country"),
+        pl.col("risk_tier").alias("tier"),
+        pl.col("risk_score").alias("score"),
+        pl.col("match_name").alias("matched_entity"),
+        pl.col("match_list").alias("list"),
+        pl.col("match_score"),
+        pl.col("reasons").str.split(REASON_SEPARATOR).list.first().alias("main_reason"),
+        pl.col("match_program").alias("program"),
+        pl.col("match_url").alias("source_url"),
+        pl.col("reasons").alias("all_reasons"),
+    )
+
+
+def _text_column(column: str | None) -> pl.Expr:
+    return pl.col(column).cast(pl.String) if column else pl.lit(None, pl.String)
+
+
+def filter_results(table: pl.DataFrame, chosen: ResultFilter) -> pl.DataFrame:
+    """The rows of the results table that pass the tier, list, country and text filters."""
+    conditions = []
+    if chosen.tiers:
+        conditions.append(pl.col("tier").is_in(list(chosen.tiers)))
+    if chosen.lists:
+        conditions.append(pl.col("list").is_in(list(chosen.lists)))
+    if chosen.countries:
+        conditions.append(pl.col("country").is_in(list(chosen.countries)))
+    needle = chosen.search.strip()
+    if needle:
+        haystack = pl.concat_str(["supplier", "matched_entity", "all_reasons", "country"], separator=" ", ignore_nulls=True)
+        conditions.append(haystack.str.to_lowercase().str.contains(needle.lower(), literal=True))
+    return table.filter(*conditions) if conditions else table
+
+
+def tier_counts(result: ScreenResult) -> pl.DataFrame:
+    """Suppliers per tier, every tier present, in severity order."""
+    counts = result.rows.group_by("risk_tier").len()
+    return pl.DataFrame({"tier": list(TIERS)}).join(counts, left_on="tier", right_on="risk_tier", how="left").select(
+        "tier", suppliers=pl.col("len").fill_null(0).cast(pl.Int64)
+    )
+
+
+def list_hits(result: ScreenResult) -> pl.DataFrame:
+    """Suppliers with a match on each list, most first."""
+    matches = result.candidates.filter(pl.col("band") == "match")
+    return (
+        matches.group_by("list_name")
+        .agg(suppliers=pl.col("row").n_unique())
+        .rename({"list_name": "list"})
+        .sort(["suppliers", "list"], descending=[True, False])
+    )
+
+
+def country_counts(table: pl.DataFrame, top: int = 20) -> pl.DataFrame:
+    """Suppliers per country (as written in the file), the most frequent first."""
+    return (
+        table.with_columns(pl.col("country").fill_null("(none)").replace("", "(none)"))
+        .group_by("country")
+        .len("suppliers")
+        .sort(["suppliers", "country"], descending=[True, False])
+        .head(top)
+    )
+
+
+def filter_options(table: pl.DataFrame, column: str) -> list[str]:
+    """The distinct non-empty values of a results-table column, sorted."""
+    return sorted(value for value in table[column].drop_nulls().unique().to_list() if value)
+
+
+def supplier_row(result: ScreenResult, row: int) -> dict[str, Any]:
+    """The verdict columns of one supplier (0-based input row) with its reasons split and fired rules listed."""
+    record = cited_rows(result).filter(pl.col("row") == row).row(0, named=True)
+    record["reason_list"] = split_reasons(record.get("reasons"))
+    record["fired_rules"] = list(record.get("fired_rules") or [])
+    record["supplier"] = record.get(input_column(result, "name") or "", None)
+    return record
+
+
+def split_reasons(reasons: str | None) -> list[str]:
+    return [reason for reason in (reasons or "").split(REASON_SEPARATOR) if reason.strip()]
+
+
+def supplier_candidates(result: ScreenResult, row: int) -> pl.DataFrame:
+    """Every candidate of one supplier, best first, with its list, program, date, status, citation and snapshot."""
+    snapshots = snapshot_lookup(result.metadata)
+    return (
+        result.candidates.filter(pl.col("row") == row)
+        .sort("score", descending=True)
+        .join(snapshots, on="source", how="left")
+        .select(
+            pl.col("score").round(1),
+            "band",
+            pl.col("name").alias("entity"),
+            "matched_name",
+            "name_kind",
+            "name_lang",
+            pl.col("list_name").alias("list"),
+            "program",
+            "start_date",
+            "status",
+            "citation",
+            "source_url",
+            "snapshot",
+            "explanation",
+            "entity_id",
+        )
+    )
+
+
+def snapshot_lookup(metadata: dict[str, Any]) -> pl.DataFrame:
+    """source → readable snapshot label ("snapshot 3, as of 2025-01-15") for the lists a run used."""
+    snapshots = metadata.get("snapshots") or []
+    return pl.DataFrame(
+        {
+            "source": [snapshot["source"] for snapshot in snapshots],
+            "snapshot": [
+                f"snapshot {snapshot.get('snapshot_id')}" + (f", as of {snapshot['as_of']}" if snapshot.get("as_of") else "")
+                for snapshot in snapshots
+            ],
+        },
+        schema={"source": pl.String, "snapshot": pl.String},
+    )
+
+
+def citation_lines(candidates: pl.DataFrame) -> list[str]:
+    """One Markdown line per matched listing: list, program, date, status, citation, link and snapshot."""
+    lines = []
+    for listing in candidates.filter(pl.col("band") == "match").iter_rows(named=True):
+        parts = [f"**{listing['list']}**"]
+        parts += [text for text in (listing["program"], listing["citation"]) if text]
+        if listing["start_date"]:
+            parts.append(f"listed {listing['start_date']}")
+        if listing["status"]:
+            parts.append(f"status {listing['status']}")
+        if listing["snapshot"]:
+            parts.append(listing["snapshot"])
+        link = f" — [source]({listing['source_url']})" if listing["source_url"] else ""
+        lines.append(f"{listing['entity']}: " + ", ".join(parts) + link)
+    return lines
+
+
+def report_bytes(result: ScreenResult, report_format: str) -> bytes:
+    """The report in one format, as the bytes a download serves."""
+    with tempfile.TemporaryDirectory(prefix="screener-report-") as folder:
+        path = Path(folder) / f"report.{report_format}"
+        write_report(result, path, report_format)
+        return path.read_bytes()
+
+
+def report_file_name(input_name: str, report_format: str) -> str:
+    """A download name derived from the uploaded file's name."""
+    stem = Path(input_name or "suppliers").stem or "suppliers"
+    return f"{stem}-screening.{report_format}"

@@ -1,0 +1,264 @@
+"""Page: upload a supplier list, confirm its columns, screen it, explore and download the results."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from screener.columns import ColumnMapping, detect_columns
+from screener.result import TIERS, ScreenResult
+from screener.supplier_io import read_suppliers
+from screener.ui.data import (
+    REPORT_FORMATS,
+    ROLE_LABELS,
+    ROLES,
+    TIER_HEX,
+    ResultFilter,
+    country_counts,
+    filter_options,
+    filter_results,
+    list_hits,
+    mapping_from_choices,
+    report_bytes,
+    report_file_name,
+    results_table,
+    supplier_candidates,
+    supplier_row,
+    tier_counts,
+)
+from screener.ui.state import attempt, current_screener
+from screener.ui.views import candidate_table, verdict_card
+
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods"]
+PREVIEW_ROWS = 20
+DETAIL_CHOICES = 1_000
+STYLED_ROWS = 20_000
+UPLOAD_KEY = "upload"
+RESULT_KEY = "screening"
+RESULT_COLUMNS = {
+    "input_row": st.column_config.NumberColumn("row", help="Row in the uploaded file (1 = first supplier)"),
+    "supplier": st.column_config.TextColumn("supplier"),
+    "tier": st.column_config.TextColumn("tier"),
+    "score": st.column_config.NumberColumn("risk score"),
+    "matched_entity": st.column_config.TextColumn("matched entity"),
+    "list": st.column_config.TextColumn("list"),
+    "match_score": st.column_config.NumberColumn("name score", format="%.1f"),
+    "main_reason": st.column_config.TextColumn("main reason", width="large"),
+    "program": st.column_config.TextColumn("program / section"),
+    "source_url": st.column_config.LinkColumn("source", display_text="open"),
+}
+
+
+def render() -> None:
+    st.title("Screen suppliers")
+    limit = st.get_option("server.maxUploadSize")
+    st.caption(
+        f"Upload a supplier list as CSV or Excel (up to {limit} MB; screen larger files with the `screener screen` "
+        "command). Every row is checked against the UFLPA Entity List, CBP Withhold Release Orders and Findings "
+        "and Xinjiang-related sanctions, plus XUAR locations, registration codes and high-priority sectors."
+    )
+    upload = st.file_uploader("Supplier list", type=UPLOAD_TYPES, key="supplier_file")
+    if upload is None:
+        st.session_state.pop(UPLOAD_KEY, None)
+        return
+    frame = uploaded_frame(upload)
+    if frame is None:
+        return
+    st.subheader("Preview")
+    st.caption(f"{upload.name}: {frame.height:,} rows, {frame.width} columns (first {PREVIEW_ROWS} shown)")
+    st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
+    mapping = column_mapping_form(frame, upload.file_id, upload.name)
+    if mapping is not None and st.button("Screen suppliers", type="primary", key="screen_button"):
+        run_screening(frame, mapping, upload.file_id, upload.name)
+    screening = st.session_state.get(RESULT_KEY)
+    if screening and screening["file_id"] == upload.file_id:
+        if mapping is not None and screening["mapping"] != mapping:
+            st.info("The column choices changed since this screening; press **Screen suppliers** to apply them.")
+        show_results(screening)
+
+
+def uploaded_frame(upload: Any) -> pl.DataFrame | None:
+    """The uploaded file read into a frame, read once per upload; a bad file shows one error line."""
+    stored = st.session_state.get(UPLOAD_KEY)
+    if not stored or stored["file_id"] != upload.file_id:
+        stored = {"file_id": upload.file_id, "frame": None, "error": None}
+        try:
+            stored["frame"] = read_suppliers(upload.getvalue(), filename=upload.name)
+        except Exception as error:  # noqa: BLE001 - shown as one line, never a traceback
+            stored["error"] = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        st.session_state[UPLOAD_KEY] = stored
+        st.session_state.pop(RESULT_KEY, None)
+    if stored["error"]:
+        st.error(f"Cannot read {upload.name}: {stored['error']}", icon="⚠️")
+    return stored["frame"]
+
+
+def column_mapping_form(frame: pl.DataFrame, file_id: str, file_name: str) -> ColumnMapping | None:
+    """Selectboxes for each role, pre-set to the detected columns; None until a valid name column is chosen."""
+    try:
+        detected = detect_columns(frame).as_dict()
+    except ValueError:
+        detected = dict.fromkeys(ROLES)
+        st.error(
+            f"No supplier-name column was recognised in {file_name} (columns: {', '.join(frame.columns)}). "
+            "Choose the column that holds the supplier name below.",
+            icon="⚠️",
+        )
+    st.subheader("Columns")
+    st.caption("Detected columns are pre-selected; correct them if needed. Only the name is required.")
+    options: list[str | None] = [None, *frame.columns]
+    choices: dict[str, str | None] = {}
+    cells = st.columns(3)
+    for index, role in enumerate(ROLES):
+        with cells[index % 3]:
+            choices[role] = st.selectbox(
+                ROLE_LABELS[role],
+                options,
+                index=options.index(detected[role]) if detected[role] else (None if role == "name" else 0),
+                format_func=lambda column: "— none —" if column is None else column,
+                placeholder="Choose the supplier-name column",
+                key=f"column_{role}_{file_id}",
+            )
+    if not choices["name"]:
+        return None
+    return attempt("Check the column choices", lambda: mapping_from_choices(choices))
+
+
+def run_screening(frame: pl.DataFrame, mapping: ColumnMapping, file_id: str, file_name: str) -> None:
+    """Screen the frame with a progress bar and keep the result in the session."""
+    screener = attempt("Cannot load the lists", current_screener)
+    if screener is None:
+        return
+    bar = st.progress(0.0, text=f"Screening {frame.height:,} suppliers…")
+
+    def advance(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"Screened {done:,} of {total:,} suppliers")
+
+    started = time.perf_counter()
+    result = attempt(
+        "Screening failed", lambda: screener.screen(frame, mapping, progress=advance, input_name=file_name)
+    )
+    if result is None:
+        bar.empty()
+        return
+    bar.progress(1.0, text=f"Screened {frame.height:,} suppliers")
+    st.session_state[RESULT_KEY] = {
+        "file_id": file_id,
+        "mapping": mapping,
+        "result": result,
+        "table": results_table(result),
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def show_results(screening: dict[str, Any]) -> None:
+    result: ScreenResult = screening["result"]
+    table: pl.DataFrame = screening["table"]
+    st.subheader("Results")
+    summary(result, screening["seconds"])
+    downloads(result)
+    charts(result, table)
+    shown = filter_results(table, result_filter(table, screening["file_id"]))
+    st.caption(f"{shown.height:,} of {table.height:,} suppliers shown, most severe first")
+    st.dataframe(
+        styled(shown),
+        hide_index=True,
+        column_order=list(RESULT_COLUMNS),
+        column_config=RESULT_COLUMNS,
+        key="results_table",
+    )
+    detail_panel(result, shown)
+
+
+def summary(result: ScreenResult, seconds: float) -> None:
+    counts = dict(tier_counts(result).iter_rows())
+    for cell, tier in zip(st.columns(len(TIERS)), TIERS):
+        cell.metric(tier, f"{counts[tier]:,}")
+    lists = "; ".join(
+        f"{snapshot['title'] or snapshot['source']} (snapshot {snapshot['snapshot_id']}, as of {snapshot['as_of']})"
+        for snapshot in result.metadata.get("snapshots", [])
+    )
+    st.caption(
+        f"{result.rows.height:,} suppliers screened in {seconds:.1f} s against: {lists}. "
+        f"Rules version {result.metadata.get('rules_version')}."
+    )
+
+
+def downloads(result: ScreenResult) -> None:
+    """One download button per report format; each report is written only when its button is pressed."""
+    input_name = str(result.metadata.get("input") or "suppliers")
+    for cell, (report_format, mime) in zip(st.columns(len(REPORT_FORMATS)), REPORT_FORMATS.items()):
+        cell.download_button(
+            f"Download {report_format.upper()} report",
+            data=lambda chosen=report_format: report_bytes(result, chosen),
+            file_name=report_file_name(input_name, report_format),
+            mime=mime,
+            on_click="ignore",
+            key=f"download_{report_format}",
+        )
+
+
+def charts(result: ScreenResult, table: pl.DataFrame) -> None:
+    with st.expander("Charts", expanded=False):
+        tier_cell, list_cell, country_cell = st.columns(3)
+        tier_cell.altair_chart(tier_chart(tier_counts(result)), width="stretch")
+        hits = list_hits(result)
+        if hits.is_empty():
+            list_cell.caption("No supplier matched a list.")
+        else:
+            list_cell.bar_chart(hits, x="list", y="suppliers", horizontal=True)
+        country_cell.bar_chart(country_counts(table), x="country", y="suppliers", horizontal=True)
+
+
+def tier_chart(counts: pl.DataFrame) -> alt.Chart:
+    return (
+        alt.Chart(counts.to_pandas(), title="Suppliers per tier")
+        .mark_bar()
+        .encode(
+            x=alt.X("tier:N", sort=list(TIERS)),
+            y=alt.Y("suppliers:Q"),
+            color=alt.Color("tier:N", scale=alt.Scale(domain=list(TIERS), range=[TIER_HEX[t] for t in TIERS]), legend=None),
+        )
+    )
+
+
+def result_filter(table: pl.DataFrame, file_id: str) -> ResultFilter:
+    tier_cell, list_cell, country_cell, search_cell = st.columns(4)
+    present = set(table["tier"].to_list())
+    return ResultFilter(
+        tiers=tuple(tier_cell.multiselect("Tier", [t for t in TIERS if t in present], key=f"filter_tier_{file_id}")),
+        lists=tuple(list_cell.multiselect("List", filter_options(table, "list"), key=f"filter_list_{file_id}")),
+        countries=tuple(
+            country_cell.multiselect("Country", filter_options(table, "country"), key=f"filter_country_{file_id}")
+        ),
+        search=search_cell.text_input("Search", placeholder="supplier, entity or reason", key=f"search_{file_id}"),
+    )
+
+
+def styled(table: pl.DataFrame) -> Any:
+    """The table with each tier cell coloured (plain for very large tables, which styling would slow down)."""
+    frame = table.to_pandas()
+    if table.height > STYLED_ROWS:
+        return frame
+    return frame.style.map(lambda tier: f"background-color: {TIER_HEX.get(tier, '#9e9e9e')}; color: white", subset=["tier"])
+
+
+def detail_panel(result: ScreenResult, shown: pl.DataFrame) -> None:
+    """Verdict, reasons, citations and candidates of the supplier the user picks."""
+    st.subheader("Supplier detail")
+    if shown.is_empty():
+        st.info("No supplier matches the filters.")
+        return
+    choices = shown.head(DETAIL_CHOICES).select("input_row", "supplier", "tier")
+    labels = {row: f"row {row} · {supplier or '(no name)'} · {tier}" for row, supplier, tier in choices.iter_rows()}
+    picked = st.selectbox("Supplier", list(labels), format_func=labels.get, key="detail_row")
+    if picked is None:
+        return
+    candidates = supplier_candidates(result, picked - 1)
+    verdict_card(supplier_row(result, picked - 1), candidates)
+    st.markdown("**Candidate listings**")
+    candidate_table(candidates)

@@ -1,0 +1,83 @@
+"""Session state, the cached Screener and error display shared by every page."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import streamlit as st
+
+from screener.matching import MatchConfig
+from screener.paths import default_db_path
+from screener.rules import RuleSet, load_rules
+from screener.screening import ScreenConfig, Screener
+
+T = TypeVar("T")
+RULES_KEY = "custom_rules"
+
+
+def db_path() -> Path:
+    """The database the app reads: $SCREENER_DB, else the user's data directory."""
+    return default_db_path(None)
+
+
+@st.cache_resource(show_spinner="Loading the lists and building the name index…", max_entries=4)
+def base_screener(database: str, match: MatchConfig) -> Screener:
+    """The lists and matcher for one database and thresholds, built once and shared by every session."""
+    return Screener.from_db(Path(database), ScreenConfig(match=match))
+
+
+def current_screener() -> Screener:
+    """The shared Screener, with this session's custom rules when the user uploaded some."""
+    base = base_screener(str(db_path()), MatchConfig())
+    custom = st.session_state.get(RULES_KEY)
+    if not custom:
+        return base
+    return with_ruleset(base, custom["ruleset"], custom["paths"])
+
+
+def with_ruleset(base: Screener, ruleset: RuleSet, paths: tuple[Path, ...]) -> Screener:
+    """A Screener sharing the cached lists and matcher but evaluating another rule set."""
+    variant = copy.copy(base)
+    variant.config = dataclasses.replace(base.config, rules_files=paths)
+    variant.ruleset = ruleset
+    return variant
+
+
+def reload_lists() -> None:
+    """Forget the cached lists so the next page run reads the database again (after an ingest)."""
+    base_screener.clear()
+
+
+def apply_custom_rules(file_name: str, content: bytes) -> RuleSet:
+    """Validate an uploaded rules file and use it, on top of the built-in rules, for this session."""
+    folder = Path(tempfile.mkdtemp(prefix="screener-rules-"))
+    safe_name = re.sub(r"[^\w.-]", "_", Path(file_name).name) or "rules.toml"
+    path = folder / safe_name
+    path.write_bytes(content)
+    ruleset = load_rules([path])
+    st.session_state[RULES_KEY] = {"name": file_name, "paths": (path,), "ruleset": ruleset}
+    return ruleset
+
+
+def clear_custom_rules() -> None:
+    st.session_state.pop(RULES_KEY, None)
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def attempt(action: str, work: Callable[[], T]) -> T | None:
+    """Run library work; on failure show one error line on the page (no traceback) and return None."""
+    try:
+        return work()
+    except Exception as error:  # noqa: BLE001 - every failure becomes a one-line message for the user
+        st.error(f"{action}: {first_line(error)}", icon="⚠️")
+        return None

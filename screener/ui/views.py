@@ -1,0 +1,59 @@
+"""Widgets shared by the pages: the verdict card, citations and candidate tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from screener.ui.data import TIER_COLOURS, citation_lines
+
+CANDIDATE_COLUMNS = {
+    "score": st.column_config.NumberColumn("score", format="%.1f", help="Name similarity, 0-100"),
+    "band": st.column_config.TextColumn("band", help="match: flagged; review: needs an analyst's look"),
+    "entity": st.column_config.TextColumn("listed entity"),
+    "matched_name": st.column_config.TextColumn("name variant matched"),
+    "name_kind": st.column_config.TextColumn("variant kind"),
+    "list": st.column_config.TextColumn("list"),
+    "program": st.column_config.TextColumn("program / section"),
+    "start_date": st.column_config.DateColumn("listed on"),
+    "source_url": st.column_config.LinkColumn("source", display_text="open"),
+    "explanation": st.column_config.TextColumn("why it matched", width="large"),
+}
+
+
+def tier_badge(tier: str, score: Any) -> None:
+    """The tier as a coloured badge, with the risk score beside it."""
+    st.badge(f"{tier.upper()} · risk score {score}", color=TIER_COLOURS.get(tier, "gray"))
+
+
+def verdict_card(record: dict[str, Any], candidates: pl.DataFrame) -> None:
+    """Tier, reasons, fired rules and citations of one supplier or checked entity."""
+    with st.container(border=True):
+        tier_badge(record["risk_tier"], record["risk_score"])
+        if record.get("match_name"):
+            st.markdown(
+                f"Best match: **{record['match_name']}** on {record.get('match_list') or 'a list'} "
+                f"(name score {record.get('match_score')})"
+            )
+        reasons = record.get("reason_list") or []
+        st.markdown("\n".join(f"- {reason}" for reason in reasons) if reasons else "No rule fired.")
+        if record.get("fired_rules"):
+            st.caption("Rules fired: " + ", ".join(record["fired_rules"]))
+        citations = citation_lines(candidates)
+        if citations:
+            st.markdown("**Citations**\n" + "\n".join(f"- {line}" for line in citations))
+
+
+def candidate_table(candidates: pl.DataFrame) -> None:
+    """The candidate listings of one supplier with scores and explanations."""
+    if candidates.is_empty():
+        st.info("No listed name reached the review threshold.")
+        return
+    st.dataframe(
+        candidates.drop("entity_id", "name_lang", "status", "citation", "snapshot"),
+        hide_index=True,
+        column_config=CANDIDATE_COLUMNS,
+        width="stretch",
+    )
