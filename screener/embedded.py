@@ -62,6 +62,15 @@ def read_embedded(data_dir: Path | None = None) -> list[EmbeddedList]:
     return [_read_list(root, entry) for entry in read_manifest(root)["lists"]]
 
 
+def read_gazetteer(data_dir: Path | None = None) -> pl.DataFrame:
+    """The XUAR gazetteer (all columns strings), checked against its manifest checksum."""
+    root = _root(data_dir)
+    files = read_manifest(root)["gazetteer"]["files"]
+    for relative, digest in files.items():
+        _verify(root / relative, digest)
+    return pl.read_csv(root / next(iter(files)), infer_schema=False)
+
+
 def ensure_embedded(store: Store, data_dir: Path | None = None) -> list[int]:
     """Load each embedded list the store lacks or holds an older embedded copy of; never replace a live one."""
     root = _root(data_dir)

@@ -26,7 +26,8 @@ from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, NAME_KINDS, conform, ent
 UFLPA_URL = "https://www.dhs.gov/uflpa-entity-list"
 CBP_URL = "https://www.cbp.gov/newsroom/stats/trade/forced-labor/withhold-release-orders-and-findings"
 SANCTIONS_URL = (
-    "https://www.bis.gov/entity-list | https://sanctionssearch.ofac.treas.gov/ | "
+    "https://www.ecfr.gov/current/title-15/part-744/appendix-Supplement%20No.%204%20to%20Part%20744 | "
+    "https://sanctionssearch.ofac.treas.gov/ | "
     "https://eur-lex.europa.eu/eli/dec/2021/481/oj | "
     "https://www.gov.uk/government/publications/financial-sanctions-consolidated-list-of-targets | "
     "https://laws-lois.justice.gc.ca/eng/regulations/SOR-2021-49/"
@@ -70,6 +71,11 @@ def read_reference(path: Path) -> pl.DataFrame:
         raise SystemExit(f"reference file {path} is missing; pass --reference DIR")
     frame = pl.read_csv(path, infer_schema=False)
     return frame.with_columns(pl.all().str.strip_chars().replace("", None))
+
+
+def name_key(column: str = "name") -> pl.Expr:
+    """A name folded for joining spellings of one name: lower case, punctuation and spacing ignored."""
+    return pl.col(column).str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
 
 
 def with_ids(frame: pl.DataFrame, source: str, key: pl.Expr) -> pl.DataFrame:
@@ -147,8 +153,7 @@ def build_uflpa(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
             pl.when(pl.col("fr_document").is_not_null()).then(pl.format(", Federal Register {}", pl.col("fr_document"))).otherwise(pl.lit("")),
         ),
     )
-    merge_key = pl.col("name").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
-    merged = rows.group_by(merge_key.alias("merge_key"), maintain_order=True).agg(
+    merged = rows.group_by(name_key().alias("merge_key"), maintain_order=True).agg(
         pl.col("name").first(),
         pl.col("name").unique(maintain_order=True).alias("spellings"),
         pl.col("program").unique().sort().str.join("; "),
@@ -276,7 +281,7 @@ def chinese_names(rows: pl.DataFrame, names: pl.DataFrame) -> tuple[pl.DataFrame
 
     Returns (names, a Chinese-name source note per entity, the rows that name no listed entity).
     """
-    fold = pl.col("name").str.to_lowercase().str.replace_all(r"\s+", " ")
+    fold = name_key()
     rows = rows.with_columns(fold=fold)
     keys = (
         names.filter(pl.col("lang") == "en").with_columns(fold=fold)

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from screener import paths
-from screener.embedded import EmbeddedDataError, ensure_embedded, read_embedded, read_manifest
+from screener.embedded import EmbeddedDataError, ensure_embedded, read_embedded, read_gazetteer, read_manifest
 from screener.schema import ENTITY_SCHEMA, NAME_KINDS, NAME_SCHEMA, STATUSES
 from screener.store import Store
 
@@ -163,11 +163,15 @@ def test_sanctions_lists_and_removals(lists):
     assert "National Narcotics Laboratory of China" in ifs_names
 
 
-def test_gazetteer_is_shipped():
-    gazetteer = pl.read_csv(REPO / "data" / "gazetteer" / "xuar_places.csv", infer_schema=False)
+def test_gazetteer_is_shipped_and_checked(data_copy):
+    gazetteer = read_gazetteer()
     assert gazetteer.columns == ["name_en", "name_pinyin", "name_zh", "other_spellings", "level", "parent", "ambiguous", "note"]
     assert "乌鲁木齐市" in gazetteer["name_zh"].to_list()
     assert read_manifest()["gazetteer"]["rows"] == gazetteer.height
+    with (data_copy / "gazetteer" / "xuar_places.csv").open("a", encoding="utf-8") as handle:
+        handle.write("Nowhere,Nowhere,,,county,Xinjiang,no,\n")
+    with pytest.raises(EmbeddedDataError, match="xuar_places.csv does not match"):
+        read_gazetteer(data_copy)
 
 
 def test_ensure_embedded_loads_every_list_once(tmp_path):
