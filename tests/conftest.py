@@ -1,0 +1,46 @@
+"""Shared fixtures: a database loaded from the embedded lists, copied fresh for each test that writes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from screener.embedded import ensure_embedded
+from screener.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_SUPPLIERS = REPO / "examples" / "suppliers.csv"
+
+
+@pytest.fixture(scope="session")
+def embedded_db(tmp_path_factory) -> Path:
+    """A database holding the embedded lists; never write to it (use `lists_db`)."""
+    path = tmp_path_factory.mktemp("embedded") / "lists.duckdb"
+    with Store(path) as store:
+        ensure_embedded(store)
+    return path
+
+
+@pytest.fixture
+def lists_db(embedded_db, tmp_path) -> Path:
+    """A private copy of the embedded-lists database for one test."""
+    path = tmp_path / "lists.duckdb"
+    shutil.copyfile(embedded_db, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def app_db(embedded_db, tmp_path_factory) -> Path:
+    """A copy of the embedded-lists database shared by the Streamlit tests that only read it."""
+    path = tmp_path_factory.mktemp("app") / "lists.duckdb"
+    shutil.copyfile(embedded_db, path)
+    return path
+
+
+@pytest.fixture
+def app_env(app_db, monkeypatch) -> Path:
+    """Point the app at the shared test database (as $SCREENER_DB does for users)."""
+    monkeypatch.setenv("SCREENER_DB", str(app_db))
+    return app_db
