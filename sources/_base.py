@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import httpx
@@ -41,13 +41,18 @@ class Download:
 
     @property
     def etag(self) -> str:
-        return " ".join(fetched.etag for fetched in self.files.values()) if any(
-            fetched.etag for fetched in self.files.values()) else ""
+        """The files' ETags, one a line (empty when none was sent)."""
+        return _joined(fetched.etag for fetched in self.files.values())
 
     @property
     def last_modified(self) -> str:
-        return " | ".join(fetched.last_modified for fetched in self.files.values()) if any(
-            fetched.last_modified for fetched in self.files.values()) else ""
+        """The files' Last-Modified headers, one a line (empty when none was sent)."""
+        return _joined(fetched.last_modified for fetched in self.files.values())
+
+
+def _joined(values: Iterable[str]) -> str:
+    values = list(values)
+    return "\n".join(values) if any(values) else ""
 
 
 @dataclass(frozen=True)
