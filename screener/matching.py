@@ -17,28 +17,8 @@ from dataclasses import dataclass
 import polars as pl
 from rapidfuzz import fuzz, process
 
-from screener.normalize import normalize_frame
-from screener.transliterate import OLD_ROMANISATIONS, gazetteer_maps
-
-GENERIC_WORDS = frozenset(
-    """xinjiang china chinese international national global asia asian pacific new general united joint
-    industry technology science trade economic development product manufacture factory plant mill work works
-    farm ranch company enterprise enterprises business commercial service management investment capital
-    park zone center centre branch office division department bureau institute university college school
-    academy research public security government peoples region autonomous province prefecture county city
-    district town village township cotton textile apparel garment clothing knitting spinning weaving dyeing
-    printing yarn fabric fiber fibre wool linen silk leather footwear shoe glove hair accessories accessory
-    chemical material metals nonferrous steel iron aluminum aluminium copper magnesium silicon mining mineral
-    coal energy power solar photovoltaic battery electric electronic electrical equipment machinery machine
-    engineering construction building real estate property logistics storage warehouse warehousing transport
-    shipping import export information digital network communication software system systems intelligent smart
-    data cloud food agriculture livestock dairy sugar tomato fruit vegetable tea grain oil seed biotechnology
-    biological pharmaceutical medical health green environmental home appliance appliances auto automotive
-    parts tools tool instrument optical labor labour camp prison reform laogai detention education vocational
-    training supply chain resources holding investment first second third no number great star golden sun
-    sunshine east west south north central western eastern southern northern hong kong sar""".split()
-)
-"""Words too common in company names to identify one; they count little towards a match."""
+from screener.normalize import GENERIC_WORDS, deletion_keys, normalize_frame
+from screener.transliterate import OLD_ROMANISATIONS, PINYIN_SYLLABLES, gazetteer_maps
 
 PROVINCES_AND_CITIES = frozenset(
     """beijing shanghai tianjin chongqing hebei shanxi liaoning jilin heilongjiang jiangsu zhejiang anhui fujian
@@ -58,7 +38,9 @@ BLOCK_KEYS_PER_NAME = 3
 FUZZY_MIN_LENGTH = 4
 FUZZY_MIN_RATIO = 75.0
 NAME_COVERAGE_SHARE = 0.65
-COUNTRY_AGREES_BONUS = 3.0
+COUNTRY_AGREES_BONUS = 2.0
+AFFILIATE_QUALIFIER_WEIGHT = 0.05
+DIFFERENT_PINYIN_FACTOR = 0.75
 COUNTRY_CONFLICT_PENALTY = 10.0
 DISCOUNTED_BELOW = 0.35
 _COUNTRY_GROUPS = {"HK": "CN", "MO": "CN"}
@@ -104,7 +86,17 @@ class Matcher:
         self._names = _name_table(names, entities)
         name_words = _explode_words(self._names, "nid")
         self._vocab = _vocabulary(name_words, self._names)
-        self._name_words = name_words.join(self._vocab.select("word", "weight"), on="word")
+        qualifiers = _parenthesised_words(self._names, "nid").join(self._names.select("nid", "affiliates"), on="nid")
+        self._name_words = (
+            name_words.join(self._vocab.select("word", "weight"), on="word")
+            .join(qualifiers, on=["nid", "word"], how="left")
+            .with_columns(
+                weight=pl.when(pl.col("affiliates")).then(AFFILIATE_QUALIFIER_WEIGHT)
+                .when(pl.col("affiliates").is_not_null()).then(pl.min_horizontal("weight", pl.lit(PLACE_WEIGHT)))
+                .otherwise(pl.col("weight"))
+            )
+            .select("nid", "word", "weight")
+        )
         self._name_weight = self._name_words.group_by("nid").agg(name_weight=pl.col("weight").sum())
         self._block_keys = _block_keys(self._name_words)
         self._joined_words = _joined_words(self._name_words)
@@ -173,8 +165,15 @@ class Matcher:
         if pairs.is_empty():
             return pairs.with_columns(sim=pl.lit(0.0))
         ratios = process.cpdist(pairs["qword"].to_list(), pairs["word"].to_list(), scorer=fuzz.ratio, workers=-1)
-        return pairs.with_columns(sim=pl.Series(ratios, dtype=pl.Float64) / 100).filter(
-            pl.col("sim") >= FUZZY_MIN_RATIO / 100
+        return (
+            pairs.with_columns(ratio=pl.Series(ratios, dtype=pl.Float64))
+            .filter(pl.col("ratio") >= FUZZY_MIN_RATIO)
+            .with_columns(both_pinyin=_is_pinyin_word(pl.col("qword")) & _is_pinyin_word(pl.col("word")))
+            .select(
+                "qword",
+                "word",
+                sim=pl.col("ratio") / 100 * pl.when(pl.col("both_pinyin")).then(DIFFERENT_PINYIN_FACTOR).otherwise(1.0),
+            )
         )
 
     def _candidates(self, hits: pl.DataFrame) -> pl.DataFrame:
@@ -211,11 +210,13 @@ class Matcher:
                 shared=pl.col("word").filter(pl.col("sim") == 1),
                 fuzzy=pl.format("{}≈{}", "qword", "word").filter((pl.col("sim") > 0) & (pl.col("sim") < 1)),
                 missing=pl.col("word").filter((pl.col("sim") == 0) & (pl.col("weight") >= DISCOUNTED_BELOW)),
+                brand_found=((pl.col("sim") == 1) | (pl.col("weight") < DISCOUNTED_BELOW)).all()
+                & (pl.col("weight") >= DISCOUNTED_BELOW).any(),
                 discounted=pl.col("word").filter((pl.col("sim") > 0) & (pl.col("weight") < DISCOUNTED_BELOW)),
             )
         )
-        query_weights = self._query_weights(query_words)
-        best_per_qword = pairs.join(self._vocab.select("word", "weight"), on="word").sort(
+        query_weights = self._query_weights(query_words, prepared)
+        best_per_qword = pairs.join(self._vocab.select("word", weight="kind_weight"), on="word").sort(
             "sim", descending=True
         ).unique(["qid", "nid", "qword"], keep="first")
         query_side = (
@@ -232,19 +233,32 @@ class Matcher:
             name_side.join(query_side, on=["qid", "nid"])
             .join(self._name_weight, on="nid")
             .with_columns(name_cover=pl.col("name_cover") / pl.col("name_weight"))
+            .join(self._names.select("nid", "person", "affiliates"), on="nid")
+            .with_columns(affiliate=pl.col("affiliates") & pl.col("brand_found"))
             .with_columns(
                 text_score=100
-                * (NAME_COVERAGE_SHARE * pl.col("name_cover") + (1 - NAME_COVERAGE_SHARE) * pl.col("query_cover"))
+                * pl.when(pl.col("person"))
+                .then(pl.min_horizontal("name_cover", "query_cover"))
+                .otherwise(NAME_COVERAGE_SHARE * pl.col("name_cover") + (1 - NAME_COVERAGE_SHARE) * pl.col("query_cover"))
+            )
+            .with_columns(
+                text_score=pl.when(pl.col("affiliate"))
+                .then(pl.max_horizontal("text_score", pl.lit(self.config.match_threshold)))
+                .otherwise("text_score")
             )
         )
 
-    def _query_weights(self, query_words: pl.DataFrame) -> pl.DataFrame:
-        """Weight of each query word: the list's weight when the word is listed, else by its kind."""
+    @staticmethod
+    def _query_weights(query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
+        """Weight of each query word by its kind; words in parentheses (usually a place) count little."""
+        qualifiers = _parenthesised_words(prepared, "qid").with_columns(qualifier=pl.lit(True))
         return (
-            query_words.rename({"word": "qword"})
-            .join(self._vocab.select(qword="word", listed="weight"), on="qword", how="left")
-            .with_columns(qweight=pl.coalesce("listed", _kind_weight(pl.col("qword"))))
-            .select("qid", "qword", "qweight")
+            query_words.join(qualifiers, on=["qid", "word"], how="left")
+            .with_columns(
+                qweight=pl.when(pl.col("qualifier")).then(pl.min_horizontal(_kind_weight(pl.col("word")), PLACE_WEIGHT))
+                .otherwise(_kind_weight(pl.col("word")))
+            )
+            .select("qid", qword="word", qweight="qweight")
         )
 
     def _finish(self, scored: pl.DataFrame, prepared: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
@@ -283,7 +297,12 @@ class Matcher:
 def _name_table(names: pl.DataFrame, entities: pl.DataFrame) -> pl.DataFrame:
     """List names with their normalised form and entity country, one id (nid) per variant."""
     norm = names["norm"] if "norm" in names.columns else normalize_frame(names["name"])["norm"]
-    countries = entities.select("entity_id", country=pl.col("country").replace("", None)).unique("entity_id")
+    countries = entities.select(
+        "entity_id",
+        country=pl.col("country").replace("", None),
+        person=pl.col("entity_type") == "person",
+        affiliates=pl.col("includes_affiliates").fill_null(False),
+    ).unique("entity_id")
     return (
         names.select("entity_id", "name", "kind", "lang")
         .with_columns(norm=norm)
@@ -304,9 +323,29 @@ def _explode_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
     )
 
 
+def _parenthesised_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """(key, word) for the normalised words written in parentheses in the raw name: qualifiers such as places."""
+    inside = (
+        frame.select(key, part=pl.col("name").str.extract_all(r"\(([^()]*)\)"))
+        .explode("part")
+        .drop_nulls("part")
+    )
+    if inside.is_empty():
+        return pl.DataFrame(schema={key: frame.schema[key], "word": pl.String})
+    words = inside.with_columns(norm=normalize_frame(inside["part"])["norm"])
+    return _explode_words(words, key)
+
+
+def _is_pinyin_word(word: pl.Expr) -> pl.Expr:
+    """True for a word made of two or more pinyin syllables: a one-letter variant of it is another Chinese name."""
+    syllables = sorted(PINYIN_SYLLABLES, key=len, reverse=True)
+    medial = "|".join(syllable for syllable in syllables if syllable[0] not in "aeo")
+    return word.str.contains(f"^(?:{'|'.join(syllables)})(?:{medial})+$")
+
+
 def _kind_weight(word: pl.Expr) -> pl.Expr:
     """Weight of a word from its kind alone: generic, place, number, or informative (1)."""
-    places = set(gazetteer_maps()[0].values()) | set(OLD_ROMANISATIONS.values()) | PROVINCES_AND_CITIES
+    places = (set(gazetteer_maps()[0].values()) | set(OLD_ROMANISATIONS.values()) | PROVINCES_AND_CITIES) - {"xpcc"}
     return (
         pl.when(word.is_in(list(GENERIC_WORDS)))
         .then(GENERIC_WEIGHT)
@@ -327,8 +366,9 @@ def _vocabulary(name_words: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
         .group_by("word")
         .agg(df=pl.col("entity_id").n_unique())
         .with_columns(rarity=((entity_count + 1) / pl.col("df")).log() / scale if scale > 0 else pl.lit(1.0))
-        .with_columns(weight=pl.min_horizontal(_kind_weight(pl.col("word")), pl.col("rarity").clip(MIN_RARITY, 1.0)))
-        .select("word", "df", "weight")
+        .with_columns(kind_weight=_kind_weight(pl.col("word")))
+        .with_columns(weight=pl.min_horizontal("kind_weight", pl.col("rarity").clip(MIN_RARITY, 1.0)))
+        .select("word", "df", "weight", "kind_weight")
     )
 
 
@@ -360,17 +400,8 @@ def _joined_words(name_words: pl.DataFrame) -> pl.DataFrame:
 
 
 def _deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Each word and every form of it with one character deleted (typo blocking)."""
-    long = words.filter(pl.col(column).str.len_chars() >= FUZZY_MIN_LENGTH)
-    deleted = (
-        long.with_columns(position=pl.int_ranges(0, pl.col(column).str.len_chars()))
-        .explode("position")
-        .select(
-            column,
-            key=pl.col(column).str.slice(0, pl.col("position")) + pl.col(column).str.slice(pl.col("position") + 1),
-        )
-    )
-    return pl.concat([long.select(column, key=pl.col(column)), deleted]).unique()
+    """Deletion keys of the words long enough for typo tolerance."""
+    return deletion_keys(words.filter(pl.col(column).str.len_chars() >= FUZZY_MIN_LENGTH), column)
 
 
 def _country_code(country: pl.Expr) -> pl.Expr:
@@ -417,6 +448,9 @@ def _explanation() -> pl.Expr:
         listed("discounted", "low-weight"),
         listed("missing", "not in supplier name"),
         listed("extra", "not in listed name"),
+        pl.when(pl.col("affiliate"))
+        .then(pl.lit("; possible subsidiary: has every distinctive word of an entity listed with its subsidiaries"))
+        .otherwise(pl.lit("")),
         country,
     )
 

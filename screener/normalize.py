@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 
 import polars as pl
+from rapidfuzz import fuzz, process
 
 from screener.transliterate import OLD_ROMANISATIONS, PINYIN_SYLLABLES, gazetteer_maps, han_to_latin
 
@@ -39,6 +40,26 @@ ABBREVIATIONS = {
 }
 """Abbreviations and word forms, to one canonical word (applied to whole words only)."""
 
+GENERIC_WORDS = frozenset(
+    """xinjiang china chinese international national global asia asian pacific new general united joint
+    industry technology science trade economic development product manufacture factory plant mill work works
+    farm ranch company enterprise enterprises business commercial service management investment capital
+    park zone center centre branch office division department bureau institute university college school
+    academy research public security government peoples region autonomous province prefecture county city
+    district town village township cotton textile apparel garment clothing knitting spinning weaving dyeing
+    printing yarn fabric fiber fibre wool linen silk leather footwear shoe glove hair accessories accessory
+    chemical material metals nonferrous steel iron aluminum aluminium copper magnesium silicon mining mineral
+    coal energy power solar photovoltaic battery electric electronic electrical equipment machinery machine
+    engineering construction building real estate property logistics storage warehouse warehousing transport
+    shipping import export information digital network communication software system systems intelligent smart
+    data cloud food agriculture livestock dairy sugar tomato fruit vegetable tea grain oil seed biotechnology
+    biological pharmaceutical medical health green environmental home appliance appliances auto automotive
+    parts tools tool instrument optical labor labour camp prison reform laogai detention education vocational
+    training supply chain resources holding investment first second third no number great star golden sun
+    sunshine east west south north central western eastern southern northern hong kong sar""".split()
+)
+"""Words too common in company names to identify one; they count little towards a match."""
+
 LEGAL_FORMS = (
     "co", "company", "companies", "ltd", "limited", "corp", "corporation", "inc", "incorporated", "llc", "plc",
     "bhd", "berhad", "sdn", "pte", "pvt", "gmbh", "ag", "sa", "srl", "sarl", "spa", "bv", "nv", "kk", "ltda", "lp",
@@ -48,7 +69,13 @@ LEGAL_FORMS = (
     "pvt ltd", "co ltd",
 )
 STOPWORDS = ("the", "of", "and")
-_NOT_MERGED = {"a", "e", "o", "an", "he", "me", "she", "you", "die", "lie", "ne", "ye", "yo", "ban", "bin", "tan", "pan"}
+SPELLED_WORDS = frozenset({"production", "corporation", "construction", "corps", "manufacturing", "industrial",
+                           "industries", "trading", "technologies", "products", "agricultural", "material",
+                           "materials", "processing", "accessories", "development", "economic", "international"})
+"""Extra common words whose misspellings (one typing error) are corrected, besides the generic and abbreviation words."""
+CORRECTION_MIN_LENGTH = 5
+CORRECTION_MIN_RATIO = 85.0
+_NOT_MERGED = {"a", "e", "o", "he", "me", "she", "you", "die", "lie", "ne", "ye", "yo", "ban", "bin", "tan", "pan"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,6 +89,54 @@ def _tables() -> tuple[list[str], list[str], list[str], str]:
     removals = [_padded(form) for form in sorted((*LEGAL_FORMS, *STOPWORDS), key=lambda f: -len(f.split()))]
     syllables = "|".join(sorted(PINYIN_SYLLABLES - _NOT_MERGED, key=len, reverse=True))
     return patterns, targets, removals, rf"\b({syllables}) ({syllables})\b"
+
+
+@functools.lru_cache(maxsize=1)
+def _dictionary_keys() -> pl.DataFrame:
+    """Deletion keys of the common words whose misspellings are corrected."""
+    places = {variant for variant in gazetteer_maps()[0] if variant.isalpha()}
+    words = GENERIC_WORDS | SPELLED_WORDS | set(ABBREVIATIONS.values()) | set(ABBREVIATIONS) | set(LEGAL_FORMS) | places
+    single = sorted(word for word in words if " " not in word and len(word) >= CORRECTION_MIN_LENGTH)
+    return deletion_keys(pl.DataFrame({"word": single}), "word")
+
+
+def deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Each word and every form of it with one character deleted (typo blocking)."""
+    deleted = (
+        words.with_columns(position=pl.int_ranges(0, pl.col(column).str.len_chars()))
+        .explode("position")
+        .select(
+            column,
+            key=pl.col(column).str.slice(0, pl.col("position")) + pl.col(column).str.slice(pl.col("position") + 1),
+        )
+    )
+    return pl.concat([words.select(column, key=pl.col(column)), deleted]).unique()
+
+
+def _correct_spelling(padded: pl.Series) -> pl.Series:
+    """Common words misspelt by one typing error ('Indstrial', 'Traidng') replaced by the word."""
+    dictionary = _dictionary_keys()
+    unknown = (
+        pl.DataFrame({"token": padded.str.split(" ").explode()})
+        .unique()
+        .filter(pl.col("token").str.len_chars() >= CORRECTION_MIN_LENGTH)
+        .join(dictionary.select(token="word"), on="token", how="anti")
+    )
+    pairs = deletion_keys(unknown, "token").join(dictionary, on="key").select("token", "word").unique()
+    if pairs.is_empty():
+        return padded
+    ratios = process.cpdist(pairs["token"].to_list(), pairs["word"].to_list(), scorer=fuzz.ratio, workers=-1)
+    best = (
+        pairs.with_columns(ratio=pl.Series(ratios, dtype=pl.Float64))
+        .filter(pl.col("ratio") >= CORRECTION_MIN_RATIO)
+        .sort(["ratio", "word"], descending=[True, False])
+        .unique("token", keep="first")
+    )
+    if best.is_empty():
+        return padded
+    return padded.str.replace_many(
+        [_padded(token) for token in best["token"]], [_padded(word) for word in best["word"]], leftmost=True
+    )
 
 
 def _padded(words: str) -> str:
@@ -112,7 +187,7 @@ def normalize_frame(names: pl.Series) -> pl.DataFrame:
     patterns, targets, removals, syllable_pair = _tables()
     folded = _fold(names)
     latin = _latinise(folded)
-    words = _words(latin)
+    words = _correct_spelling(_words(latin))
     replaced = words.str.replace_many(patterns, targets, leftmost=True)
     blanks = [" "] * len(removals)
     unlisted = _collapse(replaced.str.replace_many(removals, blanks, leftmost=True))
@@ -124,6 +199,7 @@ def normalize_frame(names: pl.Series) -> pl.DataFrame:
         norm=kept.str.split(" ").list.unique(maintain_order=True).list.join(" "),
         steps=pl.concat_list(
             pl.when(folded.str.contains(r"\p{Han}")).then(pl.lit("pinyin of Chinese script")),
+            pl.when(_words(latin) != pl.col("words")).then(pl.lit("misspelt common words corrected")),
             pl.when(pl.col("words") != pl.col("replaced")).then(pl.lit("abbreviations/place spellings unified")),
             pl.when(pl.col("unlisted") != _collapse(pl.col("joined"))).then(pl.lit("pinyin syllables joined")),
             pl.when(_collapse(pl.col("replaced")) != pl.col("unlisted")).then(pl.lit("legal forms removed")),
