@@ -1,0 +1,295 @@
+"""Finding XUAR places in supplier addresses, in any script or spelling, without crying wolf.
+
+The gazetteer (`data/gazetteer/xuar_places.csv`) gives every place's English, pinyin, Chinese and other
+spellings, and flags names that also occur outside XUAR (`ambiguous=yes`). Each spelling gets a strength:
+
+- `specific`: the place is not ambiguous, or its note names this spelling as specific
+  ("'Hotan', 'Khotan' and 和田地区 are specific");
+- `country`: an ambiguous place whose note asks only for China ("Require country = China"), or an ambiguous
+  place's spelling that carries an administrative word (Prefecture, City, County, 市, 县, 地区...);
+- `context`: every other spelling of an ambiguous place (the note asks for Xinjiang context: "Yiwu", "Yili").
+
+An address is in XUAR when, after dropping hits that are street, building or trade names ("Karamay Road",
+"新疆路", "Xinjiang cuisine", "哈密瓜", "和田玉"):
+
+- it has a `specific` hit, unless the supplier's country is stated, is not China, the address does not name
+  China and nothing else corroborates the hit;
+- or a `country` hit, the supplier is in China (country column or "China"/"中国" in the address) or another
+  XUAR place or a XUAR postal code corroborates it, and the address names no other Chinese province or
+  provincial capital ("Yili Industrial Park, Hohhot, Inner Mongolia" is not XUAR);
+- or a `context` hit corroborated by another XUAR place or postal code, with no other province named;
+- or a XUAR postal code (83xxxx, 84xxxx) for a supplier in China, with no other province named.
+
+Everything is vectorised: one regular-expression alternation per script (word boundaries for non-Chinese
+scripts), longest spelling first, run once over the address column.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from screener.paths import data_dir
+
+STRENGTHS = ("context", "country", "specific")
+
+LATIN_NON_PLACE_WORDS = (
+    "road", "rd", "street", "str", "st", "avenue", "ave", "boulevard", "blvd", "lane", "alley", "way", "lu", "jie",
+    "dajie", "dadao", "hutong", "cuisine", "restaurant", "restaurants", "food", "foods", "noodle", "noodles",
+    "kitchen", "bbq", "barbecue", "melon", "melons", "jade", "hotel", "mansion", "building", "plaza", "tower",
+)
+"""A place name followed (within one word) by one of these names a street, a building or a trade, not a location."""
+
+CJK_NON_PLACE_SUFFIXES = (
+    "[东西南北中]?路", "[东西南北中]?街", "大街", "大道", "巷", "胡同", "菜", "餐厅", "餐馆", "饭店", "饭馆",
+    "风味", "美食", "大盘鸡", "拌面", "烤肉", "羊肉串", "瓜", "玉", "大厦", "大楼", "宾馆", "酒店", "办事处",
+    "特产", "斯克",
+)
+"""Chinese-script equivalents, directly after the name (新疆路, 新疆菜, 哈密瓜, 和田玉, 新疆大厦, 阿拉尔斯克)."""
+
+OTHER_PROVINCES_LATIN = (
+    "Beijing", "Tianjin", "Hebei", "Shanxi", "Inner Mongolia", "Nei Mongol", "Neimenggu", "Liaoning", "Jilin",
+    "Heilongjiang", "Shanghai", "Jiangsu", "Zhejiang", "Anhui", "Fujian", "Jiangxi", "Shandong", "Henan", "Hubei",
+    "Hunan", "Guangdong", "Guangxi", "Hainan", "Chongqing", "Sichuan", "Guizhou", "Yunnan", "Tibet", "Xizang",
+    "Shaanxi", "Gansu", "Qinghai", "Ningxia", "Hong Kong", "Macau", "Macao", "Taiwan", "Shijiazhuang", "Taiyuan",
+    "Hohhot", "Shenyang", "Changchun", "Harbin", "Nanjing", "Hangzhou", "Hefei", "Fuzhou", "Nanchang", "Jinan",
+    "Zhengzhou", "Wuhan", "Changsha", "Guangzhou", "Nanning", "Haikou", "Chengdu", "Guiyang", "Kunming", "Lhasa",
+    "Lanzhou", "Xining", "Yinchuan", "Shenzhen", "Dongguan", "Foshan", "Suzhou", "Wuxi", "Ningbo",
+    "Qingdao", "Dalian", "Xiamen", "Baotou", "Tangshan",
+)
+OTHER_PROVINCES_CJK = (
+    "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江", "安徽", "福建",
+    "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆", "四川", "贵州", "云南", "西藏", "陕西",
+    "甘肃", "青海", "宁夏", "香港", "澳门", "台湾", "石家庄", "太原", "呼和浩特", "沈阳", "长春", "哈尔滨", "南京",
+    "杭州", "合肥", "福州", "南昌", "济南", "郑州", "武汉", "长沙", "广州", "南宁", "海口", "成都", "贵阳", "昆明",
+    "拉萨", "西安", "兰州", "西宁", "银川", "深圳", "东莞", "佛山", "苏州", "无锡", "宁波", "青岛", "大连", "厦门",
+    "包头", "唐山",
+)
+"""Other provinces, provincial capitals and big industrial cities: naming one contradicts an ambiguous hit."""
+
+CHINA_MENTION = r"(?i)\b(?:china|p\.?\s?r\.?\s?c\.?|people'?s republic of china)\b|中国|中華人民共和國|中华人民共和国"
+CHINA_COUNTRY = (
+    "CN", "CHN", "CHINA", "PRC", "P.R.C.", "P.R. CHINA", "PR CHINA", "MAINLAND CHINA", "PEOPLE'S REPUBLIC OF CHINA",
+    "PEOPLES REPUBLIC OF CHINA", "THE PEOPLE'S REPUBLIC OF CHINA", "CHINA (MAINLAND)", "中国", "中华人民共和国",
+    "中國", "中國大陸", "中国大陆",
+)
+"""Country-column values meaning mainland China (Hong Kong, Macao and Taiwan are not XUAR and not mainland)."""
+
+XUAR_POSTCODE = r"(?:^|[^0-9])(8[34][0-9]{4})(?:[^0-9]|$)"
+_ADMIN_WORDS = re.compile(
+    r"(?i)\b(?:prefecture|city|county|district|autonomous|diqu|shi|xian|qu|zizhizhou|division)\b"
+    r"|(?:地区|地區|自治州|自治县|自治縣|市|县|縣|区|區|州|师|師)$"
+)
+_SPECIFIC_CLAUSE = re.compile(r"([^.;:]*?)\s+(?:is|are) (?:specific|unambiguous)")
+_ASKS_ONLY_FOR_CHINA = re.compile(r"(?i)\b(?:require|need)s?\s+(?:country\s*=\s*)?China\b")
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_APOSTROPHES = "'’ʼ"
+
+
+def is_china(country: pl.Expr) -> pl.Expr:
+    """True where a country cell means mainland China."""
+    return country.str.strip_chars().str.to_uppercase().is_in(CHINA_COUNTRY).fill_null(False)
+
+
+def mentions_china(text: pl.Expr) -> pl.Expr:
+    """True where a text names China."""
+    return text.str.contains(CHINA_MENTION).fill_null(False)
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """Spellings (key → place, strength) and the two compiled alternations that find them."""
+
+    spellings: pl.DataFrame
+    latin_pattern: str
+    cjk_pattern: str
+
+
+def gazetteer_path() -> Path:
+    return data_dir() / "gazetteer" / "xuar_places.csv"
+
+
+@functools.lru_cache(maxsize=4)
+def load_gazetteer(path: Path | None = None) -> Gazetteer:
+    """Read the gazetteer CSV and build its spelling table and search patterns."""
+    places = pl.read_csv(path or gazetteer_path(), infer_schema=False).fill_null("")
+    records = [
+        record
+        for order, place in enumerate(places.iter_rows(named=True))
+        for record in _spelling_records(place, order)
+    ]
+    spellings = (
+        pl.DataFrame(records, schema={"key": pl.String, "spelling": pl.String, "place": pl.String,
+                                      "strength": pl.Int8, "order": pl.Int32, "cjk": pl.Boolean})
+        .sort("order")
+        .group_by("key", maintain_order=True)
+        .agg(pl.col("spelling").first(), pl.col("place").first(), pl.col("strength").min(), pl.col("cjk").first())
+    )
+    latin = spellings.filter(~pl.col("cjk"))["spelling"].to_list()
+    cjk = spellings.filter(pl.col("cjk"))["spelling"].to_list()
+    return Gazetteer(
+        spellings=spellings.select("key", "place", pl.col("strength").replace_strict(dict(enumerate(STRENGTHS)))),
+        latin_pattern=_latin_pattern(latin),
+        cjk_pattern=_cjk_pattern(cjk),
+    )
+
+
+def _spelling_records(place: dict[str, str], order: int) -> list[dict[str, object]]:
+    """One record per spelling of a place (plus diacritic-free variants), with its strength."""
+    names = [place["name_en"], place["name_pinyin"], place["name_zh"], *place["other_spellings"].split(";")]
+    names = [name.strip() for name in names if name.strip()]
+    names += [folded for name in names if (folded := _strip_diacritics(name)) != name]
+    ambiguous = place["ambiguous"].strip().lower() == "yes"
+    specific = _named_specific(place["note"]) if ambiguous else set()
+    row_strength = STRENGTHS.index("country") if _ASKS_ONLY_FOR_CHINA.search(place["note"]) else 0
+    records = []
+    for name in dict.fromkeys(names):
+        if not ambiguous or _key(name) in specific:
+            strength = STRENGTHS.index("specific")
+        elif _ADMIN_WORDS.search(name):
+            strength = max(row_strength, STRENGTHS.index("country"))
+        else:
+            strength = row_strength
+        records.append({"key": _key(name), "spelling": name, "place": place["name_en"], "strength": strength,
+                        "order": order, "cjk": bool(_HAN.search(name))})
+    return records
+
+
+def _named_specific(note: str) -> set[str]:
+    """Spellings a note calls specific: "'Hotan', 'Khotan' and 和田地区 are specific" → {hotan, khotan, 和田地区}."""
+    names: set[str] = set()
+    for clause in _SPECIFIC_CLAUSE.findall(note):
+        for token in re.split(r",|/| and ", clause):
+            token = token.strip().strip("'\"").removeprefix("Chinese ").strip().strip("'\"")
+            if token:
+                names.add(_key(token))
+    return names
+
+
+def _strip_diacritics(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(character for character in decomposed if not unicodedata.combining(character))
+
+
+def _key(spelling: str) -> str:
+    """Lookup form: lower case, no apostrophes, runs of spaces and hyphens as one space."""
+    folded = spelling.lower().translate({ord(mark): None for mark in _APOSTROPHES})
+    return re.sub(r"[\s\-]+", " ", folded).strip()
+
+
+def _key_expr(hit: pl.Expr) -> pl.Expr:
+    return (
+        hit.str.to_lowercase()
+        .str.replace_all(f"[{_APOSTROPHES}]", "")
+        .str.replace_all(r"[\s\-]+", " ")
+        .str.strip_chars()
+    )
+
+
+def _latin_alternative(spelling: str) -> str:
+    parts = []
+    for character in spelling:
+        if character in " -":
+            parts.append(r"[\s\-]+")
+        elif character in _APOSTROPHES:
+            parts.append(f"[{_APOSTROPHES}]?")
+        else:
+            parts.append(re.escape(character))
+    return re.sub(r"(\[\\s\\-\]\+)+", r"[\\s\\-]+", "".join(parts))
+
+
+_LATIN_TAIL = rf"(?:[\s\-]+(?:[\p{{L}}']+[\s\-]+)?(?:{'|'.join(LATIN_NON_PLACE_WORDS)})\b\.?)"
+_CJK_TAIL = f"(?:{'|'.join(CJK_NON_PLACE_SUFFIXES)})"
+
+
+def _latin_pattern(spellings: list[str]) -> str:
+    alternatives = "|".join(_latin_alternative(s) for s in sorted(spellings, key=len, reverse=True))
+    return rf"(?i)\b(?:{alternatives})\b{_LATIN_TAIL}?"
+
+
+def _cjk_pattern(spellings: list[str]) -> str:
+    alternatives = "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
+    return f"(?:{alternatives}){_CJK_TAIL}?"
+
+
+def _other_provinces_patterns() -> tuple[str, str]:
+    return _latin_pattern(list(OTHER_PROVINCES_LATIN)), _cjk_pattern(list(OTHER_PROVINCES_CJK))
+
+
+def _hits(address: pl.Expr, latin_pattern: str, cjk_pattern: str) -> pl.Expr:
+    """Every hit of either alternation in the address, as a list (street/trade hits included, suffix kept)."""
+    return pl.concat_list(
+        address.str.extract_all(latin_pattern).fill_null([]), address.str.extract_all(cjk_pattern).fill_null([])
+    )
+
+
+def _is_place_use(hit: pl.Expr) -> pl.Expr:
+    """False for hits that end in a street, building or trade word."""
+    return ~hit.str.contains(rf"(?i){_LATIN_TAIL}$|{_CJK_TAIL}$")
+
+
+def xuar_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer | None = None) -> pl.DataFrame:
+    """`row, xuar_address (bool), xuar_places (str)` for a frame with `row, address, country`."""
+    gazetteer = gazetteer or load_gazetteer()
+    other_latin, other_cjk = _other_provinces_patterns()
+    address = pl.col("address")
+    rows = suppliers.select(
+        "row",
+        address,
+        china=is_china(pl.col("country")) | mentions_china(address),
+        foreign=pl.col("country").is_not_null() & ~is_china(pl.col("country")) & ~mentions_china(address),
+        postcode=address.str.extract(XUAR_POSTCODE, 1),
+        other_province=_hits(address, other_latin, other_cjk).list.eval(_is_place_use(pl.element())).list.any(),
+    )
+    hits = (
+        rows.select("row", hit=_hits(address, gazetteer.latin_pattern, gazetteer.cjk_pattern))
+        .explode("hit")
+        .filter(pl.col("hit").is_not_null() & _is_place_use(pl.col("hit")))
+        .with_columns(key=_key_expr(pl.col("hit")))
+        .join(gazetteer.spellings, on="key", how="inner")
+        .with_columns(
+            label=pl.when(pl.col("key") == _key_expr(pl.col("place")))
+            .then(pl.col("place"))
+            .otherwise(pl.format("'{}' ({})", pl.col("hit"), pl.col("place")))
+        )
+        .group_by("row", maintain_order=True)
+        .agg(
+            places=pl.col("place").unique(maintain_order=True),
+            labels=pl.col("label").unique(maintain_order=True),
+            specific=(pl.col("strength") == "specific").any(),
+            country_level=(pl.col("strength") == "country").any(),
+            context_level=(pl.col("strength") == "context").any(),
+        )
+    )
+    judged = rows.join(hits, on="row", how="left").with_columns(
+        pl.col("specific", "country_level", "context_level").fill_null(False),
+        places=pl.col("places").fill_null([]),
+        has_postcode=pl.col("postcode").is_not_null() & pl.col("china"),
+    )
+    corroborated = (pl.col("places").list.len() >= 2) | pl.col("has_postcode")
+    calm = ~pl.col("other_province")
+    xuar = (
+        (pl.col("specific") & (~pl.col("foreign") | corroborated))
+        | (pl.col("country_level") & calm & (pl.col("china") | corroborated))
+        | (pl.col("context_level") & calm & corroborated)
+        | (pl.col("has_postcode") & calm)
+    )
+    return judged.select(
+        "row",
+        xuar_address=xuar.fill_null(False),
+        xuar_places=pl.when(xuar).then(_describe()),
+    )
+
+
+def _describe() -> pl.Expr:
+    """"Xinjiang, 'Kashgar Prefecture' (Kashgar); postal code 844000 (XUAR)"."""
+    places = pl.col("labels").list.join(", ")
+    postcode = pl.when(pl.col("has_postcode")).then(pl.format("postal code {} (XUAR)", pl.col("postcode")))
+    return pl.concat_str(
+        pl.when(pl.col("places").list.len() > 0).then(places), postcode, separator="; ", ignore_nulls=True
+    )

@@ -1,0 +1,517 @@
+"""Declarative risk rules: loading `rules/*.toml` (plus user files) and evaluating them over supplier rows.
+
+A rule file holds `[[rule]]` tables (and optionally `[[sector]]` tables, see `rules/sectors.toml`):
+
+    [[rule]]
+    id = "uflpa_entity"                 # unique; a user file reusing an id overrides that rule's fields
+    title = "Match to a UFLPA Entity List entity"
+    tier = "critical"                   # critical | high | medium | low
+    weight = 100                        # 0-100, its share of the risk score
+    kind = "list_match"                 # one of KINDS
+    basis = "UFLPA sec. 3 ... https://..."   # legal basis, available to the reason as {basis}
+    reason = "{list_name} — {program}, listed {start_date}[ ({citation})]: ..."
+    enabled = true                      # a user file sets false to switch a built-in rule off
+    [rule.when]                         # the condition's parameters (structured operators, never code)
+    list_name_matches = "(?i)uflpa"
+
+Reason templates: `{field}` is replaced by the field's value; a `[...]` segment is dropped when any field
+in it is empty. The supplier's own columns are `{supplier_name}`, `{supplier_country}`, ... in every kind.
+
+A supplier's tier is the highest tier among its fired rules (clear when none fired); `risk_score` is
+100 * (1 - prod(1 - weight_i * confidence_i / 100)): every fired rule raises it, it never exceeds 100, and
+list matches count with their match confidence (score / 100). Reasons list every fired rule, most severe first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from screener.gazetteer import is_china, mentions_china, xuar_addresses
+from screener.paths import rules_dir
+from screener.result import TIERS
+from screener.sectors import SECTOR_FIELDS, Sector, sector_hits
+from screener.uscc import division_name, uscc_columns
+
+FIRING_TIERS = TIERS[:-1]
+SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc")
+REASON_SEPARATOR = " | "
+
+CANDIDATE_STRING_FIELDS = (
+    "entity_id", "matched_name", "name_kind", "name_lang", "band", "explanation", "source", "list_name", "list_kind",
+    "authority", "program", "entity_type", "name", "country", "addresses", "sector", "merchandise", "status",
+    "citation", "remarks", "source_url",
+)
+CANDIDATE_FIELDS = (*CANDIDATE_STRING_FIELDS, "score", "start_date", "end_date", "includes_affiliates")
+DERIVED_CANDIDATE_FIELDS = ("matched_as", "status_text", "in_force", "merchandise_covers_product", "xinjiang_related")
+IN_FORCE_STATUSES = ("active", "partially active", "modified")
+XINJIANG_TEXT = r"(?i)xinjiang|uyghur|uighur|uygur|\bxuar\b|\bxpcc\b|bingtuan|新疆|兵团|兵團"
+MERCHANDISE_STOPWORDS = (
+    "products", "product", "goods", "parts", "other", "items", "made", "with", "from", "brand", "materials",
+    "including", "certain", "related", "and", "the", "that", "used", "all", "any", "such",
+)
+
+
+class RulesError(ValueError):
+    """A rule file cannot be used; the message names the file and the rule, field or line."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One declarative rule, validated."""
+
+    id: str
+    title: str
+    tier: str
+    weight: float
+    kind: str
+    reason: str
+    basis: str = ""
+    when: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules in force for a run, the sectors they use, and a version that changes with any rule file."""
+
+    version: str
+    rules: tuple[Rule, ...]
+    sectors: tuple[Sector, ...]
+    files: tuple[Path, ...] = ()
+
+    def rule(self, rule_id: str) -> Rule:
+        return next(rule for rule in self.rules if rule.id == rule_id)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_rules(extra_files: Iterable[Path] = ()) -> RuleSet:
+    """The built-in rules (`rules/*.toml`) with the user's files applied in order (add, override, disable)."""
+    builtin = sorted(rules_dir().glob("*.toml"))
+    files = [*builtin, *(Path(path) for path in extra_files)]
+    rules: dict[str, dict[str, Any]] = {}
+    sectors: dict[str, dict[str, Any]] = {}
+    digest = hashlib.sha256()
+    for path in files:
+        content = _read(path)
+        digest.update(path.name.encode() + b"\0" + content + b"\0")
+        document = _parse(path, content)
+        for position, table in enumerate(_tables(path, document, "rule")):
+            rule_id = _required_id(path, table, "rule", position)
+            rules[rule_id] = {**rules.get(rule_id, {}), **table, "origin": str(path)}
+        for position, table in enumerate(_tables(path, document, "sector")):
+            sector_id = _required_id(path, table, "sector", position)
+            sectors[sector_id] = {**sectors.get(sector_id, {}), **table, "origin": str(path)}
+    parsed_sectors = tuple(_sector(table) for table in sectors.values())
+    parsed_rules = tuple(_rule(table, {sector.id for sector in parsed_sectors}) for table in rules.values())
+    return RuleSet(
+        version=digest.hexdigest()[:12],
+        rules=tuple(rule for rule in parsed_rules if rule.enabled),
+        sectors=parsed_sectors,
+        files=tuple(files),
+    )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise RulesError(f"rules file {path}: cannot be read ({error.strerror or error})") from error
+
+
+def _parse(path: Path, content: bytes) -> dict[str, Any]:
+    try:
+        return tomllib.loads(content.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise RulesError(f"rules file {path}: not UTF-8 text (byte {error.start})") from error
+    except tomllib.TOMLDecodeError as error:
+        raise RulesError(f"rules file {path}: invalid TOML: {error}") from error
+
+
+def _tables(path: Path, document: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    tables = document.get(key, [])
+    if not isinstance(tables, list) or not all(isinstance(table, dict) for table in tables):
+        raise RulesError(f"rules file {path}: '{key}' must be written as [[{key}]] tables")
+    return tables
+
+
+def _required_id(path: Path, table: dict[str, Any], key: str, position: int) -> str:
+    identifier = table.get("id")
+    if not isinstance(identifier, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", identifier):
+        raise RulesError(f"rules file {path}: [[{key}]] number {position + 1}: field 'id' must be a name "
+                         "of letters, digits, '_' or '-'")
+    return identifier
+
+
+def _problem(table: dict[str, Any], what: str, message: str) -> RulesError:
+    return RulesError(f"rules file {table['origin']}: {what} '{table['id']}': {message}")
+
+
+def _sector(table: dict[str, Any]) -> Sector:
+    def strings(key: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+            raise _problem(table, "sector", f"field '{key}' must be a list of non-empty strings")
+        return tuple(value)
+
+    for key in ("name", "designation", "source_url"):
+        if not isinstance(table.get(key), str) or not table[key].strip():
+            raise _problem(table, "sector", f"field '{key}' is required (text)")
+    designated = table.get("designated")
+    try:
+        designated = designated if isinstance(designated, date) else date.fromisoformat(str(designated))
+    except ValueError as error:
+        raise _problem(table, "sector", "field 'designated' must be a date (YYYY-MM-DD)") from error
+    hs_prefixes = strings("hs_prefixes")
+    if any(not re.fullmatch(r"[0-9]{2,}(\.[0-9]+)*", prefix) for prefix in hs_prefixes):
+        raise _problem(table, "sector", "field 'hs_prefixes' must hold HS codes such as \"52\" or \"2804.61\"")
+    return Sector(
+        id=table["id"], name=table["name"], designated=designated, designation=table["designation"],
+        source_url=table["source_url"], keywords=strings("keywords"), keywords_zh=strings("keywords_zh"),
+        hs_prefixes=hs_prefixes,
+    )
+
+
+RULE_KEYS = {"id", "title", "tier", "weight", "kind", "reason", "basis", "when", "enabled", "origin"}
+
+
+def _rule(table: dict[str, Any], sector_ids: set[str]) -> Rule:
+    unknown = sorted(set(table) - RULE_KEYS)
+    if unknown:
+        raise _problem(table, "rule", f"unknown field '{unknown[0]}' (fields: {', '.join(sorted(RULE_KEYS - {'origin'}))})")
+    for key in ("title", "reason", "kind"):
+        if not isinstance(table.get(key), str) or not table[key].strip():
+            raise _problem(table, "rule", f"field '{key}' is required (text)")
+    if table.get("tier") not in FIRING_TIERS:
+        raise _problem(table, "rule", f"field 'tier' must be one of {', '.join(FIRING_TIERS)} (got {table.get('tier')!r})")
+    weight = table.get("weight")
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 100:
+        raise _problem(table, "rule", f"field 'weight' must be a number from 0 to 100 (got {weight!r})")
+    if not isinstance(table.get("enabled", True), bool):
+        raise _problem(table, "rule", "field 'enabled' must be true or false")
+    if not isinstance(table.get("basis", ""), str):
+        raise _problem(table, "rule", "field 'basis' must be text")
+    kind = KINDS.get(table["kind"])
+    if kind is None:
+        raise _problem(table, "rule", f"field 'kind' must be one of {', '.join(KINDS)} (got {table['kind']!r})")
+    when = table.get("when", {})
+    if not isinstance(when, dict):
+        raise _problem(table, "rule", "field 'when' must be a table of condition parameters")
+    error = kind.check(when, sector_ids)
+    if error:
+        raise _problem(table, "rule", f"field 'when': {error}")
+    error = _check_template(table["reason"], {*kind.fields, *_COMMON_FIELDS})
+    if error:
+        raise _problem(table, "rule", f"field 'reason': {error}")
+    return Rule(
+        id=table["id"], title=table["title"], tier=table["tier"], weight=float(weight), kind=table["kind"],
+        reason=table["reason"], basis=table.get("basis", ""), when=when, enabled=table.get("enabled", True),
+        origin=table["origin"],
+    )
+
+
+# ---------------------------------------------------------------- reason templates
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_COMMON_FIELDS = ("basis", "title", *(f"supplier_{column}" for column in SUPPLIER_FIELDS))
+
+
+def _check_template(template: str, fields: set[str]) -> str | None:
+    depth = 0
+    for character in template:
+        depth += {"[": 1, "]": -1}.get(character, 0)
+        if depth not in (0, 1):
+            return "square brackets (optional segments) must be balanced and not nested"
+    if depth:
+        return "square brackets (optional segments) must be balanced and not nested"
+    if re.sub(_PLACEHOLDER, "", template).count("{") or re.sub(_PLACEHOLDER, "", template).count("}"):
+        return "braces must enclose a field name, e.g. {list_name}"
+    unknown = sorted({name for name in _PLACEHOLDER.findall(template)} - fields)
+    if unknown:
+        return f"unknown placeholder {{{unknown[0]}}} (available: {', '.join(sorted(fields))})"
+    return None
+
+
+def _render(template: str) -> pl.Expr:
+    """The template as one string expression over the frame's columns (null and '' fields count as empty)."""
+    parts: list[pl.Expr] = []
+    for segment in re.split(r"(\[[^\]]*\])", template):
+        if segment.startswith("[") and segment.endswith("]"):
+            inner = segment[1:-1]
+            names = _PLACEHOLDER.findall(inner)
+            present = pl.all_horizontal(_text(name) != "" for name in names) if names else pl.lit(True)
+            parts.append(pl.when(present).then(_render_plain(inner)).otherwise(pl.lit("")))
+        elif segment:
+            parts.append(_render_plain(segment))
+    return pl.concat_str(parts) if parts else pl.lit("")
+
+
+def _render_plain(text: str) -> pl.Expr:
+    pieces = re.split(_PLACEHOLDER, text)
+    exprs = [pl.lit(piece) if index % 2 == 0 else _text(piece) for index, piece in enumerate(pieces) if piece]
+    return pl.concat_str(exprs) if exprs else pl.lit("")
+
+
+def _text(name: str) -> pl.Expr:
+    """A field as text for a reason: '' when null, never containing the reason separator."""
+    return pl.col(name).cast(pl.String).fill_null("").str.replace_all(re.escape(REASON_SEPARATOR), "; ")
+
+
+# ---------------------------------------------------------------- condition kinds
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A condition kind: its parameter check, the fields its reasons may use, and how it fires."""
+
+    check: Callable[[dict[str, Any], set[str]], str | None]
+    fields: tuple[str, ...]
+    fire: Callable[[Rule, pl.DataFrame, pl.DataFrame, RuleSet], pl.DataFrame]
+
+
+def _check_list_match(when: dict[str, Any], _: set[str]) -> str | None:
+    for key, value in when.items():
+        base = key.removesuffix("_not_matches").removesuffix("_matches")
+        if key.endswith("matches"):
+            if base not in CANDIDATE_STRING_FIELDS or not isinstance(value, str):
+                return f"'{key}' must name a text field of the match ({', '.join(CANDIDATE_STRING_FIELDS)}) and hold a regular expression"
+            try:
+                pl.select(pl.lit("").str.contains(value))
+            except pl.exceptions.ComputeError as error:
+                return f"'{key}' is not a valid regular expression ({str(error).splitlines()[0]})"
+        elif key in CANDIDATE_STRING_FIELDS:
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                return f"'{key}' must be a list of values, e.g. {key} = [\"...\"]"
+        elif key in ("in_force", "includes_affiliates", "merchandise_covers_product", "xinjiang_related"):
+            if not isinstance(value, bool):
+                return f"'{key}' must be true or false"
+        else:
+            return (f"unknown condition '{key}' for kind list_match (use a match field as a list of values, "
+                    "<field>_matches / <field>_not_matches, in_force, includes_affiliates, "
+                    "merchandise_covers_product or xinjiang_related)")
+    return None
+
+
+def _check_keys(allowed: dict[str, type], required: tuple[str, ...] = ()) -> Callable[[dict[str, Any], set[str]], str | None]:
+    def check(when: dict[str, Any], sector_ids: set[str]) -> str | None:
+        missing = [key for key in required if key not in when]
+        if missing:
+            return f"'{missing[0]}' is required for this kind"
+        for key, value in when.items():
+            if key not in allowed:
+                return f"unknown condition '{key}'" + (f" (allowed: {', '.join(allowed)})" if allowed else " (this kind takes none)")
+            if allowed[key] is bool and not isinstance(value, bool):
+                return f"'{key}' must be true or false"
+            if allowed[key] is list and (not isinstance(value, list) or not all(isinstance(item, str) for item in value)):
+                return f"'{key}' must be a list of strings"
+        if not all(re.fullmatch(r"[0-9]{1,6}", prefix) for prefix in when.get("prefixes", [])):
+            return "'prefixes' must list division-code prefixes such as \"65\""
+        unknown = set(when.get("sectors", [])) - sector_ids
+        if unknown:
+            return f"unknown sector '{sorted(unknown)[0]}' (sectors: {', '.join(sorted(sector_ids))})"
+        return None
+
+    return check
+
+
+def _fire_list_match(rule: Rule, _: pl.DataFrame, candidates: pl.DataFrame, __: RuleSet) -> pl.DataFrame:
+    condition = pl.lit(True)
+    for key, value in rule.when.items():
+        if key.endswith("_not_matches"):
+            condition &= ~pl.col(key.removesuffix("_not_matches")).fill_null("").str.contains(value)
+        elif key.endswith("_matches"):
+            condition &= pl.col(key.removesuffix("_matches")).fill_null("").str.contains(value)
+        elif isinstance(value, bool):
+            condition &= pl.col(key).fill_null(False) == value
+        else:
+            condition &= pl.col(key).is_in(value).fill_null(False)
+    if "band" not in rule.when:
+        condition &= pl.col("band") == "match"
+    return (
+        candidates.filter(condition)
+        .sort(["row", "score"], descending=[False, True])
+        .unique(["row", "entity_id"], keep="first", maintain_order=True)
+        .with_columns(confidence=pl.col("score").cast(pl.Float64) / 100)
+    )
+
+
+def _fire_xuar_address(_: Rule, facts: pl.DataFrame, __: pl.DataFrame, ___: RuleSet) -> pl.DataFrame:
+    return facts.filter(pl.col("xuar_address")).with_columns(confidence=pl.lit(1.0))
+
+
+def _fire_uscc_region(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, __: RuleSet) -> pl.DataFrame:
+    named = facts.with_columns(uscc_division_name=division_name(pl.col("uscc_division"), rule.when["prefixes"]))
+    return named.filter(pl.col("uscc_division_name").is_not_null()).with_columns(
+        uscc=pl.col("uscc_code"), confidence=pl.when(pl.col("uscc_valid")).then(1.0).otherwise(0.8)
+    )
+
+
+def _fire_uscc_invalid(_: Rule, facts: pl.DataFrame, __: pl.DataFrame, ___: RuleSet) -> pl.DataFrame:
+    return facts.filter(pl.col("uscc_problem").is_not_null()).with_columns(
+        uscc=pl.col("supplier_uscc"), confidence=pl.lit(1.0)
+    )
+
+
+def _fire_product_sector(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
+    wanted = rule.when.get("sectors")
+    sectors = tuple(sector for sector in ruleset.sectors if wanted is None or sector.id in wanted)
+    eligible = facts.filter(pl.col("china_based")) if rule.when.get("china", False) else facts
+    hits = sector_hits(
+        eligible.select("row", product=pl.col("supplier_product"), hs_code=pl.col("supplier_hs_code")), sectors
+    )
+    return hits.join(eligible, on="row").with_columns(confidence=pl.lit(1.0))
+
+
+def _fire_otherwise(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, __: RuleSet) -> pl.DataFrame:
+    eligible = facts.filter(pl.col("china_based")) if rule.when.get("china", False) else facts
+    return eligible.with_columns(confidence=pl.lit(1.0))
+
+
+KINDS: dict[str, Kind] = {
+    "list_match": Kind(_check_list_match, (*CANDIDATE_FIELDS, *DERIVED_CANDIDATE_FIELDS), _fire_list_match),
+    "xuar_address": Kind(_check_keys({}), ("xuar_places",), _fire_xuar_address),
+    "uscc_region": Kind(_check_keys({"prefixes": list}, ("prefixes",)), ("uscc", "uscc_division", "uscc_division_name"), _fire_uscc_region),
+    "uscc_invalid": Kind(_check_keys({}), ("uscc", "uscc_problem"), _fire_uscc_invalid),
+    "product_sector": Kind(_check_keys({"china": bool, "sectors": list}), SECTOR_FIELDS, _fire_product_sector),
+    "otherwise": Kind(_check_keys({"china": bool}), (), _fire_otherwise),
+}
+"""Condition kinds. `otherwise` fires only for rows where no other rule fired."""
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def evaluate(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
+    """One verdict per supplier row: `row, risk_tier, risk_score, reasons, fired_rules`, in input order."""
+    facts = supplier_facts(suppliers)
+    matches = prepare_candidates(candidates, facts)
+    ordinary = [rule for rule in ruleset.rules if rule.kind != "otherwise"]
+    fired = [_fired(rule, position, facts, matches, ruleset) for position, rule in enumerate(ordinary)]
+    explained = pl.concat(fired)["row"].unique() if fired else pl.Series("row", [], facts.schema["row"])
+    rest = facts.filter(~pl.col("row").is_in(explained.implode()))
+    fired += [
+        _fired(rule, len(ordinary) + position, rest, matches, ruleset)
+        for position, rule in enumerate(rule for rule in ruleset.rules if rule.kind == "otherwise")
+    ]
+    return _verdicts(facts.select("row"), pl.concat(fired) if fired else _empty_fired(facts))
+
+
+def supplier_facts(suppliers: pl.DataFrame) -> pl.DataFrame:
+    """The supplier columns as `supplier_*` plus what the rules test: XUAR address, USCC, China-based."""
+    columns = {column: pl.col(column) if column in suppliers.columns else pl.lit(None, pl.String) for column in SUPPLIER_FIELDS}
+    facts = suppliers.select(
+        "row", *(expr.cast(pl.String).str.strip_chars().replace("", None).alias(f"supplier_{column}")
+                 for column, expr in columns.items())
+    )
+    xuar = xuar_addresses(facts.select("row", address=pl.col("supplier_address"), country=pl.col("supplier_country")))
+    facts = facts.join(xuar, on="row", how="left", maintain_order="left").with_columns(uscc_columns(pl.col("supplier_uscc")))
+    country_unknown = pl.col("supplier_country").is_null()
+    return facts.with_columns(
+        china_based=is_china(pl.col("supplier_country"))
+        | (country_unknown & (mentions_china(pl.col("supplier_address")) | pl.col("xuar_address") | pl.col("uscc_valid")))
+    )
+
+
+def prepare_candidates(candidates: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFrame:
+    """Candidates with every field a rule may test (missing ones null), the supplier's facts and derived fields."""
+    present = [
+        pl.col(column) if column in candidates.columns else pl.lit(None).alias(column)
+        for column in ("row", *CANDIDATE_FIELDS)
+    ]
+    frame = candidates.select(present).with_columns(
+        pl.col(*CANDIDATE_STRING_FIELDS).cast(pl.String),
+        pl.col("score").cast(pl.Float64),
+        pl.col("start_date", "end_date").cast(pl.String),
+        pl.col("includes_affiliates").cast(pl.String).str.to_lowercase().is_in(["true", "1", "yes"]),
+        pl.col("row").cast(facts.schema["row"]),
+    )
+    frame = frame.join(facts, on="row", how="left")
+    return frame.with_columns(
+        matched_as=_matched_as(),
+        status_text=pl.col("status").fill_null("status not confirmed by the sources"),
+        in_force=(pl.col("status").is_null() | pl.col("status").str.to_lowercase().is_in(IN_FORCE_STATUSES))
+        & pl.col("end_date").is_null(),
+        merchandise_covers_product=_stems(pl.col("merchandise"))
+        .list.set_intersection(_stems(pl.col("supplier_product")))
+        .list.len()
+        .fill_null(0)
+        > 0,
+        xinjiang_related=pl.concat_str(
+            pl.col("name", "list_name", "program", "remarks", "addresses", "sector"), separator=" ", ignore_nulls=True
+        ).str.contains(XINJIANG_TEXT),
+    )
+
+
+def _matched_as() -> pl.Expr:
+    """"listed name 'X'", "alias 'X' of 'Entity'", "named subsidiary 'X' of 'Entity'"."""
+    kind = pl.col("name_kind").fill_null("primary")
+    label = kind.replace({"primary": "listed name", "alias": "alias", "subsidiary": "named subsidiary", "former": "former name"})
+    owner = pl.when((kind != "primary") & (pl.col("name") != pl.col("matched_name"))).then(
+        pl.format(" of '{}'", pl.col("name"))
+    )
+    return pl.concat_str(label, pl.lit(" '"), pl.col("matched_name"), pl.lit("'"), owner.fill_null(""))
+
+
+def _stems(text: pl.Expr) -> pl.Expr:
+    """Five-letter stems of the words of a text, without filler words (cotton/cottons, silica/silicon meet)."""
+    stop = pl.Series([word[:5] for word in MERCHANDISE_STOPWORDS]).implode()
+    words = text.str.to_lowercase().str.extract_all(r"\p{L}{3,}")
+    return words.list.eval(pl.element().str.slice(0, 5)).list.eval(pl.element().filter(~pl.element().is_in(stop)))
+
+
+def _fired(rule: Rule, position: int, facts: pl.DataFrame, matches: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
+    """The rows a rule fires for: `row, rule_id, tier_rank, position, contribution, reason`."""
+    hits = KINDS[rule.kind].fire(rule, facts, matches, ruleset)
+    if "score" in hits.columns:
+        hits = hits.with_columns(pl.col("score").round(0).cast(pl.Int64))
+    reasons = hits.with_columns(basis=pl.lit(rule.basis), title=pl.lit(rule.title)).select(
+        "row", "confidence", reason=_render(rule.reason)
+    )
+    return (
+        reasons.group_by("row", maintain_order=True)
+        .agg(pl.col("reason").unique(maintain_order=True).str.join(REASON_SEPARATOR), pl.col("confidence").max())
+        .select(
+            pl.col("row").cast(facts.schema["row"]),
+            rule_id=pl.lit(rule.id),
+            tier_rank=pl.lit(TIERS.index(rule.tier), pl.Int8),
+            position=pl.lit(position, pl.Int32),
+            contribution=(pl.lit(rule.weight) * pl.col("confidence")).clip(0, 100),
+            reason=pl.col("reason"),
+        )
+    )
+
+
+def _empty_fired(facts: pl.DataFrame) -> pl.DataFrame:
+    return pl.DataFrame(schema={"row": facts.schema["row"], "rule_id": pl.String, "tier_rank": pl.Int8,
+                                "position": pl.Int32, "contribution": pl.Float64, "reason": pl.String})
+
+
+def _verdicts(rows: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
+    per_row = (
+        fired.sort(["row", "tier_rank", "contribution", "position"], descending=[False, False, True, False])
+        .group_by("row", maintain_order=True)
+        .agg(
+            tier_rank=pl.col("tier_rank").min(),
+            risk_score=(100 * (1 - (1 - pl.col("contribution") / 100).product())).round(1),
+            reasons=pl.col("reason").str.join(REASON_SEPARATOR),
+            fired_rules=pl.col("rule_id"),
+        )
+    )
+    return rows.join(per_row, on="row", how="left", maintain_order="left").select(
+        "row",
+        risk_tier=pl.col("tier_rank").fill_null(TIERS.index("clear")).replace_strict(dict(enumerate(TIERS)), return_dtype=pl.String),
+        risk_score=pl.col("risk_score").fill_null(0.0).clip(0, 100),
+        reasons=pl.col("reasons"),
+        fired_rules=pl.col("fired_rules").fill_null(pl.lit([], pl.List(pl.String))),
+    )

@@ -1,0 +1,89 @@
+"""UFLPA high-priority sectors: detecting them from product descriptions and HS codes, vectorised."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+SECTOR_FIELDS = ("sector", "sector_designated", "sector_designation", "sector_url", "sector_evidence")
+"""Columns `sector_hits` returns besides `row`; also the reason-template placeholders of sector rules."""
+
+
+@dataclass(frozen=True)
+class Sector:
+    """One high-priority sector and how to recognise its goods."""
+
+    id: str
+    name: str
+    designated: dt.date
+    designation: str
+    source_url: str
+    keywords: tuple[str, ...] = ()
+    keywords_zh: tuple[str, ...] = ()
+    hs_prefixes: tuple[str, ...] = ()
+
+    def keyword_pattern(self) -> str | None:
+        """Whole-word, case-insensitive, optionally plural English keywords."""
+        if not self.keywords:
+            return None
+        words = "|".join(re.escape(word).replace(r"\ ", r"[\s\-]+") for word in sorted(self.keywords, key=len, reverse=True))
+        return rf"(?i)\b(?:{words})s?\b"
+
+    def keyword_zh_pattern(self) -> str | None:
+        if not self.keywords_zh:
+            return None
+        return "(?i)(?:" + "|".join(re.escape(word) for word in sorted(self.keywords_zh, key=len, reverse=True)) + ")"
+
+    def hs_pattern(self) -> str | None:
+        if not self.hs_prefixes:
+            return None
+        return "^(?:" + "|".join(prefix.replace(".", "") for prefix in self.hs_prefixes) + ")"
+
+
+def hs_digits(hs_code: pl.Expr) -> pl.Expr:
+    """HS code digits, dots and spaces removed, with the leading zero a spreadsheet dropped put back ("304.71")."""
+    cleaned = hs_code.str.replace_all(r"[^0-9.]", "").str.strip_chars(".")
+    head = cleaned.str.extract(r"^([0-9]+)", 1)
+    lost_zero = (head.str.len_chars() % 2 == 1) & cleaned.str.contains(r"\.") | (
+        ~cleaned.str.contains(r"\.") & cleaned.str.len_chars().is_in([3, 5, 7, 9])
+    )
+    digits = cleaned.str.replace_all(r"\.", "")
+    return pl.when(digits == "").then(None).when(lost_zero).then(pl.lit("0") + digits).otherwise(digits)
+
+
+def sector_hits(suppliers: pl.DataFrame, sectors: tuple[Sector, ...]) -> pl.DataFrame:
+    """One row per (supplier row, sector) whose product description or HS code falls in the sector."""
+    frame = suppliers.select(
+        "row", product=pl.col("product"), hs=pl.col("hs_code"), hs_digits=hs_digits(pl.col("hs_code"))
+    )
+    frames = [frame.select("row", *_sector_columns(sector)) for sector in sectors]
+    schema = {"row": frame.schema["row"], **dict.fromkeys(SECTOR_FIELDS, pl.String)}
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(frames).filter(pl.col("sector_evidence").is_not_null()).sort("row", maintain_order=True)
+
+
+def _sector_columns(sector: Sector) -> list[pl.Expr]:
+    evidence = []
+    for pattern in (sector.keyword_pattern(), sector.keyword_zh_pattern()):
+        if pattern:
+            word = pl.col("product").str.extract(f"({pattern})", 1)
+            evidence.append(pl.format("product '{}' mentions '{}'", pl.col("product"), word).alias("e"))
+    if sector.hs_pattern():
+        prefix = pl.col("hs_digits").str.extract(f"({sector.hs_pattern()})", 1)
+        evidence.append(pl.format("HS code {} is under {}", pl.col("hs"), _dotted(prefix)))
+    return [
+        pl.lit(sector.name).alias("sector"),
+        pl.lit(sector.designated.isoformat()).alias("sector_designated"),
+        pl.lit(sector.designation).alias("sector_designation"),
+        pl.lit(sector.source_url).alias("sector_url"),
+        pl.concat_str(evidence, separator="; ", ignore_nulls=True).replace("", None).alias("sector_evidence"),
+    ]
+
+
+def _dotted(prefix: pl.Expr) -> pl.Expr:
+    """'280461' → '2804.61', '03' → '03' (chapter), '3818' → '3818' (heading)."""
+    return pl.when(prefix.str.len_chars() > 4).then(prefix.str.slice(0, 4) + "." + prefix.str.slice(4)).otherwise(prefix)
