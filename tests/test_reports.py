@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from screener.reports import ReportError, write_report
 from screener.result import ScreenResult
@@ -18,7 +21,8 @@ HOSTILE_FORMULA = '=HYPERLINK("http://evil","x")'
 HOSTILE_SCRIPT = "<script>alert(1)</script> Trading"
 CHINESE_NAME = "新疆中泰化学股份有限公司"
 UFLPA_URL = "https://www.dhs.gov/uflpa-entity-list"
-BIS_URL = "https://www.federalregister.gov/d/2019-22210"
+BIS_URL = "https://www.federalregister.gov/d/2021-13395"
+PRESS_URL = "https://www.commerce.gov/news/press-releases/2021/06/commerce-adds-five-chinese-entities"
 
 SUPPLIERS = {
     "Supplier Name": [
@@ -65,7 +69,7 @@ ENTITIES = {
         "program": "EAR 15 CFR 744.11", "entity_type": "organization", "name": "Hoshine Silicon Industry Co., Ltd.",
         "country": "CN", "addresses": "Shanshan", "sector": "polysilicon", "merchandise": "", "status": "active",
         "start_date": dt.date(2021, 6, 24), "end_date": None, "citation": "FR Doc 2021-13395", "remarks": "",
-        "source_url": BIS_URL, "includes_affiliates": False,
+        "source_url": f"{BIS_URL} | {PRESS_URL}", "includes_affiliates": False,
     },
     "sanctions:trading": {
         "source": "sanctions", "list_name": "BIS Entity List", "list_kind": "legal", "authority": "US-BIS",
@@ -84,7 +88,7 @@ CANDIDATES = [
 ]
 SNAPSHOTS = [
     {"source": "sanctions", "title": "Xinjiang-related sanctions and export controls", "snapshot_id": 2,
-     "as_of": "2025-12-01", "url": "https://www.bis.gov/entity-list", "coverage": "BIS, OFAC, EU, UK, CA",
+     "as_of": "2025-12-01", "url": "https://www.bis.gov/entity-list | https://sanctionssearch.ofac.treas.gov/", "coverage": "BIS, OFAC, EU, UK, CA",
      "origin": "embedded", "sha256": "b" * 64},
     {"source": "uflpa", "title": "DHS UFLPA Entity List", "snapshot_id": 3, "as_of": "2025-01-15", "url": UFLPA_URL,
      "coverage": "127 of 144 entities", "origin": "embedded", "sha256": "a" * 64},
@@ -172,7 +176,8 @@ def test_csv_cites_each_match_with_list_program_date_url_and_snapshot(tmp_path, 
     assert east_hope["match_url"] == UFLPA_URL
     assert east_hope["match_snapshot"] == "uflpa snapshot 3, as of 2025-01-15"
     hoshine = rows.row(6, named=True)
-    assert (hoshine["match_name"], hoshine["match_url"]) == ("Hoshine Silicon Industry Co., Ltd.", BIS_URL)
+    assert hoshine["match_name"] == "Hoshine Silicon Industry Co., Ltd."
+    assert hoshine["match_url"] == f"{BIS_URL} | {PRESS_URL}"
     assert hoshine["match_snapshot"] == "sanctions snapshot 2, as of 2025-12-01"
     assert rows.row(4, named=True)["match_program"] is None
 
@@ -364,7 +369,7 @@ def test_html_lists_flagged_rows_by_tier_then_input_row_with_citations(tmp_path,
     assert flagged.index("(no name)") < flagged.index("Camel Group")
     assert "Acme Textiles" not in flagged
     assert CHINESE_NAME in flagged
-    assert UFLPA_URL in parsed.links and BIS_URL in parsed.links
+    assert {UFLPA_URL, BIS_URL, PRESS_URL} <= set(parsed.links)
     for cited in ("UFLPA 2(d)(2)(B)(ii)", "listed 2022-06-21", "Federal Register 2022-16754",
                   "uflpa snapshot 3, as of 2025-01-15", "needs analyst review"):
         assert cited in flagged
@@ -379,6 +384,7 @@ def test_html_summary_sources_and_how_to_read(tmp_path, result):
     for expected in ("a" * 64, "b" * 64, "2025-01-15", "2025-12-01", "rules-5f3a9c1e2b7d", "88.0", "70.0",
                      "2026-11-23T09:30:00+00:00"):
         assert expected in sources
+    assert {"https://www.bis.gov/entity-list", "https://sanctionssearch.ofac.treas.gov/"} <= set(parsed.links)
     assert "How to read this report" in text
 
 
@@ -436,3 +442,23 @@ def test_failed_csv_sidecar_leaves_no_report_at_all(tmp_path, result, monkeypatc
 def test_missing_folders_are_created(tmp_path, result):
     path = write_report(result, tmp_path / "audit" / "2026" / "report.html")
     assert path.is_file()
+
+
+# --- any text --------------------------------------------------------------------------------------
+
+def runs_as_formula(text: str) -> bool:
+    return text[0] in "=+-@\t\r＝＋－＠" and not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text)
+
+
+NAME_TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(NAME_TEXT, min_size=1, max_size=5))
+def test_any_supplier_name_survives_csv_and_json(tmp_path, names):
+    suppliers = {"Supplier Name": names, "Country": ["CN"] * len(names)}
+    result = make_result(suppliers, with_candidates=False)
+    read_back = read_csv(write_report(result, tmp_path / "any.csv"))["Supplier Name"].to_list()
+    assert read_back == [f"'{name}" if runs_as_formula(name) else name for name in names]
+    document = json.loads((write_report(result, tmp_path / "any.json")).read_text(encoding="utf-8"))
+    assert [row["Supplier Name"] for row in document["rows"]] == names

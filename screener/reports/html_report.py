@@ -25,10 +25,10 @@ from screener.result import ScreenResult
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MATCH_FIELDS = (
     "band", "score", "matched_name", "name_kind", "name", "list_name", "list_kind", "authority", "program",
-    "status", "start_date", "end_date", "merchandise", "includes_affiliates", "citation", "source_url", "link",
+    "status", "start_date", "end_date", "merchandise", "includes_affiliates", "citation", "urls",
     "snapshot", "explanation",
 )
-_WEB_ADDRESS = r"^https?://"
+URL_SEPARATOR = " | "
 
 
 def _environment() -> jinja2.Environment:
@@ -47,7 +47,7 @@ def matches_by_row(result: ScreenResult) -> pl.DataFrame:
     """Per row, its candidates (best first) with their citation, a safe link and the snapshot label."""
     candidates = result.candidates.join(snapshot_labels(result.metadata), on="source", how="left").with_columns(
         pl.col("row").cast(pl.Int64),
-        link=pl.when(pl.col("source_url").str.contains(_WEB_ADDRESS)).then(pl.col("source_url")),
+        urls=pl.col("source_url").str.split(URL_SEPARATOR),
         score=pl.col("score").round(1),
     )
     return (
@@ -88,7 +88,7 @@ def render_html(result: ScreenResult) -> str:
         tiers=tiers.with_columns(percent=(pl.col("suppliers") * 100 / largest).round(1)).to_dicts(),
         lists=list_counts(result).to_dicts(),
         flagged=flagged_rows(result),
-        snapshots=snapshots_frame(result.metadata).to_dicts(),
+        snapshots=snapshots_frame(result.metadata).with_columns(urls=pl.col("url").str.split(URL_SEPARATOR)).to_dicts(),
         facts=run_facts(result),
     )
 
