@@ -37,7 +37,7 @@ MIN_RARITY = 0.2
 BLOCK_KEYS_PER_NAME = 3
 FUZZY_MIN_LENGTH = 4
 FUZZY_MIN_RATIO = 75.0
-NAME_COVERAGE_SHARE = 0.65
+NAME_COVERAGE_SHARE = 0.6
 COUNTRY_AGREES_BONUS = 2.0
 AFFILIATE_QUALIFIER_WEIGHT = 0.05
 DIFFERENT_PINYIN_FACTOR = 0.75
@@ -160,7 +160,11 @@ class Matcher:
             .join(self._deletions, on="key")
             .select("qword", "word")
             .unique()
-            .filter((pl.col("word").str.len_chars() >= FUZZY_MIN_LENGTH) & (pl.col("qword") != pl.col("word")))
+            .filter(
+                (pl.col("word").str.len_chars() >= FUZZY_MIN_LENGTH)
+                & (pl.col("qword") != pl.col("word"))
+                & (pl.col("qword").str.slice(0, 1) == pl.col("word").str.slice(0, 1))
+            )
         )
         if pairs.is_empty():
             return pairs.with_columns(sim=pl.lit(0.0))
@@ -210,6 +214,7 @@ class Matcher:
                 shared=pl.col("word").filter(pl.col("sim") == 1),
                 fuzzy=pl.format("{}≈{}", "qword", "word").filter((pl.col("sim") > 0) & (pl.col("sim") < 1)),
                 missing=pl.col("word").filter((pl.col("sim") == 0) & (pl.col("weight") >= DISCOUNTED_BELOW)),
+                generic_only=(pl.col("weight") < DISCOUNTED_BELOW).all(),
                 brand_found=((pl.col("sim") == 1) | (pl.col("weight") < DISCOUNTED_BELOW)).all()
                 & (pl.col("weight") >= DISCOUNTED_BELOW).any(),
                 discounted=pl.col("word").filter((pl.col("sim") > 0) & (pl.col("weight") < DISCOUNTED_BELOW)),
@@ -237,7 +242,7 @@ class Matcher:
             .with_columns(affiliate=pl.col("affiliates") & pl.col("brand_found"))
             .with_columns(
                 text_score=100
-                * pl.when(pl.col("person"))
+                * pl.when(pl.col("person") | pl.col("generic_only"))
                 .then(pl.min_horizontal("name_cover", "query_cover"))
                 .otherwise(NAME_COVERAGE_SHARE * pl.col("name_cover") + (1 - NAME_COVERAGE_SHARE) * pl.col("query_cover"))
             )

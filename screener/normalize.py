@@ -68,7 +68,7 @@ LEGAL_FORMS = (
     "s a de c v", "sa de cv", "de cv", "s de rl", "s de rl de cv", "s a", "s r l", "s p a", "private limited",
     "pvt ltd", "co ltd",
 )
-STOPWORDS = ("the", "of", "and")
+STOPWORDS = ("the", "of", "and", "s")
 SPELLED_WORDS = frozenset({"production", "corporation", "construction", "corps", "manufacturing", "industrial",
                            "industries", "trading", "technologies", "products", "agricultural", "material",
                            "materials", "processing", "accessories", "development", "economic", "international"})
@@ -114,7 +114,7 @@ def deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 def _correct_spelling(padded: pl.Series) -> pl.Series:
-    """Common words misspelt by one typing error ('Indstrial', 'Traidng') replaced by the word."""
+    """Common words misspelt by one typing error after the first letter ('Indstrial', 'Traidng') replaced by the word."""
     dictionary = _dictionary_keys()
     unknown = (
         pl.DataFrame({"token": padded.str.split(" ").explode()})
@@ -122,7 +122,13 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
         .filter(pl.col("token").str.len_chars() >= CORRECTION_MIN_LENGTH)
         .join(dictionary.select(token="word"), on="token", how="anti")
     )
-    pairs = deletion_keys(unknown, "token").join(dictionary, on="key").select("token", "word").unique()
+    pairs = (
+        deletion_keys(unknown, "token")
+        .join(dictionary, on="key")
+        .select("token", "word")
+        .unique()
+        .filter(pl.col("token").str.slice(0, 1) == pl.col("word").str.slice(0, 1))
+    )
     if pairs.is_empty():
         return padded
     ratios = process.cpdist(pairs["token"].to_list(), pairs["word"].to_list(), scorer=fuzz.ratio, workers=-1)
