@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -132,6 +133,14 @@ def canonical_names(frame: pl.DataFrame) -> pl.DataFrame:
         .select([pl.col(column).cast(dtype) for column, dtype in NAME_SCHEMA.items()])
         .unique(subset=["entity_id", "name"], keep="first", maintain_order=True)
     )
+
+
+_SENTENCE_PERIOD = re.compile(r"(?<!\bLtd)(?<!\bCo)(?<!\bInc)(?<!\bBhd)(?<!\bCorp)(?<!\bPvt)(?<!\.V)(?<!\.A)\.$")
+
+
+def drop_sentence_period(text: str) -> str:
+    """Remove a period ending a sentence, keeping the one of an abbreviation such as 'Co., Ltd.'."""
+    return _SENTENCE_PERIOD.sub("", text.strip())
 
 
 def decode_text(content: bytes) -> str:

@@ -63,13 +63,15 @@ def fetch(
     url: str,
     etag: str = "",
     last_modified: str = "",
-    retries: int = RETRIES,
-    backoff: float = BACKOFF_SECONDS,
+    retries: int | None = None,
+    backoff: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Fetched:
     """GET `url` (conditionally when validators are given), retrying 5xx, timeouts and connection errors."""
     if is_local(url):
         return read_local(url)
+    retries = RETRIES if retries is None else retries
+    backoff = BACKOFF_SECONDS if backoff is None else backoff
     headers = {key: value for key, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified)) if value}
     problem = ""
     for attempt in range(retries + 1):

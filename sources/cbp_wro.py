@@ -20,6 +20,7 @@ from sources._base import (
     canonical_entities,
     canonical_names,
     decode_text,
+    drop_sentence_period,
     entity_ids,
     require_columns,
 )
@@ -50,7 +51,6 @@ _COLLECTIVELY = re.compile(r"^(?P<members>.+?)\s*\(collectively,?\s*(?P<group>[^
 _MEMBER_SPLIT = re.compile(rf"(?<=\w)(?:,\s+and\s+|,\s+|\s+and\s+)(?!{_LEGAL_END})")
 _PARSED = pl.List(pl.Struct({"name": pl.String, "aliases": pl.List(pl.String), "subsidiaries": pl.List(pl.String),
                              "includes_affiliates": pl.Boolean, "vessel": pl.Boolean}))
-_SENTENCE_END = re.compile(r"(?<!\bLtd)(?<!\bCo)(?<!\bInc)(?<!\bBhd)(?<!\bCorp)(?<!\.V)(?<!\.A)\.$")
 _VESSEL = re.compile(r"^Fishing Vessel:\s*", re.IGNORECASE)
 
 
@@ -124,7 +124,7 @@ def _read(content: bytes) -> pl.DataFrame:
 
 def split_entity_cell(cell: str) -> list[dict[str, object]]:
     """Entities named in one 'Entity' cell, each with aliases, subsidiaries, vessel flag and affiliates flag."""
-    cell = _SENTENCE_END.sub("", " ".join(cell.split()))
+    cell = drop_sentence_period(" ".join(cell.split()))
     collective = _COLLECTIVELY.match(cell)
     if collective:
         members = [m.strip(" ,") for m in _MEMBER_SPLIT.split(collective["members"]) if m.strip(" ,")]

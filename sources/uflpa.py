@@ -18,6 +18,7 @@ from sources._base import (
     as_of_date,
     canonical_entities,
     canonical_names,
+    drop_sentence_period,
     entity_ids,
     single_download,
 )
@@ -83,7 +84,7 @@ def split_name_cell(cell: str) -> NameCell:
 
 def split_list(text: str, expected: int | None = None) -> list[str]:
     """Split 'A; B; and C' or 'A, B, and C' (commas inside 'Co., Ltd.' kept) into names."""
-    text = text.strip().rstrip(".")
+    text = drop_sentence_period(text)
     if ";" in text:
         parts = re.split(r";\s*(?:and\s+)?", text)
     else:

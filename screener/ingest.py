@@ -1,0 +1,196 @@
+"""Refreshing the stored lists from their publishers: download, parse, validate, guard, store, diff."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+import polars as pl
+
+from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
+from screener.store import SnapshotMeta, Store
+from sources._base import Download, Source, Validators
+from sources._http import is_local
+
+DEFAULT_MAX_LOSS = 0.5
+COMPARED = [column for column in ENTITY_SCHEMA if column != "entity_id"]
+
+
+class IngestError(RuntimeError):
+    """An ingest was refused; the stored lists are unchanged."""
+
+
+@dataclass(frozen=True)
+class Diff:
+    """What changed between two snapshots of one source."""
+
+    added: pl.DataFrame
+    removed: pl.DataFrame
+    changed: pl.DataFrame
+
+    def counts(self) -> tuple[int, int, int]:
+        return self.added.height, self.removed.height, self.changed.height
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The outcome of refreshing one source."""
+
+    source: str
+    status: str
+    snapshot_id: int | None = None
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    total: int = 0
+    message: str = ""
+
+
+def ingest_source(
+    store: Store,
+    source: Source,
+    client: httpx.Client,
+    url: str | None = None,
+    force: bool = False,
+    max_loss: float = DEFAULT_MAX_LOSS,
+    on_stage: Callable[[str], None] = lambda stage: None,
+) -> IngestResult:
+    """Refresh one source; raise (leaving the store untouched) when the download or the new list is unsound."""
+    current = _current_snapshot(store, source.name)
+    validators = Validators() if force or current is None else Validators(current["etag"] or "",
+                                                                           current["last_modified"] or "")
+    on_stage("downloading")
+    download = source.download(client, url or source.url, validators)
+    if current is not None and not force and (download.not_modified or download.sha256 == current["sha256"]):
+        etag = download.etag or current["etag"] or ""
+        store.update_snapshot_check(current["snapshot_id"], etag, download.last_modified or current["last_modified"] or "")
+        return IngestResult(source.name, "unchanged", current["snapshot_id"], total=current["row_count"],
+                            message="not modified since the last ingest")
+    on_stage("parsing")
+    cited = dataclasses.replace(download, url=source.url) if is_local(download.url) else download
+    parsed = source.parse(cited)
+    on_stage("validating")
+    entities = conform(parsed.entities, ENTITY_SCHEMA, "entities")
+    names = conform(parsed.names, NAME_SCHEMA, "names").unique(maintain_order=True)
+    validate_frames(entities, names)
+    diff = _diff_against_current(store, current, entities, names)
+    _guard_shrink(source.name, current, diff, entities.height, max_loss, force)
+    on_stage("storing")
+    snapshot_id = store.add_snapshot(_meta(source, download, parsed.as_of), entities, names)
+    added, removed, changed = diff.counts()
+    return IngestResult(source.name, "updated", snapshot_id, added, removed, changed, entities.height)
+
+
+def ingest_many(
+    store: Store,
+    sources: list[Source],
+    client: httpx.Client,
+    url: str | None = None,
+    force: bool = False,
+    max_loss: float = DEFAULT_MAX_LOSS,
+    on_stage: Callable[[str, str], None] = lambda source, stage: None,
+) -> list[IngestResult]:
+    """Refresh each source independently: one failing keeps the others' new snapshots."""
+    results = []
+    for source in sources:
+        try:
+            results.append(ingest_source(store, source, client, url, force, max_loss,
+                                         lambda stage, name=source.name: on_stage(name, stage)))
+        except Exception as error:  # one source's failure must not stop the others; its store state is untouched
+            results.append(IngestResult(source.name, "failed", message=_first_line(error)))
+    return results
+
+
+def _current_snapshot(store: Store, source: str) -> dict[str, object] | None:
+    current = store.current_snapshots().filter(pl.col("source") == source)
+    return current.row(0, named=True) if current.height else None
+
+
+def _meta(source: Source, download: Download, as_of: object) -> SnapshotMeta:
+    return SnapshotMeta(
+        source=source.name, title=source.title, as_of=as_of, url=download.url, sha256=download.sha256,
+        origin="ingest", licence=source.licence, coverage=source.coverage, etag=download.etag,
+        last_modified=download.last_modified,
+    )
+
+
+def _diff_against_current(store: Store, current: dict[str, object] | None, entities: pl.DataFrame,
+                          names: pl.DataFrame) -> Diff:
+    if current is None:
+        return diff_frames(entities.clear(), names.clear(), entities, names)
+    lists = store.read_lists([current["snapshot_id"]])
+    return diff_frames(lists.entities, lists.names, entities, names)
+
+
+def _guard_shrink(source: str, current: dict[str, object] | None, diff: Diff, new_total: int, max_loss: float,
+                  force: bool) -> None:
+    """Refuse a new list that lost more than `max_loss` of the current list's entities, unless forced.
+
+    Against an earlier ingest, lost means removed entity ids; against the embedded compilation (whose names
+    may be spelt differently), lost means a smaller count.
+    """
+    if current is None or force or not current["row_count"]:
+        return
+    previous = current["row_count"]
+    lost = diff.removed.height if current["origin"] == "ingest" else max(previous - new_total, 0)
+    if lost / previous > max_loss:
+        raise IngestError(
+            f"{source}: the new list loses {lost} of the {previous} stored entities ({lost / previous:.0%}, "
+            f"more than the {max_loss:.0%} allowed); the stored list was kept. If the publisher really shrank "
+            "the list, re-run with --force"
+        )
+
+
+def diff_frames(old_entities: pl.DataFrame, old_names: pl.DataFrame, new_entities: pl.DataFrame,
+                new_names: pl.DataFrame) -> Diff:
+    """Added, removed and changed entities (changed: any listed field or the set of names differs)."""
+    old = _with_name_set(old_entities, old_names)
+    new = _with_name_set(new_entities, new_names)
+    added = new.join(old.select("entity_id"), on="entity_id", how="anti").drop("name_set")
+    removed = old.join(new.select("entity_id"), on="entity_id", how="anti").drop("name_set")
+    fields = [*COMPARED, "name_set"]
+    both = new.join(old, on="entity_id", how="inner", suffix="_old")
+    differs = [
+        pl.when(~pl.col(field).eq_missing(pl.col(f"{field}_old"))).then(pl.lit("names" if field == "name_set" else field))
+        for field in fields
+    ]
+    changed = (
+        both.with_columns(changed_fields=pl.concat_list(differs).list.drop_nulls().list.join(", "))
+        .filter(pl.col("changed_fields") != "")
+        .select("entity_id", "name", "list_name", "program", "changed_fields")
+    )
+    return Diff(added=added, removed=removed, changed=changed)
+
+
+def _with_name_set(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+    name_sets = names.group_by("entity_id").agg(
+        name_set=pl.concat_str([pl.col("kind"), pl.col("name")], separator=":").sort().str.join("|")
+    )
+    return entities.select("entity_id", *COMPARED).join(name_sets, on="entity_id", how="left")
+
+
+def diff_snapshots(store: Store, source: str, from_id: int | None = None, to_id: int | None = None) -> tuple[int, int, Diff]:
+    """Diff two snapshots of a source: by default the current one against the one before it."""
+    history = store.snapshots(source)
+    if history.is_empty():
+        raise IngestError(f"no snapshots of {source} are stored; run `screener ingest {source}` first")
+    ids = history["snapshot_id"].to_list()
+    for given in (from_id, to_id):
+        if given is not None and given not in ids:
+            raise IngestError(f"snapshot {given} is not a snapshot of {source}; stored: {', '.join(map(str, ids))}")
+    current = history.filter(pl.col("status") == "current")["snapshot_id"].to_list()
+    to_id = to_id if to_id is not None else (current[0] if current else ids[0])
+    if from_id is None:
+        older = [snapshot for snapshot in ids if snapshot < to_id]
+        if not older:
+            raise IngestError(f"snapshot {to_id} is the oldest stored snapshot of {source}; nothing to compare with")
+        from_id = older[0]
+    old, new = store.read_lists([from_id]), store.read_lists([to_id])
+    return from_id, to_id, diff_frames(old.entities, old.names, new.entities, new.names)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
