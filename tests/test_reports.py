@@ -306,8 +306,10 @@ def test_xlsx_summary_and_sources(tmp_path, result):
     summary = book["Summary"]
     tiers = {row[0]: row[1] for row in summary.iter_rows(min_row=3, max_row=7, values_only=True)}
     assert tiers == {"critical": 2, "high": 1, "medium": 2, "low": 2, "clear": 1}
-    lists = {row[0]: row[1:3] for row in summary.iter_rows(min_row=11, values_only=True) if row[0]}
+    lists = {row[0]: row[1:3] for row in summary.iter_rows(min_row=11, max_row=12, values_only=True)}
     assert lists == {"BIS Entity List": (1, 1), "UFLPA Entity List": (2, 1)}
+    rules = [row[:2] for row in summary.iter_rows(min_row=16, values_only=True) if row[0]]
+    assert rules == [("china_no_signal", 2), ("review_band", 2), ("uflpa_entity", 2), ("sanctions_listing", 1)]
     assert summary._charts
     sources_text = [value for row in book["Sources"].iter_rows(values_only=True) for value in row if value is not None]
     for expected in ("a" * 64, "b" * 64, "2025-01-15", UFLPA_URL, "rules-5f3a9c1e2b7d", "88.0", "70.0",
@@ -378,7 +380,7 @@ def test_html_lists_flagged_rows_by_tier_then_input_row_with_citations(tmp_path,
 def test_html_summary_sources_and_how_to_read(tmp_path, result):
     html, parsed = parse_html(write_report(result, tmp_path / "report.html"))
     text = " ".join(" ".join(parsed.text).split())
-    for expected in ("critical 2", "high 1", "medium 2", "low 2", "clear 1"):
+    for expected in ("critical 2", "high 1", "medium 2", "low 2", "clear 1", "uflpa_entity 2", "sanctions_listing 1"):
         assert expected in text
     sources = html[html.index('id="sources"'):html.index('id="how-to-read"')]
     for expected in ("a" * 64, "b" * 64, "2025-01-15", "2025-12-01", "rules-5f3a9c1e2b7d", "88.0", "70.0",
@@ -462,3 +464,15 @@ def test_any_supplier_name_survives_csv_and_json(tmp_path, names):
     assert read_back == [f"'{name}" if runs_as_formula(name) else name for name in names]
     document = json.loads((write_report(result, tmp_path / "any.json")).read_text(encoding="utf-8"))
     assert [row["Supplier Name"] for row in document["rows"]] == names
+
+
+@pytest.mark.parametrize("suffix", ["csv", "json", "xlsx", "html"])
+def test_same_result_gives_the_same_report_bytes(tmp_path, result, suffix):
+    first = write_report(result, tmp_path / f"first.{suffix}").read_bytes()
+    second = write_report(result, tmp_path / f"second.{suffix}").read_bytes()
+    assert first == second
+
+
+def test_xlsx_records_the_run_time_as_its_creation_time(tmp_path, result):
+    book = openpyxl.load_workbook(write_report(result, tmp_path / "report.xlsx"))
+    assert book.properties.created == dt.datetime(2026, 11, 23, 9, 30)

@@ -169,6 +169,18 @@ def list_counts(result: ScreenResult) -> pl.DataFrame:
     )
 
 
+def rule_counts(result: ScreenResult) -> pl.DataFrame:
+    """Suppliers per fired rule id, most frequent first."""
+    return (
+        result.rows.select(pl.col("fired_rules").alias("rule"))
+        .explode("rule")
+        .drop_nulls()
+        .group_by("rule")
+        .agg(pl.len().cast(pl.Int64).alias("suppliers"))
+        .sort(["suppliers", "rule"], descending=[True, False])
+    )
+
+
 def snapshots_frame(metadata: dict[str, Any]) -> pl.DataFrame:
     """The list snapshots the run used, one row each."""
     snapshots = metadata.get("snapshots") or []

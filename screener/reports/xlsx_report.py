@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from screener.reports.tables import (
     neutralise_formulas,
     report_candidates,
     report_rows,
+    rule_counts,
     run_facts_frame,
     snapshots_frame,
     tier_counts,
@@ -110,7 +112,7 @@ def write_results(workbook: xlsxwriter.Workbook, result: ScreenResult) -> None:
 
 
 def write_summary(workbook: xlsxwriter.Workbook, result: ScreenResult) -> None:
-    """Counts per tier (with a chart) and per list."""
+    """Counts per tier (with a chart), per list and per fired rule."""
     tiers = tier_counts(result)
     lists = list_counts(result)
     sheet = write_sheet(workbook, "Summary", tiers, "A2", sized=False)
@@ -119,7 +121,11 @@ def write_summary(workbook: xlsxwriter.Workbook, result: ScreenResult) -> None:
     sheet.write(lists_title_row - 1, 0, "Suppliers per list (match = flagged, review = needs analyst review)",
                 workbook.add_format({"bold": True}))
     write_sheet(workbook, "Summary", lists, f"A{lists_title_row + 1}", sized=False)
-    size_stacked_columns(sheet, [tiers, lists])
+    rules = rule_counts(result)
+    rules_title_row = lists_title_row + max(lists.height, 1) + 3
+    sheet.write(rules_title_row - 1, 0, "Suppliers per fired rule", workbook.add_format({"bold": True}))
+    write_sheet(workbook, "Summary", rules, f"A{rules_title_row + 1}", sized=False)
+    size_stacked_columns(sheet, [tiers, lists, rules])
     chart = workbook.add_chart({"type": "bar"})
     chart.add_series({
         "name": "Suppliers",
@@ -146,6 +152,18 @@ def write_sources(workbook: xlsxwriter.Workbook, result: ScreenResult) -> None:
     size_stacked_columns(sheet, [snapshots, facts])
 
 
+def document_properties(result: ScreenResult) -> dict[str, object]:
+    """Title and creation time from the run, so the same run gives the same file."""
+    metadata = result.metadata
+    properties: dict[str, object] = {
+        "title": f"Forced-labour risk screening: {metadata.get('input') or 'suppliers'}",
+        "comments": f"tool {metadata.get('tool_version')}, rules {metadata.get('rules_version')}",
+    }
+    with contextlib.suppress(TypeError, ValueError):
+        properties["created"] = dt.datetime.fromisoformat(str(metadata.get("run_at")))
+    return properties
+
+
 def write_xlsx(result: ScreenResult, path: Path, stage: Callable[[Path], Path]) -> None:
     """Write the four-sheet workbook."""
     options = {
@@ -156,6 +174,7 @@ def write_xlsx(result: ScreenResult, path: Path, stage: Callable[[Path], Path]) 
         "default_date_format": "yyyy-mm-dd",
     }
     workbook = xlsxwriter.Workbook(stage(path), options)
+    workbook.set_properties(document_properties(result))
     try:
         for sheet in ("Results", "Candidates", "Summary", "Sources"):
             workbook.add_worksheet(sheet)
