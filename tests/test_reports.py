@@ -476,3 +476,16 @@ def test_same_result_gives_the_same_report_bytes(tmp_path, result, suffix):
 def test_xlsx_records_the_run_time_as_its_creation_time(tmp_path, result):
     book = openpyxl.load_workbook(write_report(result, tmp_path / "report.xlsx"))
     assert book.properties.created == dt.datetime(2026, 11, 23, 9, 30)
+
+
+def test_citation_is_of_the_entity_shown_in_match_name_even_on_a_score_tie(tmp_path, result):
+    tie = result.candidates.filter(pl.col("row") == 1).with_columns(row=pl.lit(0, pl.UInt32), score=pl.lit(98.4))
+    rows = result.rows.with_columns(
+        match_name=pl.when(pl.col("row") == 0).then(pl.lit(ENTITIES["uflpa:zhongtai"]["name"]))
+        .otherwise(pl.col("match_name"))
+    )
+    tied = ScreenResult(rows=rows, candidates=pl.concat([result.candidates, tie]), metadata=result.metadata)
+    first = read_csv(write_report(tied, tmp_path / "tie.csv")).row(0, named=True)
+    assert (first["match_name"], first["match_citation"]) == (
+        "Xinjiang Zhongtai Chemical Co., Ltd.", "Federal Register 2023-26460",
+    )

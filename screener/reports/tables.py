@@ -18,18 +18,7 @@ CITATION_COLUMNS = (
     "match_url",
     "match_snapshot",
 )
-REPORT_ROW_COLUMNS = (
-    "risk_tier",
-    "risk_score",
-    "match_name",
-    "match_list",
-    "match_source",
-    "match_score",
-    "reasons",
-    *CITATION_COLUMNS,
-    "fired_rules",
-    "name_missing",
-)
+VERDICT_ORDER = ("risk_tier", "risk_score", "match_name", "match_list", "match_source", "match_score", "reasons")
 SNAPSHOT_FIELDS = ("source", "title", "snapshot_id", "as_of", "url", "sha256", "origin", "coverage")
 REASON_SEPARATOR = " | "
 _FORMULA_START = r"^[=+\-@\t\r＝＋－＠]"
@@ -77,9 +66,11 @@ def snapshot_labels(metadata: dict[str, Any]) -> pl.DataFrame:
 
 
 def best_match_citations(result: ScreenResult) -> pl.DataFrame:
-    """Per row, the list, program, date, status, citation, URL and snapshot of the match shown in match_*."""
+    """Per row, the list, program, date, status, citation, URL and snapshot of the entity shown in match_*."""
+    shown = result.rows.select(pl.col("row").cast(pl.Int64), "match_name", "match_source").drop_nulls()
     best = (
-        result.candidates.filter(pl.col("band") == "match")
+        result.candidates.with_columns(pl.col("row").cast(pl.Int64))
+        .join(shown, left_on=["row", "name", "source"], right_on=["row", "match_name", "match_source"])
         .sort(["row", "score"], descending=[False, True])
         .unique("row", keep="first", maintain_order=True)
         .join(snapshot_labels(result.metadata), on="source", how="left")
@@ -114,8 +105,9 @@ def report_rows(result: ScreenResult) -> pl.DataFrame:
     return cited.select(
         (pl.col("row") + 1).alias("input_row"),
         *[pl.col(column).alias(renamed.get(column, column)) for column in inputs],
-        *[pl.col(column) for column in REPORT_ROW_COLUMNS if column != "fired_rules" and column != "name_missing"],
-        pl.col("fired_rules").list.join("; ").alias("fired_rules"),
+        *VERDICT_ORDER,
+        *CITATION_COLUMNS,
+        pl.col("fired_rules").list.join("; "),
         pl.col("name_missing"),
     )
 
