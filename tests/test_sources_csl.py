@@ -1,0 +1,80 @@
+"""trade.gov Consolidated Screening List CSV."""
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from sources import csl
+from sources._base import Download, SourceFormatError
+from sources._http import Fetched
+from tests.fixtures.sources.mock_http import fixture
+
+CSV = fixture("csl_consolidated.csv")
+
+
+def parse(content: bytes = CSV):
+    return csl.parse(Download(url=csl.URL, files={"data": Fetched(url=csl.URL, content=content)}))
+
+
+def entity(parsed, name: str) -> dict:
+    rows = parsed.entities.filter(pl.col("name") == name)
+    assert rows.height == 1, f"{name!r} parsed {rows.height} times"
+    return rows.row(0, named=True)
+
+
+def test_lists_authorities_and_programs():
+    parsed = parse()
+    assert parsed.entities.height == 10
+    xpcc = entity(parsed, "XINJIANG PRODUCTION AND CONSTRUCTION CORPS")
+    assert (xpcc["list_name"], xpcc["authority"], xpcc["program"]) == ("OFAC SDN List", "US-OFAC", "GLOMAG")
+    assert xpcc["start_date"] == dt.date(2020, 7, 31)
+    police = entity(parsed, "Xinjiang Police College")
+    assert (police["list_name"], police["authority"], police["program"]) == ("BIS Entity List", "US-BIS", "EL")
+    assert police["citation"] == "84 FR 54002"
+    assert police["addresses"] == "Xinshi District, Changsha Road, No. 1108, Urumqi, Xinjiang, CN"
+    assert entity(parsed, "SHENZHEN DAJIANG INNOVATION TECHNOLOGY CO., LTD.")["list_name"] == "OFAC NS-CMIC List"
+    assert set(parsed.entities["list_kind"]) == {"legal"}
+
+
+def test_country_types_and_status():
+    parsed = parse()
+    assert entity(parsed, "Hangzhou Hikvision Digital Technology Co., Ltd.")["country"] == "CN"
+    chen = entity(parsed, "CHEN, Quanguo")
+    assert (chen["entity_type"], chen["country"]) == ("person", "CN")
+    vessel = entity(parsed, "ADRIAN DARYA 1")
+    assert (vessel["entity_type"], vessel["country"]) == ("vessel", "")
+    expired = entity(parsed, "LI QIANG")
+    assert (expired["status"], expired["end_date"]) == ("inactive", dt.date(2025, 5, 4))
+    assert entity(parsed, "Hangzhou Hikvision Digital Technology Co., Ltd.")["includes_affiliates"] is True
+
+
+def test_alt_names_become_aliases_with_script():
+    parsed = parse()
+    chen = entity(parsed, "CHEN, Quanguo")["entity_id"]
+    aliases = parsed.names.filter((pl.col("entity_id") == chen) & (pl.col("kind") == "alias"))
+    assert sorted(zip(aliases["name"], aliases["lang"])) == [("CHEN, Quan-guo", "en"), ("陈全国", "zh")]
+    xpcc = entity(parsed, "XINJIANG PRODUCTION AND CONSTRUCTION CORPS")["entity_id"]
+    assert set(parsed.names.filter(pl.col("entity_id") == xpcc)["name"]) >= {"XPCC", "BINGTUAN", "CHINA XINJIAN GROUP"}
+
+
+def test_same_name_on_two_lists_is_two_entities_and_duplicates_merge():
+    lines = CSV.decode().splitlines()
+    el_row = next(line for line in lines if "Xinjiang Police College" in line)
+    sdn_copy = el_row.replace("Entity List (EL) - Bureau of Industry and Security",
+                              "Specially Designated Nationals (SDN) - Treasury Department")
+    parsed = parse("\n".join([*lines, el_row, sdn_copy]).encode())
+    assert sorted(parsed.entities.filter(pl.col("name") == "Xinjiang Police College")["list_name"]) == [
+        "BIS Entity List", "OFAC SDN List"]
+    assert parsed.entities["entity_id"].is_unique().all()
+
+
+def test_renamed_columns_are_refused():
+    with pytest.raises(SourceFormatError, match="lacks the columns alt_names"):
+        parse(CSV.replace(b"alt_names", b"aliases", 1))
+
+
+def test_truncated_csv_is_refused():
+    cut = CSV[: CSV.index(b"Hangzhou") + 40]
+    with pytest.raises(SourceFormatError, match="not a readable CSV"):
+        parse(cut)
