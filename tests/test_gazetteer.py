@@ -1,0 +1,130 @@
+"""XUAR place detection in addresses: every script and spelling, and no false alarms on look-alikes."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from screener.gazetteer import gazetteer_path, load_gazetteer, xuar_addresses
+
+
+def detect(address: str | None, country: str | None = "CN") -> dict[str, object]:
+    frame = pl.DataFrame({"row": [0], "address": [address], "country": [country]},
+                         schema={"row": pl.UInt32, "address": pl.String, "country": pl.String})
+    return xuar_addresses(frame).row(0, named=True)
+
+
+def test_gazetteer_is_read_from_the_project_data() -> None:
+    assert gazetteer_path().is_file()
+    gazetteer = load_gazetteer()
+    places = set(gazetteer.spellings["place"].to_list())
+    assert {"Xinjiang", "Urumqi", "Kashgar", "Hotan", "Xinjiang Production and Construction Corps"} <= places
+
+
+@pytest.mark.parametrize(
+    ("address", "place"),
+    [
+        ("Kashgar Prefecture, Xinjiang 844000", "Kashgar"),
+        ("No. 8 Renmin Road, Urumqi", "Urumqi"),
+        ("Wulumuqi Shi, China", "Urumqi"),
+        ("Ürümqi Economic Zone", "Urumqi"),
+        ("Urumchi", "Urumqi"),
+        ("Shihezi Economic Development Zone", "Shihezi"),
+        ("Korla City", "Korla"),
+        ("Hetian City, Hotan Prefecture", "Hotan City"),
+        ("Kuqa County", "Kuqa"),
+        ("Xingjiang Province", "Xinjiang"),
+        ("新疆昌吉州准东经济技术开发区", "Changji"),
+        ("新疆维吾尔自治区乌鲁木齐市天山区", "Urumqi"),
+        ("新疆維吾爾自治區烏魯木齊市", "Urumqi"),
+        ("吐鲁番市鄯善县", "Pichan"),
+        ("喀什地区疏附县", "Shufu"),
+        ("ئۈرۈمچى", "Urumqi"),
+        ("Aral, 1st Division, Xinjiang Production and Construction Corps", "Aral"),
+        ("150 Tuan, Bingtuan 8th Division", "XPCC 8th Division"),
+    ],
+)
+def test_places_in_any_script_or_spelling(address: str, place: str) -> None:
+    result = detect(address)
+    assert result["xuar_address"] is True, address
+    assert place in result["xuar_places"]
+
+
+@pytest.mark.parametrize(
+    ("address", "country", "why"),
+    [
+        ("Karamay Road, Putuo District, Shanghai", "CN", "street named after a XUAR city"),
+        ("No. 5 Urumqi Middle Road, Shanghai", "CN", "street named after a XUAR city"),
+        ("青岛市新疆路12号", "CN", "Xinjiang Road in Qingdao"),
+        ("上海市克拉玛依路88号", "CN", "Karamay Road in Shanghai"),
+        ("Xinjiang cuisine restaurant, Beijing", "CN", "trade name"),
+        ("Xinjiang Uyghur Restaurant, Chaoyang, Beijing", "CN", "trade name"),
+        ("哈密瓜批发市场, 上海", "CN", "Hami melon"),
+        ("和田玉专卖店, 苏州", "CN", "Hotan jade"),
+        ("Aksu, Pavlodar Region", "KZ", "Aksu in Kazakhstan"),
+        ("Aral, Kyzylorda Region", "KZ", "Aral in Kazakhstan"),
+        ("Yili Industrial Park, Hohhot, Inner Mongolia", "CN", "Yili dairy in Inner Mongolia"),
+        ("Yiwu, Zhejiang", "CN", "Yiwu commodity city"),
+        ("Yiwu International Trade City", "CN", "Yiwu needs Hami/Xinjiang context"),
+        ("Changji Road, Changchun, Jilin", "CN", "Changji romanisation"),
+        ("Hami City, Jiangsu", "CN", "another province named"),
+        ("Bole Road, Addis Ababa", "ET", "Bole in Ethiopia"),
+        ("Panama City, Bay County, FL", "US", "Bay County, Florida"),
+        ("Urumqi Trading Ltd, 12 High Street, London", "GB", "foreign country, nothing else Xinjiang"),
+        ("Patna 840001, Bihar", "IN", "Indian PIN code"),
+        ("仓库车间一号", "CN", "库车 inside 仓库车间"),
+        (None, "CN", "no address"),
+    ],
+)
+def test_look_alikes_are_not_xuar(address: str | None, country: str, why: str) -> None:
+    assert detect(address, country)["xuar_address"] is False, why
+
+
+@pytest.mark.parametrize(
+    ("address", "country"),
+    [
+        ("Hami", "CN"),
+        ("Aksu, China", None),
+        ("Kashi", "China"),
+        ("Yiwu County, Hami", "CN"),
+        ("Fukang, Changji", "CN"),
+        ("Xinjiang Road No. 5, Urumqi", "CN"),
+        ("Hotan Road 3, Kashgar", "CN"),
+        ("Urumqi, Xinjiang", "US"),
+    ],
+)
+def test_ambiguous_names_fire_with_china_or_a_second_xuar_place(address: str, country: str | None) -> None:
+    assert detect(address, country)["xuar_address"] is True
+
+
+def test_ambiguous_name_alone_needs_china() -> None:
+    assert detect("Aksu", "CN")["xuar_address"] is True
+    assert detect("Aksu", "TR")["xuar_address"] is False
+
+
+def test_context_level_name_needs_more_than_china() -> None:
+    assert detect("Shanshan", "CN")["xuar_address"] is False
+    assert detect("Shanshan, Turpan", "CN")["xuar_address"] is True
+
+
+def test_xuar_postal_code_for_a_supplier_in_china() -> None:
+    result = detect("Room 5, Block B, 830001", "CN")
+    assert result["xuar_address"] is True
+    assert "postal code 830001" in result["xuar_places"]
+    assert detect("Room 5, Block B, 830001", "IN")["xuar_address"] is False
+    assert detect("Room 5, 200030 Shanghai", "CN")["xuar_address"] is False
+
+
+def test_description_names_the_spelling_found_and_its_place() -> None:
+    places = detect("Hetian City, Hotan Prefecture")["xuar_places"]
+    assert "'Hetian City' (Hotan City)" in places
+    assert "'Hotan Prefecture' (Hotan)" in places
+
+
+def test_many_rows_in_one_pass_keep_their_row_ids() -> None:
+    addresses = ["Kashgar, Xinjiang", "Shanghai", None, "乌鲁木齐市", "Karamay Road, Shanghai"] * 200
+    frame = pl.DataFrame({"row": range(len(addresses)), "address": addresses, "country": ["CN"] * len(addresses)},
+                         schema={"row": pl.UInt32, "address": pl.String, "country": pl.String})
+    result = xuar_addresses(frame)
+    assert result["row"].to_list() == list(range(len(addresses)))
+    assert result["xuar_address"].to_list() == [True, False, False, True, False] * 200
