@@ -88,8 +88,8 @@ CANDIDATES = [
 ]
 SNAPSHOTS = [
     {"source": "sanctions", "title": "Xinjiang-related sanctions and export controls", "snapshot_id": 2,
-     "as_of": "2025-12-01", "url": "https://www.bis.gov/entity-list | https://sanctionssearch.ofac.treas.gov/", "coverage": "BIS, OFAC, EU, UK, CA",
-     "origin": "embedded", "sha256": "b" * 64},
+     "as_of": "2025-12-01", "url": "https://www.bis.gov/entity-list | https://sanctionssearch.ofac.treas.gov/",
+     "coverage": "BIS, OFAC, EU, UK, CA", "origin": "embedded", "sha256": "b" * 64},
     {"source": "uflpa", "title": "DHS UFLPA Entity List", "snapshot_id": 3, "as_of": "2025-01-15", "url": UFLPA_URL,
      "coverage": "127 of 144 entities", "origin": "embedded", "sha256": "a" * 64},
 ]
@@ -114,18 +114,25 @@ def make_result(suppliers: dict[str, list] | None = None, with_candidates: bool 
                 "source_url": pl.String, "includes_affiliates": pl.Boolean},
         orient="row",
     )
-    best = {row: (entity, score) for row, entity, *_, score, band in reversed(CANDIDATES) if band == "match"}
+    best = (
+        candidates.filter(pl.col("band") == "match")
+        .sort(["row", "score"], descending=[False, True])
+        .unique("row", keep="first", maintain_order=True)
+        .select("row", match_name="name", match_source="source", match_list="list_name", match_score="score")
+    )
     verdicts = VERDICTS[: inputs.height]
-    rows = inputs.with_row_index("row").with_columns(
-        name_missing=pl.Series([name is None for name in inputs[inputs.columns[0]]]),
-        risk_tier=pl.Series([tier for tier, *_ in verdicts]),
-        risk_score=pl.Series([score for _, score, *_ in verdicts]),
-        match_name=pl.Series([ENTITIES[best[i][0]]["name"] if i in best and with_candidates else None for i in range(inputs.height)], dtype=pl.String),
-        match_source=pl.Series([ENTITIES[best[i][0]]["source"] if i in best and with_candidates else None for i in range(inputs.height)], dtype=pl.String),
-        match_list=pl.Series([ENTITIES[best[i][0]]["list_name"] if i in best and with_candidates else None for i in range(inputs.height)], dtype=pl.String),
-        match_score=pl.Series([best[i][1] if i in best and with_candidates else None for i in range(inputs.height)], dtype=pl.Float64),
-        reasons=pl.Series([reasons for *_, reasons in verdicts], dtype=pl.String),
-        fired_rules=pl.Series([fired for _, _, fired, _ in verdicts], dtype=pl.List(pl.String)),
+    rows = (
+        inputs.with_row_index("row")
+        .with_columns(
+            name_missing=pl.Series([name is None for name in inputs[inputs.columns[0]]]),
+            risk_tier=pl.Series([tier for tier, *_ in verdicts]),
+            risk_score=pl.Series([score for _, score, *_ in verdicts]),
+            reasons=pl.Series([reasons for *_, reasons in verdicts], dtype=pl.String),
+            fired_rules=pl.Series([fired for _, _, fired, _ in verdicts], dtype=pl.List(pl.String)),
+        )
+        .join(best, on="row", how="left", maintain_order="left")
+        .select("row", *inputs.columns, "name_missing", "risk_tier", "risk_score", "match_name",
+                "match_source", "match_list", "match_score", "reasons", "fired_rules")
     )
     metadata = {
         "tool_version": "0.1.0",
@@ -489,3 +496,13 @@ def test_citation_is_of_the_entity_shown_in_match_name_even_on_a_score_tie(tmp_p
     assert (first["match_name"], first["match_citation"]) == (
         "Xinjiang Zhongtai Chemical Co., Ltd.", "Federal Register 2023-26460",
     )
+
+
+def test_report_locked_by_another_program_gives_a_clear_error(tmp_path, result, monkeypatch):
+    def locked(*_):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("screener.reports.os.replace", locked)
+    with pytest.raises(ReportError, match="open in another program"):
+        write_report(result, tmp_path / "report.xlsx")
+    assert list(tmp_path.iterdir()) == []

@@ -36,7 +36,12 @@ class Staging:
     def commit(self) -> None:
         """Move sidecars first and the file staged first (the main report) last."""
         for temporary, target in reversed(self._moves):
-            os.replace(temporary, target)
+            try:
+                os.replace(temporary, target)
+            except PermissionError as error:
+                raise ReportError(
+                    f"cannot replace {target}: it may be open in another program (Excel?); close it and run again"
+                ) from error
 
     def discard(self) -> None:
         for temporary, _ in self._moves:
