@@ -153,15 +153,23 @@ def list_portfolios(store: Store) -> pl.DataFrame:
     """Per portfolio: suppliers, the last run, flagged suppliers and open matches in it, and its changes."""
     return store.query(
         """WITH last_run AS (
-               SELECT portfolio_id, max(run_id) AS run_id, count(*) AS runs FROM screening_runs GROUP BY portfolio_id)
-           SELECT p.name, p.supplier_count AS suppliers, p.source_file, p.updated_at, l.runs,
-                  r.run_id AS last_run_id, r.run_at AS last_run_at,
-                  (SELECT count(*) FROM run_suppliers s WHERE s.run_id = r.run_id
-                     AND s.risk_tier IN ('critical', 'high')) AS flagged,
-                  (SELECT count(*) FROM run_matches m WHERE m.run_id = r.run_id
-                     AND m.decision_state IN ('open', 'reopened')) AS undecided_matches,
-                  (SELECT count(*) FROM run_changes c WHERE c.run_id = r.run_id) AS changes
-           FROM portfolios p LEFT JOIN last_run l USING (portfolio_id) LEFT JOIN screening_runs r ON r.run_id = l.run_id
+               SELECT portfolio_id, max(run_id) AS run_id, count(*) AS runs FROM screening_runs GROUP BY portfolio_id),
+           flagged AS (
+               SELECT run_id, count(*) FILTER (WHERE risk_tier IN ('critical', 'high')) AS flagged
+               FROM run_suppliers GROUP BY run_id),
+           undecided AS (
+               SELECT run_id, count(*) FILTER (WHERE state IN ('open', 'reopened')) AS undecided_matches
+               FROM run_matches GROUP BY run_id),
+           changed AS (SELECT run_id, count(*) AS changes FROM run_changes GROUP BY run_id)
+           SELECT p.name, p.supplier_count AS suppliers, p.source_file, p.updated_at, coalesce(l.runs, 0) AS runs,
+                  r.run_id AS last_run_id, r.run_at AS last_run_at, coalesce(f.flagged, 0) AS flagged,
+                  coalesce(u.undecided_matches, 0) AS undecided_matches, coalesce(c.changes, 0) AS changes
+           FROM portfolios p
+           LEFT JOIN last_run l ON l.portfolio_id = p.portfolio_id
+           LEFT JOIN screening_runs r ON r.run_id = l.run_id
+           LEFT JOIN flagged f ON f.run_id = l.run_id
+           LEFT JOIN undecided u ON u.run_id = l.run_id
+           LEFT JOIN changed c ON c.run_id = l.run_id
            ORDER BY p.name"""
     )
 
