@@ -241,3 +241,11 @@ def test_cli_diff_lists_what_changed(cli, tmp_path):
 def test_cli_refuses_unknown_sources_and_url_for_several(cli, tmp_path):
     assert cli("ingest", "nonsense", "--db", str(tmp_path / "x.duckdb")).exit_code == 2
     assert cli("ingest", "uflpa", "csl", "--url", "https://mirror.example/x", "--db", str(tmp_path / "x.duckdb")).exit_code == 2
+
+
+def test_the_client_identifies_itself():
+    seen = []
+    transport = httpx.MockTransport(lambda request: seen.append(request) or httpx.Response(200, content=b"ok"))
+    with sources._http.make_client(transport=transport) as client:
+        sources._http.fetch(client, "https://example.org/list.csv")
+    assert seen[0].headers["User-Agent"].startswith("xuar-screener/")

@@ -119,3 +119,21 @@ def test_table_without_clause_heading_is_refused():
     page = PAGE.replace(b"UFLPA Section 2(d)(2)(B)(i)</a>", b"UFLPA</a>", 1)
     with pytest.raises(SourceFormatError, match="heading"):
         parse(page)
+
+
+def test_accordion_layout_clause_headings_are_found():
+    page = b"""<!DOCTYPE html><html><body><main><div class="usa-accordion">
+      <h4 class="usa-accordion__heading"><button class="usa-accordion__button" aria-controls="a1">
+        Entities in Xinjiang that use forced labor - UFLPA Section 2(d)(2)(B)(i)</button></h4>
+      <div id="a1" class="usa-accordion__content usa-prose"><table class="usa-table">
+        <tr><th>Name of Entity</th><th>Effective Date</th></tr>
+        <tr><td>Alpha Cotton Co., Ltd.</td><td>June 21, 2022</td></tr></table></div>
+      <h4 class="usa-accordion__heading"><button class="usa-accordion__button" aria-controls="a2">
+        Entities that exported products - UFLPA Section 2(d)(2)(B)(iii)</button></h4>
+      <div id="a2" class="usa-accordion__content usa-prose"><table class="usa-table">
+        <tr><th>Name of Entity</th><th>Effective Date</th></tr>
+        <tr><td>Beta Trading Co., Ltd.</td><td>May 16, 2024</td></tr></table></div>
+    </div></main></body></html>"""
+    parsed = parse(page)
+    assert parsed.entities.select("name", "program").rows() == [
+        ("Alpha Cotton Co., Ltd.", "UFLPA 2(d)(2)(B)(i)"), ("Beta Trading Co., Ltd.", "UFLPA 2(d)(2)(B)(iii)")]

@@ -1,0 +1,120 @@
+"""Ingest throughput: parse + store a synthetic Consolidated Screening List CSV.
+
+Usage: python benchmarks/ingest.py [--rows 30000]
+Prints generation size, parse time, store (add_snapshot) time, rows/s and peak RSS.
+Target (issue 3): 30,000 rows in under 10 s and under 1 GiB on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from screener.ingest import ingest_source  # noqa: E402
+from screener.store import Store  # noqa: E402
+from sources import csl  # noqa: E402
+from sources._base import Download  # noqa: E402
+from sources._http import Fetched  # noqa: E402
+
+HEADER = ("_id,source,entity_number,type,programs,name,title,addresses,federal_register_notice,start_date,end_date,"
+          "standard_order,license_requirement,license_policy,call_sign,vessel_type,gross_tonnage,"
+          "gross_registered_tonnage,vessel_flag,vessel_owner,remarks,source_list_url,alt_names,citizenships,"
+          "dates_of_birth,nationalities,places_of_birth,source_information_url,ids").split(",")
+LISTS = [
+    ("Entity List (EL) - Bureau of Industry and Security", "", ""),
+    ("Specially Designated Nationals (SDN) - Treasury Department", "Entity", "GLOMAG"),
+    ("Specially Designated Nationals (SDN) - Treasury Department", "Individual", "SDGT; IRAN-EO13846"),
+    ("Non-SDN Chinese Military-Industrial Complex Companies List (CMIC) - Treasury Department", "Entity", "CMIC-EO13959"),
+    ("Military End User (MEU) List - Bureau of Industry and Security", "", ""),
+    ("Denied Persons List (DPL) - Bureau of Industry and Security", "", ""),
+]
+PLACES = ["Urumqi", "Kashgar", "Hotan", "Aksu", "Korla", "Shihezi", "Shenzhen", "Hangzhou", "Beijing", "Shanghai",
+          "Moscow", "Tehran", "Dubai", "Minsk", "Hong Kong"]
+COUNTRIES = {"Moscow": "RU", "Tehran": "IR", "Dubai": "AE", "Minsk": "BY", "Hong Kong": "HK"}
+WORDS = ["Tianshan", "Huafu", "Zhongtai", "Golden", "Silk Road", "Jinhui", "Xinyuan", "Dragon", "Pacific", "Sino",
+         "Northern", "Hengtong", "Lihua", "Baotou", "Kunlun", "Orient", "Star", "Union", "Everbright", "Phoenix"]
+TRADES = ["Cotton", "Textile", "Polysilicon", "Aluminum", "Electronics", "Chemical", "Logistics", "Trading",
+          "Machinery", "Solar", "Garment", "Tomato Products", "Shipping", "Aviation", "Technology"]
+FORMS = ["Co., Ltd.", "Group Co., Ltd.", "Limited", "Corporation", "LLC", "JSC", "Industrial Co., Ltd."]
+SURNAMES = ["CHEN", "WANG", "LI", "ZHANG", "LIU", "IVANOV", "PETROV", "HOSSEINI", "RAHIMI", "SMIRNOV"]
+GIVEN = ["Quanguo", "Mingyu", "Wei", "Jun", "Sergei", "Alexei", "Reza", "Ali", "Hui", "Xiaoming"]
+
+
+def synthetic_csl(rows: int, seed: int = 7) -> bytes:
+    """A CSL-format CSV with realistic organisation and person names, aliases and addresses."""
+    rng = random.Random(seed)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    for number in range(rows):
+        source, kind, programs = rng.choice(LISTS)
+        place = rng.choice(PLACES)
+        country = COUNTRIES.get(place, "CN")
+        if kind == "Individual":
+            surname, given = rng.choice(SURNAMES), rng.choice(GIVEN)
+            name = f"{surname}, {given} ({number})"
+            aliases = [f"{given} {surname} ({number})"]
+        else:
+            stem = f"{place} {rng.choice(WORDS)} {rng.choice(TRADES)}"
+            name = f"{stem} {rng.choice(FORMS)} {number}"
+            aliases = [f"{rng.choice(WORDS)} {rng.choice(TRADES)} {number}", f"{stem} {number}"][: rng.randint(0, 2)]
+        address = f"No. {rng.randint(1, 999)} {rng.choice(WORDS)} Road, {place}, {country}"
+        row = dict.fromkeys(HEADER, "")
+        row.update({
+            "_id": f"{number:040x}", "source": source, "entity_number": str(10000 + number), "type": kind,
+            "programs": programs, "name": name, "addresses": address,
+            "federal_register_notice": f"{rng.randint(80, 90)} FR {rng.randint(1000, 99999)}",
+            "start_date": f"{rng.randint(2010, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "remarks": "Listed for involvement in the XUAR." if country == "CN" and rng.random() < 0.3 else "",
+            "source_list_url": "https://www.bis.doc.gov/", "alt_names": "; ".join(aliases),
+            "source_information_url": "https://www.trade.gov/consolidated-screening-list",
+        })
+        writer.writerow(row.values())
+    return buffer.getvalue().encode()
+
+
+class FileOnlyClient:
+    """Stands in for httpx.Client: the benchmark never touches the network (a local path is read)."""
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=30_000)
+    rows = parser.parse_args().rows
+    started = time.perf_counter()
+    content = synthetic_csl(rows)
+    generated = time.perf_counter() - started
+    baseline = peak_rss_mib()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "consolidated.csv"
+        path.write_bytes(content)
+        started = time.perf_counter()
+        parsed = csl.parse(Download(url=csl.URL, files={"data": Fetched(url=csl.URL, content=content)}))
+        parse_seconds = time.perf_counter() - started
+        with Store(Path(folder) / "bench.duckdb") as store:
+            started = time.perf_counter()
+            result = ingest_source(store, csl.SOURCE, FileOnlyClient(), url=str(path))
+            total_seconds = time.perf_counter() - started
+    print(f"rows: {rows:,} ({len(content) / 2**20:.1f} MiB CSV, generated in {generated:.1f} s)")
+    print(f"parsed: {parsed.entities.height:,} entities, {parsed.names.height:,} names in {parse_seconds:.2f} s "
+          f"({rows / parse_seconds:,.0f} rows/s)")
+    print(f"full ingest (read file, parse, validate, diff, store in one transaction): {total_seconds:.2f} s "
+          f"({rows / total_seconds:,.0f} rows/s), snapshot {result.snapshot_id}, {result.total:,} entities")
+    print(f"peak RSS: {peak_rss_mib():,.0f} MiB (after generation: {baseline:,.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
