@@ -5,10 +5,13 @@ A decision is made about one supplier (its stable `supplier_key`) and one listed
 false positive dismisses the match for as long as the evidence is unchanged; once the listing changes
 (re-listed, new alias, new program...) the match is reopened. Nothing is ever updated or deleted: the
 decision in force is the latest one for the pair, and the audit log is every decision ever recorded.
+Decisions follow the supplier key, so one made in a portfolio applies wherever the same supplier is
+screened. Times are UTC.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
 from pathlib import Path
@@ -104,7 +107,7 @@ def annotate_candidates(
     `keys` maps row → supplier_key. State: open (no decision), dismissed (false positive on unchanged
     evidence), reopened (false positive on evidence that has since changed), confirmed or escalated.
     """
-    decided = latest.rename({"decision": "decision", "comment": "decision_comment", "analyst": "decided_by"})
+    decided = latest.rename({"comment": "decision_comment", "analyst": "decided_by"})
     joined = (
         candidates.join(keys, on="row", how="left")
         .join(evidence, on="entity_id", how="left")
@@ -135,7 +138,7 @@ def dismissal_notes(annotated: pl.DataFrame) -> pl.DataFrame:
 
 def record_decisions(con: duckdb.DuckDBPyConnection, decisions: pl.DataFrame) -> list[int]:
     """Append validated decisions (DECISION_SCHEMA columns) in one transaction; return their ids."""
-    frame = pl.DataFrame(decisions).select([pl.col(c).cast(t) for c, t in DECISION_SCHEMA.items()])
+    frame = decisions.select([pl.col(column).cast(dtype) for column, dtype in DECISION_SCHEMA.items()])
     invalid = frame.filter(~pl.col("decision").is_in(DECISIONS))
     if invalid.height:
         raise DecisionError(f"unknown decision '{invalid['decision'][0]}': use confirmed, false-positive or escalated")
@@ -146,10 +149,11 @@ def record_decisions(con: duckdb.DuckDBPyConnection, decisions: pl.DataFrame) ->
     try:
         con.register("new_decisions", frame)
         ids = con.sql(
-            f"""INSERT INTO decisions SELECT nextval('decision_ids'), supplier_key, entity_id, decision,
-                       trim(comment), trim(analyst), now(), evidence, portfolio, run_id, supplier_name, entity_name,
+            """INSERT INTO decisions SELECT nextval('decision_ids'), supplier_key, entity_id, decision,
+                       trim(comment), trim(analyst), ?, evidence, portfolio, run_id, supplier_name, entity_name,
                        list_name, snapshot_id, origin
-                FROM new_decisions RETURNING decision_id"""
+                FROM new_decisions RETURNING decision_id""",
+            params=[dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],
         ).fetchall()
         con.execute("COMMIT")
     except Exception:
@@ -209,6 +213,8 @@ def last_run_matches(con: duckdb.DuckDBPyConnection, portfolio: str) -> pl.DataF
 
 def resolve_supplier(con: duckdb.DuckDBPyConnection, portfolio: str, supplier: str) -> str:
     """The supplier_key meant by a key or by a supplier name (exact, ignoring case) in the portfolio."""
+    if not con.sql("SELECT 1 FROM portfolios WHERE name = ?", params=[portfolio]).fetchall():
+        raise DecisionError(f"no portfolio named '{portfolio}'; see `screener portfolio list`")
     found = con.sql(
         """SELECT DISTINCT s.supplier_key FROM portfolio_suppliers s JOIN portfolios p USING (portfolio_id)
            WHERE p.name = ? AND (s.supplier_key = ? OR lower(trim(s.name)) = lower(trim(?)))""",
