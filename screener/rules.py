@@ -39,7 +39,7 @@ from screener.gazetteer import is_china, mentions_china, xuar_addresses
 from screener.paths import rules_dir
 from screener.result import TIERS
 from screener.sectors import SECTOR_FIELDS, Sector, sector_hits
-from screener.uscc import division_name, uscc_columns
+from screener.uscc import division_name, with_uscc_columns
 
 FIRING_TIERS = TIERS[:-1]
 SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc")
@@ -415,7 +415,7 @@ def supplier_facts(suppliers: pl.DataFrame) -> pl.DataFrame:
                  for column, expr in columns.items())
     )
     xuar = xuar_addresses(facts.select("row", address=pl.col("supplier_address"), country=pl.col("supplier_country")))
-    facts = facts.join(xuar, on="row", how="left", maintain_order="left").with_columns(uscc_columns(pl.col("supplier_uscc")))
+    facts = with_uscc_columns(facts.join(xuar, on="row", how="left", maintain_order="left"), "supplier_uscc")
     country_unknown = pl.col("supplier_country").is_null()
     return facts.with_columns(
         china_based=is_china(pl.col("supplier_country"))

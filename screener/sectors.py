@@ -59,29 +59,34 @@ def sector_hits(suppliers: pl.DataFrame, sectors: tuple[Sector, ...]) -> pl.Data
     frame = suppliers.select(
         "row", product=pl.col("product"), hs=pl.col("hs_code"), hs_digits=hs_digits(pl.col("hs_code"))
     )
-    frames = [frame.select("row", *_sector_columns(sector)) for sector in sectors]
     schema = {"row": frame.schema["row"], **dict.fromkeys(SECTOR_FIELDS, pl.String)}
-    if not frames:
-        return pl.DataFrame(schema=schema)
-    return pl.concat(frames).filter(pl.col("sector_evidence").is_not_null()).sort("row", maintain_order=True)
+    frames = [
+        frame.select("row", sector_evidence=_evidence(sector))
+        .filter(pl.col("sector_evidence").is_not_null())
+        .select(
+            "row",
+            sector=pl.lit(sector.name),
+            sector_designated=pl.lit(sector.designated.isoformat()),
+            sector_designation=pl.lit(sector.designation),
+            sector_url=pl.lit(sector.source_url),
+            sector_evidence="sector_evidence",
+        )
+        for sector in sectors
+    ]
+    return pl.concat([pl.DataFrame(schema=schema), *frames]).sort("row", maintain_order=True)
 
 
-def _sector_columns(sector: Sector) -> list[pl.Expr]:
+def _evidence(sector: Sector) -> pl.Expr:
+    """Why a row's product falls in the sector (keywords found, HS prefix), null when it does not."""
     evidence = []
     for pattern in (sector.keyword_pattern(), sector.keyword_zh_pattern()):
         if pattern:
             word = pl.col("product").str.extract(f"({pattern})", 1)
-            evidence.append(pl.format("product '{}' mentions '{}'", pl.col("product"), word).alias("e"))
+            evidence.append(pl.format("product '{}' mentions '{}'", pl.col("product"), word))
     if sector.hs_pattern():
         prefix = pl.col("hs_digits").str.extract(f"({sector.hs_pattern()})", 1)
         evidence.append(pl.format("HS code {} is under {}", pl.col("hs"), _dotted(prefix)))
-    return [
-        pl.lit(sector.name).alias("sector"),
-        pl.lit(sector.designated.isoformat()).alias("sector_designated"),
-        pl.lit(sector.designation).alias("sector_designation"),
-        pl.lit(sector.source_url).alias("sector_url"),
-        pl.concat_str(evidence, separator="; ", ignore_nulls=True).replace("", None).alias("sector_evidence"),
-    ]
+    return pl.concat_str(evidence, separator="; ", ignore_nulls=True).replace("", None) if evidence else pl.lit(None, pl.String)
 
 
 def _dotted(prefix: pl.Expr) -> pl.Expr:

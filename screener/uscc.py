@@ -53,39 +53,41 @@ def check_character(first17: str) -> str:
     return ALPHABET[(31 - total % 31) % 31]
 
 
-def uscc_columns(uscc: pl.Expr) -> list[pl.Expr]:
-    """Expressions: uscc_code (cleaned), uscc_valid, uscc_problem (why invalid) and uscc_division (6 digits)."""
-    code = uscc.str.to_uppercase().str.replace_all(r"[\s\-]", "")
-    expected = _expected_check(code)
-    well_formed = code.str.contains(_FORMAT)
+def with_uscc_columns(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Add uscc_code (cleaned), uscc_valid, uscc_problem (why invalid, null if valid or absent), uscc_division."""
+    code = pl.col("uscc_code")
+    frame = frame.with_columns(
+        pl.col(column).str.to_uppercase().str.replace_all(r"[\s\-]", "").alias("uscc_code")
+    ).with_columns(_well_formed=code.str.contains(_FORMAT))
+    frame = frame.with_columns(_expected=pl.when("_well_formed").then(_expected_check(code)))
     problem = (
         pl.when(code.is_null())
         .then(None)
         .when(code.str.len_chars() != 18)
         .then(pl.format("it has {} characters instead of 18", code.str.len_chars()))
-        .when(~well_formed)
+        .when(~pl.col("_well_formed"))
         .then(pl.lit("it contains characters a code cannot have (I, O, S, V, Z or punctuation, or letters in the division code)"))
-        .when(code.str.slice(17, 1) != expected)
-        .then(pl.format("its check character is {} but GB 32100-2015 gives {}", code.str.slice(17, 1), expected))
+        .when(code.str.slice(17, 1) != pl.col("_expected"))
+        .then(pl.format("its check character is {} but GB 32100-2015 gives {}", code.str.slice(17, 1), pl.col("_expected")))
         .otherwise(None)
     )
-    return [
-        code.alias("uscc_code"),
-        (code.is_not_null() & problem.is_null()).alias("uscc_valid"),
-        problem.alias("uscc_problem"),
-        pl.when(well_formed).then(code.str.slice(2, 6)).alias("uscc_division"),
-    ]
+    return frame.with_columns(
+        uscc_valid=code.is_not_null() & problem.is_null(),
+        uscc_problem=problem,
+        uscc_division=pl.when("_well_formed").then(code.str.slice(2, 6)),
+    ).drop("_well_formed", "_expected")
 
 
 def _expected_check(code: pl.Expr) -> pl.Expr:
-    """The check character GB 32100-2015 gives for the first 17 characters (null if any is outside the alphabet)."""
-    values = {character: index for index, character in enumerate(ALPHABET)}
-    total = pl.sum_horizontal(
-        code.str.slice(position, 1).replace_strict(values, default=None, return_dtype=pl.Int64) * weight
-        for position, weight in enumerate(WEIGHTS)
-    )
-    index = (31 - total % 31) % 31
-    return index.replace_strict(dict(enumerate(ALPHABET)), default=None, return_dtype=pl.String)
+    """The check character GB 32100-2015 gives for the first 17 characters of a well-formed code."""
+    total = pl.sum_horizontal(_value(code.str.slice(position, 1)) * weight for position, weight in enumerate(WEIGHTS))
+    return pl.lit(ALPHABET).str.slice((31 - total % 31) % 31, 1)
+
+
+def _value(character: pl.Expr) -> pl.Expr:
+    """Position of a code character in ALPHABET: its base-36 value less the letters the alphabet skips."""
+    base36 = character.str.to_integer(base=36, strict=False)
+    return base36 - sum((base36 > ord(skipped) - ord("A") + 10).cast(pl.Int64) for skipped in "IOSVZ")
 
 
 def division_name(division: pl.Expr, prefixes: list[str]) -> pl.Expr:

@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from screener.uscc import ALPHABET, check_character, division_name, uscc_columns
+from screener.uscc import ALPHABET, check_character, division_name, with_uscc_columns
 
 URUMQI_CODE = "91650100MA77Q4R27J"
 
 
 def facts(*codes: str | None) -> pl.DataFrame:
     frame = pl.DataFrame({"uscc": list(codes)}, schema={"uscc": pl.String})
-    return frame.with_columns(uscc_columns(pl.col("uscc"))).with_columns(
+    return with_uscc_columns(frame, "uscc").with_columns(
         name=division_name(pl.col("uscc_division"), ["65", "66"])
     )
 
