@@ -65,7 +65,8 @@ def ingest_source(
     download = source.download(client, url or source.url, validators)
     if current is not None and not force and (download.not_modified or download.sha256 == current["sha256"]):
         etag = download.etag or current["etag"] or ""
-        store.update_snapshot_check(current["snapshot_id"], etag, download.last_modified or current["last_modified"] or "")
+        stamp = download.last_modified or current["last_modified"] or ""
+        store.update_snapshot_check(current["snapshot_id"], etag, stamp)
         return IngestResult(source.name, "unchanged", current["snapshot_id"], total=current["row_count"],
                             message="not modified since the last ingest")
     on_stage("parsing")
@@ -153,7 +154,8 @@ def diff_frames(old_entities: pl.DataFrame, old_names: pl.DataFrame, new_entitie
     fields = [*COMPARED, "name_set"]
     both = new.join(old, on="entity_id", how="inner", suffix="_old")
     differs = [
-        pl.when(~pl.col(field).eq_missing(pl.col(f"{field}_old"))).then(pl.lit("names" if field == "name_set" else field))
+        pl.when(~pl.col(field).eq_missing(pl.col(f"{field}_old")))
+        .then(pl.lit("names" if field == "name_set" else field))
         for field in fields
     ]
     changed = (
@@ -171,7 +173,9 @@ def _with_name_set(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
     return entities.select("entity_id", *COMPARED).join(name_sets, on="entity_id", how="left")
 
 
-def diff_snapshots(store: Store, source: str, from_id: int | None = None, to_id: int | None = None) -> tuple[int, int, Diff]:
+def diff_snapshots(
+    store: Store, source: str, from_id: int | None = None, to_id: int | None = None
+) -> tuple[int, int, Diff]:
     """Diff two snapshots of a source: by default the current one against the one before it."""
     history = store.snapshots(source)
     if history.is_empty():

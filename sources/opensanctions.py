@@ -29,7 +29,8 @@ LICENCE = "CC BY-NC 4.0 (OpenSanctions; non-commercial use, commercial users nee
 DATASETS: dict[str, tuple[str, str, str]] = {
     "us_dhs_uflpa": ("UFLPA Entity List (OpenSanctions)", "legal", "US-DHS"),
     "us_cbp_forced_labor": ("CBP Withhold Release Orders and Findings (OpenSanctions)", "legal", "US-CBP"),
-    "shu_uyghur_companies": ("Sheffield Hallam University: companies operating in the Uyghur Region", "research", "SHU"),
+    "shu_uyghur_companies": (
+        "Sheffield Hallam University: companies operating in the Uyghur Region", "research", "SHU"),
     "c4ads_xinjiang": ("C4ADS: XPCC-linked organisations", "research", "C4ADS"),
     "sanctions": ("OpenSanctions consolidated sanctions", "legal", "OpenSanctions"),
 }
@@ -150,15 +151,23 @@ def _sanctions(rows: pl.DataFrame) -> pl.DataFrame:
         .explode("id")
         .group_by("id")
         .agg(
-            pl.col("program").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(maintain_order=True).str.join("; ").alias("sanction_program"),
-            pl.col("startDate").list.explode(keep_nulls=False, empty_as_null=False).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).min()
-            .alias("start_date"),
-            pl.col("endDate").list.explode(keep_nulls=False, empty_as_null=False).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).max()
-            .alias("end_date"),
-            pl.col("sourceUrl").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().first().alias("sanction_url"),
+            _values("program").drop_nulls().unique(maintain_order=True).str.join("; ").alias("sanction_program"),
+            _dates("startDate").min().alias("start_date"),
+            _dates("endDate").max().alias("end_date"),
+            _values("sourceUrl").drop_nulls().first().alias("sanction_url"),
         )
         .with_columns(pl.col("sanction_program").replace("", None))
     )
+
+
+def _values(prop: str) -> pl.Expr:
+    """All values of a multi-valued FtM property within a group."""
+    return pl.col(prop).list.explode(keep_nulls=False, empty_as_null=False)
+
+
+def _dates(prop: str) -> pl.Expr:
+    """FtM dates (possibly with time or partial) as dates."""
+    return _values(prop).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
 
 
 def _address_entities(rows: pl.DataFrame, things: pl.DataFrame) -> pl.DataFrame:

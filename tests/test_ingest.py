@@ -3,7 +3,6 @@
 import datetime as dt
 
 import httpx
-import polars as pl
 import pytest
 import typer
 from typer.testing import CliRunner

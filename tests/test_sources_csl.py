@@ -53,7 +53,7 @@ def test_alt_names_become_aliases_with_script():
     parsed = parse()
     chen = entity(parsed, "CHEN, Quanguo")["entity_id"]
     aliases = parsed.names.filter((pl.col("entity_id") == chen) & (pl.col("kind") == "alias"))
-    assert sorted(zip(aliases["name"], aliases["lang"])) == [("CHEN, Quan-guo", "en"), ("陈全国", "zh")]
+    assert sorted(zip(aliases["name"], aliases["lang"], strict=True)) == [("CHEN, Quan-guo", "en"), ("陈全国", "zh")]
     xpcc = entity(parsed, "XINJIANG PRODUCTION AND CONSTRUCTION CORPS")["entity_id"]
     assert set(parsed.names.filter(pl.col("entity_id") == xpcc)["name"]) >= {"XPCC", "BINGTUAN", "CHINA XINJIAN GROUP"}
 
