@@ -43,7 +43,7 @@ RESULT_COLUMNS = {
     "input_row": st.column_config.NumberColumn("row", help="Row in the uploaded file (1 = first supplier)"),
     "supplier": st.column_config.TextColumn("supplier"),
     "tier": st.column_config.TextColumn("tier"),
-    "score": st.column_config.NumberColumn("risk score"),
+    "score": st.column_config.NumberColumn("risk score", format="%.0f"),
     "matched_entity": st.column_config.TextColumn("matched entity"),
     "list": st.column_config.TextColumn("list"),
     "match_score": st.column_config.NumberColumn("name score", format="%.1f"),

@@ -1,0 +1,201 @@
+"""The Streamlit pages, driven with streamlit.testing.v1.AppTest against the embedded lists."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import openpyxl
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import screener.screening
+from screener.ui import state
+from screener.ui.data import REPORT_FORMATS, report_bytes
+from tests.bad_inputs import CORPUS
+from tests.conftest import EXAMPLE_SUPPLIERS, REPO
+
+APP = str(REPO / "app.py")
+TIMEOUT = 120
+LISTED_SUPPLIER = "Xinjiang Zhongtai Chemical Company Limited"
+REFUSED = [entry for entry in CORPUS if entry.error]
+
+
+@pytest.fixture
+def app(app_env) -> AppTest:
+    """The app on its first page, rendered once."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    return at.run()
+
+
+def upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    at.file_uploader(key="supplier_file").upload(name, content, "text/csv")
+    return at.run()
+
+
+def screened(at: AppTest) -> AppTest:
+    upload(at, "suppliers.csv", EXAMPLE_SUPPLIERS.read_bytes())
+    at.button(key="screen_button").click()
+    return at.run()
+
+
+def table_with(at: AppTest, column: str) -> pl.DataFrame:
+    """The last table on the page that has the given column."""
+    frames = [pl.from_pandas(element.value) for element in at.dataframe]
+    return next(frame for frame in reversed(frames) if column in frame.columns)
+
+
+def results(at: AppTest) -> pl.DataFrame:
+    return table_with(at, "main_reason")
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(element.value for element in at.markdown)
+
+
+def test_first_page_asks_for_a_supplier_file_and_states_the_size_limit(app):
+    assert not app.exception
+    assert app.title[0].value == "Screen suppliers"
+    assert app.file_uploader(key="supplier_file")
+    assert any("MB" in caption.value for caption in app.caption)
+
+
+def test_detected_columns_are_preselected(app):
+    upload(app, "suppliers.csv", EXAMPLE_SUPPLIERS.read_bytes())
+    chosen = {box.key.split("_", 1)[1].rsplit("_", 1)[0]: box.value for box in app.selectbox if box.key.startswith("column_")}
+    assert chosen["name"] == "supplier_name"
+    assert chosen["country"] == "country"
+    assert chosen["address"] == "address"
+    assert chosen["product"] == "product"
+    assert chosen["hs_code"] == "hs_code"
+    assert chosen["uscc"] is None
+
+
+def test_screening_flags_a_listed_supplier_critical_with_a_citation(app):
+    screened(app)
+    assert not app.exception and not app.error
+    table = results(app)
+    assert table.height == pl.read_csv(EXAMPLE_SUPPLIERS).height
+    listed = table.filter(pl.col("supplier") == LISTED_SUPPLIER).row(0, named=True)
+    assert listed["tier"] == "critical"
+    assert "UFLPA" in listed["list"]
+    assert listed["source_url"].startswith("http")
+    assert table["tier"][0] == "critical", "most severe suppliers come first"
+    counts = {metric.label: int(metric.value.replace(",", "")) for metric in app.metric}
+    assert counts["critical"] == table.filter(pl.col("tier") == "critical").height > 0
+
+
+def test_detail_panel_shows_reasons_citations_and_candidates(app):
+    screened(app)
+    detail = app.selectbox(key="detail_row")
+    row = next(option for option in detail.options if LISTED_SUPPLIER in option)
+    detail.set_value(int(row.split()[1])).run()
+    text = markdown_text(app)
+    assert ":red-badge[CRITICAL" in text
+    assert "Citations" in text and "UFLPA Entity List" in text and "](http" in text
+    candidates = table_with(app, "explanation")
+    assert {"score", "band", "matched_name", "explanation"} <= set(candidates.columns)
+    assert candidates["band"][0] == "match"
+
+
+def test_tier_filter_and_search_narrow_the_table(app):
+    screened(app)
+    key = next(box.key for box in app.multiselect if box.key.startswith("filter_tier_"))
+    app.multiselect(key=key).set_value(["critical"]).run()
+    critical = results(app)
+    assert critical.height > 0 and set(critical["tier"]) == {"critical"}
+    search = next(box.key for box in app.text_input if box.key.startswith("search_"))
+    app.text_input(key=search).set_value("zhongtai chemical").run()
+    assert results(app)["supplier"].to_list() == [LISTED_SUPPLIER]
+
+
+def test_every_report_format_is_offered_for_download(app):
+    screened(app)
+    labels = [button.label for button in app.download_button]
+    assert labels == [f"Download {fmt.upper()} report" for fmt in REPORT_FORMATS]
+
+
+@pytest.mark.parametrize("entry", REFUSED, ids=[entry.filename for entry in REFUSED])
+def test_bad_upload_shows_one_line_error_not_a_traceback(app, entry):
+    upload(app, entry.filename, entry.make())
+    assert not app.exception
+    messages = [error.value for error in app.error]
+    assert len(messages) == 1 and "\n" not in messages[0]
+    assert entry.error.lower() in messages[0].lower()
+    assert not app.button
+
+
+def test_unrecognised_name_column_can_be_chosen_by_hand(app):
+    content = "Firma,Land\nHoshine Silicon Industry (Shanshan) Co., Ltd.,CN\nOhio Valley Packaging LLC,US\n".encode()
+    upload(app, "lieferanten.csv", content)
+    assert "No supplier-name column" in app.error[0].value
+    name_box = next(box for box in app.selectbox if box.key.startswith("column_name_"))
+    name_box.set_value("Firma").run()
+    app.button(key="screen_button").click().run()
+    table = results(app)
+    assert table.filter(pl.col("supplier").str.starts_with("Hoshine"))["tier"].to_list() == ["critical"]
+
+
+def test_second_screening_reuses_the_cached_lists(app, monkeypatch):
+    state.reload_lists()
+    loads = []
+    real = screener.screening.load_lists
+    monkeypatch.setattr(screener.screening, "load_lists", lambda *args: loads.append(args) or real(*args))
+    screened(app)
+    upload(app, "again.csv", EXAMPLE_SUPPLIERS.read_bytes() + b"S-9999,Camel Group Co Ltd,CN,,batteries,8507.10,1\n")
+    app.button(key="screen_button").click().run()
+    assert results(app).height == pl.read_csv(EXAMPLE_SUPPLIERS).height + 1
+    assert len(loads) == 1
+
+
+def check(at: AppTest, name: str, country: str = "") -> AppTest:
+    at.switch_page("pages/check.py").run()
+    at.text_input[0].input(name)
+    at.text_input[1].input(country)
+    at.button[0].click()
+    return at.run()
+
+
+def test_check_an_entity_gives_a_cited_verdict_and_candidates(app):
+    check(app, "Xinjiang Zhongtai Chemical Co., Ltd.", "CN")
+    assert not app.exception and not app.error
+    text = markdown_text(app)
+    assert ":red-badge[CRITICAL" in text and "UFLPA Entity List" in text and "](http" in text
+    candidates = table_with(app, "explanation")
+    assert candidates["entity"][0].startswith("Xinjiang Zhongtai")
+
+
+def test_check_accepts_chinese_script(app):
+    check(app, "新疆生产建设兵团")
+    assert not app.exception and not app.error
+    candidates = table_with(app, "explanation")
+    assert "新疆生产建设兵团" in candidates["matched_name"].to_list()
+    assert ":red-badge[" in markdown_text(app) or ":orange-badge[" in markdown_text(app)
+
+
+def test_check_without_a_name_asks_for_one(app):
+    check(app, "   ")
+    assert app.error[0].value == "Enter a name to check."
+
+
+def test_sources_page_lists_each_snapshot_with_as_of_and_counts(app):
+    app.switch_page("pages/sources.py").run()
+    assert not app.exception and not app.error
+    snapshots = pl.from_pandas(app.dataframe[0].value)
+    manifest = json.loads((REPO / "data" / "manifest.json").read_text())
+    for entry in manifest["lists"]:
+        stored = snapshots.filter(pl.col("source") == entry["source"]).row(0, named=True)
+        assert str(stored["as_of"])[:10] == entry["as_of"]
+        assert stored["row_count"] == entry["entities"]
+        assert stored["name_count"] == entry["names"]
+    assert any("Licence" in element.value for element in app.markdown)
+
+
+def test_report_bytes_open_in_every_format(app_env):
+    result = screener.screening.screen_file(EXAMPLE_SUPPLIERS, app_env)
+    book = openpyxl.load_workbook(io.BytesIO(report_bytes(result, "xlsx")), read_only=True)
+    assert LISTED_SUPPLIER in {cell for row in book.worksheets[0].iter_rows(values_only=True) for cell in row}
+    assert LISTED_SUPPLIER in report_bytes(result, "html").decode()
+    assert LISTED_SUPPLIER in report_bytes(result, "csv").decode()
+    assert json.loads(report_bytes(result, "json"))

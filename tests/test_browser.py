@@ -1,0 +1,128 @@
+"""End to end: `streamlit run app.py` on a free port, driven by Debian's headless Chromium through Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openpyxl
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import EXAMPLE_SUPPLIERS, REPO
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+START_TIMEOUT_S = 90
+SCREEN_TIMEOUT_MS = 60_000
+LISTED_SUPPLIER = "Xinjiang Zhongtai Chemical Company Limited"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_healthy(process: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"streamlit exited with {process.returncode}: {process.stderr.read()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=2).text.strip() == "ok":
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"streamlit did not answer {url}/_stcore/health within {START_TIMEOUT_S} s")
+
+
+@pytest.fixture(scope="module")
+def browser_app_url(embedded_db, tmp_path_factory) -> Iterator[str]:
+    """The app served by `streamlit run app.py` on localhost, reading a private copy of the embedded lists."""
+    database = tmp_path_factory.mktemp("browser") / "lists.duckdb"
+    shutil.copyfile(embedded_db, database)
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    env = {**os.environ, "SCREENER_DB": str(database)}
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(process, url)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def browser_page(browser_app_url):
+    """A fresh Chromium page on the app's first page."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`) to run this test")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1200}, accept_downloads=True)
+        page.set_default_timeout(SCREEN_TIMEOUT_MS)
+        page.goto(browser_app_url)
+        page.get_by_role("heading", name="Screen suppliers").wait_for()
+        yield page
+        browser.close()
+
+
+def test_upload_screen_check_and_download_in_a_real_browser(browser_page, tmp_path):
+    page = browser_page
+    page.locator("input[type=file]").first.set_input_files(str(EXAMPLE_SUPPLIERS))
+    page.get_by_role("button", name="Screen suppliers").click()
+    page.get_by_text("suppliers screened in").wait_for()
+
+    search = page.get_by_placeholder("supplier, entity or reason")
+    search.fill("Zhongtai Chemical")
+    search.press("Enter")
+    suppliers = len(EXAMPLE_SUPPLIERS.read_text(encoding="utf-8").strip().splitlines()) - 1
+    page.get_by_text(f"1 of {suppliers} suppliers shown").wait_for()
+    expect(page.get_by_role("combobox", name="Supplier", exact=True)).to_have_value(f"row 1 · {LISTED_SUPPLIER} · critical")
+    page.get_by_text("CRITICAL · risk score").first.wait_for()
+    citation = page.get_by_role("link", name="source", exact=True).first
+    assert citation.get_attribute("href").startswith("https://")
+    page.screenshot(path=tmp_path / "results.png", full_page=True)
+    screenshot_dir = os.environ.get("BROWSER_SCREENSHOT_DIR")
+    if screenshot_dir:
+        shutil.copy(tmp_path / "results.png", Path(screenshot_dir) / "results.png")
+    assert (tmp_path / "results.png").stat().st_size > 10_000
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download XLSX report").click()
+    report = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(report)
+    book = openpyxl.load_workbook(report, read_only=True)
+    cells = {cell for row in book.worksheets[0].iter_rows(values_only=True) for cell in row}
+    assert LISTED_SUPPLIER in cells and "critical" in cells
+
+    page.get_by_role("link", name="Check an entity").click()
+    page.get_by_label("Name", exact=True).fill("Xinjiang Zhongtai Chemical Co., Ltd.")
+    page.get_by_role("button", name="Check").click()
+    page.get_by_text("CRITICAL · risk score").first.wait_for()
+    assert page.get_by_text("UFLPA Entity List").first.is_visible()
