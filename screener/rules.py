@@ -14,6 +14,20 @@ A rule file holds `[[rule]]` tables (and optionally `[[sector]]` tables, see `ru
     [rule.when]                         # the condition's parameters (structured operators, never code)
     list_name_matches = "(?i)uflpa"
 
+Condition kinds (`when` parameters):
+- list_match: a candidate of the matcher joined with its entity. `<field> = [values]` (source, list_kind,
+  program, status, band, name_kind, authority, ...), `<field>_matches` / `<field>_not_matches` = regular
+  expression, and the booleans in_force (status active / partially active / modified or unconfirmed, and no
+  end date), includes_affiliates, merchandise_covers_product (a word of the order's merchandise occurs in the
+  supplier's product) and xinjiang_related (the entry names Xinjiang, the XPCC or Uyghurs). Without `band`
+  only `match`-band candidates count.
+- xuar_address: the address names a XUAR place (see screener/gazetteer.py for how look-alikes are ruled out).
+- uscc_region: `prefixes` = division-code prefixes of the Unified Social Credit Code (characters 3-8).
+- uscc_invalid: the registration number fails the GB 32100-2015 format or check character.
+- product_sector: the product or HS code is in a `[[sector]]`; `china = true` limits it to suppliers in China,
+  `sectors = [ids]` to some sectors.
+- otherwise: fires only when no other rule fired; `china = true` limits it to suppliers in China.
+
 Reason templates: `{field}` is replaced by the field's value; a `[...]` segment is dropped when any field
 in it is empty. The supplier's own columns are `{supplier_name}`, `{supplier_country}`, ... in every kind.
 
@@ -35,7 +49,7 @@ from typing import Any
 
 import polars as pl
 
-from screener.gazetteer import is_china, mentions_china, xuar_addresses
+from screener.gazetteer import gazetteer_path, is_china, mentions_china, xuar_addresses
 from screener.paths import rules_dir
 from screener.result import TIERS
 from screener.sectors import SECTOR_FIELDS, Sector, sector_hits
@@ -97,7 +111,10 @@ class RuleSet:
 
 
 def load_rules(extra_files: Iterable[Path] = ()) -> RuleSet:
-    """The built-in rules (`rules/*.toml`) with the user's files applied in order (add, override, disable)."""
+    """The built-in rules (`rules/*.toml`) with the user's files applied in order (add, override, disable).
+
+    The version is a hash of every rule file's name and content and of the XUAR gazetteer the address rule uses.
+    """
     builtin = sorted(rules_dir().glob("*.toml"))
     files = [*builtin, *(Path(path) for path in extra_files)]
     rules: dict[str, dict[str, Any]] = {}
@@ -113,6 +130,8 @@ def load_rules(extra_files: Iterable[Path] = ()) -> RuleSet:
         for position, table in enumerate(_tables(path, document, "sector")):
             sector_id = _required_id(path, table, "sector", position)
             sectors[sector_id] = {**sectors.get(sector_id, {}), **table, "origin": str(path)}
+    if gazetteer_path().is_file():
+        digest.update(b"gazetteer\0" + gazetteer_path().read_bytes())
     parsed_sectors = tuple(_sector(table) for table in sectors.values())
     parsed_rules = tuple(_rule(table, {sector.id for sector in parsed_sectors}) for table in rules.values())
     return RuleSet(

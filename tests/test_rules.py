@@ -247,6 +247,13 @@ def test_wro_without_confirmed_status_counts_as_in_force_and_says_so(ruleset: Ru
     assert "status not confirmed by the sources" in result["reasons"]
 
 
+def test_review_band_near_a_wro_covering_subsidiaries_is_high(ruleset: RuleSet) -> None:
+    result = one(ruleset, {"name": "Hoshine Silicon (Luzhou) Co."}, (0, "wro_active", 83.0, "review"))
+    assert result["risk_tier"] == "high"
+    assert result["fired_rules"] == ["cbp_wro_affiliate_review", "review_candidate"]
+    assert "and its subsidiaries" in result["reasons"]
+
+
 def test_revoked_wro_is_low_with_the_revocation_date(ruleset: RuleSet) -> None:
     result = one(ruleset, {"name": "Tunago No. 61", "product": "tuna"}, (0, "wro_revoked", 99.0, "match"))
     assert result["risk_tier"] == "low"
@@ -343,7 +350,8 @@ def test_high_priority_sectors_from_keywords_or_hs_codes(product: str | None, hs
 
 @pytest.mark.parametrize(
     ("product", "hs_code"),
-    [("bar codes printing", None), ("fishing rods", "9507.10"), ("piano", None), ("hand tools", "8205.40")],
+    [("bar codes printing", None), ("fishing rods", "9507.10"), ("piano", None), ("hand tools", "8205.40"),
+     ("polyester fabric", "5407.61"), ("钢琴", None)],
 )
 def test_ordinary_products_are_not_priority_sectors(product: str, hs_code: str | None, ruleset: RuleSet) -> None:
     assert one(ruleset, {"name": "A", "country": "CN", "product": product, "hs_code": hs_code})["risk_tier"] == "low"
