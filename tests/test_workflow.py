@@ -22,6 +22,7 @@ from screener.portfolio import (
 from screener.schema import entity_id
 from screener.screening import Screener
 from screener.store import SnapshotMeta, Store
+from tests.conftest import EXAMPLE_SUPPLIERS
 
 MAPPING = ColumnMapping(name="supplier_name", country="country")
 NINESTAR = "uflpa:c83e118fc79a"
@@ -282,3 +283,11 @@ def test_digest_files_carry_the_changes(lists_db, tmp_path):
     assert pl.read_csv(paths[1])["change"].to_list() == report.changes["change"].to_list()
     html = paths[2].read_text(encoding="utf-8")
     assert "Quiet Meadow &lt;Textiles&gt; GmbH" in html and "<Textiles>" not in html and "new hit" in html
+
+
+def test_rescreening_unchanged_lists_reports_no_change(lists_db):
+    example = pl.read_csv(EXAMPLE_SUPPLIERS, infer_schema=False)
+    variants = pl.concat([example] * 7).with_row_index("n").with_columns(
+        supplier_name=pl.format("{} Trading Branch {}", "supplier_name", "n")).drop("n")
+    save(lists_db, "large", pl.concat([example, variants]).select("supplier_name", "country"))
+    assert rescreen(lists_db, "large").changes.is_empty()
