@@ -25,7 +25,7 @@ DbOption = Annotated[Optional[Path], typer.Option("--db", help="Database file (d
 
 def ingest_command(
     source_names: Annotated[Optional[list[str]], typer.Argument(
-        metavar="[SOURCE]...", help=f"Sources to refresh: {', '.join(SOURCES)}.", show_default=False)] = None,
+        metavar="SOURCE", help=f"Sources to refresh: {', '.join(SOURCES)}.", show_default=False)] = None,
     all_sources: Annotated[bool, typer.Option("--all", help="Refresh every source.")] = False,
     force: Annotated[bool, typer.Option(
         "--force", "--allow-shrink", help="Re-download even if unchanged and accept a list that shrank.")] = False,
