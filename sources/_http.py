@@ -108,6 +108,11 @@ def _accept(url: str, response: httpx.Response) -> Fetched:
     last_modified = response.headers.get("Last-Modified", "")
     if response.status_code == 304:
         return Fetched(url=str(response.url), content=b"", etag=etag, last_modified=last_modified, not_modified=True)
+    if response.status_code in (401, 403, 429):
+        raise FetchError(
+            f"download of {url} refused: HTTP {response.status_code}; the publisher blocks automated downloads, "
+            "so save the page or file in a browser and ingest it with --from-file"
+        )
     if response.status_code >= 400:
         raise FetchError(f"download of {url} refused: HTTP {response.status_code}; check the address (--url)")
     return Fetched(url=str(response.url), content=response.content, etag=etag, last_modified=last_modified)

@@ -248,3 +248,30 @@ def test_the_client_identifies_itself():
     with sources._http.make_client(transport=transport) as client:
         sources._http.fetch(client, "https://example.org/list.csv")
     assert seen[0].headers["User-Agent"].startswith("xuar-screener/")
+
+
+def test_a_blocked_download_suggests_a_saved_copy(store):
+    with pytest.raises(FetchError, match="HTTP 403.*--from-file"):
+        ingest(store, FakeWeb({uflpa.URL: status(403)}))
+    assert state(store) == ([], 0, 0)
+
+
+def test_cli_reads_chosen_opensanctions_datasets(monkeypatch, tmp_path):
+    from sources import opensanctions
+
+    urls = {name: opensanctions.URL.format(dataset=name) for name in ("us_dhs_uflpa", "shu_uyghur_companies")}
+    web = FakeWeb({url: ok(fixture(f"opensanctions/{name}.ftm.json")) for name, url in urls.items()})
+    monkeypatch.setattr(cli_ingest, "client_factory", lambda timeout: web.client())
+    app = typer.Typer()
+    app.command("ingest")(cli_ingest.ingest_command)
+    app.command("diff")(cli_ingest.diff_command)
+    db = tmp_path / "os.duckdb"
+    result = CliRunner().invoke(app, ["ingest", "opensanctions", "--dataset", "us_dhs_uflpa",
+                                      "--dataset", "shu_uyghur_companies", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert sorted(str(request.url) for request in web.requests) == sorted(urls.values())
+    with Store(db) as opened:
+        snapshot = opened.snapshots("opensanctions").row(0, named=True)
+        assert "CC BY-NC 4.0" in snapshot["licence"]
+        kinds = opened.read_current().entities.group_by("list_kind").len().sort("list_kind").rows()
+    assert kinds == [("legal", 3), ("research", 3)]
