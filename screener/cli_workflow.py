@@ -184,7 +184,7 @@ def monitor_command(
     rules: RulesOption = None,
     db: DbOption = None,
 ) -> None:
-    """Re-screen every portfolio against the newest lists; report what changed; exit 3 when something needs attention."""
+    """Re-screen every portfolio against the newest lists and report what changed; exit 3 when it needs attention."""
     db_path = default_db_path(db)
     report = run_monitor(db_path, _screener(db_path, rules))
     print_monitor(report)

@@ -95,7 +95,8 @@ def latest_decisions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The decision in force for every (supplier_key, entity_id): the latest one recorded."""
     return con.sql(
         """SELECT supplier_key, entity_id, decision, comment, analyst, decided_at, evidence AS decided_evidence
-           FROM decisions QUALIFY row_number() OVER (PARTITION BY supplier_key, entity_id ORDER BY decision_id DESC) = 1"""
+           FROM decisions
+           QUALIFY row_number() OVER (PARTITION BY supplier_key, entity_id ORDER BY decision_id DESC) = 1"""
     ).pl()
 
 
@@ -238,13 +239,15 @@ def prepare_decisions(
     words = words.str.replace_all(r"[\s_\-]+", " ")
     lookup = {word.replace("_", " ").replace("-", " "): value for word, value in DECISION_WORDS.items()}
     requests = requests.with_columns(decision=words.replace_strict(lookup, default=None, return_dtype=pl.String))
-    _refuse(requests.filter(pl.col("decision").is_null()), "unknown decision", "use confirmed, false-positive or escalated")
+    _refuse(requests.filter(pl.col("decision").is_null()), "unknown decision",
+            "use confirmed, false-positive or escalated")
     for column, what in (("comment", "no comment"), ("analyst", "no analyst name")):
         _refuse(requests.filter(pl.col(column).fill_null("").str.strip_chars() == ""), what,
                 "every decision needs a comment and the analyst's name")
     matches = last_run_matches(con, portfolio)
     if matches.is_empty():
-        raise DecisionError(f"portfolio '{portfolio}' has not been screened yet; run `screener portfolio screen {portfolio}`")
+        raise DecisionError(f"portfolio '{portfolio}' has not been screened yet; "
+                            f"run `screener portfolio screen {portfolio}`")
     joined = requests.join(matches, on=["supplier_key", "entity_id"], how="left")
     _refuse(joined.filter(pl.col("run_id").is_null()), "not a candidate in the latest screening",
             "check supplier_key and entity_id, or screen the portfolio again")
@@ -294,11 +297,11 @@ def import_decisions(
                             "`screener portfolio screen --out` and fill in its decision column")
     if found["analyst"] is None and not analyst:
         raise DecisionError("say who reviewed the file: give --analyst or an analyst column")
-    requests = reviewed.with_row_index("line", offset=2).select(
-        "line",
-        *[(pl.col(found[role]).cast(pl.String).str.strip_chars() if found[role] else pl.lit(None, pl.String)).alias(role)
-          for role in IMPORT_COLUMNS],
-    ).with_columns(analyst=pl.coalesce(pl.col("analyst").replace("", None), pl.lit(analyst, pl.String)))
+    def cell(role: str) -> pl.Expr:
+        column = found[role]
+        return (pl.col(column).cast(pl.String).str.strip_chars() if column else pl.lit(None, pl.String)).alias(role)
+
+    requests = reviewed.with_row_index("line", offset=2).select("line", *[cell(role) for role in IMPORT_COLUMNS]).with_columns(analyst=pl.coalesce(pl.col("analyst").replace("", None), pl.lit(analyst, pl.String)))
     requests = requests.filter(pl.col("decision").fill_null("") != "")
     if requests.is_empty():
         raise DecisionError("no row of the reviewed file has a decision; nothing was recorded")

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from screener.columns import ColumnMapping
-from screener.decisions import annotate_candidates, audit_log, dismissal_notes, evidence_frame, latest_decisions, md5_hex
+from screener.decisions import (
+    annotate_candidates,
+    audit_log,
+    dismissal_notes,
+    evidence_frame,
+    latest_decisions,
+    md5_hex,
+)
 from screener.result import TIERS, ScreenResult
 from screener.store import Store
 
@@ -124,7 +131,9 @@ def load_portfolio(store: Store, name: str) -> Portfolio:
     found = store.query("SELECT * FROM portfolios WHERE name = ?", [name])
     if found.is_empty():
         known = ", ".join(store.query("SELECT name FROM portfolios ORDER BY name")["name"].to_list()) or "none yet"
-        raise PortfolioError(f"no portfolio named '{name}' (saved portfolios: {known}); add it with `screener portfolio add`")
+        raise PortfolioError(
+            f"no portfolio named '{name}' (saved portfolios: {known}); add it with `screener portfolio add`"
+        )
     portfolio = found.row(0, named=True)
     columns = json.loads(portfolio["input_columns"])
     stored = store.query(
