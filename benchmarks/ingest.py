@@ -1,7 +1,8 @@
 """Ingest throughput: parse + store a synthetic Consolidated Screening List CSV.
 
-Usage: python benchmarks/ingest.py [--rows 30000]
-Prints generation size, parse time, store (add_snapshot) time, rows/s and peak RSS.
+Usage: python benchmarks/ingest.py [--rows 30000] [--format csl|ftm]
+Prints generation size, parse time, full ingest time, rows/s and peak RSS. `--format ftm` generates
+OpenSanctions FollowTheMoney JSON lines instead (companies with Chinese names, addresses, ownership).
 Target (issue 3): 30,000 rows in under 10 s and under 1 GiB on a 2-core machine.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import random
 import resource
 import sys
@@ -21,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from screener.ingest import ingest_source  # noqa: E402
 from screener.store import Store  # noqa: E402
-from sources import csl  # noqa: E402
-from sources._base import Download  # noqa: E402
+from sources import csl, opensanctions  # noqa: E402
+from sources._base import Download, Source  # noqa: E402
 from sources._http import Fetched  # noqa: E402
 
 HEADER = ("_id,source,entity_number,type,programs,name,title,addresses,federal_register_notice,start_date,end_date,"
@@ -82,6 +84,28 @@ def synthetic_csl(rows: int, seed: int = 7) -> bytes:
     return buffer.getvalue().encode()
 
 
+def synthetic_ftm(rows: int, seed: int = 7) -> bytes:
+    """FtM JSON lines like shu_uyghur_companies: companies, linked addresses, and an ownership per tenth company."""
+    rng = random.Random(seed)
+    lines = []
+    for number in range(rows):
+        place = rng.choice(PLACES[:6])
+        company = f"company-{number}"
+        properties = {
+            "name": [f"Xinjiang {place} {rng.choice(WORDS)} {rng.choice(TRADES)} {rng.choice(FORMS)} {number}",
+                     f"新疆{rng.choice(['天山', '华孚', '中泰', '利华', '昆仑'])}{rng.choice(['棉业', '纺织', '化工'])}有限公司{number}"],
+            "country": ["cn"], "addressEntity": [f"address-{number}"], "sector": [rng.choice(TRADES)],
+            "notes": ["Named in reports as engaging in labour transfers"] if rng.random() < 0.2 else [],
+        }
+        lines.append({"id": company, "schema": "Company", "properties": properties, "datasets": ["shu_uyghur_companies"]})
+        lines.append({"id": f"address-{number}", "schema": "Address", "datasets": ["shu_uyghur_companies"],
+                      "properties": {"full": [f"No. {rng.randint(1, 999)} {rng.choice(WORDS)} Road, {place}, Xinjiang"]}})
+        if number % 10 == 1:
+            lines.append({"id": f"own-{number}", "schema": "Ownership", "datasets": ["shu_uyghur_companies"],
+                          "properties": {"owner": [f"company-{number - 1}"], "asset": [company]}})
+    return "\n".join(json.dumps(line, ensure_ascii=False) for line in lines).encode() + b"\n"
+
+
 class FileOnlyClient:
     """Stands in for httpx.Client: the benchmark never touches the network (a local path is read)."""
 
@@ -93,22 +117,25 @@ def peak_rss_mib() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=30_000)
-    rows = parser.parse_args().rows
+    parser.add_argument("--format", choices=("csl", "ftm"), default="csl")
+    arguments = parser.parse_args()
+    rows = arguments.rows
+    source: Source = csl.SOURCE if arguments.format == "csl" else opensanctions.make_source(("shu_uyghur_companies",))
     started = time.perf_counter()
-    content = synthetic_csl(rows)
+    content = synthetic_csl(rows) if arguments.format == "csl" else synthetic_ftm(rows)
     generated = time.perf_counter() - started
     baseline = peak_rss_mib()
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "consolidated.csv"
+        path = Path(folder) / "download"
         path.write_bytes(content)
         started = time.perf_counter()
-        parsed = csl.parse(Download(url=csl.URL, files={"data": Fetched(url=csl.URL, content=content)}))
+        parsed = source.parse(Download(url=source.url, files={"data": Fetched(url=source.url, content=content)}))
         parse_seconds = time.perf_counter() - started
         with Store(Path(folder) / "bench.duckdb") as store:
             started = time.perf_counter()
-            result = ingest_source(store, csl.SOURCE, FileOnlyClient(), url=str(path))
+            result = ingest_source(store, source, FileOnlyClient(), url=str(path))
             total_seconds = time.perf_counter() - started
-    print(f"rows: {rows:,} ({len(content) / 2**20:.1f} MiB CSV, generated in {generated:.1f} s)")
+    print(f"{arguments.format}: {rows:,} rows ({len(content) / 2**20:.1f} MiB, generated in {generated:.1f} s)")
     print(f"parsed: {parsed.entities.height:,} entities, {parsed.names.height:,} names in {parse_seconds:.2f} s "
           f"({rows / parse_seconds:,.0f} rows/s)")
     print(f"full ingest (read file, parse, validate, diff, store in one transaction): {total_seconds:.2f} s "
