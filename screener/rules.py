@@ -60,17 +60,54 @@ SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc")
 REASON_SEPARATOR = " | "
 
 CANDIDATE_STRING_FIELDS = (
-    "entity_id", "matched_name", "name_kind", "name_lang", "band", "explanation", "source", "list_name", "list_kind",
-    "authority", "program", "entity_type", "name", "country", "addresses", "sector", "merchandise", "status",
-    "citation", "remarks", "source_url",
+    "entity_id",
+    "matched_name",
+    "name_kind",
+    "name_lang",
+    "band",
+    "explanation",
+    "source",
+    "list_name",
+    "list_kind",
+    "authority",
+    "program",
+    "entity_type",
+    "name",
+    "country",
+    "addresses",
+    "sector",
+    "merchandise",
+    "status",
+    "citation",
+    "remarks",
+    "source_url",
 )
 CANDIDATE_FIELDS = (*CANDIDATE_STRING_FIELDS, "score", "start_date", "end_date", "includes_affiliates")
 DERIVED_CANDIDATE_FIELDS = ("matched_as", "status_text", "in_force", "merchandise_covers_product", "xinjiang_related")
 IN_FORCE_STATUSES = ("active", "partially active", "modified")
 XINJIANG_TEXT = r"(?i)xinjiang|uyghur|uighur|uygur|\bxuar\b|\bxpcc\b|bingtuan|新疆|兵团|兵團"
 MERCHANDISE_STOPWORDS = (
-    "products", "product", "goods", "parts", "other", "items", "made", "with", "from", "brand", "materials",
-    "including", "certain", "related", "and", "the", "that", "used", "all", "any", "such",
+    "products",
+    "product",
+    "goods",
+    "parts",
+    "other",
+    "items",
+    "made",
+    "with",
+    "from",
+    "brand",
+    "materials",
+    "including",
+    "certain",
+    "related",
+    "and",
+    "the",
+    "that",
+    "used",
+    "all",
+    "any",
+    "such",
 )
 
 
@@ -168,8 +205,10 @@ def _tables(path: Path, document: dict[str, Any], key: str) -> list[dict[str, An
 def _required_id(path: Path, table: dict[str, Any], key: str, position: int) -> str:
     identifier = table.get("id")
     if not isinstance(identifier, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", identifier):
-        raise RulesError(f"rules file {path}: [[{key}]] number {position + 1}: field 'id' must be a name "
-                         "of letters, digits, '_' or '-'")
+        raise RulesError(
+            f"rules file {path}: [[{key}]] number {position + 1}: field 'id' must be a name "
+            "of letters, digits, '_' or '-'"
+        )
     return identifier
 
 
@@ -194,10 +233,15 @@ def _sector(table: dict[str, Any]) -> Sector:
         raise _problem(table, "sector", "field 'designated' must be a date (YYYY-MM-DD)") from error
     hs_prefixes = strings("hs_prefixes")
     if any(not re.fullmatch(r"[0-9]{2,}(\.[0-9]+)*", prefix) for prefix in hs_prefixes):
-        raise _problem(table, "sector", "field 'hs_prefixes' must hold HS codes such as \"52\" or \"2804.61\"")
+        raise _problem(table, "sector", 'field \'hs_prefixes\' must hold HS codes such as "52" or "2804.61"')
     return Sector(
-        id=table["id"], name=table["name"], designated=designated, designation=table["designation"],
-        source_url=table["source_url"], keywords=strings("keywords"), keywords_zh=strings("keywords_zh"),
+        id=table["id"],
+        name=table["name"],
+        designated=designated,
+        designation=table["designation"],
+        source_url=table["source_url"],
+        keywords=strings("keywords"),
+        keywords_zh=strings("keywords_zh"),
         hs_prefixes=hs_prefixes,
     )
 
@@ -208,12 +252,16 @@ RULE_KEYS = {"id", "title", "tier", "weight", "kind", "reason", "basis", "when",
 def _rule(table: dict[str, Any], sector_ids: set[str]) -> Rule:
     unknown = sorted(set(table) - RULE_KEYS)
     if unknown:
-        raise _problem(table, "rule", f"unknown field '{unknown[0]}' (fields: {', '.join(sorted(RULE_KEYS - {'origin'}))})")
+        raise _problem(
+            table, "rule", f"unknown field '{unknown[0]}' (fields: {', '.join(sorted(RULE_KEYS - {'origin'}))})"
+        )
     for key in ("title", "reason", "kind"):
         if not isinstance(table.get(key), str) or not table[key].strip():
             raise _problem(table, "rule", f"field '{key}' is required (text)")
     if table.get("tier") not in FIRING_TIERS:
-        raise _problem(table, "rule", f"field 'tier' must be one of {', '.join(FIRING_TIERS)} (got {table.get('tier')!r})")
+        raise _problem(
+            table, "rule", f"field 'tier' must be one of {', '.join(FIRING_TIERS)} (got {table.get('tier')!r})"
+        )
     weight = table.get("weight")
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 100:
         raise _problem(table, "rule", f"field 'weight' must be a number from 0 to 100 (got {weight!r})")
@@ -234,8 +282,15 @@ def _rule(table: dict[str, Any], sector_ids: set[str]) -> Rule:
     if error:
         raise _problem(table, "rule", f"field 'reason': {error}")
     return Rule(
-        id=table["id"], title=table["title"], tier=table["tier"], weight=float(weight), kind=table["kind"],
-        reason=table["reason"], basis=table.get("basis", ""), when=when, enabled=table.get("enabled", True),
+        id=table["id"],
+        title=table["title"],
+        tier=table["tier"],
+        weight=float(weight),
+        kind=table["kind"],
+        reason=table["reason"],
+        basis=table.get("basis", ""),
+        when=when,
+        enabled=table.get("enabled", True),
         origin=table["origin"],
     )
 
@@ -304,7 +359,8 @@ def _check_list_match(when: dict[str, Any], _: set[str]) -> str | None:
         base = key.removesuffix("_not_matches").removesuffix("_matches")
         if key.endswith("matches"):
             if base not in CANDIDATE_STRING_FIELDS or not isinstance(value, str):
-                return f"'{key}' must name a text field of the match ({', '.join(CANDIDATE_STRING_FIELDS)}) and hold a regular expression"
+                fields = ", ".join(CANDIDATE_STRING_FIELDS)
+                return f"'{key}' must name a text field of the match ({fields}) and hold a regular expression"
             try:
                 pl.select(pl.lit("").str.contains(value))
             except pl.exceptions.ComputeError as error:
@@ -316,29 +372,37 @@ def _check_list_match(when: dict[str, Any], _: set[str]) -> str | None:
             if not isinstance(value, bool):
                 return f"'{key}' must be true or false"
         else:
-            return (f"unknown condition '{key}' for kind list_match (use a match field as a list of values, "
-                    "<field>_matches / <field>_not_matches, in_force, includes_affiliates, "
-                    "merchandise_covers_product or xinjiang_related)")
+            return (
+                f"unknown condition '{key}' for kind list_match (use a match field as a list of values, "
+                "<field>_matches / <field>_not_matches, in_force, includes_affiliates, "
+                "merchandise_covers_product or xinjiang_related)"
+            )
     return None
 
 
-def _check_keys(allowed: dict[str, type], required: tuple[str, ...] = ()) -> Callable[[dict[str, Any], set[str]], str | None]:
+def _check_keys(
+    allowed: dict[str, type], required: tuple[str, ...] = ()
+) -> Callable[[dict[str, Any], set[str]], str | None]:
     def check(when: dict[str, Any], sector_ids: set[str]) -> str | None:
         missing = [key for key in required if key not in when]
         if missing:
             return f"'{missing[0]}' is required for this kind"
         for key, value in when.items():
             if key not in allowed:
-                return f"unknown condition '{key}'" + (f" (allowed: {', '.join(allowed)})" if allowed else " (this kind takes none)")
+                return f"unknown condition '{key}'" + (
+                    f" (allowed: {', '.join(allowed)})" if allowed else " (this kind takes none)"
+                )
             if allowed[key] is bool and not isinstance(value, bool):
                 return f"'{key}' must be true or false"
-            if allowed[key] is list and (not isinstance(value, list) or not all(isinstance(item, str) for item in value)):
+            if allowed[key] is list and (
+                not isinstance(value, list) or not all(isinstance(item, str) for item in value)
+            ):
                 return f"'{key}' must be a list of strings"
         if not all(re.fullmatch(r"[0-9]{1,6}", prefix) for prefix in when.get("prefixes", [])):
             return "'prefixes' must list division-code prefixes such as \"65\""
         unknown = set(when.get("sectors", [])) - sector_ids
         if unknown:
-            return f"unknown sector '{sorted(unknown)[0]}' (sectors: {', '.join(sorted(sector_ids))})"
+            return f"unknown sector '{min(unknown)}' (sectors: {', '.join(sorted(sector_ids))})"
         return None
 
     return check
@@ -400,7 +464,11 @@ def _fire_otherwise(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, __: RuleSe
 KINDS: dict[str, Kind] = {
     "list_match": Kind(_check_list_match, (*CANDIDATE_FIELDS, *DERIVED_CANDIDATE_FIELDS), _fire_list_match),
     "xuar_address": Kind(_check_keys({}), ("xuar_places",), _fire_xuar_address),
-    "uscc_region": Kind(_check_keys({"prefixes": list}, ("prefixes",)), ("uscc", "uscc_division", "uscc_division_name"), _fire_uscc_region),
+    "uscc_region": Kind(
+        _check_keys({"prefixes": list}, ("prefixes",)),
+        ("uscc", "uscc_division", "uscc_division_name"),
+        _fire_uscc_region,
+    ),
     "uscc_invalid": Kind(_check_keys({}), ("uscc", "uscc_problem"), _fire_uscc_invalid),
     "product_sector": Kind(_check_keys({"china": bool, "sectors": list}), SECTOR_FIELDS, _fire_product_sector),
     "otherwise": Kind(_check_keys({"china": bool}), (), _fire_otherwise),
@@ -428,17 +496,25 @@ def evaluate(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet
 
 def supplier_facts(suppliers: pl.DataFrame) -> pl.DataFrame:
     """The supplier columns as `supplier_*` plus what the rules test: XUAR address, USCC, China-based."""
-    columns = {column: pl.col(column) if column in suppliers.columns else pl.lit(None, pl.String) for column in SUPPLIER_FIELDS}
+    columns = {
+        column: pl.col(column) if column in suppliers.columns else pl.lit(None, pl.String) for column in SUPPLIER_FIELDS
+    }
     facts = suppliers.select(
-        "row", *(expr.cast(pl.String).str.strip_chars().replace("", None).alias(f"supplier_{column}")
-                 for column, expr in columns.items())
+        "row",
+        *(
+            expr.cast(pl.String).str.strip_chars().replace("", None).alias(f"supplier_{column}")
+            for column, expr in columns.items()
+        ),
     )
     xuar = xuar_addresses(facts.select("row", address=pl.col("supplier_address"), country=pl.col("supplier_country")))
     facts = with_uscc_columns(facts.join(xuar, on="row", how="left", maintain_order="left"), "supplier_uscc")
     country_unknown = pl.col("supplier_country").is_null()
     return facts.with_columns(
         china_based=is_china(pl.col("supplier_country"))
-        | (country_unknown & (mentions_china(pl.col("supplier_address")) | pl.col("xuar_address") | pl.col("uscc_valid")))
+        | (
+            country_unknown
+            & (mentions_china(pl.col("supplier_address")) | pl.col("xuar_address") | pl.col("uscc_valid"))
+        )
     )
 
 
@@ -473,9 +549,11 @@ def prepare_candidates(candidates: pl.DataFrame, facts: pl.DataFrame) -> pl.Data
 
 
 def _matched_as() -> pl.Expr:
-    """"listed name 'X'", "alias 'X' of 'Entity'", "named subsidiary 'X' of 'Entity'"."""
+    """ "listed name 'X'", "alias 'X' of 'Entity'", "named subsidiary 'X' of 'Entity'"."""
     kind = pl.col("name_kind").fill_null("primary")
-    label = kind.replace({"primary": "listed name", "alias": "alias", "subsidiary": "named subsidiary", "former": "former name"})
+    label = kind.replace(
+        {"primary": "listed name", "alias": "alias", "subsidiary": "named subsidiary", "former": "former name"}
+    )
     owner = pl.when((kind != "primary") & (pl.col("name") != pl.col("matched_name"))).then(
         pl.format(" of '{}'", pl.col("name"))
     )
@@ -512,8 +590,16 @@ def _fired(rule: Rule, position: int, facts: pl.DataFrame, matches: pl.DataFrame
 
 
 def _empty_fired(facts: pl.DataFrame) -> pl.DataFrame:
-    return pl.DataFrame(schema={"row": facts.schema["row"], "rule_id": pl.String, "tier_rank": pl.Int8,
-                                "position": pl.Int32, "contribution": pl.Float64, "reason": pl.String})
+    return pl.DataFrame(
+        schema={
+            "row": facts.schema["row"],
+            "rule_id": pl.String,
+            "tier_rank": pl.Int8,
+            "position": pl.Int32,
+            "contribution": pl.Float64,
+            "reason": pl.String,
+        }
+    )
 
 
 def _verdicts(rows: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
@@ -529,7 +615,9 @@ def _verdicts(rows: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
     )
     return rows.join(per_row, on="row", how="left", maintain_order="left").select(
         "row",
-        risk_tier=pl.col("tier_rank").fill_null(TIERS.index("clear")).replace_strict(dict(enumerate(TIERS)), return_dtype=pl.String),
+        risk_tier=pl.col("tier_rank")
+        .fill_null(TIERS.index("clear"))
+        .replace_strict(dict(enumerate(TIERS)), return_dtype=pl.String),
         risk_score=pl.col("risk_score").fill_null(0.0).clip(0, 100),
         reasons=pl.col("reasons"),
         fired_rules=pl.col("fired_rules").fill_null(pl.lit([], pl.List(pl.String))),

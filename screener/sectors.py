@@ -29,7 +29,9 @@ class Sector:
         """Whole-word, case-insensitive, optionally plural English keywords."""
         if not self.keywords:
             return None
-        words = "|".join(re.escape(word).replace(r"\ ", r"[\s\-]+") for word in sorted(self.keywords, key=len, reverse=True))
+        words = "|".join(
+            re.escape(word).replace(r"\ ", r"[\s\-]+") for word in sorted(self.keywords, key=len, reverse=True)
+        )
         return rf"(?i)\b(?:{words})s?\b"
 
     def keyword_zh_pattern(self) -> str | None:
@@ -86,9 +88,15 @@ def _evidence(sector: Sector) -> pl.Expr:
     if sector.hs_pattern():
         prefix = pl.col("hs_digits").str.extract(f"({sector.hs_pattern()})", 1)
         evidence.append(pl.format("HS code {} is under {}", pl.col("hs"), _dotted(prefix)))
-    return pl.concat_str(evidence, separator="; ", ignore_nulls=True).replace("", None) if evidence else pl.lit(None, pl.String)
+    return (
+        pl.concat_str(evidence, separator="; ", ignore_nulls=True).replace("", None)
+        if evidence
+        else pl.lit(None, pl.String)
+    )
 
 
 def _dotted(prefix: pl.Expr) -> pl.Expr:
     """'280461' → '2804.61', '03' → '03' (chapter), '3818' → '3818' (heading)."""
-    return pl.when(prefix.str.len_chars() > 4).then(prefix.str.slice(0, 4) + "." + prefix.str.slice(4)).otherwise(prefix)
+    return (
+        pl.when(prefix.str.len_chars() > 4).then(prefix.str.slice(0, 4) + "." + prefix.str.slice(4)).otherwise(prefix)
+    )

@@ -66,9 +66,13 @@ def with_uscc_columns(frame: pl.DataFrame, column: str) -> pl.DataFrame:
         .when(code.str.len_chars() != 18)
         .then(pl.format("it has {} characters instead of 18", code.str.len_chars()))
         .when(~pl.col("_well_formed"))
-        .then(pl.lit("it contains characters a code cannot have (I, O, S, V, Z or punctuation, or letters in the division code)"))
+        .then(pl.lit("it contains characters a code cannot have (I, O, S, V, Z, punctuation, or letters in characters 3-8)"))
         .when(code.str.slice(17, 1) != pl.col("_expected"))
-        .then(pl.format("its check character is {} but GB 32100-2015 gives {}", code.str.slice(17, 1), pl.col("_expected")))
+        .then(
+            pl.format(
+                "its check character is {} but GB 32100-2015 gives {}", code.str.slice(17, 1), pl.col("_expected")
+            )
+        )
         .otherwise(None)
     )
     return frame.with_columns(
@@ -95,7 +99,8 @@ def division_name(division: pl.Expr, prefixes: list[str]) -> pl.Expr:
     in_scope = pl.any_horizontal(division.str.starts_with(prefix) for prefix in prefixes) if prefixes else pl.lit(False)
     named = pl.coalesce(
         division.str.slice(0, length).replace_strict(
-            {key: value for key, value in XUAR_DIVISIONS.items() if len(key) == length}, default=None,
+            {key: value for key, value in XUAR_DIVISIONS.items() if len(key) == length},
+            default=None,
             return_dtype=pl.String,
         )
         for length in (6, 4, 2)

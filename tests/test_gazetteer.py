@@ -9,8 +9,10 @@ from screener.gazetteer import gazetteer_path, load_gazetteer, xuar_addresses
 
 
 def detect(address: str | None, country: str | None = "CN") -> dict[str, object]:
-    frame = pl.DataFrame({"row": [0], "address": [address], "country": [country]},
-                         schema={"row": pl.UInt32, "address": pl.String, "country": pl.String})
+    frame = pl.DataFrame(
+        {"row": [0], "address": [address], "country": [country]},
+        schema={"row": pl.UInt32, "address": pl.String, "country": pl.String},
+    )
     return xuar_addresses(frame).row(0, named=True)
 
 
@@ -123,8 +125,10 @@ def test_description_names_the_spelling_found_and_its_place() -> None:
 
 def test_many_rows_in_one_pass_keep_their_row_ids() -> None:
     addresses = ["Kashgar, Xinjiang", "Shanghai", None, "乌鲁木齐市", "Karamay Road, Shanghai"] * 200
-    frame = pl.DataFrame({"row": range(len(addresses)), "address": addresses, "country": ["CN"] * len(addresses)},
-                         schema={"row": pl.UInt32, "address": pl.String, "country": pl.String})
+    frame = pl.DataFrame(
+        {"row": range(len(addresses)), "address": addresses, "country": ["CN"] * len(addresses)},
+        schema={"row": pl.UInt32, "address": pl.String, "country": pl.String},
+    )
     result = xuar_addresses(frame)
     assert result["row"].to_list() == list(range(len(addresses)))
     assert result["xuar_address"].to_list() == [True, False, False, True, False] * 200

@@ -10,90 +10,219 @@ import polars as pl
 import pytest
 
 from screener.result import TIERS
-from screener.rules import RuleSet, RulesError, evaluate, load_rules
+from screener.rules import RulesError, RuleSet, evaluate, load_rules
 
 SUPPLIER_COLUMNS = ("name", "country", "address", "product", "hs_code", "uscc")
 
 ENTITIES: dict[str, dict[str, Any]] = {
     "uflpa": dict(
-        entity_id="uflpa:aaa", source="uflpa", list_name="UFLPA Entity List", list_kind="legal", authority="US-DHS",
-        program="UFLPA 2(d)(2)(B)(ii)", entity_type="organization", name="Xinjiang Zhongtai Chemical Co., Ltd.",
-        country="CN", addresses=None, sector="chemicals (PVC)", merchandise=None, status="active",
-        start_date=dt.date(2023, 6, 12), end_date=None, citation="Federal Register 2023-12481", remarks=None,
-        source_url="https://www.dhs.gov/uflpa-entity-list", includes_affiliates=False,
+        entity_id="uflpa:aaa",
+        source="uflpa",
+        list_name="UFLPA Entity List",
+        list_kind="legal",
+        authority="US-DHS",
+        program="UFLPA 2(d)(2)(B)(ii)",
+        entity_type="organization",
+        name="Xinjiang Zhongtai Chemical Co., Ltd.",
+        country="CN",
+        addresses=None,
+        sector="chemicals (PVC)",
+        merchandise=None,
+        status="active",
+        start_date=dt.date(2023, 6, 12),
+        end_date=None,
+        citation="Federal Register 2023-12481",
+        remarks=None,
+        source_url="https://www.dhs.gov/uflpa-entity-list",
+        includes_affiliates=False,
     ),
     "uflpa_affiliates": dict(
-        entity_id="uflpa:bbb", source="uflpa", list_name="UFLPA Entity List", list_kind="legal", authority="US-DHS",
-        program="UFLPA 2(d)(2)(B)(i)", entity_type="organization",
-        name="Xinjiang Production and Construction Corps", country="CN", addresses=None, sector=None,
-        merchandise=None, status="active", start_date=dt.date(2022, 6, 21), end_date=None,
-        citation="Federal Register 2022-16754", remarks="and its subordinate and affiliated entities",
-        source_url="https://www.dhs.gov/uflpa-entity-list", includes_affiliates=True,
+        entity_id="uflpa:bbb",
+        source="uflpa",
+        list_name="UFLPA Entity List",
+        list_kind="legal",
+        authority="US-DHS",
+        program="UFLPA 2(d)(2)(B)(i)",
+        entity_type="organization",
+        name="Xinjiang Production and Construction Corps",
+        country="CN",
+        addresses=None,
+        sector=None,
+        merchandise=None,
+        status="active",
+        start_date=dt.date(2022, 6, 21),
+        end_date=None,
+        citation="Federal Register 2022-16754",
+        remarks="and its subordinate and affiliated entities",
+        source_url="https://www.dhs.gov/uflpa-entity-list",
+        includes_affiliates=True,
     ),
     "wro_active": dict(
-        entity_id="cbp_wro:ccc", source="cbp_wro", list_name="CBP Withhold Release Orders and Findings",
-        list_kind="legal", authority="US-CBP", program="WRO", entity_type="organization",
-        name="Hoshine Silicon Industry Co., Ltd.", country="CN", addresses=None, sector="Industrial materials",
-        merchandise="silica-based products", status="active", start_date=dt.date(2021, 6, 24), end_date=None,
-        citation="CBP press release 2021-06-24", remarks=None,
+        entity_id="cbp_wro:ccc",
+        source="cbp_wro",
+        list_name="CBP Withhold Release Orders and Findings",
+        list_kind="legal",
+        authority="US-CBP",
+        program="WRO",
+        entity_type="organization",
+        name="Hoshine Silicon Industry Co., Ltd.",
+        country="CN",
+        addresses=None,
+        sector="Industrial materials",
+        merchandise="silica-based products",
+        status="active",
+        start_date=dt.date(2021, 6, 24),
+        end_date=None,
+        citation="CBP press release 2021-06-24",
+        remarks=None,
         source_url="https://www.cbp.gov/trade/forced-labor/withhold-release-orders-and-findings",
         includes_affiliates=True,
     ),
     "wro_unconfirmed": dict(
-        entity_id="cbp_wro:ddd", source="cbp_wro", list_name="CBP Withhold Release Orders and Findings",
-        list_kind="legal", authority="US-CBP", program="WRO", entity_type="organization",
-        name="Xiang-Yang Machinery Plant", country="CN", addresses=None, sector="Machinery", merchandise=None,
-        status=None, start_date=dt.date(1991, 11, 6), end_date=None, citation=None, remarks=None,
+        entity_id="cbp_wro:ddd",
+        source="cbp_wro",
+        list_name="CBP Withhold Release Orders and Findings",
+        list_kind="legal",
+        authority="US-CBP",
+        program="WRO",
+        entity_type="organization",
+        name="Xiang-Yang Machinery Plant",
+        country="CN",
+        addresses=None,
+        sector="Machinery",
+        merchandise=None,
+        status=None,
+        start_date=dt.date(1991, 11, 6),
+        end_date=None,
+        citation=None,
+        remarks=None,
         source_url="https://www.cbp.gov/trade/forced-labor/withhold-release-orders-and-findings",
         includes_affiliates=False,
     ),
     "wro_revoked": dict(
-        entity_id="cbp_wro:eee", source="cbp_wro", list_name="CBP Withhold Release Orders and Findings",
-        list_kind="legal", authority="US-CBP", program="WRO", entity_type="vessel",
-        name="Fishing Vessel: Tunago No. 61", country="VU", addresses=None, sector="Agriculture",
-        merchandise="tuna and tuna products", status="revoked", start_date=dt.date(2019, 2, 4),
-        end_date=dt.date(2020, 4, 1), citation=None, remarks=None,
+        entity_id="cbp_wro:eee",
+        source="cbp_wro",
+        list_name="CBP Withhold Release Orders and Findings",
+        list_kind="legal",
+        authority="US-CBP",
+        program="WRO",
+        entity_type="vessel",
+        name="Fishing Vessel: Tunago No. 61",
+        country="VU",
+        addresses=None,
+        sector="Agriculture",
+        merchandise="tuna and tuna products",
+        status="revoked",
+        start_date=dt.date(2019, 2, 4),
+        end_date=dt.date(2020, 4, 1),
+        citation=None,
+        remarks=None,
         source_url="https://www.cbp.gov/newsroom/national-media-release/cbp-revokes-withhold-release-order",
         includes_affiliates=False,
     ),
     "sanction": dict(
-        entity_id="sanctions:fff", source="sanctions", list_name="OFAC SDN List", list_kind="legal",
-        authority="US-OFAC", program="GLOMAG (E.O. 13818; Global Magnitsky Human Rights Accountability Act)",
-        entity_type="organization", name="Xinjiang Public Security Bureau", country="CN", addresses=None,
-        sector=None, merchandise=None, status="active", start_date=dt.date(2020, 7, 9), end_date=None,
-        citation="Treasury press release sm1055", remarks=None,
+        entity_id="sanctions:fff",
+        source="sanctions",
+        list_name="OFAC SDN List",
+        list_kind="legal",
+        authority="US-OFAC",
+        program="GLOMAG (E.O. 13818; Global Magnitsky Human Rights Accountability Act)",
+        entity_type="organization",
+        name="Xinjiang Public Security Bureau",
+        country="CN",
+        addresses=None,
+        sector=None,
+        merchandise=None,
+        status="active",
+        start_date=dt.date(2020, 7, 9),
+        end_date=None,
+        citation="Treasury press release sm1055",
+        remarks=None,
         source_url="https://home.treasury.gov/news/press-releases/sm1055 | https://example.org/second-source",
         includes_affiliates=False,
     ),
     "sanction_removed": dict(
-        entity_id="sanctions:ggg", source="sanctions", list_name="BIS Entity List", list_kind="legal",
-        authority="US-BIS", program="EAR 15 CFR 744.11", entity_type="organization",
-        name="Institute of Forensic Science of China", country="CN", addresses=None, sector=None, merchandise=None,
-        status="inactive", start_date=dt.date(2020, 6, 5), end_date=dt.date(2023, 11, 16),
-        citation="FR Doc 2020-10868", remarks=None, source_url="https://www.federalregister.gov/d/2023-25557",
+        entity_id="sanctions:ggg",
+        source="sanctions",
+        list_name="BIS Entity List",
+        list_kind="legal",
+        authority="US-BIS",
+        program="EAR 15 CFR 744.11",
+        entity_type="organization",
+        name="Institute of Forensic Science of China",
+        country="CN",
+        addresses=None,
+        sector=None,
+        merchandise=None,
+        status="inactive",
+        start_date=dt.date(2020, 6, 5),
+        end_date=dt.date(2023, 11, 16),
+        citation="FR Doc 2020-10868",
+        remarks=None,
+        source_url="https://www.federalregister.gov/d/2023-25557",
         includes_affiliates=False,
     ),
     "csl_xinjiang": dict(
-        entity_id="csl:hhh", source="csl", list_name="Entity List (EL) - Bureau of Industry and Security",
-        list_kind="legal", authority="US-BIS", program="EAR", entity_type="organization",
-        name="Urumqi Surveillance Technology Co.", country="CN", addresses="Urumqi, Xinjiang, China", sector=None,
-        merchandise=None, status="active", start_date=dt.date(2021, 7, 12), end_date=None,
-        citation="86 FR 36496", remarks=None, source_url="https://data.trade.gov/consolidated_screening_list",
+        entity_id="csl:hhh",
+        source="csl",
+        list_name="Entity List (EL) - Bureau of Industry and Security",
+        list_kind="legal",
+        authority="US-BIS",
+        program="EAR",
+        entity_type="organization",
+        name="Urumqi Surveillance Technology Co.",
+        country="CN",
+        addresses="Urumqi, Xinjiang, China",
+        sector=None,
+        merchandise=None,
+        status="active",
+        start_date=dt.date(2021, 7, 12),
+        end_date=None,
+        citation="86 FR 36496",
+        remarks=None,
+        source_url="https://data.trade.gov/consolidated_screening_list",
         includes_affiliates=False,
     ),
     "csl_other": dict(
-        entity_id="csl:iii", source="csl", list_name="Specially Designated Nationals (SDN) - Treasury Department",
-        list_kind="legal", authority="US-OFAC", program="RUSSIA-EO14024", entity_type="organization",
-        name="Volga Shipping Holding", country="RU", addresses="Moscow, Russia", sector=None, merchandise=None,
-        status="active", start_date=dt.date(2022, 4, 6), end_date=None, citation=None, remarks=None,
-        source_url="https://data.trade.gov/consolidated_screening_list", includes_affiliates=False,
+        entity_id="csl:iii",
+        source="csl",
+        list_name="Specially Designated Nationals (SDN) - Treasury Department",
+        list_kind="legal",
+        authority="US-OFAC",
+        program="RUSSIA-EO14024",
+        entity_type="organization",
+        name="Volga Shipping Holding",
+        country="RU",
+        addresses="Moscow, Russia",
+        sector=None,
+        merchandise=None,
+        status="active",
+        start_date=dt.date(2022, 4, 6),
+        end_date=None,
+        citation=None,
+        remarks=None,
+        source_url="https://data.trade.gov/consolidated_screening_list",
+        includes_affiliates=False,
     ),
     "research": dict(
-        entity_id="opensanctions:jjj", source="opensanctions", list_name="Sheffield Hallam University Uyghur companies",
-        list_kind="research", authority="Sheffield Hallam University", program="labour transfer research",
-        entity_type="organization", name="Aksu Huafu Textiles Co., Ltd.", country="CN", addresses=None,
-        sector="textiles", merchandise=None, status="active", start_date=None, end_date=None, citation=None,
-        remarks=None, source_url="https://www.opensanctions.org/datasets/shu_uyghur_companies/",
+        entity_id="opensanctions:jjj",
+        source="opensanctions",
+        list_name="Sheffield Hallam University Uyghur companies",
+        list_kind="research",
+        authority="Sheffield Hallam University",
+        program="labour transfer research",
+        entity_type="organization",
+        name="Aksu Huafu Textiles Co., Ltd.",
+        country="CN",
+        addresses=None,
+        sector="textiles",
+        merchandise=None,
+        status="active",
+        start_date=None,
+        end_date=None,
+        citation=None,
+        remarks=None,
+        source_url="https://www.opensanctions.org/datasets/shu_uyghur_companies/",
         includes_affiliates=False,
     ),
 }
@@ -106,8 +235,9 @@ def ruleset() -> RuleSet:
 
 def suppliers(*rows: dict[str, str | None]) -> pl.DataFrame:
     data = {column: [row.get(column) for row in rows] for column in SUPPLIER_COLUMNS}
-    return pl.DataFrame({"row": list(range(len(rows))), **data},
-                        schema={"row": pl.UInt32, **dict.fromkeys(SUPPLIER_COLUMNS, pl.String)})
+    return pl.DataFrame(
+        {"row": list(range(len(rows))), **data}, schema={"row": pl.UInt32, **dict.fromkeys(SUPPLIER_COLUMNS, pl.String)}
+    )
 
 
 def candidates(*matches: tuple[int, str, float, str] | tuple[int, str, float, str, str, str]) -> pl.DataFrame:
@@ -117,14 +247,37 @@ def candidates(*matches: tuple[int, str, float, str] | tuple[int, str, float, st
         row, key, score, band = match[:4]
         entity = ENTITIES[key]
         matched_name, kind = (match[4], match[5]) if len(match) == 6 else (entity["name"], "primary")
-        records.append(dict(row=row, matched_name=matched_name, name_kind=kind, name_lang="en", score=score,
-                            band=band, explanation="test", **entity))
-    schema = {"row": pl.UInt32, "entity_id": pl.String, "matched_name": pl.String, "name_kind": pl.String,
-              "name_lang": pl.String, "score": pl.Float64, "band": pl.String, "explanation": pl.String,
-              "start_date": pl.Date, "end_date": pl.Date, "includes_affiliates": pl.Boolean}
+        records.append(
+            dict(
+                row=row,
+                matched_name=matched_name,
+                name_kind=kind,
+                name_lang="en",
+                score=score,
+                band=band,
+                explanation="test",
+                **entity,
+            )
+        )
+    schema = {
+        "row": pl.UInt32,
+        "entity_id": pl.String,
+        "matched_name": pl.String,
+        "name_kind": pl.String,
+        "name_lang": pl.String,
+        "score": pl.Float64,
+        "band": pl.String,
+        "explanation": pl.String,
+        "start_date": pl.Date,
+        "end_date": pl.Date,
+        "includes_affiliates": pl.Boolean,
+    }
     columns = list(schema) + [column for column in ENTITIES["uflpa"] if column not in schema]
-    return pl.DataFrame(records, schema={column: schema.get(column, pl.String) for column in columns},
-                        orient="row") if records else pl.DataFrame(schema={c: schema.get(c, pl.String) for c in columns})
+    return (
+        pl.DataFrame(records, schema={column: schema.get(column, pl.String) for column in columns}, orient="row")
+        if records
+        else pl.DataFrame(schema={c: schema.get(c, pl.String) for c in columns})
+    )
 
 
 def verdict(rows: pl.DataFrame, matches: pl.DataFrame, ruleset: RuleSet) -> list[dict[str, Any]]:
@@ -141,13 +294,34 @@ DEV_CASES = [
     ("Morning Dew Apparel Co., Ltd.", "CN", "Kashgar Prefecture, Xinjiang 844000", None, None, None, {"critical"}),
     ("Silver Line Metals Co., Ltd.", "CN", "新疆昌吉州准东经济技术开发区", None, None, None, {"critical"}),
     ("Eastwind Fibers Co., Ltd.", "CN", "Hetian City, Hotan Prefecture", None, None, None, {"critical"}),
-    ("Riverside Agro Co., Ltd.", "CN", "Aral, 1st Division, Xinjiang Production and Construction Corps", None, None,
-     None, {"critical"}),
-    ("Northstar Chemicals Co., Ltd.", "CN", "Karamay Road, Putuo District, Shanghai", None, None, None,
-     {"low", "clear"}),
+    (
+        "Riverside Agro Co., Ltd.",
+        "CN",
+        "Aral, 1st Division, Xinjiang Production and Construction Corps",
+        None,
+        None,
+        None,
+        {"critical"},
+    ),
+    (
+        "Northstar Chemicals Co., Ltd.",
+        "CN",
+        "Karamay Road, Putuo District, Shanghai",
+        None,
+        None,
+        None,
+        {"low", "clear"},
+    ),
     ("Northstar Chemicals Co., Ltd.", "KZ", "Aksu, Pavlodar Region", None, None, None, {"clear", "low"}),
-    ("Green Valley Dairy Co., Ltd.", "CN", "Yili Industrial Park, Hohhot, Inner Mongolia", None, None, None,
-     {"low", "clear"}),
+    (
+        "Green Valley Dairy Co., Ltd.",
+        "CN",
+        "Yili Industrial Park, Hohhot, Inner Mongolia",
+        None,
+        None,
+        None,
+        {"low", "clear"},
+    ),
     ("Jade Bridge Trading Co., Ltd.", "CN", None, None, None, "91650100MA77Q4R27J", {"high", "critical"}),
     ("Oceanic Foods Co., Ltd.", "CN", "Qingdao, Shandong", "frozen cod fillets", "0304.71", None, {"medium"}),
     ("Oceanic Foods Co., Ltd.", "CN", "Qingdao, Shandong", "番茄酱", None, None, {"medium"}),
@@ -182,8 +356,10 @@ def test_clear_rows_have_no_reason_and_zero_score(ruleset: RuleSet) -> None:
 
 
 def test_missing_optional_columns_just_do_not_fire(ruleset: RuleSet) -> None:
-    rows = pl.DataFrame({"row": [0], "name": ["Acme"], "country": ["CN"]}, schema={"row": pl.UInt32, "name": pl.String,
-                                                                                   "country": pl.String})
+    rows = pl.DataFrame(
+        {"row": [0], "name": ["Acme"], "country": ["CN"]},
+        schema={"row": pl.UInt32, "name": pl.String, "country": pl.String},
+    )
     assert evaluate(rows, candidates(), ruleset)["fired_rules"].to_list() == [["china_no_signal"]]
 
 
@@ -191,14 +367,24 @@ def test_missing_optional_columns_just_do_not_fire(ruleset: RuleSet) -> None:
 
 
 def test_uflpa_match_is_critical_and_cites_clause_date_document_and_url(ruleset: RuleSet) -> None:
-    result = one(ruleset, {"name": "Zhongtai Chemical", "country": "CN"},
-                 (0, "uflpa", 97.0, "match", "Zhongtai Chemical", "alias"))
+    result = one(
+        ruleset,
+        {"name": "Zhongtai Chemical", "country": "CN"},
+        (0, "uflpa", 97.0, "match", "Zhongtai Chemical", "alias"),
+    )
     assert result["risk_tier"] == "critical"
     assert result["fired_rules"] == ["uflpa_entity"]
     reason = result["reasons"]
-    for fact in ("UFLPA Entity List", "UFLPA 2(d)(2)(B)(ii)", "listed 2023-06-12", "Federal Register 2023-12481",
-                 "alias 'Zhongtai Chemical' of 'Xinjiang Zhongtai Chemical Co., Ltd.'", "score 97",
-                 "presumed made with forced labour", "https://www.dhs.gov/uflpa-entity-list"):
+    for fact in (
+        "UFLPA Entity List",
+        "UFLPA 2(d)(2)(B)(ii)",
+        "listed 2023-06-12",
+        "Federal Register 2023-12481",
+        "alias 'Zhongtai Chemical' of 'Xinjiang Zhongtai Chemical Co., Ltd.'",
+        "score 97",
+        "presumed made with forced labour",
+        "https://www.dhs.gov/uflpa-entity-list",
+    ):
         assert fact in reason
 
 
@@ -270,7 +456,9 @@ def test_xinjiang_sanction_is_high_and_keeps_reason_separator_out_of_urls(rulese
     assert result["fired_rules"] == ["xinjiang_sanction"]
     assert "OFAC SDN List — GLOMAG" in result["reasons"]
     assert " | " not in result["reasons"]
-    assert "https://home.treasury.gov/news/press-releases/sm1055; https://example.org/second-source" in result["reasons"]
+    assert (
+        "https://home.treasury.gov/news/press-releases/sm1055; https://example.org/second-source" in result["reasons"]
+    )
 
 
 def test_removed_sanction_is_low_with_removal_date(ruleset: RuleSet) -> None:
@@ -340,8 +528,9 @@ def test_uscc_failing_its_check_is_a_data_quality_note(ruleset: RuleSet) -> None
         ("dried red dates", None, "red dates"),
     ],
 )
-def test_high_priority_sectors_from_keywords_or_hs_codes(product: str | None, hs_code: str | None, sector: str,
-                                                         ruleset: RuleSet) -> None:
+def test_high_priority_sectors_from_keywords_or_hs_codes(
+    product: str | None, hs_code: str | None, sector: str, ruleset: RuleSet
+) -> None:
     result = one(ruleset, {"name": "A", "country": "CN", "product": product, "hs_code": hs_code})
     assert result["risk_tier"] == "medium"
     assert sector in result["reasons"]
@@ -350,8 +539,14 @@ def test_high_priority_sectors_from_keywords_or_hs_codes(product: str | None, hs
 
 @pytest.mark.parametrize(
     ("product", "hs_code"),
-    [("bar codes printing", None), ("fishing rods", "9507.10"), ("piano", None), ("hand tools", "8205.40"),
-     ("polyester fabric", "5407.61"), ("钢琴", None)],
+    [
+        ("bar codes printing", None),
+        ("fishing rods", "9507.10"),
+        ("piano", None),
+        ("hand tools", "8205.40"),
+        ("polyester fabric", "5407.61"),
+        ("钢琴", None),
+    ],
 )
 def test_ordinary_products_are_not_priority_sectors(product: str, hs_code: str | None, ruleset: RuleSet) -> None:
     assert one(ruleset, {"name": "A", "country": "CN", "product": product, "hs_code": hs_code})["risk_tier"] == "low"
@@ -371,8 +566,11 @@ def test_review_band_of_any_list_is_medium(ruleset: RuleSet) -> None:
 
 
 def test_china_without_signal_is_low_elsewhere_clear(ruleset: RuleSet) -> None:
-    rows = suppliers({"name": "A", "country": "China"}, {"name": "B", "country": "US"},
-                     {"name": "C", "country": None, "address": "No. 1 Road, Ningbo, China"})
+    rows = suppliers(
+        {"name": "A", "country": "China"},
+        {"name": "B", "country": "US"},
+        {"name": "C", "country": None, "address": "No. 1 Road, Ningbo, China"},
+    )
     out = evaluate(rows, candidates(), ruleset)
     assert out["risk_tier"].to_list() == ["low", "clear", "low"]
 
@@ -386,8 +584,12 @@ def test_otherwise_rule_does_not_add_to_other_signals(ruleset: RuleSet) -> None:
 
 
 def test_highest_tier_wins_and_reasons_are_most_severe_first(ruleset: RuleSet) -> None:
-    result = one(ruleset, {"name": "A", "country": "CN", "product": "cotton yarn", "address": "Aksu, Xinjiang"},
-                 (0, "uflpa", 88.0, "review"), (0, "sanction", 93.0, "match"))
+    result = one(
+        ruleset,
+        {"name": "A", "country": "CN", "product": "cotton yarn", "address": "Aksu, Xinjiang"},
+        (0, "uflpa", 88.0, "review"),
+        (0, "sanction", 93.0, "match"),
+    )
     assert result["risk_tier"] == "critical"
     assert result["fired_rules"] == ["xuar_address", "xinjiang_sanction", "high_priority_sector", "review_candidate"]
     reasons = result["reasons"].split(" | ")
@@ -401,17 +603,26 @@ def test_score_rises_with_each_signal_and_with_match_confidence(ruleset: RuleSet
     both = one(ruleset, {**base, "product": "cotton"}, (0, "sanction", 93.0, "match"))["risk_score"]
     weak = one(ruleset, base, (0, "sanction", 86.0, "match"))["risk_score"]
     strong = one(ruleset, base, (0, "sanction", 99.0, "match"))["risk_score"]
-    everything = one(ruleset, {**base, "product": "cotton", "address": "Urumqi", "uscc": "91650100MA77Q4R27J"},
-                     (0, "uflpa", 99.0, "match"), (0, "wro_active", 99.0, "match"), (0, "sanction", 99.0, "match"))
+    everything = one(
+        ruleset,
+        {**base, "product": "cotton", "address": "Urumqi", "uscc": "91650100MA77Q4R27J"},
+        (0, "uflpa", 99.0, "match"),
+        (0, "wro_active", 99.0, "match"),
+        (0, "sanction", 99.0, "match"),
+    )
     assert 0 < sector < both
     assert weak < strong
     assert everything["risk_score"] <= 100
 
 
 def test_every_tier_is_reachable(ruleset: RuleSet) -> None:
-    rows = suppliers({"name": "A", "address": "Kashgar, Xinjiang"}, {"name": "B", "uscc": "91650100MA77Q4R27J"},
-                     {"name": "C", "country": "CN", "product": "tomato"}, {"name": "D", "country": "CN"},
-                     {"name": "E", "country": "FR"})
+    rows = suppliers(
+        {"name": "A", "address": "Kashgar, Xinjiang"},
+        {"name": "B", "uscc": "91650100MA77Q4R27J"},
+        {"name": "C", "country": "CN", "product": "tomato"},
+        {"name": "D", "country": "CN"},
+        {"name": "E", "country": "FR"},
+    )
     assert evaluate(rows, candidates(), ruleset)["risk_tier"].to_list() == list(TIERS)
 
 
@@ -491,26 +702,38 @@ def test_rules_version_changes_with_user_rules(tmp_path: Path) -> None:
     [
         ('[[rule]]\nid = "x"\ntier = "high\n', "invalid TOML"),
         ('[[rule]]\nid = "x"\ntier = "high\n', "line 3"),
-        ('[[rule]]\nid = "high_priority_sector"\ntier = "severe"\n',
-         "rule 'high_priority_sector': field 'tier' must be one of critical, high, medium, low (got 'severe')"),
+        (
+            '[[rule]]\nid = "high_priority_sector"\ntier = "severe"\n',
+            "rule 'high_priority_sector': field 'tier' must be one of critical, high, medium, low (got 'severe')",
+        ),
         ('[[rule]]\nid = "uscc_xuar"\nweight = 150\n', "field 'weight' must be a number from 0 to 100"),
-        ('[[rule]]\nid = "new_rule"\ntier = "high"\nweight = 5\nkind = "list_match"\n',
-         "rule 'new_rule': field 'title' is required"),
-        ('[[rule]]\nid = "x"\ntitle = "t"\ntier = "high"\nweight = 5\nkind = "python"\nreason = "r"\n',
-         "field 'kind' must be one of list_match"),
-        ('[[rule]]\nid = "review_candidate"\nreason = "{no_such_field}"\n',
-         "field 'reason': unknown placeholder {no_such_field}"),
+        (
+            '[[rule]]\nid = "new_rule"\ntier = "high"\nweight = 5\nkind = "list_match"\n',
+            "rule 'new_rule': field 'title' is required",
+        ),
+        (
+            '[[rule]]\nid = "x"\ntitle = "t"\ntier = "high"\nweight = 5\nkind = "python"\nreason = "r"\n',
+            "field 'kind' must be one of list_match",
+        ),
+        (
+            '[[rule]]\nid = "review_candidate"\nreason = "{no_such_field}"\n',
+            "field 'reason': unknown placeholder {no_such_field}",
+        ),
         ('[[rule]]\nid = "review_candidate"\nreason = "[{list_name}"\n', "square brackets"),
-        ('[[rule]]\nid = "review_candidate"\n[rule.when]\nlist_name_matches = "(unclosed"\n',
-         "'list_name_matches' is not a valid regular expression"),
+        (
+            '[[rule]]\nid = "review_candidate"\n[rule.when]\nlist_name_matches = "(unclosed"\n',
+            "'list_name_matches' is not a valid regular expression",
+        ),
         ('[[rule]]\nid = "review_candidate"\n[rule.when]\nshoe_size = ["42"]\n', "unknown condition 'shoe_size'"),
         ('[[rule]]\nid = "uscc_xuar"\n[rule.when]\nprefixes = ["XJ"]\n', "'prefixes' must list division-code"),
         ('[[rule]]\nid = "high_priority_sector"\n[rule.when]\nsectors = ["gold"]\n', "unknown sector 'gold'"),
         ('[[rule]]\nid = "high_priority_sector"\ncolour = "red"\n', "unknown field 'colour'"),
         ('[[rule]]\ntitle = "no id"\n', "field 'id' must be a name"),
         ('rule = "x"\n', "'rule' must be written as [[rule]] tables"),
-        ('[[sector]]\nid = "s"\nname = "s"\ndesignation = "d"\nsource_url = "u"\ndesignated = "soon"\n',
-         "sector 's': field 'designated' must be a date"),
+        (
+            '[[sector]]\nid = "s"\nname = "s"\ndesignation = "d"\nsource_url = "u"\ndesignated = "soon"\n',
+            "sector 's': field 'designated' must be a date",
+        ),
     ],
 )
 def test_malformed_rule_files_fail_with_file_and_field(tmp_path: Path, text: str, message: str) -> None:

@@ -14,9 +14,7 @@ URUMQI_CODE = "91650100MA77Q4R27J"
 
 def facts(*codes: str | None) -> pl.DataFrame:
     frame = pl.DataFrame({"uscc": list(codes)}, schema={"uscc": pl.String})
-    return with_uscc_columns(frame, "uscc").with_columns(
-        name=division_name(pl.col("uscc_division"), ["65", "66"])
-    )
+    return with_uscc_columns(frame, "uscc").with_columns(name=division_name(pl.col("uscc_division"), ["65", "66"]))
 
 
 def test_check_character_of_a_real_code_format() -> None:
