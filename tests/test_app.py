@@ -199,3 +199,83 @@ def test_report_bytes_open_in_every_format(app_env):
     assert LISTED_SUPPLIER in report_bytes(result, "html").decode()
     assert LISTED_SUPPLIER in report_bytes(result, "csv").decode()
     assert json.loads(report_bytes(result, "json"))
+
+
+@pytest.fixture
+def sources_app(lists_db, monkeypatch) -> AppTest:
+    """The sources page on a private database, refreshing from a fake web serving the UFLPA fixture page."""
+    from sources import uflpa
+    from tests.fixtures.sources.mock_http import FakeWeb, fixture, ok
+
+    monkeypatch.setenv("SCREENER_DB", str(lists_db))
+    web = FakeWeb({uflpa.URL: ok(fixture("uflpa_entity_list.html"))})
+    monkeypatch.setattr("screener.ui.sources_page.http_client", web.client)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    return at.switch_page("pages/sources.py").run()
+
+
+def refresh(at: AppTest, force: bool) -> AppTest:
+    at.multiselect(key="refresh_sources").set_value(["uflpa"])
+    at.checkbox(key="refresh_force").set_value(force)
+    at.button(key="refresh_button").click()
+    return at.run()
+
+
+def current_uflpa(at: AppTest) -> dict:
+    return pl.from_pandas(at.dataframe[0].value).filter(pl.col("source") == "uflpa").row(0, named=True)
+
+
+def test_refresh_that_shrinks_a_list_is_refused_and_the_stored_list_kept(sources_app):
+    before = current_uflpa(sources_app)
+    refresh(sources_app, force=False)
+    assert not sources_app.exception
+    assert any("uflpa" in error.value and "kept" in error.value for error in sources_app.error)
+    assert current_uflpa(sources_app) == before
+
+
+def test_forced_refresh_stores_a_new_snapshot_and_shows_the_changes(sources_app):
+    before = current_uflpa(sources_app)
+    refresh(sources_app, force=True)
+    assert not sources_app.exception and not sources_app.error
+    after = current_uflpa(sources_app)
+    assert after["snapshot_id"] != before["snapshot_id"] and after["origin"] == "ingest"
+    assert any(f"new snapshot {after['snapshot_id']}" in message.value for message in sources_app.success)
+    assert any(
+        expander.label.startswith(f"uflpa: snapshot {before['snapshot_id']} → {after['snapshot_id']}")
+        for expander in sources_app.expander
+    )
+
+
+def test_rules_page_lists_the_active_rules(app):
+    app.switch_page("pages/rules.py").run()
+    assert not app.exception and not app.error
+    rules = pl.from_pandas(app.dataframe[0].value)
+    uflpa = rules.filter(pl.col("id") == "uflpa_entity").row(0, named=True)
+    assert uflpa["tier"] == "critical" and "UFLPA" in uflpa["basis"]
+    assert uflpa["origin"] == "builtin.toml"
+
+
+def upload_rules(at: AppTest, name: str, text: str) -> AppTest:
+    at.switch_page("pages/rules.py").run()
+    at.file_uploader[0].upload(name, text.encode(), "application/toml")
+    return at.run()
+
+
+def test_malformed_rules_file_shows_one_line_error(app):
+    upload_rules(app, "bad.toml", '[[rule]]\nid = "mine"\ntitle = "x"\ntier = "catastrophic"\n')
+    assert not app.exception
+    assert len(app.error) == 1 and app.error[0].value.startswith("Cannot use bad.toml:")
+    assert "\n" not in app.error[0].value
+
+
+def test_custom_rules_apply_to_this_session_until_removed(app):
+    upload_rules(app, "ours.toml", '[[rule]]\nid = "uflpa_entity"\ntier = "high"\nweight = 70\n')
+    assert not app.error
+    rules = pl.from_pandas(app.dataframe[0].value)
+    assert rules.filter(pl.col("id") == "uflpa_entity")["tier"].to_list() == ["high"]
+    check(app, "Xinjiang Zhongtai Chemical Co., Ltd.", "CN")
+    assert ":orange-badge[HIGH" in markdown_text(app)
+    app.switch_page("pages/rules.py").run()
+    app.button(key="builtin_rules_button").click().run()
+    check(app, "Xinjiang Zhongtai Chemical Co., Ltd.", "CN")
+    assert ":red-badge[CRITICAL" in markdown_text(app)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import httpx
 import polars as pl
 import streamlit as st
 
 from screener.embedded import ensure_embedded
+from screener.ingest import IngestError, IngestResult, diff_snapshots, ingest_many
 from screener.store import Store
 from screener.ui.state import attempt, db_path, reload_lists
+from sources._http import make_client
+from sources.registry import SOURCES, get_source
+
+STAGES = ("downloading", "parsing", "validating", "storing")
+DIFF_ROWS = 200
+REFRESH_KEY = "refresh_results"
 
 SNAPSHOT_COLUMNS = {
     "source": st.column_config.TextColumn("source"),
@@ -20,6 +28,11 @@ SNAPSHOT_COLUMNS = {
     "fetched_at": st.column_config.DatetimeColumn("stored at"),
     "url": st.column_config.LinkColumn("source URL"),
 }
+
+
+def http_client() -> httpx.Client:
+    """The client refreshes download with (tests swap in a mock transport)."""
+    return make_client()
 
 
 def read_snapshots() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -44,6 +57,7 @@ def render() -> None:
             st.markdown(f"**Licence.** {snapshot['licence'] or 'not stated'}")
             st.markdown(f"**Source.** {snapshot['url']} · sha256 `{snapshot['sha256'] or ''}`")
     refresh_section()
+    latest_changes(current)
     with st.expander(f"Snapshot history ({history.height} stored)"):
         st.dataframe(
             history.select("snapshot_id", "source", "as_of", "status", "row_count", "name_count", "origin", "fetched_at"),
@@ -56,4 +70,69 @@ def render() -> None:
 
 def refresh_section() -> None:
     st.subheader("Refresh")
-    st.caption("Download the live lists; a failed or suspicious download keeps the stored list in force.")
+    st.caption(
+        "Download the live lists from their publishers into new snapshots. A failed download, a changed format "
+        "or a list that lost more than half its entities is refused and the stored list stays in force."
+    )
+    chosen = st.multiselect("Lists to refresh", list(SOURCES), default=["uflpa", "cbp_wro"], key="refresh_sources")
+    force = st.checkbox("Accept a list that shrank by more than half", key="refresh_force")
+    if st.button("Refresh lists", key="refresh_button", disabled=not chosen):
+        results = run_refresh(chosen, force)
+        if results is None:
+            return
+        st.session_state[REFRESH_KEY] = results
+        st.rerun()
+    show_refresh(st.session_state.get(REFRESH_KEY, []))
+
+
+def run_refresh(names: list[str], force: bool) -> list[IngestResult] | None:
+    """Run the ingestors with a progress bar; every outcome is kept, failures included."""
+    bar = st.progress(0.0, text="Starting…")
+    steps = len(names) * len(STAGES)
+    done: list[str] = []
+
+    def advance(source: str, stage: str) -> None:
+        done.append(stage)
+        bar.progress(min(len(done) / steps, 1.0), text=f"{source}: {stage}")
+
+    def refresh() -> list[IngestResult]:
+        with Store(db_path()) as store, http_client() as client:
+            return ingest_many(store, [get_source(name) for name in names], client, force=force, on_stage=advance)
+
+    results = attempt("The refresh failed", refresh)
+    bar.progress(1.0, text="Refresh finished")
+    if results and any(result.status == "updated" for result in results):
+        reload_lists()
+    return results
+
+
+def show_refresh(results: list[IngestResult]) -> None:
+    for result in results:
+        if result.status == "failed":
+            st.error(f"{result.source}: {result.message}", icon="⚠️")
+        elif result.status == "updated":
+            st.success(
+                f"{result.source}: new snapshot {result.snapshot_id} with {result.total:,} entities "
+                f"({result.added} added, {result.removed} removed, {result.changed} changed)"
+            )
+        else:
+            st.info(f"{result.source}: {result.status}, {result.message}")
+
+
+def latest_changes(current: pl.DataFrame) -> None:
+    """Per list, what changed between its current snapshot and the one before (as `screener diff` shows)."""
+    st.subheader("Latest changes")
+    for source in current["source"].to_list():
+        try:
+            with Store(db_path()) as store:
+                older, newer, diff = diff_snapshots(store, source)
+        except IngestError:
+            st.caption(f"{source}: only one snapshot stored, nothing to compare yet.")
+            continue
+        added, removed, changed = diff.counts()
+        with st.expander(f"{source}: snapshot {older} → {newer}: {added} added, {removed} removed, {changed} changed"):
+            for title, frame in (("Added", diff.added), ("Removed", diff.removed), ("Changed", diff.changed)):
+                if frame.height:
+                    st.markdown(f"**{title}** ({frame.height})")
+                    columns = [c for c in ("name", "list_name", "program", "start_date", "changed_fields") if c in frame.columns]
+                    st.dataframe(frame.select(columns).head(DIFF_ROWS), hide_index=True)

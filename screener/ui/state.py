@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -60,7 +61,11 @@ def apply_custom_rules(file_name: str, content: bytes) -> RuleSet:
     safe_name = re.sub(r"[^\w.-]", "_", Path(file_name).name) or "rules.toml"
     path = folder / safe_name
     path.write_bytes(content)
-    ruleset = load_rules([path])
+    try:
+        ruleset = load_rules([path])
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     st.session_state[RULES_KEY] = {"name": file_name, "paths": (path,), "ruleset": ruleset}
     return ruleset
 
