@@ -44,6 +44,7 @@ XUAR_DIVISIONS = {
 }
 """GB/T 2260 division prefixes in XUAR, most specific first when looked up (6, then 4, then 2 digits)."""
 
+_BAD_CHARACTERS = "it contains characters a code cannot have (I, O, S, V, Z, punctuation, or letters in characters 3-8)"
 _FORMAT = rf"^[{ALPHABET}]{{2}}[0-9]{{6}}[{ALPHABET}]{{10}}$"
 
 
@@ -66,7 +67,7 @@ def with_uscc_columns(frame: pl.DataFrame, column: str) -> pl.DataFrame:
         .when(code.str.len_chars() != 18)
         .then(pl.format("it has {} characters instead of 18", code.str.len_chars()))
         .when(~pl.col("_well_formed"))
-        .then(pl.lit("it contains characters a code cannot have (I, O, S, V, Z, punctuation, or letters in characters 3-8)"))
+        .then(pl.lit(_BAD_CHARACTERS))
         .when(code.str.slice(17, 1) != pl.col("_expected"))
         .then(
             pl.format(
