@@ -83,7 +83,8 @@ def add_portfolio(
     if not name:
         raise PortfolioError("a portfolio needs a name")
     if frame.is_empty():
-        raise PortfolioError(f"the supplier file {source_file or ''} has no rows; nothing was saved".replace("  ", " "))
+        what = f"the supplier file {source_file}" if source_file else "the supplier list"
+        raise PortfolioError(f"{what} has no rows; nothing was saved")
     existing = store.scalar("SELECT portfolio_id FROM portfolios WHERE name = ?", [name])
     if existing is not None and not replace:
         raise PortfolioError(f"a portfolio named '{name}' already exists; use --replace to replace its suppliers")

@@ -291,3 +291,19 @@ def test_rescreening_unchanged_lists_reports_no_change(lists_db):
         supplier_name=pl.format("{} Trading Branch {}", "supplier_name", "n")).drop("n")
     save(lists_db, "large", pl.concat([example, variants]).select("supplier_name", "country"))
     assert rescreen(lists_db, "large").changes.is_empty()
+
+
+def test_a_decision_follows_the_supplier_into_another_portfolio(lists_db):
+    save(lists_db, "europe", suppliers("Ninestar Corporation"))
+    dismiss_all(lists_db, "europe", "Ninestar Corporation", rescreen(lists_db, "europe"))
+    save(lists_db, "asia", suppliers("Quiet Meadow Textiles GmbH", "NINESTAR  corporation"))
+    assert row_of(rescreen(lists_db, "asia"), "NINESTAR  corporation")["dismissed_matches"] == 1
+
+
+def test_a_refused_replacement_keeps_the_saved_suppliers(lists_db):
+    save(lists_db, "main", suppliers("Ninestar Corporation"))
+    with Store(lists_db) as store:
+        with pytest.raises(PortfolioError, match="has no rows; nothing was saved"):
+            add_portfolio(store, "main", suppliers(), MAPPING, source_file="empty.csv", replace=True)
+        kept = load_portfolio(store, "main")
+    assert kept.frame["supplier_name"].to_list() == ["Ninestar Corporation"] and kept.source_file == "main.csv"
