@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
@@ -41,6 +42,7 @@ NAME_COVERAGE_SHARE = 0.6
 COUNTRY_AGREES_BONUS = 2.0
 AFFILIATE_QUALIFIER_WEIGHT = 0.05
 DIFFERENT_PINYIN_FACTOR = 0.75
+EXHAUSTIVE_MIN_RATIO = 50
 COUNTRY_CONFLICT_PENALTY = 10.0
 DISCOUNTED_BELOW = 0.35
 _COUNTRY_GROUPS = {"HK": "CN", "MO": "CN"}
@@ -99,6 +101,7 @@ class Matcher:
         )
         self._name_weight = self._name_words.group_by("nid").agg(name_weight=pl.col("weight").sum())
         self._block_keys = _block_keys(self._name_words)
+        self._block_weight = self._block_keys.group_by("nid").agg(block_weight=pl.col("weight").sum())
         self._joined_words = _joined_words(self._name_words)
         self._deletions = _deletion_keys(self._vocab.select("word"), "word")
 
@@ -110,15 +113,18 @@ class Matcher:
         )
         return self.match(queries)
 
-    def match(self, queries: pl.DataFrame) -> pl.DataFrame:
-        """Candidates at or above the review threshold: one row per (row, entity), by row then score descending."""
+    def match(self, queries: pl.DataFrame, *, exhaustive: bool = False) -> pl.DataFrame:
+        """Candidates at or above the review threshold: one row per (row, entity), by row then score descending.
+
+        `exhaustive=True` skips blocking and scores every list name a rapidfuzz scan finds remotely similar
+        (token-set ratio >= 50): the slow baseline that blocking is measured against."""
         prepared = self._prepare(queries)
         if prepared.is_empty() or self._names.is_empty():
             return _empty(queries)
         query_words = _explode_words(prepared, "qid")
         word_map = self._word_map(query_words.select("word").unique())
         hits = query_words.rename({"word": "qword"}).join(word_map, on="qword")
-        candidates = self._candidates(hits)
+        candidates = self._scan(prepared) if exhaustive else self._candidates(hits)
         if candidates.is_empty():
             return _empty(queries)
         scored = self._score(candidates, hits, query_words, prepared)
@@ -140,10 +146,10 @@ class Matcher:
     def _word_map(self, words: pl.DataFrame) -> pl.DataFrame:
         """Query word → list word with similarity 0-1: exact, joined pinyin, or one typing error."""
         words = words.rename({"word": "qword"})
-        exact = words.join(self._vocab.select(word="word"), left_on="qword", right_on="word", how="inner").with_columns(
+        exact = words.join(_among(self._vocab, "word", words["qword"]).select("word"), left_on="qword", right_on="word").with_columns(
             word=pl.col("qword"), sim=pl.lit(1.0)
         )
-        joined = words.join(self._joined_words, on="qword").with_columns(sim=pl.lit(1.0))
+        joined = words.join(_among(self._joined_words, "qword", words["qword"]), on="qword").with_columns(sim=pl.lit(1.0))
         unknown = words.join(exact.select("qword"), on="qword", how="anti").filter(
             pl.col("qword").str.len_chars() >= FUZZY_MIN_LENGTH
         )
@@ -155,9 +161,9 @@ class Matcher:
     def _fuzzy(self, unknown: pl.DataFrame) -> pl.DataFrame:
         if unknown.is_empty():
             return pl.DataFrame(schema={"qword": pl.String, "word": pl.String, "sim": pl.Float64})
+        keys = _deletion_keys(unknown, "qword")
         pairs = (
-            _deletion_keys(unknown, "qword")
-            .join(self._deletions, on="key")
+            keys.join(_among(self._deletions, "key", keys["key"]), on="key")
             .select("qword", "word")
             .unique()
             .filter(
@@ -181,29 +187,45 @@ class Matcher:
         )
 
     def _candidates(self, hits: pl.DataFrame) -> pl.DataFrame:
-        """The most promising list names per query, from its words that hit a list name's informative words."""
+        """The most promising list names per query: those whose informative words the query covers best
+        (all names tied at the cut are kept)."""
+        keys = _among(self._block_keys, "word", hits["word"])
         return (
-            hits.join(self._block_keys, on="word")
+            hits.join(keys, on="word")
+            .group_by("qid", "nid", "word")
+            .agg(found=(pl.col("sim") * pl.col("weight")).max())
             .group_by("qid", "nid")
-            .agg(block=(pl.col("sim") * pl.col("weight")).max() + (pl.col("sim") * pl.col("weight")).sum() / 10)
-            .sort(["qid", "block"], descending=[False, True])
-            .group_by("qid", maintain_order=True)
-            .head(self.config.max_candidates)
+            .agg(found=pl.col("found").sum())
+            .join(_among(self._block_weight, "nid", keys["nid"]), on="nid")
+            .with_columns(cover=pl.col("found") / pl.col("block_weight"))
+            .filter(pl.col("cover").rank("min", descending=True).over("qid") <= self.config.max_candidates)
             .select("qid", "nid")
+        )
+
+    def _scan(self, prepared: pl.DataFrame) -> pl.DataFrame:
+        """Every (query, list name) pair with a token-set ratio of at least 50, by exhaustive comparison."""
+        scores = process.cdist(
+            prepared["norm"].to_list(), self._names["norm"].to_list(), scorer=fuzz.token_set_ratio,
+            score_cutoff=EXHAUSTIVE_MIN_RATIO, workers=-1, dtype=np.uint8,
+        )
+        query_index, name_index = np.nonzero(scores)
+        return pl.DataFrame(
+            {"qid": prepared["qid"].gather(query_index), "nid": self._names["nid"].gather(name_index)}
         )
 
     def _score(
         self, candidates: pl.DataFrame, hits: pl.DataFrame, query_words: pl.DataFrame, prepared: pl.DataFrame
     ) -> pl.DataFrame:
+        name_words = _among(self._name_words, "nid", candidates["nid"])
         pairs = (
             candidates.join(hits, on="qid")
-            .join(self._name_words.select("nid", "word"), on=["nid", "word"])
+            .join(name_words.select("nid", "word"), on=["nid", "word"])
             .select("qid", "nid", "qword", "word", "sim")
         )
         name_side = (
-            candidates.join(self._name_words.select("nid", "word", "weight"), on="nid")
+            candidates.join(name_words.select("nid", "word", "weight"), on="nid")
             .join(
-                pairs.sort("sim", descending=True).unique(["qid", "nid", "word"], keep="first"),
+                pairs.sort(["sim", "qword"], descending=[True, False]).unique(["qid", "nid", "word"], keep="first"),
                 on=["qid", "nid", "word"],
                 how="left",
             )
@@ -221,9 +243,11 @@ class Matcher:
             )
         )
         query_weights = self._query_weights(query_words, prepared)
-        best_per_qword = pairs.join(self._vocab.select("word", weight="kind_weight"), on="word").sort(
-            "sim", descending=True
-        ).unique(["qid", "nid", "qword"], keep="first")
+        best_per_qword = (
+            pairs.join(_among(self._vocab, "word", pairs["word"]).select("word", weight="kind_weight"), on="word")
+            .sort(["sim", "weight", "word"], descending=[True, True, False])
+            .unique(["qid", "nid", "qword"], keep="first")
+        )
         query_side = (
             candidates.join(query_weights, on="qid")
             .join(best_per_qword.select("qid", "nid", "qword", "sim", lweight="weight"), on=["qid", "nid", "qword"], how="left")
@@ -236,9 +260,9 @@ class Matcher:
         )
         return (
             name_side.join(query_side, on=["qid", "nid"])
-            .join(self._name_weight, on="nid")
+            .join(_among(self._name_weight, "nid", candidates["nid"]), on="nid")
             .with_columns(name_cover=pl.col("name_cover") / pl.col("name_weight"))
-            .join(self._names.select("nid", "person", "affiliates"), on="nid")
+            .join(_among(self._names, "nid", candidates["nid"]).select("nid", "person", "affiliates"), on="nid")
             .with_columns(affiliate=pl.col("affiliates") & pl.col("brand_found"))
             .with_columns(
                 text_score=100
@@ -267,7 +291,9 @@ class Matcher:
         )
 
     def _finish(self, scored: pl.DataFrame, prepared: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
-        names = self._names.select("nid", "entity_id", "name", "kind", "lang", "norm", entity_country="country")
+        names = _among(self._names, "nid", scored["nid"]).select(
+            "nid", "entity_id", "name", "kind", "lang", "norm", entity_country="country"
+        )
         country_adjust = (
             pl.when(pl.col("country").is_null() | pl.col("entity_country").is_null())
             .then(0.0)
@@ -283,20 +309,25 @@ class Matcher:
             .join(prepared.select("qid", "row", "country", qnorm="norm", steps="steps"), on="qid")
             .with_columns(adjust=country_adjust)
             .with_columns(score=(pl.col("text_score") + pl.col("adjust")).clip(0.0, 100.0).round(1))
-            .sort(["qid", "entity_id", "score", kind_rank], descending=[False, False, True, False])
+            .sort(["qid", "entity_id", "score", kind_rank, "nid"], descending=[False, False, True, False, False])
             .unique(["qid", "entity_id"], keep="first", maintain_order=True)
             .filter(pl.col("score") >= self.config.review_threshold)
             .with_columns(
                 band=pl.when(pl.col("score") >= self.config.match_threshold).then(pl.lit("match")).otherwise(pl.lit("review")),
                 explanation=_explanation(),
             )
-            .sort(["qid", "score"], descending=[False, True])
+            .sort(["qid", "score", "entity_id"], descending=[False, True, False])
             .select(
                 "row", "entity_id", matched_name="name", name_kind="kind", name_lang="lang", score="score",
                 band="band", explanation="explanation",
             )
         )
         return result.with_columns(pl.col("row").cast(queries.schema["row"]))
+
+
+def _among(table: pl.DataFrame, column: str, values: pl.Series) -> pl.DataFrame:
+    """Rows of a large index table whose key is among the values (a scan, cheaper than hashing the table)."""
+    return table.filter(pl.col(column).is_in(values.unique().implode()))
 
 
 def _name_table(names: pl.DataFrame, entities: pl.DataFrame) -> pl.DataFrame:
@@ -324,7 +355,7 @@ def _explode_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
         frame.select(key, word=pl.col("norm").str.split(" "))
         .explode("word")
         .filter(pl.col("word") != "")
-        .unique([key, "word"])
+        .unique([key, "word"], maintain_order=True)
     )
 
 
@@ -378,18 +409,21 @@ def _vocabulary(name_words: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
 
 
 def _block_keys(name_words: pl.DataFrame) -> pl.DataFrame:
-    """The most informative words of each list name: a query must share one to be scored against it."""
+    """The most informative words of each list name (its best word only, if all are generic): a query
+    must share one to be scored against it, so common words never fan out to thousands of names."""
+    ranked = name_words.sort(
+        ["nid", "weight", pl.col("word").str.len_chars(), "word"], descending=[False, True, True, False]
+    )
     return (
-        name_words.sort(["nid", "weight", pl.col("word").str.len_chars()], descending=[False, True, True])
-        .group_by("nid", maintain_order=True)
-        .head(BLOCK_KEYS_PER_NAME)
+        ranked.with_columns(rank=pl.int_range(pl.len()).over("nid"))
+        .filter((pl.col("rank") == 0) | ((pl.col("weight") >= DISCOUNTED_BELOW) & (pl.col("rank") < BLOCK_KEYS_PER_NAME)))
         .select("word", "nid", "weight")
     )
 
 
 def _joined_words(name_words: pl.DataFrame) -> pl.DataFrame:
     """Pairs of list words written as one ('sensetime' for 'sense time'), mapped to both words."""
-    ordered = name_words.sort("nid")
+    ordered = name_words.sort("nid", maintain_order=True)
     words_by_name = ordered.group_by("nid", maintain_order=True).agg("word")
     pairs = (
         words_by_name.with_columns(first=pl.col("word").list.slice(0, pl.col("word").list.len() - 1),

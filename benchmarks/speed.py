@@ -1,0 +1,176 @@
+"""Matcher speed, memory and blocking recall on generated supplier files and watchlists.
+
+Screens generated supplier rows (multilingual company names, some variants of listed names) against
+the embedded lists plus a generated watchlist, prints rows/s at 5k, 50k and 500k watchlist names,
+peak resident memory, single-name `check` latency (p50/p95, warm), and compares a sample with an
+exhaustive rapidfuzz scan of every list name: a pair the scan finds near-identical must not be lost.
+
+    python benchmarks/speed.py [--rows 100000] [--sample 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import numpy as np
+import polars as pl
+
+from screener.embedded import read_embedded
+from screener.matching import MatchConfig, Matcher
+from screener.normalize import normalize_series
+from screener.transliterate import PINYIN_SYLLABLES
+
+SYLLABLES = sorted(PINYIN_SYLLABLES)
+PLACES = ("Shenzhen Guangzhou Ningbo Hangzhou Suzhou Wuxi Qingdao Xiamen Tianjin Shanghai Beijing Dongguan "
+          "Foshan Jiangsu Zhejiang Shandong Hebei Henan Anhui Fujian Xinjiang Urumqi Hetian Kashgar").split()
+INDUSTRY = ("Textile|Garment|Apparel|Cotton|Electronic Technology|Information Technology|Chemical|New Energy|"
+            "Solar|Silicon|Metals|Machinery|Trading|Import & Export|Food|Agricultural Development|Logistics|"
+            "Knitting|Plastics|Packaging|Auto Parts|Furniture|Footwear|Toys|Lighting").split("|")
+FORMS = ["Co., Ltd.", "Co. Ltd", "Company Limited", "Limited", "Group Co., Ltd.", "Corp.", "Inc.", "Industrial Co., Ltd."]
+HAN = list("华中泰新宏盛龙丰源达天金宝富安康美丽海明瑞祥恒通诚光宇万佳德森联创科时益润阳浩鼎兴奇")
+HAN_INDUSTRY = ["纺织", "服装", "电子科技", "化工", "新能源", "贸易", "食品", "机械", "棉业", "硅业"]
+FOREIGN = ["Global Textiles", "Pacific Apparel", "Dhaka Knit Composite", "Anatolia Tekstil", "Saigon Garment",
+           "Lahore Cotton Mills", "Mekong Footwear", "Delta Packaging", "Summit Electronics", "Prime Foods"]
+
+
+def pick(rng: np.random.Generator, options: list[str], size: int) -> np.ndarray:
+    return np.asarray(options, dtype=object)[rng.integers(0, len(options), size)]
+
+
+def latin_names(rng: np.random.Generator, size: int) -> list[str]:
+    """Chinese company names in English: place, pinyin brand, industry, legal form."""
+    brand = [a.capitalize() + b for a, b in zip(pick(rng, SYLLABLES, size), pick(rng, SYLLABLES, size))]
+    place = pick(rng, PLACES, size)
+    with_place = rng.random(size) < 0.6
+    return [
+        f"{p + ' ' if w else ''}{b} {i} {f}"
+        for p, w, b, i, f in zip(place, with_place, brand, pick(rng, INDUSTRY, size), pick(rng, FORMS, size))
+    ]
+
+
+def han_names(rng: np.random.Generator, size: int) -> list[str]:
+    brand = ["".join(chars) for chars in zip(pick(rng, HAN, size), pick(rng, HAN, size))]
+    return [f"{b}{i}有限公司" for b, i in zip(brand, pick(rng, HAN_INDUSTRY, size))]
+
+
+def listed_variants(rng: np.random.Generator, listed: list[str], size: int) -> list[str]:
+    """Listed names as suppliers write them: upper case, legal form swapped, one typo."""
+    chosen = pick(rng, listed, size)
+    variants = []
+    for name, kind, position in zip(chosen, rng.integers(0, 3, size), rng.random(size)):
+        if kind == 0:
+            variants.append(name.upper())
+        elif kind == 1:
+            variants.append(name.replace("Co., Ltd.", "Company Limited"))
+        else:
+            cut = max(1, int(position * (len(name) - 1)))
+            variants.append(name[:cut] + name[cut + 1 :])
+    return variants
+
+
+def suppliers(rng: np.random.Generator, rows: int, listed: list[str]) -> pl.DataFrame:
+    """A realistic supplier file: mostly unlisted Chinese and foreign firms, 2% variants of listed names."""
+    listed_count, han_count, foreign_count = rows // 50, rows // 10, rows // 10
+    names = (
+        latin_names(rng, rows - listed_count - han_count - foreign_count)
+        + han_names(rng, han_count)
+        + list(pick(rng, FOREIGN, foreign_count))
+        + listed_variants(rng, listed, listed_count)
+    )
+    order = rng.permutation(rows)
+    countries = pick(rng, ["CN", "CN", "CN", "VN", "BD", None], rows)
+    return pl.DataFrame(
+        {"row": np.arange(rows, dtype=np.int64), "name": [names[i] for i in order], "country": countries,
+         "address": [None] * rows},
+        schema={"row": pl.Int64, "name": pl.String, "country": pl.String, "address": pl.String},
+    )
+
+
+def watchlist(rng: np.random.Generator, size: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Generated list entities and names the size of a consolidated screening list."""
+    ids = [f"csl:{i:012x}" for i in range(size)]
+    names = latin_names(rng, size)
+    entities = pl.DataFrame({"entity_id": ids, "country": pick(rng, ["CN", "HK", "RU", "IR", ""], size),
+                             "entity_type": ["organization"] * size, "includes_affiliates": [False] * size})
+    frame = pl.DataFrame({"entity_id": ids, "name": names, "kind": ["primary"] * size, "lang": ["en"] * size})
+    return frame.with_columns(norm=normalize_series(frame["name"])), entities
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build(embedded_names: pl.DataFrame, embedded_entities: pl.DataFrame, extra: int, rng: np.random.Generator) -> tuple[Matcher, pl.DataFrame]:
+    names, entities = watchlist(rng, extra)
+    all_names = pl.concat([embedded_names, names], how="diagonal_relaxed")
+    all_entities = pl.concat([embedded_entities, entities], how="diagonal_relaxed")
+    return Matcher(all_names, all_entities, MatchConfig()), all_names
+
+
+def throughput(matcher: Matcher, queries: pl.DataFrame, chunk: int = 5_000) -> tuple[float, int]:
+    """Rows per second screening in the pipeline's chunk size, and candidates found."""
+    start = time.perf_counter()
+    found = sum(matcher.match(queries.slice(offset, chunk)).height for offset in range(0, queries.height, chunk))
+    return queries.height / (time.perf_counter() - start), found
+
+
+def exhaustive_losses(matcher: Matcher, sample: pl.DataFrame, chunk: int = 100) -> tuple[int, int]:
+    """Candidates an exhaustive scan of every list name finds that blocked matching loses: (found, lost)."""
+    expected, lost = 0, 0
+    for offset in range(0, sample.height, chunk):
+        part = sample.slice(offset, chunk)
+        baseline = matcher.match(part, exhaustive=True).select("row", "entity_id")
+        blocked = matcher.match(part).select("row", "entity_id")
+        expected += baseline.height
+        lost += baseline.join(blocked, on=["row", "entity_id"], how="anti").height
+    return expected, lost
+
+
+def check_latency(matcher: Matcher, names: list[str], calls: int = 300) -> tuple[float, float]:
+    for name in names[:20]:
+        matcher.check(name)
+    timings = []
+    for name in names[:calls]:
+        start = time.perf_counter()
+        matcher.check(name, "CN")
+        timings.append((time.perf_counter() - start) * 1000)
+    return float(np.percentile(timings, 50)), float(np.percentile(timings, 95))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--sample", type=int, default=1_000)
+    args = parser.parse_args()
+    rng = np.random.default_rng(7)
+    lists = read_embedded()
+    embedded_entities = pl.concat([item.entities for item in lists], how="vertical_relaxed")
+    embedded_names = pl.concat([item.names for item in lists], how="vertical_relaxed")
+    embedded_names = embedded_names.with_columns(norm=normalize_series(embedded_names["name"]))
+    listed = embedded_names.filter(pl.col("lang") == "en")["name"].to_list()
+    queries = suppliers(rng, args.rows, listed)
+
+    start = time.perf_counter()
+    matcher, names = build(embedded_names, embedded_entities, 50_000, rng)
+    print(f"index of {names.height:,} names built in {time.perf_counter() - start:.1f} s")
+    rate, found = throughput(matcher, queries)
+    print(f"{args.rows:,} supplier rows vs embedded + 50,000 names: {rate:,.0f} rows/s, {found:,} candidates")
+    expected, lost = exhaustive_losses(matcher, queries.sample(args.sample, seed=1))
+    print(f"exhaustive rapidfuzz scan of {args.sample:,} rows: {expected} candidates at or above review, {lost} lost by blocking")
+    p50, p95 = check_latency(matcher, queries["name"].to_list())
+    print(f"check(): p50 {p50:.1f} ms, p95 {p95:.1f} ms (warm)")
+    print(f"peak RSS so far: {peak_rss_mib():,.0f} MiB")
+
+    sized = queries.head(20_000)
+    for size in (5_000, 50_000, 500_000):
+        matcher, names = build(embedded_names, embedded_entities, size, rng)
+        rate, _ = throughput(matcher, sized)
+        print(f"watchlist {names.height:>7,} names: {rate:,.0f} rows/s ({sized.height:,} rows)")
+        del matcher, names
+    print(f"peak RSS overall: {peak_rss_mib():,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
