@@ -8,6 +8,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from screener.result import TIERS
 from screener.rules import RulesError, RuleSet, evaluate, load_rules
@@ -748,3 +750,24 @@ def test_malformed_rule_files_fail_with_file_and_field(tmp_path: Path, text: str
 def test_missing_rules_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match="cannot be read"):
         load_rules([tmp_path / "nope.toml"])
+
+
+def test_no_rows_and_no_candidate_columns(ruleset: RuleSet) -> None:
+    empty = evaluate(suppliers(), pl.DataFrame(), ruleset)
+    assert empty.height == 0
+    assert empty.columns == ["row", "risk_tier", "risk_score", "reasons", "fired_rules"]
+    bare = pl.DataFrame({"row": [0], "name": ["Acme"]})
+    assert evaluate(bare, pl.DataFrame(), ruleset)["risk_tier"].to_list() == ["clear"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(*(st.one_of(st.none(), st.text(max_size=40)) for _ in SUPPLIER_COLUMNS)), max_size=8))
+def test_any_text_in_any_column_gives_one_valid_verdict_per_row(rows: list[tuple[str | None, ...]]) -> None:
+    ruleset = load_rules([])
+    frame = suppliers(*(dict(zip(SUPPLIER_COLUMNS, row, strict=True)) for row in rows))
+    out = evaluate(frame, candidates(), ruleset)
+    assert out["row"].to_list() == list(range(len(rows)))
+    assert set(out["risk_tier"].to_list()) <= set(TIERS)
+    assert all(0 <= score <= 100 for score in out["risk_score"].to_list())
+    pairs = zip(out["reasons"].to_list(), out["fired_rules"].to_list(), strict=True)
+    assert all((reasons is None) == (fired == []) for reasons, fired in pairs)
