@@ -57,6 +57,8 @@ def test_places_in_any_script_or_spelling(address: str, place: str) -> None:
     [
         ("Karamay Road, Putuo District, Shanghai", "CN", "street named after a XUAR city"),
         ("No. 5 Urumqi Middle Road, Shanghai", "CN", "street named after a XUAR city"),
+        ("Hotan Road 25, Yangpu District, Shanghai", "CN", "Hotan Road in Shanghai"),
+        ("88 Kashgar St., Tianhe, Guangzhou", "CN", "street named after a XUAR city"),
         ("青岛市新疆路12号", "CN", "Xinjiang Road in Qingdao"),
         ("上海市克拉玛依路88号", "CN", "Karamay Road in Shanghai"),
         ("Xinjiang cuisine restaurant, Beijing", "CN", "trade name"),
