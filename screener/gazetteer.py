@@ -258,25 +258,13 @@ OTHER_PROVINCES_CJK = (
 
 CHINA_MENTION = r"(?i)\b(?:china|p\.?\s?r\.?\s?c\.?|people'?s republic of china)\b|中国|中華人民共和國|中华人民共和国"
 CHINA_COUNTRY = (
-    "CN",
-    "CHN",
-    "CHINA",
-    "PRC",
-    "P.R.C.",
-    "P.R. CHINA",
-    "PR CHINA",
-    "MAINLAND CHINA",
-    "PEOPLE'S REPUBLIC OF CHINA",
-    "PEOPLES REPUBLIC OF CHINA",
-    "THE PEOPLE'S REPUBLIC OF CHINA",
-    "CHINA (MAINLAND)",
-    "中国",
-    "中华人民共和国",
-    "中國",
-    "中國大陸",
-    "中国大陆",
+    r"(?i)^\s*(?:CN|CHN|156|PRC|P\.\s?R\.\s?C\.?|P\.?\s?R\.?\s?CHINA|(?:MAINLAND\s+)?CHINA(?:\s*\(MAINLAND\))?"
+    r"|(?:THE\s+)?PEOPLE'?S\s+REPUBLIC\s+OF\s+CHINA|CHINA,\s*(?:THE\s+)?PEOPLE'?S\s+REPUBLIC\s+OF"
+    r"|中国(?:大陆)?|中國(?:大陸)?|中华人民共和国|中華人民共和國)\s*$"
 )
-"""Country-column values meaning mainland China (Hong Kong, Macao and Taiwan are not XUAR and not mainland)."""
+"""Country-column values meaning mainland China (Hong Kong, Macao and Taiwan are not mainland)."""
+HONG_KONG_MACAO = r"(?i)^\s*(?:HK|HKG|MO|MAC|HONG\s*KONG(?:\s+SAR)?|MACAU|MACAO|香港|澳门|澳門)\s*$"
+"""Suppliers registered here often produce in the mainland: a stated HK/Macao country does not rule out XUAR."""
 
 XUAR_POSTCODE = r"(?:^|[^0-9])(8[34][0-9]{4})(?:[^0-9]|$)"
 _ADMIN_WORDS = re.compile(
@@ -291,7 +279,7 @@ _APOSTROPHES = "'’ʼ"
 
 def is_china(country: pl.Expr) -> pl.Expr:
     """True where a country cell means mainland China."""
-    return country.str.strip_chars().str.to_uppercase().is_in(CHINA_COUNTRY).fill_null(False)
+    return country.str.contains(CHINA_COUNTRY).fill_null(False)
 
 
 def mentions_china(text: pl.Expr) -> pl.Expr:
@@ -455,7 +443,10 @@ def xuar_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer | None = None) 
         "row",
         address,
         china=is_china(pl.col("country")) | mentions_china(address),
-        foreign=pl.col("country").is_not_null() & ~is_china(pl.col("country")) & ~mentions_china(address),
+        foreign=pl.col("country").is_not_null()
+        & ~is_china(pl.col("country"))
+        & ~pl.col("country").str.contains(HONG_KONG_MACAO)
+        & ~mentions_china(address),
         postcode=address.str.extract(XUAR_POSTCODE, 1),
         other_province=_hits(address, other_latin, other_cjk).list.eval(_is_place_use(pl.element())).list.any(),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from screener.gazetteer import gazetteer_path, load_gazetteer, xuar_addresses
+from screener.gazetteer import gazetteer_path, is_china, load_gazetteer, xuar_addresses
 
 
 def detect(address: str | None, country: str | None = "CN") -> dict[str, object]:
@@ -134,3 +134,18 @@ def test_many_rows_in_one_pass_keep_their_row_ids() -> None:
     result = xuar_addresses(frame)
     assert result["row"].to_list() == list(range(len(addresses)))
     assert result["xuar_address"].to_list() == [True, False, False, True, False] * 200
+
+
+@pytest.mark.parametrize(
+    ("country", "china"),
+    [("CN", True), ("china", True), ("P.R. China", True), ("China, People's Republic of", True), ("中国", True),
+     ("156", True), ("HK", False), ("Taiwan", False), ("Indochina", False), (None, False)],
+)
+def test_country_cells_meaning_mainland_china(country: str | None, china: bool) -> None:
+    frame = pl.DataFrame({"country": [country]}, schema={"country": pl.String})
+    assert frame.select(is_china(pl.col("country"))).item() is china
+
+
+def test_hong_kong_company_with_a_xinjiang_factory_address_is_xuar() -> None:
+    assert detect("Factory: Urumqi Economic Zone", "HK")["xuar_address"] is True
+    assert detect("Factory: Urumqi Economic Zone", "DE")["xuar_address"] is False
