@@ -316,7 +316,7 @@ class Matcher:
                 band=pl.when(pl.col("score") >= self.config.match_threshold).then(pl.lit("match")).otherwise(pl.lit("review")),
                 explanation=_explanation(),
             )
-            .sort(["qid", "score", "entity_id"], descending=[False, True, False])
+            .sort(["row", "score", "entity_id"], descending=[False, True, False])
             .select(
                 "row", "entity_id", matched_name="name", name_kind="kind", name_lang="lang", score="score",
                 band="band", explanation="explanation",

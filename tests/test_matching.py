@@ -1,0 +1,211 @@
+"""The Matcher: what it must find, what it must not flag, scores, bands and explanations."""
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from screener.embedded import read_embedded
+from screener.matching import OUTPUT_SCHEMA, MatchConfig, Matcher
+from screener.schema import ENTITY_SCHEMA, entity_id
+
+LISTED = [
+    # (source, primary name, country, includes_affiliates, entity_type, [(other name, kind, lang)])
+    ("uflpa", "Xinjiang Zhongtai Chemical Co., Ltd.", "CN", False, "organization", [("新疆中泰化学股份有限公司", "alias", "zh")]),
+    ("uflpa", "Hoshine Silicon Industry (Shanshan) Co., Ltd.", "CN", True, "organization", []),
+    ("uflpa", "Xinjiang Junggar Cotton and Linen Co., Ltd.", "CN", False, "organization", []),
+    ("uflpa", "Xinjiang Production and Construction Corps", "CN", False, "organization", [("XPCC", "alias", "en")]),
+    ("cbp_wro", "Hetian Haolin Hair Accessories Co., Ltd.", "CN", False, "organization", []),
+    ("uflpa", "Ninestar Corporation", "CN", False, "organization", [("Zhuhai Pantum Electronics Co., Ltd.", "subsidiary", "en")]),
+    ("sanctions", "Sun Jinlong", "CN", False, "person", []),
+    ("uflpa", "Xinjiang Tianmian Foundation Textile Co., Ltd.", "CN", False, "organization", []),
+    ("cbp_wro", "Smart Glove Corporation Sdn Bhd", "MY", False, "organization", []),
+    ("uflpa", "Xinjiang Huafu Textile Co., Ltd.", "CN", False, "organization", []),
+    ("uflpa", "Xinjiang East Hope Nonferrous Metals Co., Ltd.", "CN", False, "organization", []),
+    ("uflpa", "Xinjiang Tianshan Wool Textile Co. Ltd.", "CN", False, "organization", []),
+    ("cbp_wro", "Wugang Zhongchang Logistics Co., Ltd.", "CN", False, "organization", []),
+]
+
+
+def lists() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Entity and name frames of a small, realistic list."""
+    entity_rows, name_rows = [], []
+    for source, name, country, affiliates, kind, others in LISTED:
+        key = entity_id(source, name)
+        entity_rows.append({
+            "entity_id": key, "source": source, "list_name": source, "list_kind": "legal", "authority": "US-DHS",
+            "program": "p", "entity_type": kind, "name": name, "country": country, "addresses": "", "sector": "",
+            "merchandise": "", "status": "active", "start_date": dt.date(2023, 6, 12), "end_date": None,
+            "citation": "c", "remarks": "", "source_url": "https://example.gov", "includes_affiliates": affiliates,
+        })
+        name_rows.append({"entity_id": key, "name": name, "kind": "primary", "lang": "en"})
+        name_rows += [{"entity_id": key, "name": other, "kind": k, "lang": lang} for other, k, lang in others]
+    return pl.DataFrame(name_rows), pl.DataFrame(entity_rows, schema=ENTITY_SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    names, entities = lists()
+    return Matcher(names, entities, MatchConfig())
+
+
+def best(matcher: Matcher, name: str, country: str | None = None) -> dict | None:
+    """The top candidate of one name, with the primary name of its entity."""
+    found = matcher.check(name, country)
+    if found.is_empty():
+        return None
+    top = found.row(0, named=True)
+    primary = {entity_id(source, primary): primary for source, primary, *_ in LISTED}
+    return {**top, "entity": primary[top["entity_id"]]}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("新疆中泰化学", "Xinjiang Zhongtai Chemical Co., Ltd."),
+        ("新疆中泰化学股份有限公司", "Xinjiang Zhongtai Chemical Co., Ltd."),
+        ("Zhong Tai Chemical (Xinjiang) Company Limited", "Xinjiang Zhongtai Chemical Co., Ltd."),
+        ("Chemical Xinjiang Zhongtai Co Ltd", "Xinjiang Zhongtai Chemical Co., Ltd."),
+        ("XINJIANG ZHONGTAI CHEMICAL CO   LTD", "Xinjiang Zhongtai Chemical Co., Ltd."),
+        ("Xinjiang Zhongtia Chemical Co., Ltd.", "Xinjiang Zhongtai Chemical Co., Ltd."),
+        ("Wugang Zohngchang Logistics Co., Ltd.", "Wugang Zhongchang Logistics Co., Ltd."),
+        ("Hotan Haolin Hair Accessories Co., Ltd.", "Hetian Haolin Hair Accessories Co., Ltd."),
+        ("Xinjiang Production & Construction Corps", "Xinjiang Production and Construction Corps"),
+        ("新疆生产建设兵团", "Xinjiang Production and Construction Corps"),
+        ("Zhuhai Pantum Electronics Co., Ltd.", "Ninestar Corporation"),
+        ("Xinjiang Tianmian Foundation Tex Co., Ltd.", "Xinjiang Tianmian Foundation Textile Co., Ltd."),
+        ("Smart Glove Corp Sdn. Bhd.", "Smart Glove Corporation Sdn Bhd"),
+    ],
+)
+def test_variants_of_listed_names_are_flagged(matcher, query, expected):
+    top = best(matcher, query)
+    assert top is not None and top["entity"] == expected
+    assert top["band"] == "match"
+
+
+def test_chinese_script_match_says_how_it_matched(matcher):
+    top = best(matcher, "新疆中泰化学股份有限公司")
+    assert "pinyin of Chinese script" in top["explanation"]
+    assert "zhongtai" in top["explanation"]
+
+
+def test_subsidiary_name_is_reported_as_such(matcher):
+    top = best(matcher, "Zhuhai Pantum Electronics Co., Ltd.")
+    assert top["name_kind"] == "subsidiary"
+    assert top["matched_name"] == "Zhuhai Pantum Electronics Co., Ltd."
+
+
+def test_other_subsidiary_of_an_entity_listed_with_its_subsidiaries_is_flagged(matcher):
+    top = best(matcher, "Hoshine Silicon Industry (Luzhou) Co., Ltd.", "CN")
+    assert top["entity"] == "Hoshine Silicon Industry (Shanshan) Co., Ltd."
+    assert top["band"] == "match"
+    assert "possible subsidiary" in top["explanation"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Xinjiang Tianshan Cotton Trading Co.",
+        "China Textile Co., Ltd.",
+        "Xinjiang Huayu Foundation Textile Co., Ltd.",
+        "Jinlong Tea Farm",
+        "Xinjiang Cotton Trading Co., Ltd.",
+        "Hetian Jintai Hair Accessories Co., Ltd.",
+        "Zhongtai Securities Co., Ltd.",
+        "Shanghai Hair Accessories Co., Ltd.",
+    ],
+)
+def test_names_sharing_only_generic_or_sibling_words_are_not_flagged(matcher, query):
+    found = matcher.check(query, "CN")
+    assert found.filter(pl.col("band") == "match").is_empty()
+
+
+def test_company_without_a_listed_word_gets_no_candidate(matcher):
+    assert matcher.check("China Textile Co., Ltd.").is_empty()
+
+
+def test_country_conflict_lowers_the_score_and_is_explained(matcher):
+    agreeing = best(matcher, "Smart Glove Corporation", "MY")
+    conflicting = best(matcher, "Smart Glove Corporation", "CN")
+    unknown = best(matcher, "Smart Glove Corporation")
+    assert conflicting["score"] < unknown["score"] <= agreeing["score"]
+    assert "conflicts" in conflicting["explanation"] and "agrees" in agreeing["explanation"]
+
+
+def test_explanations_name_the_variant_the_forms_and_the_words(matcher):
+    top = best(matcher, "Xinjiang Tianmian Foundation Tex Co., Ltd.", "CN")
+    explanation = top["explanation"]
+    assert "primary 'Xinjiang Tianmian Foundation Textile Co., Ltd.'" in explanation
+    assert "'xinjiang tianmian foundation textile'" in explanation
+    assert "shared:" in explanation and "tianmian" in explanation
+    assert "low-weight:" in explanation and "xinjiang" in explanation
+
+
+def test_bands_follow_the_configured_thresholds():
+    names, entities = lists()
+    strict = Matcher(names, entities, MatchConfig(match_threshold=99.0, review_threshold=40.0))
+    queries = pl.DataFrame({"row": [0, 1, 2], "name": ["Xinjiang Zhongtia Chemical", "Zhongtai Securities", "Hoshine Silicon"]})
+    found = strict.match(queries)
+    assert not found.is_empty()
+    assert (found["score"] >= 40.0).all()
+    assert found.select(((pl.col("band") == "match") == (pl.col("score") >= 99.0)).all()).item()
+    assert found.filter(pl.col("score") < 85).height > 0
+
+
+def test_thresholds_must_be_ordered():
+    with pytest.raises(ValueError, match="thresholds"):
+        MatchConfig(match_threshold=60.0, review_threshold=70.0)
+
+
+def test_output_is_one_row_per_row_and_entity_sorted_by_row_then_score(matcher):
+    queries = pl.DataFrame(
+        {"row": [5, 2, 9], "name": ["Xinjiang Zhongtai Chemical", "新疆中泰化学", "Hoshine Silicon"],
+         "country": ["CN", None, "CN"], "address": [None, None, None]},
+        schema={"row": pl.UInt32, "name": pl.String, "country": pl.String, "address": pl.String},
+    )
+    found = matcher.match(queries)
+    assert found.columns == list(OUTPUT_SCHEMA)
+    assert found.schema["row"] == pl.UInt32
+    assert found.select("row", "entity_id").is_unique().all()
+    assert found.equals(found.sort(["row", "score"], descending=[False, True], maintain_order=True))
+    assert set(found["row"]) == {2, 5, 9}
+
+
+def test_empty_input_returns_an_empty_frame_with_the_contract_schema(matcher):
+    empty = pl.DataFrame(schema={"row": pl.Int64, "name": pl.String, "country": pl.String, "address": pl.String})
+    found = matcher.match(empty)
+    assert found.is_empty()
+    assert found.schema == pl.Schema(OUTPUT_SCHEMA)
+
+
+def test_blank_names_and_names_without_country_column_are_handled(matcher):
+    found = matcher.match(pl.DataFrame({"row": [0, 1, 2], "name": ["", None, "Xinjiang Zhongtai Chemical"]}))
+    assert found["row"].to_list() == [2]
+
+
+def test_blocking_loses_nothing_the_exhaustive_scan_finds(matcher):
+    queries = pl.DataFrame({"row": list(range(6)), "name": [
+        "Xinjiang Zhongtai Chemical", "Hotan Haolin Hair", "Hoshine Silicon (Luzhou)", "Xinjiang Huafu Tex",
+        "Ninestar Corp", "Xinjiang Textile Wool Tianshan",
+    ]})
+    blocked = matcher.match(queries).select("row", "entity_id")
+    exhaustive = matcher.match(queries, exhaustive=True).select("row", "entity_id")
+    assert exhaustive.join(blocked, on=["row", "entity_id"], how="anti").is_empty()
+
+
+def test_embedded_lists_match_chinese_script_against_english_entries():
+    lists_ = read_embedded()
+    entities = pl.concat([item.entities for item in lists_], how="vertical_relaxed")
+    names = pl.concat([item.names for item in lists_], how="vertical_relaxed")
+    found = Matcher(names, entities).check("新疆中泰化学股份有限公司", "CN")
+    listed = found.filter(pl.col("band") == "match").join(entities.select("entity_id", "name"), on="entity_id")
+    assert "Xinjiang Zhongtai Chemical Co., Ltd." in listed["name"].to_list()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.text(max_size=60), st.sampled_from([n for _, n, *_ in LISTED]).map(lambda n: n[:-3] + "x")))
+def test_any_name_gets_scores_between_0_and_100(matcher, name):
+    found = matcher.check(name)
+    assert found.select(pl.col("score").is_between(0, 100).all()).item() in (True, None)

@@ -1,0 +1,118 @@
+"""Name normalisation: each step, and robustness on any input."""
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from screener.normalize import normalize_frame, normalize_name, normalize_series
+
+
+def same(*names: str) -> set[str]:
+    """The distinct normalised forms of some names (one when they all normalise alike)."""
+    return set(normalize_series(pl.Series(list(names), dtype=pl.String)).to_list())
+
+
+def steps(name: str) -> list[str]:
+    return normalize_frame(pl.Series([name]))["steps"][0].to_list()
+
+
+def test_english_legal_forms_case_and_punctuation_are_removed():
+    assert same(
+        "Xinjiang Zhongtai Chemical Co., Ltd.",
+        "XINJIANG ZHONGTAI CHEMICAL CO   LTD ",
+        "Xinjiang Zhongtai Chemical Company Limited",
+        "Xinjiang Zhongtai Chemical Corp.",
+    ) == {"xinjiang zhongtai chemical"}
+    assert "legal forms removed" in steps("Xinjiang Zhongtai Chemical Co., Ltd.")
+
+
+def test_foreign_legal_forms_are_removed():
+    assert normalize_name("Finca Monte Grande S.A. de C.V.") == "finca monte grande"
+    assert normalize_name("Sigma Glove Industries Sdn. Bhd.") == "sigma glove industry"
+    assert normalize_name("Mangalore Ganesh Beedie Works Pvt Ltd") == "mangalore ganesh beedie work"
+
+
+def test_chinese_legal_forms_and_script_become_the_english_listing_words():
+    assert normalize_name("新疆中泰化学股份有限公司") == "xinjiang zhongtai chemical"
+    assert normalize_name("合盛硅业股份有限公司") == "hesheng silicon industry"
+    assert "pinyin of Chinese script" in steps("新疆中泰化学股份有限公司")
+
+
+def test_pinyin_legal_forms_are_removed():
+    assert normalize_name("Xinjiang Zhongtai Huaxue Gufen Youxian Gongsi") == "xinjiang zhongtai huaxue"
+    assert normalize_name("Nasida Jituan Youxian Gongsi") == "nasida"
+
+
+def test_full_width_characters_are_folded():
+    assert normalize_name("ＸＩＮＪＩＡＮＧ　ＺＨＯＮＧＴＡＩ　ＣＨＥＭＩＣＡＬ　Ｃｏ．，Ｌｔｄ．") == "xinjiang zhongtai chemical"
+
+
+def test_ampersand_and_the_word_and_are_the_same():
+    assert len(same("Heze Cotton & Linen Economic & Trade Development Corp", "Heze Cotton and Linen Economic and Trade Development Corporation")) == 1
+
+
+def test_abbreviations_are_expanded():
+    assert same("Xinjiang Liufu Tex Indl Park Co., Ltd.", "Xinjiang Liufu Textile Industrial Park Co., Ltd.") == {
+        "xinjiang liufu textile industry park"
+    }
+    assert len(same("Hefei Bitland Info Tech Co. Ltd.", "Hefei Bitland Information Technology Co., Ltd.")) == 1
+    assert len(same("Giant Mfg. Co. Ltd", "Giant Manufacturing Co., Ltd.")) == 1
+
+
+def test_xpcc_in_any_form_is_one_word():
+    assert same(
+        "XPCC", "Xinjiang Production and Construction Corps", "Xinjiang Production & Construction Corps",
+        "新疆生产建设兵团", "Bingtuan",
+    ) == {"xpcc"}
+    assert normalize_name("XPCC PSB") == "xpcc public security bureau"
+
+
+def test_place_variants_become_pinyin():
+    assert same("Hotan Haolin Hair Accessories", "Hetian Haolin Hair Accessories", "Khotan Haolin Hair Accessories") == {
+        "hetian haolin hair accessories"
+    }
+    assert len(same("Xinjiang Kashgar Prefecture Yecheng County", "Xinjiang Kashi Prefecture Yecheng County")) == 1
+    assert len(same("Urumqi Haishi Xin'an Electronic Technology", "乌鲁木齐海视新安电子科技有限公司")) == 1
+    assert len(same("Lop Haishi Dingxin", "Luopu Haishi Dingxin")) == 1
+
+
+def test_old_romanisations_become_pinyin():
+    assert normalize_name("Szechuan Xinsheng Labor Factory") == "sichuan xinsheng labor factory"
+    assert normalize_name("Xinjiang Uighur") == normalize_name("Xinjiang Uyghur")
+
+
+def test_split_pinyin_syllables_are_joined():
+    assert same("Zhong Tai Chemical", "Zhongtai Chemical") == {"zhongtai chemical"}
+    assert same("Zi Gong Machinery Factory", "Zigong Machinery Factory") == {"zigong machinery factory"}
+    assert "pinyin syllables joined" in steps("Zhong Tai Chemical")
+
+
+def test_misspelt_common_words_are_corrected_but_brands_are_not():
+    assert len(same("Xinjiang Liufu Textile Indusrtial Park", "Xinjiang Liufu Textile Industrial Park")) == 1
+    assert len(same("Imaizumi Tea Manufacturing & Traidng", "Imaizumi Tea Manufacturing & Trading")) == 1
+    assert normalize_name("IS'Vision") == "isvision"
+
+
+def test_a_name_of_legal_words_only_is_kept():
+    assert normalize_name("Group Co., Ltd.") == "group co ltd"
+
+
+def test_repeated_words_are_dropped():
+    assert normalize_name("Sichuan (Szechuan) Xinsheng (New Life) Labor Factory") == "sichuan xinsheng new life labor factory"
+
+
+def test_nulls_and_empty_names_normalise_to_empty():
+    assert normalize_series(pl.Series([None, "", "  ", "()"], dtype=pl.String)).to_list() == ["", "", "", ""]
+
+
+@pytest.mark.parametrize("name", ["😀 Co., Ltd.", "\x00\x07\x1b[31m", "A" * 10_000, "新疆 Zhongtai ملك Синьцзян 株式会社"])
+def test_odd_inputs_do_not_crash(name):
+    assert isinstance(normalize_name(name), str)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=80))
+def test_normalisation_is_idempotent(name):
+    once = normalize_name(name)
+    assert normalize_name(once) == once
