@@ -105,7 +105,7 @@ def portfolio_show(
         return
     table = Table(title=f"Matches in the latest run of '{name}'")
     for column in ("supplier", "supplier_key", "tier", "entity_id", "listed entity", "list", "score", "band", "state"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column in ("supplier_key", "entity_id"))
     for row in matches.iter_rows(named=True):
         table.add_row(row["supplier"] or "", row["supplier_key"], row["risk_tier"], row["entity_id"],
                       row["entity_name"] or "", row["list_name"] or "", f"{row['score']:.1f}", row["band"], row["state"])
