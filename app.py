@@ -6,13 +6,13 @@ import streamlit as st
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
-st.set_page_config(page_title="Forced-labour supplier screener", page_icon="🔎", layout="wide")
+st.set_page_config(page_title="Forced-labour supplier screener", page_icon=":material/policy:", layout="wide")
 navigation = st.navigation(
     [
-        st.Page(PAGES / "screen.py", title="Screen suppliers", icon="📋", default=True),
-        st.Page(PAGES / "check.py", title="Check an entity", icon="🔍"),
-        st.Page(PAGES / "sources.py", title="Data sources", icon="🗂️"),
-        st.Page(PAGES / "rules.py", title="Rules", icon="⚖️"),
+        st.Page(PAGES / "screen.py", title="Screen suppliers", icon=":material/upload_file:", default=True),
+        st.Page(PAGES / "check.py", title="Check an entity", icon=":material/search:"),
+        st.Page(PAGES / "sources.py", title="Data sources", icon=":material/database:"),
+        st.Page(PAGES / "rules.py", title="Rules", icon=":material/gavel:"),
     ]
 )
 st.sidebar.caption(

@@ -12,6 +12,7 @@ from screener.ui.state import RULES_KEY, apply_custom_rules, attempt, clear_cust
 
 
 UPLOADER_KEY = "rules_uploader_generation"
+ROW_HEIGHT = 35
 RULE_COLUMNS = {
     "id": st.column_config.TextColumn("rule"),
     "title": st.column_config.TextColumn("what it flags", width="large"),
@@ -50,7 +51,8 @@ def render() -> None:
     if ruleset is None:
         return
     st.caption(f"Rules version {ruleset.version}" + (f", with {custom['name']} added for this session" if custom else ""))
-    st.dataframe(rules_table(ruleset), hide_index=True, column_config=RULE_COLUMNS)
+    table = rules_table(ruleset)
+    st.dataframe(table, hide_index=True, column_config=RULE_COLUMNS, height=ROW_HEIGHT * (table.height + 1) + 3)
     st.subheader("Custom rules for this session")
     st.caption(
         "A TOML file with [[rule]] tables adds rules, overrides a built-in rule by reusing its id, or switches one "

@@ -210,8 +210,8 @@ def charts(result: ScreenResult, table: pl.DataFrame) -> None:
         if hits.is_empty():
             list_cell.caption("No supplier matched a list.")
         else:
-            list_cell.bar_chart(hits, x="list", y="suppliers", horizontal=True)
-        country_cell.bar_chart(country_counts(table), x="country", y="suppliers", horizontal=True)
+            list_cell.altair_chart(ranked_bars(hits, "list", "Suppliers matched per list"), width="stretch")
+        country_cell.altair_chart(ranked_bars(country_counts(table), "country", "Suppliers per country"), width="stretch")
 
 
 def tier_chart(counts: pl.DataFrame) -> alt.Chart:
@@ -222,7 +222,17 @@ def tier_chart(counts: pl.DataFrame) -> alt.Chart:
             x=alt.X("tier:N", sort=list(TIERS)),
             y=alt.Y("suppliers:Q"),
             color=alt.Color("tier:N", scale=alt.Scale(domain=list(TIERS), range=[TIER_HEX[t] for t in TIERS]), legend=None),
+            tooltip=["tier", "suppliers"],
         )
+    )
+
+
+def ranked_bars(counts: pl.DataFrame, label: str, title: str) -> alt.Chart:
+    """Horizontal bars of `suppliers` per `label`, largest first."""
+    return (
+        alt.Chart(counts.to_pandas(), title=title)
+        .mark_bar()
+        .encode(x=alt.X("suppliers:Q"), y=alt.Y(f"{label}:N", sort="-x", title=None), tooltip=[label, "suppliers"])
     )
 
 

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from screener.embedded import ensure_embedded
-from screener.ingest import IngestError, IngestResult, diff_snapshots, ingest_many
+from screener.ingest import Diff, IngestError, IngestResult, diff_snapshots, ingest_many
 from screener.store import Store
 from screener.ui.state import attempt, db_path, reload_lists
 from sources._http import make_client
@@ -119,16 +119,27 @@ def show_refresh(results: list[IngestResult]) -> None:
             st.info(f"{result.source}: {result.status}, {result.message}")
 
 
+def snapshot_diffs(sources: list[str]) -> dict[str, tuple[int, int, Diff] | None]:
+    """Per source, its current snapshot diffed against the one before (None when there is no earlier one)."""
+    diffs: dict[str, tuple[int, int, Diff] | None] = {}
+    with Store(db_path()) as store:
+        for source in sources:
+            try:
+                diffs[source] = diff_snapshots(store, source)
+            except IngestError:
+                diffs[source] = None
+    return diffs
+
+
 def latest_changes(current: pl.DataFrame) -> None:
     """Per list, what changed between its current snapshot and the one before (as `screener diff` shows)."""
     st.subheader("Latest changes")
-    for source in current["source"].to_list():
-        try:
-            with Store(db_path()) as store:
-                older, newer, diff = diff_snapshots(store, source)
-        except IngestError:
+    diffs = attempt("Cannot compare the snapshots", lambda: snapshot_diffs(current["source"].to_list()))
+    for source, compared in (diffs or {}).items():
+        if compared is None:
             st.caption(f"{source}: only one snapshot stored, nothing to compare yet.")
             continue
+        older, newer, diff = compared
         added, removed, changed = diff.counts()
         with st.expander(f"{source}: snapshot {older} → {newer}: {added} added, {removed} removed, {changed} changed"):
             for title, frame in (("Added", diff.added), ("Removed", diff.removed), ("Changed", diff.changed)):

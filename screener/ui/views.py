@@ -23,6 +23,10 @@ CANDIDATE_COLUMNS = {
 }
 
 
+CANDIDATE_ORDER = ("score", "band", "entity", "matched_name", "explanation", "list", "program", "start_date",
+                   "source_url", "name_kind")
+
+
 def tier_badge(tier: str, score: Any) -> None:
     """The tier as a coloured badge, with the risk score beside it."""
     st.badge(f"{tier.upper()} · risk score {score}", color=TIER_COLOURS.get(tier, "gray"))
@@ -52,8 +56,9 @@ def candidate_table(candidates: pl.DataFrame) -> None:
         st.info("No listed name reached the review threshold.")
         return
     st.dataframe(
-        candidates.drop("entity_id", "name_lang", "status", "citation", "snapshot"),
+        candidates,
         hide_index=True,
+        column_order=CANDIDATE_ORDER,
         column_config=CANDIDATE_COLUMNS,
         width="stretch",
     )
