@@ -59,55 +59,21 @@ FIRING_TIERS = TIERS[:-1]
 SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc")
 REASON_SEPARATOR = " | "
 
-CANDIDATE_STRING_FIELDS = (
-    "entity_id",
-    "matched_name",
-    "name_kind",
-    "name_lang",
-    "band",
-    "explanation",
-    "source",
-    "list_name",
-    "list_kind",
-    "authority",
-    "program",
-    "entity_type",
-    "name",
-    "country",
-    "addresses",
-    "sector",
-    "merchandise",
-    "status",
-    "citation",
-    "remarks",
-    "source_url",
+CANDIDATE_STRING_FIELDS = tuple(
+    (
+        "entity_id matched_name name_kind name_lang band explanation source list_name list_kind authority "
+        "program entity_type name country addresses sector merchandise status citation remarks source_url"
+    ).split()
 )
 CANDIDATE_FIELDS = (*CANDIDATE_STRING_FIELDS, "score", "start_date", "end_date", "includes_affiliates")
 DERIVED_CANDIDATE_FIELDS = ("matched_as", "status_text", "in_force", "merchandise_covers_product", "xinjiang_related")
 IN_FORCE_STATUSES = ("active", "partially active", "modified")
 XINJIANG_TEXT = r"(?i)xinjiang|uyghur|uighur|uygur|\bxuar\b|\bxpcc\b|bingtuan|新疆|兵团|兵團"
-MERCHANDISE_STOPWORDS = (
-    "products",
-    "product",
-    "goods",
-    "parts",
-    "other",
-    "items",
-    "made",
-    "with",
-    "from",
-    "brand",
-    "materials",
-    "including",
-    "certain",
-    "related",
-    "and",
-    "the",
-    "that",
-    "used",
-    "all",
-    "any",
-    "such",
+MERCHANDISE_STOPWORDS = tuple(
+    (
+        "products product goods parts other items made with from brand materials including certain related and "
+        "the that used all any such"
+    ).split()
 )
 
 
