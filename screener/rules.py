@@ -71,8 +71,8 @@ IN_FORCE_STATUSES = ("active", "partially active", "modified")
 XINJIANG_TEXT = r"(?i)xinjiang|uyghur|uighur|uygur|\bxuar\b|\bxpcc\b|bingtuan|新疆|兵团|兵團"
 MERCHANDISE_STOPWORDS = tuple(
     (
-        "products product goods parts other items made with from brand materials including certain related and "
-        "the that used all any such"
+        "products product goods parts part pieces other items made with from brand materials including certain "
+        "related and the that used all any such based type types kind kinds various containing using"
     ).split()
 )
 

@@ -423,7 +423,7 @@ def test_active_wro_covering_the_product_is_critical(ruleset: RuleSet) -> None:
 
 
 def test_active_wro_for_other_goods_or_unknown_product_is_high(ruleset: RuleSet) -> None:
-    for product in ("office furniture", None):
+    for product in ("office furniture", "rubber-based adhesive", None):
         result = one(ruleset, {"name": "Hoshine", "product": product}, (0, "wro_active", 96.0, "match"))
         assert result["risk_tier"] == "high"
         assert result["fired_rules"] == ["cbp_wro_active"]
