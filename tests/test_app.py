@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 import screener.screening
 from screener.ui import state
 from screener.ui.data import REPORT_FORMATS, report_bytes
-from tests.bad_inputs import CORPUS
+from tests.bad_inputs import CORPUS, workbook
 from tests.conftest import EXAMPLE_SUPPLIERS, REPO
 
 APP = str(REPO / "app.py")
@@ -84,6 +84,19 @@ def test_screening_flags_a_listed_supplier_critical_with_a_citation(app):
     assert table["tier"][0] == "critical", "most severe suppliers come first"
     counts = {metric.label: int(metric.value.replace(",", "")) for metric in app.metric}
     assert counts["critical"] == table.filter(pl.col("tier") == "critical").height > 0
+    progress = app.get("progress")
+    assert progress and progress[0].value == 100 and f"Screened {table.height} suppliers" in progress[0].proto.text
+
+
+def test_an_excel_upload_screens_like_the_csv(app):
+    rows = pl.read_csv(EXAMPLE_SUPPLIERS, infer_schema=False)
+    content = workbook({"Suppliers": [rows.columns, *[list(row) for row in rows.iter_rows()]]}, title_row="Vendor master")
+    upload(app, "suppliers.xlsx", content)
+    app.button(key="screen_button").click().run()
+    assert not app.exception and not app.error
+    table = results(app)
+    assert table.height == rows.height
+    assert table.filter(pl.col("supplier") == LISTED_SUPPLIER)["tier"].to_list() == ["critical"]
 
 
 def test_detail_panel_shows_reasons_citations_and_candidates(app):
