@@ -24,8 +24,20 @@ from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "suppliers.csv"
-CITIES = ["Ningbo, Zhejiang", "Shenzhen, Guangdong", "Urumqi, Xinjiang", "Hanoi", "Dhaka", "Bursa", "Tiruppur",
-          "Aksu, Xinjiang", "Qingdao, Shandong", "Monterrey", "Penang", "Wuxi, Jiangsu"]
+CITIES = [
+    "Ningbo, Zhejiang",
+    "Shenzhen, Guangdong",
+    "Urumqi, Xinjiang",
+    "Hanoi",
+    "Dhaka",
+    "Bursa",
+    "Tiruppur",
+    "Aksu, Xinjiang",
+    "Qingdao, Shandong",
+    "Monterrey",
+    "Penang",
+    "Wuxi, Jiangsu",
+]
 WORDS = ["Golden", "Bright", "Ocean", "Sun", "Harmony", "Eastern", "Pearl", "Jade", "Star", "Unity", "Silk", "Great"]
 TRADES = ["Textile", "Garment", "Electronics", "Hardware", "Chemical", "Solar", "Plastics", "Trading", "Packaging"]
 FORMS = ["Co., Ltd.", "Limited", "Industrial Co.", "Group", "JSC", "Pvt Ltd", "GmbH", "LLC"]
@@ -40,15 +52,21 @@ def synthetic_file(rows: int, folder: Path) -> Path:
         if number % 50 == 0:
             records.append(example.row(rng.randrange(example.height), named=True) | {"supplier_id": f"B-{number}"})
             continue
-        records.append({
-            "supplier_id": f"B-{number}",
-            "supplier_name": f"{rng.choice(CITIES).split(',')[0]} {rng.choice(WORDS)} {rng.choice(TRADES)} {rng.choice(FORMS)}",
-            "country": rng.choice(["CN", "CN", "CN", "VN", "BD", "TR", "IN", "MX", "MY", "DE"]),
-            "address": f"No. {rng.randint(1, 999)} Industrial Road, {rng.choice(CITIES)}",
-            "product": rng.choice(["cotton yarn", "LED drivers", "hand tools", "PVC resin", "knitted shirts", "wafers"]),
-            "hs_code": rng.choice(["5205.12", "8504.40", "8205.40", "3904.10", "6109.10", "3818.00"]),
-            "annual_spend_usd": str(rng.randint(1_000, 2_000_000)),
-        })
+        records.append(
+            {
+                "supplier_id": f"B-{number}",
+                "supplier_name": " ".join(
+                    (rng.choice(CITIES).split(",")[0], rng.choice(WORDS), rng.choice(TRADES), rng.choice(FORMS))
+                ),
+                "country": rng.choice(["CN", "CN", "CN", "VN", "BD", "TR", "IN", "MX", "MY", "DE"]),
+                "address": f"No. {rng.randint(1, 999)} Industrial Road, {rng.choice(CITIES)}",
+                "product": rng.choice(
+                    ["cotton yarn", "LED drivers", "hand tools", "PVC resin", "knitted shirts", "wafers"]
+                ),
+                "hs_code": rng.choice(["5205.12", "8504.40", "8205.40", "3904.10", "6109.10", "3818.00"]),
+                "annual_spend_usd": str(rng.randint(1_000, 2_000_000)),
+            }
+        )
     path = folder / f"suppliers_{rows}.csv"
     pl.DataFrame(records, schema=dict.fromkeys(example.columns, pl.String)).write_csv(path)
     return path
@@ -78,9 +96,23 @@ def browser_screen(path: Path, database: Path) -> tuple[float, float]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1"],
-        cwd=REPO, env={**os.environ, "SCREENER_DB": str(database)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=REPO,
+        env={**os.environ, "SCREENER_DB": str(database)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -124,22 +156,27 @@ def main() -> None:
         os.environ["SCREENER_DB"] = str(database)
         started = time.perf_counter()
         AppTest.from_file(str(REPO / "app.py"), default_timeout=600).run()
-        print(f"first render (AppTest, fresh database, embedded lists not yet loaded): {time.perf_counter() - started:.2f} s")
+        elapsed = time.perf_counter() - started
+        print(f"first render (AppTest, fresh database, embedded lists not yet loaded): {elapsed:.2f} s")
         files = [EXAMPLE, *(synthetic_file(rows, folder_path) for rows in args.rows)]
         for index, path in enumerate(files):
             rows = pl.read_csv(path, infer_schema=False).height
             uploaded, screened, flagged = apptest_screen(path)
             note = " (includes loading the lists and building the matcher once)" if index == 0 else " (lists cached)"
-            print(f"{rows:>6} rows (AppTest): upload→columns {uploaded:.2f} s, Screen→results {screened:.2f} s{note}; "
-                  f"{flagged} critical/high")
+            print(
+                f"{rows:>6} rows (AppTest): upload→columns {uploaded:.2f} s, Screen→results {screened:.2f} s{note}; "
+                f"{flagged} critical/high"
+            )
         if args.browser:
             for path in files[1:]:
                 copy = folder_path / f"browser_{path.stem}.duckdb"
                 shutil.copyfile(database, copy)
                 first_page, to_results = browser_screen(path, copy)
                 rows = pl.read_csv(path, infer_schema=False).height
-                print(f"{rows:>6} rows (Chromium): first page {first_page:.2f} s, upload→results {to_results:.2f} s "
-                      "(fresh server: includes loading the lists and building the matcher)")
+                print(
+                    f"{rows:>6} rows (Chromium): first page {first_page:.2f} s, upload→results {to_results:.2f} s "
+                    "(fresh server: includes loading the lists and building the matcher)"
+                )
 
 
 if __name__ == "__main__":

@@ -63,7 +63,9 @@ def test_first_page_asks_for_a_supplier_file_and_states_the_size_limit(app):
 
 def test_detected_columns_are_preselected(app):
     upload(app, "suppliers.csv", EXAMPLE_SUPPLIERS.read_bytes())
-    chosen = {box.key.split("_", 1)[1].rsplit("_", 1)[0]: box.value for box in app.selectbox if box.key.startswith("column_")}
+    chosen = {
+        box.key.split("_", 1)[1].rsplit("_", 1)[0]: box.value for box in app.selectbox if box.key.startswith("column_")
+    }
     assert chosen["name"] == "supplier_name"
     assert chosen["country"] == "country"
     assert chosen["address"] == "address"
@@ -90,7 +92,9 @@ def test_screening_flags_a_listed_supplier_critical_with_a_citation(app):
 
 def test_an_excel_upload_screens_like_the_csv(app):
     rows = pl.read_csv(EXAMPLE_SUPPLIERS, infer_schema=False)
-    content = workbook({"Suppliers": [rows.columns, *[list(row) for row in rows.iter_rows()]]}, title_row="Vendor master")
+    content = workbook(
+        {"Suppliers": [rows.columns, *[list(row) for row in rows.iter_rows()]]}, title_row="Vendor master"
+    )
     upload(app, "suppliers.xlsx", content)
     app.button(key="screen_button").click().run()
     assert not app.exception and not app.error

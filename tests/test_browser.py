@@ -60,8 +60,21 @@ def browser_app_url(embedded_db, tmp_path_factory) -> Iterator[str]:
     database = tmp_path_factory.mktemp("browser") / "lists.duckdb"
     shutil.copyfile(embedded_db, database)
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     env = {**os.environ, "SCREENER_DB": str(database)}
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -103,7 +116,9 @@ def test_upload_screen_check_and_download_in_a_real_browser(browser_page, tmp_pa
     search.press("Enter")
     suppliers = len(EXAMPLE_SUPPLIERS.read_text(encoding="utf-8").strip().splitlines()) - 1
     page.get_by_text(f"1 of {suppliers} suppliers shown").wait_for()
-    expect(page.get_by_role("combobox", name="Supplier", exact=True)).to_have_value(f"row 1 · {LISTED_SUPPLIER} · critical")
+    expect(page.get_by_role("combobox", name="Supplier", exact=True)).to_have_value(
+        f"row 1 · {LISTED_SUPPLIER} · critical"
+    )
     page.get_by_text("CRITICAL · risk score").first.wait_for()
     citation = page.get_by_role("link", name="source", exact=True).first
     assert citation.get_attribute("href").startswith("https://")

@@ -85,7 +85,9 @@ def cited_rows(result: ScreenResult) -> pl.DataFrame:
             match_url=pl.col("source_url"),
         )
     )
-    return result.rows.with_columns(pl.col("row").cast(pl.Int64)).join(best, on="row", how="left", maintain_order="left")
+    return result.rows.with_columns(pl.col("row").cast(pl.Int64)).join(
+        best, on="row", how="left", maintain_order="left"
+    )
 
 
 def results_table(result: ScreenResult) -> pl.DataFrame:
@@ -124,7 +126,9 @@ def filter_results(table: pl.DataFrame, chosen: ResultFilter) -> pl.DataFrame:
         conditions.append(pl.col("country").is_in(list(chosen.countries)))
     needle = chosen.search.strip()
     if needle:
-        haystack = pl.concat_str(["supplier", "matched_entity", "all_reasons", "country"], separator=" ", ignore_nulls=True)
+        haystack = pl.concat_str(
+            ["supplier", "matched_entity", "all_reasons", "country"], separator=" ", ignore_nulls=True
+        )
         conditions.append(haystack.str.to_lowercase().str.contains(needle.lower(), literal=True))
     return table.filter(*conditions) if conditions else table
 
@@ -132,8 +136,10 @@ def filter_results(table: pl.DataFrame, chosen: ResultFilter) -> pl.DataFrame:
 def tier_counts(result: ScreenResult) -> pl.DataFrame:
     """Suppliers per tier, every tier present, in severity order."""
     counts = result.rows.group_by("risk_tier").len()
-    return pl.DataFrame({"tier": list(TIERS)}).join(counts, left_on="tier", right_on="risk_tier", how="left").select(
-        "tier", suppliers=pl.col("len").fill_null(0).cast(pl.Int64)
+    return (
+        pl.DataFrame({"tier": list(TIERS)})
+        .join(counts, left_on="tier", right_on="risk_tier", how="left")
+        .select("tier", suppliers=pl.col("len").fill_null(0).cast(pl.Int64))
     )
 
 
@@ -211,7 +217,8 @@ def snapshot_lookup(metadata: dict[str, Any]) -> pl.DataFrame:
         {
             "source": [snapshot["source"] for snapshot in snapshots],
             "snapshot": [
-                f"snapshot {snapshot.get('snapshot_id')}" + (f", as of {snapshot['as_of']}" if snapshot.get("as_of") else "")
+                f"snapshot {snapshot.get('snapshot_id')}"
+                + (f", as of {snapshot['as_of']}" if snapshot.get("as_of") else "")
                 for snapshot in snapshots
             ],
         },

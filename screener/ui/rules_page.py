@@ -39,8 +39,15 @@ def rules_table(ruleset: RuleSet) -> pl.DataFrame:
             }
             for rule in ruleset.rules
         ],
-        schema={"id": pl.String, "title": pl.String, "tier": pl.String, "weight": pl.Float64, "condition": pl.String,
-                "basis": pl.String, "origin": pl.String},
+        schema={
+            "id": pl.String,
+            "title": pl.String,
+            "tier": pl.String,
+            "weight": pl.Float64,
+            "condition": pl.String,
+            "basis": pl.String,
+            "origin": pl.String,
+        },
     )
 
 
@@ -50,7 +57,9 @@ def render() -> None:
     ruleset = custom["ruleset"] if custom else attempt("Cannot read the built-in rules", load_rules)
     if ruleset is None:
         return
-    st.caption(f"Rules version {ruleset.version}" + (f", with {custom['name']} added for this session" if custom else ""))
+    st.caption(
+        f"Rules version {ruleset.version}" + (f", with {custom['name']} added for this session" if custom else "")
+    )
     table = rules_table(ruleset)
     st.dataframe(table, hide_index=True, column_config=RULE_COLUMNS, height=ROW_HEIGHT * (table.height + 1) + 3)
     st.subheader("Custom rules for this session")

@@ -176,7 +176,7 @@ def show_results(screening: dict[str, Any]) -> None:
 
 def summary(result: ScreenResult, seconds: float) -> None:
     counts = dict(tier_counts(result).iter_rows())
-    for cell, tier in zip(st.columns(len(TIERS)), TIERS):
+    for cell, tier in zip(st.columns(len(TIERS)), TIERS, strict=True):
         cell.metric(tier, f"{counts[tier]:,}")
     lists = "; ".join(
         f"{snapshot['title'] or snapshot['source']} (snapshot {snapshot['snapshot_id']}, as of {snapshot['as_of']})"
@@ -191,7 +191,7 @@ def summary(result: ScreenResult, seconds: float) -> None:
 def downloads(result: ScreenResult) -> None:
     """One download button per report format; each report is written only when its button is pressed."""
     input_name = str(result.metadata.get("input") or "suppliers")
-    for cell, (report_format, mime) in zip(st.columns(len(REPORT_FORMATS)), REPORT_FORMATS.items()):
+    for cell, (report_format, mime) in zip(st.columns(len(REPORT_FORMATS)), REPORT_FORMATS.items(), strict=True):
         cell.download_button(
             f"Download {report_format.upper()} report",
             data=lambda chosen=report_format: report_bytes(result, chosen),
@@ -211,7 +211,9 @@ def charts(result: ScreenResult, table: pl.DataFrame) -> None:
             list_cell.caption("No supplier matched a list.")
         else:
             list_cell.altair_chart(ranked_bars(hits, "list", "Suppliers matched per list"), width="stretch")
-        country_cell.altair_chart(ranked_bars(country_counts(table), "country", "Suppliers per country"), width="stretch")
+        country_cell.altair_chart(
+            ranked_bars(country_counts(table), "country", "Suppliers per country"), width="stretch"
+        )
 
 
 def tier_chart(counts: pl.DataFrame) -> alt.Chart:
@@ -221,7 +223,9 @@ def tier_chart(counts: pl.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("tier:N", sort=list(TIERS)),
             y=alt.Y("suppliers:Q"),
-            color=alt.Color("tier:N", scale=alt.Scale(domain=list(TIERS), range=[TIER_HEX[t] for t in TIERS]), legend=None),
+            color=alt.Color(
+                "tier:N", scale=alt.Scale(domain=list(TIERS), range=[TIER_HEX[t] for t in TIERS]), legend=None
+            ),
             tooltip=["tier", "suppliers"],
         )
     )
@@ -254,7 +258,9 @@ def styled(table: pl.DataFrame) -> Any:
     frame = table.to_pandas()
     if table.height > STYLED_ROWS:
         return frame
-    return frame.style.map(lambda tier: f"background-color: {TIER_HEX.get(tier, '#9e9e9e')}; color: white", subset=["tier"])
+    return frame.style.map(
+        lambda tier: f"background-color: {TIER_HEX.get(tier, '#9e9e9e')}; color: white", subset=["tier"]
+    )
 
 
 def detail_panel(result: ScreenResult, shown: pl.DataFrame) -> None:

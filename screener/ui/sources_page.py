@@ -60,7 +60,9 @@ def render() -> None:
     latest_changes(current)
     with st.expander(f"Snapshot history ({history.height} stored)"):
         st.dataframe(
-            history.select("snapshot_id", "source", "as_of", "status", "row_count", "name_count", "origin", "fetched_at"),
+            history.select(
+                "snapshot_id", "source", "as_of", "status", "row_count", "name_count", "origin", "fetched_at"
+            ),
             hide_index=True,
         )
     if st.button("Reload lists", help="Read the database again, e.g. after `screener ingest` ran elsewhere"):
@@ -145,5 +147,9 @@ def latest_changes(current: pl.DataFrame) -> None:
             for title, frame in (("Added", diff.added), ("Removed", diff.removed), ("Changed", diff.changed)):
                 if frame.height:
                     st.markdown(f"**{title}** ({frame.height})")
-                    columns = [c for c in ("name", "list_name", "program", "start_date", "changed_fields") if c in frame.columns]
+                    columns = [
+                        c
+                        for c in ("name", "list_name", "program", "start_date", "changed_fields")
+                        if c in frame.columns
+                    ]
                     st.dataframe(frame.select(columns).head(DIFF_ROWS), hide_index=True)

@@ -23,8 +23,18 @@ CANDIDATE_COLUMNS = {
 }
 
 
-CANDIDATE_ORDER = ("score", "band", "entity", "matched_name", "explanation", "list", "program", "start_date",
-                   "source_url", "name_kind")
+CANDIDATE_ORDER = (
+    "score",
+    "band",
+    "entity",
+    "matched_name",
+    "explanation",
+    "list",
+    "program",
+    "start_date",
+    "source_url",
+    "name_kind",
+)
 
 
 def tier_badge(tier: str, score: Any) -> None:
