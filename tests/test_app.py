@@ -143,6 +143,15 @@ def test_bad_upload_shows_one_line_error_not_a_traceback(app, entry):
     assert not app.button
 
 
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-16"])
+def test_legacy_encoded_upload_is_read_and_screened(app, encoding):
+    content = "供应商名称,国家,地址\n新疆中泰化学股份有限公司,CN,乌鲁木齐市\n".encode(encoding)
+    upload(app, f"suppliers_{encoding}.csv", content)
+    assert not app.error
+    app.button(key="screen_button").click().run()
+    assert results(app).select("supplier", "tier").rows() == [("新疆中泰化学股份有限公司", "critical")]
+
+
 def test_unrecognised_name_column_can_be_chosen_by_hand(app):
     content = "Firma,Land\nHoshine Silicon Industry (Shanshan) Co., Ltd.,CN\nOhio Valley Packaging LLC,US\n".encode()
     upload(app, "lieferanten.csv", content)
