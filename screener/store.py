@@ -213,7 +213,7 @@ class Store:
             self.con.register("new_names", names)
             self.con.execute("INSERT INTO names SELECT ?, * FROM new_names", [snapshot_id])
             self.con.execute("COMMIT")
-        except Exception:
+        except BaseException:
             self.con.execute("ROLLBACK")
             raise
         finally:

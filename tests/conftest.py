@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,10 @@ import pytest
 
 from screener.embedded import ensure_embedded
 from screener.store import Store
+
+# The CLI's rich consoles read the terminal width when first imported; give them a wide one so that
+# assertions on printed text do not depend on where a line happened to wrap.
+os.environ["COLUMNS"] = "250"
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SUPPLIERS = REPO / "examples" / "suppliers.csv"

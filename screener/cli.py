@@ -1,0 +1,248 @@
+"""The `screener` command: a thin shell over the library."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from screener.cli_ingest import diff_command, ingest_command
+from screener.cli_workflow import decide_command, decisions_app, monitor_command, portfolio_app
+from screener.matching import MatchConfig
+from screener.paths import default_db_path
+from screener.reports import write_report
+from screener.result import TIERS, ScreenResult
+from screener.screening import ScreenConfig, Screener, load_lists, screen_file, tiers_summary
+from screener.store import Store
+from screener.doctor import DEFAULT_MAX_AGE_DAYS, run_checks
+from screener.embedded import ensure_embedded
+
+app = typer.Typer(
+    help="Screen suppliers for forced-labour risk against the UFLPA Entity List, CBP WROs/Findings and Xinjiang sanctions.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("ingest")(ingest_command)
+app.command("diff")(diff_command)
+app.add_typer(portfolio_app, name="portfolio")
+app.add_typer(decisions_app, name="decisions")
+app.command("decide")(decide_command)
+app.command("monitor")(monitor_command)
+
+out = Console()
+err = Console(stderr=True)
+
+TIER_STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "clear": "green"}
+
+DbOption = Annotated[Optional[Path], typer.Option("--db", help="Database file (default: $SCREENER_DB or the user data dir).")]
+RulesOption = Annotated[Optional[list[Path]], typer.Option("--rules", help="Extra rule file (TOML); repeatable.")]
+MatchOption = Annotated[Optional[float], typer.Option("--match-threshold", help="Score (0-100) at which a name is flagged.")]
+ReviewOption = Annotated[Optional[float], typer.Option("--review-threshold", help="Score (0-100) from which a name is shown for review.")]
+
+
+class ReportFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+    xlsx = "xlsx"
+    html = "html"
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[callable]:
+    """A rich progress bar on stderr; yields the (done, total) callback."""
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
+    ) as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+def _config(match_threshold: float | None, review_threshold: float | None, rules: list[Path] | None,
+            as_of: dt.datetime | None = None) -> ScreenConfig:
+    defaults = MatchConfig()
+    match = MatchConfig(
+        match_threshold=defaults.match_threshold if match_threshold is None else match_threshold,
+        review_threshold=defaults.review_threshold if review_threshold is None else review_threshold,
+    )
+    return ScreenConfig(match=match, rules_files=tuple(rules or ()), as_of=as_of.date() if as_of else None)
+
+
+@app.command()
+def screen(
+    input: Annotated[Path, typer.Argument(help="Supplier list: CSV or XLSX.", show_default=False)],
+    out_path: Annotated[Optional[Path], typer.Option("--out", help="Write the report here.")] = None,
+    format: Annotated[Optional[ReportFormat], typer.Option("--format", help="Report format (default: from --out).")] = None,
+    name_col: Annotated[Optional[str], typer.Option("--name-col", help="Column with the supplier name.")] = None,
+    country_col: Annotated[Optional[str], typer.Option("--country-col", help="Column with the country.")] = None,
+    address_col: Annotated[Optional[str], typer.Option("--address-col", help="Column with the address.")] = None,
+    product_col: Annotated[Optional[str], typer.Option("--product-col", help="Column with the product description.")] = None,
+    hs_col: Annotated[Optional[str], typer.Option("--hs-col", help="Column with the HS/HTS code.")] = None,
+    id_col: Annotated[Optional[str], typer.Option("--id-col", help="Column with the registration number (USCC).")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Spreadsheet sheet (default: first non-empty).")] = None,
+    as_of: Annotated[Optional[dt.datetime], typer.Option("--as-of", formats=["%Y-%m-%d"], help="Screen against the lists in force on this date.")] = None,
+    rules: RulesOption = None,
+    match_threshold: MatchOption = None,
+    review_threshold: ReviewOption = None,
+    db: DbOption = None,
+) -> None:
+    """Screen a supplier file; write a report or print a summary."""
+    columns = {"name": name_col, "country": country_col, "address": address_col, "product": product_col,
+               "hs_code": hs_col, "uscc": id_col}
+    config = _config(match_threshold, review_threshold, rules, as_of)
+    chosen = report_format(out_path, format)
+    with progress_bar("Screening") as advance:
+        result = screen_file(input, default_db_path(db), config=config, columns=columns, sheet=sheet, progress=advance)
+    if out_path is None:
+        print_summary(result)
+        return
+    write_report(result, out_path, chosen)
+    err.print(f"Wrote {result.rows.height} rows to {out_path} ({chosen})")
+
+
+def report_format(out_path: Path | None, format: ReportFormat | None) -> str | None:
+    """The report format asked for, from --format or the --out suffix; refused before any work is done."""
+    if out_path is None:
+        return None
+    chosen = format.value if format else out_path.suffix.lstrip(".").lower()
+    if chosen not in ReportFormat.__members__:
+        raise click.UsageError(f"cannot tell the report format from {out_path.name}; give --format csv|json|xlsx|html")
+    return chosen
+
+
+@app.command()
+def check(
+    name: Annotated[str, typer.Argument(help="Entity name, in any script.", show_default=False)],
+    country: Annotated[Optional[str], typer.Option("--country", help="Country (ISO code or name).")] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Address text.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+    rules: RulesOption = None,
+    match_threshold: MatchOption = None,
+    review_threshold: ReviewOption = None,
+    db: DbOption = None,
+) -> None:
+    """Check one entity by name."""
+    screener = Screener(load_lists(default_db_path(db)), _config(match_threshold, review_threshold, rules))
+    result = screener.check(name, country=country, address=address)
+    if as_json:
+        out.print_json(json.dumps(verdict_json(result), default=str, ensure_ascii=False))
+    else:
+        print_verdict(result)
+
+
+@app.command()
+def sources(db: DbOption = None) -> None:
+    """List each list in force: snapshot, as-of date, counts and coverage."""
+    with Store(default_db_path(db)) as store:
+        ensure_embedded(store)
+        snapshots = store.current_snapshots()
+    table = Table(title="Lists in force")
+    for column in ("source", "list", "as of", "entities", "names", "snapshot", "origin", "coverage and licence"):
+        table.add_column(column, overflow="fold")
+    for snap in snapshots.iter_rows(named=True):
+        notes = " ".join(part for part in (snap["coverage"], f"Licence: {snap['licence']}" if snap["licence"] else "") if part)
+        table.add_row(snap["source"], snap["title"], str(snap["as_of"] or ""), str(snap["row_count"]),
+                      str(snap["name_count"]), str(snap["snapshot_id"]), snap["origin"], notes)
+    out.print(table)
+
+
+@app.command()
+def doctor(
+    max_age_days: Annotated[int, typer.Option("--max-age-days", help="Warn when a list is older than this.")] = DEFAULT_MAX_AGE_DAYS,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
+    rules: RulesOption = None,
+    db: DbOption = None,
+) -> None:
+    """Check the database, the age of each list, the embedded data and the rule files."""
+    findings = run_checks(default_db_path(db), list(rules or ()), max_age_days)
+    marks = {"ok": "[green]ok  [/]", "warn": "[yellow]warn[/]", "fail": "[bold red]FAIL[/]"}
+    for finding in findings:
+        out.print(f"{marks[finding.status]} {finding.check}: {finding.message}", highlight=False, soft_wrap=True)
+    failing = {"fail", "warn"} if strict else {"fail"}
+    if any(finding.status in failing for finding in findings):
+        raise typer.Exit(1)
+
+
+def verdict_json(result: ScreenResult) -> dict[str, object]:
+    """The single-entity verdict with every candidate, for `check --json`."""
+    row = result.rows.drop("fired_rules").to_dicts()[0]
+    row["fired_rules"] = result.rows["fired_rules"][0].to_list()
+    row["matches"] = result.candidates.select(
+        "entity_id", "source", pl.col("list_name").alias("list"), "matched_name", "name_kind", "score", "band",
+        "program", "start_date", "source_url", "explanation",
+    ).to_dicts()
+    row["metadata"] = result.metadata
+    return row
+
+
+def print_verdict(result: ScreenResult) -> None:
+    row = result.rows.row(0, named=True)
+    tier = row["risk_tier"]
+    out.print(f"[{TIER_STYLES[tier]}] {tier.upper()} [/] risk score {row['risk_score']}  {row['name'] or ''}")
+    for reason in (row["reasons"] or "No rule fired.").split(" | "):
+        out.print(f"  • {reason}")
+    if result.candidates.is_empty():
+        out.print("No candidate reached the review threshold.")
+        return
+    table = Table(title="Top candidates")
+    for column in ("score", "band", "entity", "list", "matched name", "explanation"):
+        table.add_column(column, overflow="fold")
+    for cand in result.candidates.head(5).iter_rows(named=True):
+        table.add_row(f"{cand['score']:.1f}", cand["band"], cand["name"], cand["list_name"],
+                      f"{cand['matched_name']} ({cand['name_kind']})", cand["explanation"])
+    out.print(table)
+
+
+def print_summary(result: ScreenResult) -> None:
+    counts = tiers_summary(result.rows, TIERS)
+    table = Table(title=f"{result.rows.height} suppliers screened")
+    for tier in TIERS:
+        table.add_column(tier, justify="right", style=TIER_STYLES[tier])
+    table.add_row(*(str(counts[tier]) for tier in TIERS))
+    out.print(table)
+    flagged = result.rows.filter(pl.col("risk_tier").is_in(["critical", "high"])).sort("risk_score", descending=True)
+    if flagged.is_empty():
+        return
+    name_column = result.metadata["columns"]["name"]
+    top = Table(title="Top flagged suppliers")
+    for column in ("row", "supplier", "tier", "score", "listed entity", "first reason"):
+        top.add_column(column, overflow="fold")
+    for row in flagged.head(15).iter_rows(named=True):
+        top.add_row(str(row["row"] + 2), str(row.get(name_column) or ""), row["risk_tier"], str(row["risk_score"]),
+                    row["match_name"] or "", (row["reasons"] or "").split(" | ")[0])
+    out.print(top)
+    snapshots = ", ".join(f"{s['source']} #{s['snapshot_id']} (as of {s['as_of']})" for s in result.metadata["snapshots"])
+    out.print(f"Lists used: {snapshots}. Write a full report with --out FILE.")
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning every failure into a one-line error."""
+    try:
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.exceptions.Abort:
+        err.print("Aborted.")
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except Exception as error:
+        if os.environ.get("SCREENER_DEBUG"):
+            raise
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        sys.exit(2)

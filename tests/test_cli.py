@@ -1,0 +1,105 @@
+"""The `screener` command as a user runs it: exit codes, one-line errors, reports on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import EXAMPLE_SUPPLIERS
+
+
+def screener(*args: str, db: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "screener", *args, *(["--db", str(db)] if db else [])]
+    environment = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+
+
+def test_screen_prints_tiers_top_flags_and_the_lists_used(lists_db):
+    done = screener("screen", str(EXAMPLE_SUPPLIERS), db=lists_db)
+    assert done.returncode == 0, done.stderr
+    assert "45 suppliers screened" in done.stdout
+    assert "Xinjiang Zhongtai" in done.stdout
+    assert "Lists used: cbp_wro" in done.stdout and "uflpa #" in done.stdout
+
+
+def test_screen_writes_a_json_report_with_every_row_and_its_snapshots(lists_db, tmp_path):
+    report = tmp_path / "out" / "report.json"
+    done = screener("screen", str(EXAMPLE_SUPPLIERS), "--out", str(report), db=lists_db)
+    assert done.returncode == 0, done.stderr
+    content = json.loads(report.read_text(encoding="utf-8"))
+    assert len(content["rows"]) == pl.read_csv(EXAMPLE_SUPPLIERS, infer_schema=False).height
+    assert {snapshot["source"] for snapshot in content["metadata"]["snapshots"]} >= {"uflpa", "cbp_wro", "sanctions"}
+    zhongtai = next(row for row in content["rows"] if row["supplier_name"].startswith("Xinjiang Zhongtai"))
+    assert zhongtai["risk_tier"] == "critical"
+    assert "UFLPA" in zhongtai["reasons"] and "https://" in zhongtai["reasons"]
+
+
+def test_database_location_comes_from_the_environment(lists_db):
+    done = screener("sources", env={"SCREENER_DB": str(lists_db)})
+    assert done.returncode == 0, done.stderr
+    for source in ("uflpa", "cbp_wro", "sanctions"):
+        assert source in done.stdout
+
+
+def test_check_one_listed_entity_in_chinese_script_as_json(lists_db):
+    done = screener("check", "新疆中泰化学股份有限公司", "--json", db=lists_db)
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads(done.stdout)
+    assert verdict["risk_tier"] == "critical"
+    top = verdict["matches"][0]
+    assert top["source"] == "uflpa" and top["source_url"].startswith("http")
+    assert "Zhongtai" in verdict["matches"][0]["explanation"] or "zhongtai" in top["explanation"].lower()
+
+
+def test_check_an_unlisted_company_is_clear(lists_db):
+    done = screener("check", "Nordic Timber Frames AB", "--country", "SE", "--json", db=lists_db)
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads(done.stdout)
+    assert verdict["risk_tier"] in ("clear", "low")
+    assert not [match for match in verdict["matches"] if match["band"] == "match"]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["screen", "no/such/file.csv"], "no such file"),
+        (["screen", str(EXAMPLE_SUPPLIERS), "--name-col", "Vendor"], "no column 'Vendor'"),
+        (["screen", str(EXAMPLE_SUPPLIERS), "--rules", "no/such/rules.toml"], "rules.toml"),
+    ],
+)
+def test_failures_are_one_line_errors_with_exit_2(lists_db, args, words):
+    done = screener(*args, db=lists_db)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+    assert words in lines[0]
+
+
+def test_unknown_report_suffix_is_refused_before_screening(lists_db, tmp_path):
+    done = screener("screen", str(EXAMPLE_SUPPLIERS), "--out", str(tmp_path / "report.docx"), db=lists_db)
+    assert done.returncode == 2
+    assert "--format" in done.stderr
+    assert not (tmp_path / "report.docx").exists()
+
+
+def test_doctor_passes_on_a_loaded_database_and_fails_on_a_broken_rule_file(lists_db, tmp_path):
+    healthy = screener("doctor", "--max-age-days", "100000", db=lists_db)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert "FAIL" not in healthy.stdout
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[rule]\nid = ", encoding="utf-8")
+    failing = screener("doctor", "--rules", str(broken), db=lists_db)
+    assert failing.returncode == 1
+    assert "FAIL rules" in failing.stdout and "broken.toml" in failing.stdout
+
+
+def test_doctor_warns_about_stale_lists(lists_db):
+    done = screener("doctor", "--max-age-days", "1", "--strict", db=lists_db)
+    assert done.returncode == 1
+    assert "days old" in done.stdout and "screener ingest" in done.stdout
