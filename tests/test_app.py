@@ -305,3 +305,16 @@ def test_custom_rules_apply_to_this_session_until_removed(app):
     app.button(key="builtin_rules_button").click().run()
     check(app, "Xinjiang Zhongtai Chemical Co., Ltd.", "CN")
     assert ":red-badge[CRITICAL" in markdown_text(app)
+
+
+def test_a_workbook_sheet_can_be_chosen(app):
+    sheets = {
+        "Notes": [["Prepared by", "procurement"], ["Date", "2026-01-05"]],
+        "Vendors": [["Vendor name", "Country"], ["Camel Group Co., Ltd.", "CN"], ["Ohio Valley Packaging LLC", "US"]],
+    }
+    upload(app, "vendors.xlsx", workbook(sheets))
+    app.selectbox(key=next(box.key for box in app.selectbox if box.key.startswith("sheet_"))).set_value("Vendors").run()
+    assert not app.error
+    assert next(box.value for box in app.selectbox if box.key.startswith("column_name_")) == "Vendor name"
+    app.button(key="screen_button").click().run()
+    assert results(app).select("supplier", "tier").rows()[0] == ("Camel Group Co., Ltd.", "critical")

@@ -11,6 +11,7 @@ import polars as pl
 
 from screener.columns import ColumnMapping
 from screener.reports import write_report
+from screener.supplier_io import EXCEL_SUFFIXES
 from screener.result import ADDED_COLUMNS, TIERS, ScreenResult
 
 TIER_COLOURS = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "clear": "green"}
@@ -241,6 +242,20 @@ def citation_lines(candidates: pl.DataFrame) -> list[str]:
         link = f" — [source]({listing['source_url']})" if listing["source_url"] else ""
         lines.append(f"{listing['entity']}: " + ", ".join(parts) + link)
     return lines
+
+
+def is_workbook(file_name: str) -> bool:
+    return file_name.lower().endswith(EXCEL_SUFFIXES)
+
+
+def sheet_names(content: bytes) -> list[str]:
+    """The sheets of a workbook, or [] when it cannot be opened (reading it then reports why)."""
+    import fastexcel
+
+    try:
+        return list(fastexcel.read_excel(content).sheet_names)
+    except Exception:  # noqa: BLE001 - the reader gives the user the precise error
+        return []
 
 
 def report_bytes(result: ScreenResult, report_format: str) -> bytes:

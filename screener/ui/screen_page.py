@@ -21,16 +21,18 @@ from screener.ui.data import (
     country_counts,
     filter_options,
     filter_results,
+    is_workbook,
     list_hits,
     mapping_from_choices,
     report_bytes,
     report_file_name,
     results_table,
+    sheet_names,
     supplier_candidates,
     supplier_row,
     tier_counts,
 )
-from screener.ui.state import attempt, current_screener
+from screener.ui.state import attempt, current_screener, first_line
 from screener.ui.views import candidate_table, verdict_card
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods"]
@@ -39,6 +41,7 @@ DETAIL_CHOICES = 1_000
 STYLED_ROWS = 20_000
 UPLOAD_KEY = "upload"
 RESULT_KEY = "screening"
+SHEETS_KEY = "upload_sheets"
 RESULT_COLUMNS = {
     "input_row": st.column_config.NumberColumn("row", help="Row in the uploaded file (1 = first supplier)"),
     "supplier": st.column_config.TextColumn("supplier"),
@@ -65,39 +68,59 @@ def render() -> None:
     if upload is None:
         st.session_state.pop(UPLOAD_KEY, None)
         return
-    frame = uploaded_frame(upload)
+    frame, source_id = uploaded_frame(upload)
     if frame is None:
         return
     st.subheader("Preview")
     st.caption(f"{upload.name}: {frame.height:,} rows, {frame.width} columns (first {PREVIEW_ROWS} shown)")
     st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
-    mapping = column_mapping_form(frame, upload.file_id, upload.name)
+    mapping = column_mapping_form(frame, source_id, upload.name)
     if mapping is not None and st.button("Screen suppliers", type="primary", key="screen_button"):
-        run_screening(frame, mapping, upload.file_id, upload.name)
+        run_screening(frame, mapping, source_id, upload.name)
     screening = st.session_state.get(RESULT_KEY)
-    if screening and screening["file_id"] == upload.file_id:
+    if screening and screening["source_id"] == source_id:
         if mapping is not None and screening["mapping"] != mapping:
             st.info("The column choices changed since this screening; press **Screen suppliers** to apply them.")
         show_results(screening)
 
 
-def uploaded_frame(upload: Any) -> pl.DataFrame | None:
-    """The uploaded file read into a frame, read once per upload; a bad file shows one error line."""
+def uploaded_frame(upload: Any) -> tuple[pl.DataFrame | None, str]:
+    """The uploaded file (or chosen sheet) read into a frame, once per choice, and an id for that choice.
+
+    A file that cannot be read shows one error line and gives no frame.
+    """
+    sheet = sheet_choice(upload)
     stored = st.session_state.get(UPLOAD_KEY)
-    if not stored or stored["file_id"] != upload.file_id:
-        stored = {"file_id": upload.file_id, "frame": None, "error": None}
+    if not stored or (stored["file_id"], stored["sheet"]) != (upload.file_id, sheet):
+        stored = {"file_id": upload.file_id, "sheet": sheet, "frame": None, "error": None}
         try:
-            stored["frame"] = read_suppliers(upload.getvalue(), filename=upload.name)
+            stored["frame"] = read_suppliers(upload.getvalue(), filename=upload.name, sheet=sheet)
         except Exception as error:  # noqa: BLE001 - shown as one line, never a traceback
-            stored["error"] = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            stored["error"] = first_line(error)
         st.session_state[UPLOAD_KEY] = stored
         st.session_state.pop(RESULT_KEY, None)
     if stored["error"]:
         st.error(f"Cannot read {upload.name}: {stored['error']}", icon="⚠️")
-    return stored["frame"]
+    return stored["frame"], f"{upload.file_id}-{sheet or ''}"
 
 
-def column_mapping_form(frame: pl.DataFrame, file_id: str, file_name: str) -> ColumnMapping | None:
+def sheet_choice(upload: Any) -> str | None:
+    """The sheet picked in a workbook with several sheets; None reads the first sheet that has rows."""
+    sheets = st.session_state.get(SHEETS_KEY)
+    if not sheets or sheets[0] != upload.file_id:
+        sheets = (upload.file_id, sheet_names(upload.getvalue()) if is_workbook(upload.name) else [])
+        st.session_state[SHEETS_KEY] = sheets
+    if len(sheets[1]) < 2:
+        return None
+    return st.selectbox(
+        "Sheet",
+        [None, *sheets[1]],
+        format_func=lambda name: "first sheet with rows" if name is None else name,
+        key=f"sheet_{upload.file_id}",
+    )
+
+
+def column_mapping_form(frame: pl.DataFrame, source_id: str, file_name: str) -> ColumnMapping | None:
     """Selectboxes for each role, pre-set to the detected columns; None until a valid name column is chosen."""
     try:
         detected = detect_columns(frame).as_dict()
@@ -121,14 +144,14 @@ def column_mapping_form(frame: pl.DataFrame, file_id: str, file_name: str) -> Co
                 index=options.index(detected[role]) if detected[role] else (None if role == "name" else 0),
                 format_func=lambda column: "— none —" if column is None else column,
                 placeholder="Choose the supplier-name column",
-                key=f"column_{role}_{file_id}",
+                key=f"column_{role}_{source_id}",
             )
     if not choices["name"]:
         return None
     return attempt("Check the column choices", lambda: mapping_from_choices(choices))
 
 
-def run_screening(frame: pl.DataFrame, mapping: ColumnMapping, file_id: str, file_name: str) -> None:
+def run_screening(frame: pl.DataFrame, mapping: ColumnMapping, source_id: str, file_name: str) -> None:
     """Screen the frame with a progress bar and keep the result in the session."""
     screener = attempt("Cannot load the lists", current_screener)
     if screener is None:
@@ -147,7 +170,7 @@ def run_screening(frame: pl.DataFrame, mapping: ColumnMapping, file_id: str, fil
         return
     bar.progress(1.0, text=f"Screened {frame.height:,} suppliers")
     st.session_state[RESULT_KEY] = {
-        "file_id": file_id,
+        "source_id": source_id,
         "mapping": mapping,
         "result": result,
         "table": results_table(result),
@@ -162,7 +185,7 @@ def show_results(screening: dict[str, Any]) -> None:
     summary(result, screening["seconds"])
     downloads(result)
     charts(result, table)
-    shown = filter_results(table, result_filter(table, screening["file_id"]))
+    shown = filter_results(table, result_filter(table, screening["source_id"]))
     st.caption(f"{shown.height:,} of {table.height:,} suppliers shown, most severe first")
     st.dataframe(
         styled(shown),
@@ -240,16 +263,16 @@ def ranked_bars(counts: pl.DataFrame, label: str, title: str) -> alt.Chart:
     )
 
 
-def result_filter(table: pl.DataFrame, file_id: str) -> ResultFilter:
+def result_filter(table: pl.DataFrame, source_id: str) -> ResultFilter:
     tier_cell, list_cell, country_cell, search_cell = st.columns(4)
     present = set(table["tier"].to_list())
     return ResultFilter(
-        tiers=tuple(tier_cell.multiselect("Tier", [t for t in TIERS if t in present], key=f"filter_tier_{file_id}")),
-        lists=tuple(list_cell.multiselect("List", filter_options(table, "list"), key=f"filter_list_{file_id}")),
+        tiers=tuple(tier_cell.multiselect("Tier", [t for t in TIERS if t in present], key=f"filter_tier_{source_id}")),
+        lists=tuple(list_cell.multiselect("List", filter_options(table, "list"), key=f"filter_list_{source_id}")),
         countries=tuple(
-            country_cell.multiselect("Country", filter_options(table, "country"), key=f"filter_country_{file_id}")
+            country_cell.multiselect("Country", filter_options(table, "country"), key=f"filter_country_{source_id}")
         ),
-        search=search_cell.text_input("Search", placeholder="supplier, entity or reason", key=f"search_{file_id}"),
+        search=search_cell.text_input("Search", placeholder="supplier, entity or reason", key=f"search_{source_id}"),
     )
 
 
