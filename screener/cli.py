@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -221,7 +222,7 @@ def print_summary(result: ScreenResult) -> None:
         top.add_column(column, overflow="fold")
     for row in flagged.head(15).iter_rows(named=True):
         top.add_row(str(row["row"] + 2), str(row.get(name_column) or ""), row["risk_tier"], str(row["risk_score"]),
-                    row["match_name"] or "", (row["reasons"] or "").split(" | ")[0])
+                    row["match_name"] or "", textwrap.shorten((row["reasons"] or "").split(" | ")[0], 80))
     out.print(top)
     snapshots = ", ".join(f"{s['source']} #{s['snapshot_id']} (as of {s['as_of']})" for s in result.metadata["snapshots"])
     out.print(f"Lists used: {snapshots}. Write a full report with --out FILE.")
