@@ -21,6 +21,12 @@ from rapidfuzz import fuzz, process
 from screener.normalize import GENERIC_WORDS, deletion_keys, normalize_frame
 from screener.transliterate import OLD_ROMANISATIONS, PINYIN_SYLLABLES, gazetteer_maps
 
+ADDRESS_WORDS = frozenset(
+    """road rd street st avenue ave lane ln alley boulevard blvd highway building bldg tower floor fl room rm unit
+    suite block plaza square estate garden gardens industrial no number po box post address near opposite""".split()
+)
+"""Words of any address: sharing them corroborates nothing."""
+
 PROVINCES_AND_CITIES = frozenset(
     """beijing shanghai tianjin chongqing hebei shanxi liaoning jilin heilongjiang jiangsu zhejiang anhui fujian
     jiangxi shandong henan hubei hunan guangdong hainan sichuan guizhou yunnan shaanxi gansu qinghai taiwan
@@ -40,6 +46,7 @@ FUZZY_MIN_LENGTH = 4
 FUZZY_MIN_RATIO = 75.0
 NAME_COVERAGE_SHARE = 0.6
 COUNTRY_AGREES_BONUS = 2.0
+ADDRESS_AGREES_BONUS = 2.0
 AFFILIATE_QUALIFIER_WEIGHT = 0.05
 DIFFERENT_PINYIN_FACTOR = 0.75
 EXHAUSTIVE_MIN_RATIO = 50
@@ -99,11 +106,18 @@ class Matcher:
             )
             .select("nid", "word", "weight")
         )
-        self._name_weight = self._name_words.group_by("nid").agg(name_weight=pl.col("weight").sum())
         self._block_keys = _block_keys(self._name_words)
-        self._block_weight = self._block_keys.group_by("nid").agg(block_weight=pl.col("weight").sum())
+        self._block_weight = self._block_keys.group_by("nid").agg(block_weight=pl.col("weight").sum()).join(
+            self._name_words.group_by("nid").agg(name_weight=pl.col("weight").sum()), on="nid"
+        )
         self._joined_words = _joined_words(self._name_words)
         self._deletions = _deletion_keys(self._vocab.select("word"), "word")
+        self._address_words = _address_words(entities.select("entity_id", address="addresses"), "entity_id")
+
+    @property
+    def _reachable(self) -> float:
+        """The lowest name score that country and address agreement can still lift into the review band."""
+        return self.config.review_threshold - COUNTRY_AGREES_BONUS - ADDRESS_AGREES_BONUS
 
     def check(self, name: str, country: str | None = None, address: str | None = None) -> pl.DataFrame:
         """Candidates for one name."""
@@ -131,12 +145,11 @@ class Matcher:
         return self._finish(scored, prepared, queries)
 
     def _prepare(self, queries: pl.DataFrame) -> pl.DataFrame:
-        columns = {column: queries[column] if column in queries.columns else None for column in ("country", "address")}
-        frame = queries.select(
-            pl.col("row"),
-            pl.col("name").cast(pl.String),
-            country=pl.col("country").cast(pl.String) if columns["country"] is not None else pl.lit(None, pl.String),
-        ).with_row_index("qid")
+        optional = {
+            column: pl.col(column).cast(pl.String) if column in queries.columns else pl.lit(None, pl.String)
+            for column in ("country", "address")
+        }
+        frame = queries.select(pl.col("row"), pl.col("name").cast(pl.String), **optional).with_row_index("qid")
         normal = normalize_frame(frame["name"])
         return (
             frame.with_columns(norm=normal["norm"], steps=normal["steps"], country=_country_code(pl.col("country")))
@@ -197,7 +210,11 @@ class Matcher:
             .group_by("qid", "nid")
             .agg(found=pl.col("found").sum())
             .join(_among(self._block_weight, "nid", keys["nid"]), on="nid")
-            .with_columns(cover=pl.col("found") / pl.col("block_weight"))
+            .with_columns(
+                cover=pl.col("found") / pl.col("block_weight"),
+                best_cover=(pl.col("found") + pl.col("name_weight") - pl.col("block_weight")) / pl.col("name_weight"),
+            )
+            .filter(100 * (NAME_COVERAGE_SHARE * pl.col("best_cover") + 1 - NAME_COVERAGE_SHARE) >= self._reachable)
             .filter(pl.col("cover").rank("min", descending=True).over("qid") <= self.config.max_candidates)
             .select("qid", "nid")
         )
@@ -216,52 +233,41 @@ class Matcher:
     def _score(
         self, candidates: pl.DataFrame, hits: pl.DataFrame, query_words: pl.DataFrame, prepared: pl.DataFrame
     ) -> pl.DataFrame:
+        """Scores of every candidate pair that can reach the review band, with the words behind them."""
         name_words = _among(self._name_words, "nid", candidates["nid"])
         pairs = (
             candidates.join(hits, on="qid")
             .join(name_words.select("nid", "word"), on=["nid", "word"])
-            .select("qid", "nid", "qword", "word", "sim")
+            .join(_among(self._vocab, "word", hits["word"]).select("word", lweight="kind_weight"), on="word")
         )
-        name_side = (
-            candidates.join(name_words.select("nid", "word", "weight"), on="nid")
+        name_detail = candidates.join(name_words, on="nid").join(
+            pairs.sort(["sim", "qword"], descending=[True, False]).unique(["qid", "nid", "word"], keep="first")
+            .select("qid", "nid", "word", "qword", "sim"),
+            on=["qid", "nid", "word"],
+            how="left",
+        ).with_columns(pl.col("sim").fill_null(0.0))
+        query_detail = (
+            candidates.join(self._query_weights(query_words, prepared), on="qid")
             .join(
-                pairs.sort(["sim", "qword"], descending=[True, False]).unique(["qid", "nid", "word"], keep="first"),
-                on=["qid", "nid", "word"],
+                pairs.sort(["sim", "lweight", "word"], descending=[True, True, False])
+                .unique(["qid", "nid", "qword"], keep="first")
+                .select("qid", "nid", "qword", "sim", "lweight"),
+                on=["qid", "nid", "qword"],
                 how="left",
             )
-            .with_columns(pl.col("sim").fill_null(0.0))
-            .group_by("qid", "nid")
-            .agg(
-                name_cover=(pl.col("weight") * pl.col("sim")).sum(),
-                shared=pl.col("word").filter(pl.col("sim") == 1),
-                fuzzy=pl.format("{}≈{}", "qword", "word").filter((pl.col("sim") > 0) & (pl.col("sim") < 1)),
-                missing=pl.col("word").filter((pl.col("sim") == 0) & (pl.col("weight") >= DISCOUNTED_BELOW)),
-                generic_only=(pl.col("weight") < DISCOUNTED_BELOW).all(),
-                brand_found=((pl.col("sim") == 1) | (pl.col("weight") < DISCOUNTED_BELOW)).all()
-                & (pl.col("weight") >= DISCOUNTED_BELOW).any(),
-                discounted=pl.col("word").filter((pl.col("sim") > 0) & (pl.col("weight") < DISCOUNTED_BELOW)),
-            )
-        )
-        query_weights = self._query_weights(query_words, prepared)
-        best_per_qword = (
-            pairs.join(_among(self._vocab, "word", pairs["word"]).select("word", weight="kind_weight"), on="word")
-            .sort(["sim", "weight", "word"], descending=[True, True, False])
-            .unique(["qid", "nid", "qword"], keep="first")
-        )
-        query_side = (
-            candidates.join(query_weights, on="qid")
-            .join(best_per_qword.select("qid", "nid", "qword", "sim", lweight="weight"), on=["qid", "nid", "qword"], how="left")
             .with_columns(weight=pl.coalesce("lweight", "qweight"), sim=pl.col("sim").fill_null(0.0))
-            .group_by("qid", "nid")
-            .agg(
-                query_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum(),
-                extra=pl.col("qword").filter((pl.col("sim") == 0) & (pl.col("weight") >= DISCOUNTED_BELOW)),
-            )
         )
-        return (
+        informative = pl.col("weight") >= DISCOUNTED_BELOW
+        name_side = name_detail.group_by("qid", "nid").agg(
+            name_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum(),
+            generic_only=(~informative).all(),
+            brand_found=((pl.col("sim") == 1) | ~informative).all() & informative.any(),
+        )
+        query_side = query_detail.group_by("qid", "nid").agg(
+            query_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum()
+        )
+        scored = (
             name_side.join(query_side, on=["qid", "nid"])
-            .join(_among(self._name_weight, "nid", candidates["nid"]), on="nid")
-            .with_columns(name_cover=pl.col("name_cover") / pl.col("name_weight"))
             .join(_among(self._names, "nid", candidates["nid"]).select("nid", "person", "affiliates"), on="nid")
             .with_columns(affiliate=pl.col("affiliates") & pl.col("brand_found"))
             .with_columns(
@@ -275,7 +281,9 @@ class Matcher:
                 .then(pl.max_horizontal("text_score", pl.lit(self.config.match_threshold)))
                 .otherwise("text_score")
             )
+            .filter(pl.col("text_score") >= self._reachable)
         )
+        return scored.join(_word_lists(name_detail, query_detail, scored), on=["qid", "nid"], how="left")
 
     @staticmethod
     def _query_weights(query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
@@ -307,8 +315,18 @@ class Matcher:
         result = (
             scored.join(names, on="nid")
             .join(prepared.select("qid", "row", "country", qnorm="norm", steps="steps"), on="qid")
-            .with_columns(adjust=country_adjust)
-            .with_columns(score=(pl.col("text_score") + pl.col("adjust")).clip(0.0, 100.0).round(1))
+            .join(self._address_support(scored.join(names, on="nid"), prepared), on=["qid", "entity_id"], how="left")
+            .with_columns(
+                adjust=country_adjust,
+                address_shared=pl.col("address_shared").fill_null(pl.lit([], pl.List(pl.String))),
+            )
+            .with_columns(
+                score=(
+                    pl.col("text_score")
+                    + pl.col("adjust")
+                    + pl.when(pl.col("address_shared").list.len() > 0).then(ADDRESS_AGREES_BONUS).otherwise(0.0)
+                ).clip(0.0, 100.0).round(1)
+            )
             .sort(["qid", "entity_id", "score", kind_rank, "nid"], descending=[False, False, True, False, False])
             .unique(["qid", "entity_id"], keep="first", maintain_order=True)
             .filter(pl.col("score") >= self.config.review_threshold)
@@ -323,6 +341,51 @@ class Matcher:
             )
         )
         return result.with_columns(pl.col("row").cast(queries.schema["row"]))
+
+
+    def _address_support(self, pairs: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
+        """Place and other informative words the supplier's address shares with the entity's listed addresses."""
+        addressed = prepared.filter(pl.col("address").is_not_null())
+        empty = pl.DataFrame(schema={"qid": pl.UInt32, "entity_id": pl.String, "address_shared": pl.List(pl.String)})
+        if addressed.is_empty() or self._address_words.is_empty():
+            return empty
+        words = _address_words(addressed.select("qid", "address"), "qid")
+        return (
+            pairs.select("qid", "entity_id").unique()
+            .join(words, on="qid")
+            .join(self._address_words, on=["entity_id", "word"])
+            .group_by("qid", "entity_id")
+            .agg(address_shared=pl.col("word").unique().sort())
+        )
+
+
+def _address_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """(key, word) for the place and other informative words of addresses (no numbers or generic words)."""
+    present = frame.filter(pl.col("address").fill_null("").str.strip_chars() != "")
+    if present.is_empty():
+        return pl.DataFrame(schema={key: frame.schema[key], "word": pl.String})
+    normal = present.with_columns(norm=normalize_frame(present["address"])["norm"])
+    return _explode_words(normal, key).filter(
+        (_kind_weight(pl.col("word")) >= PLACE_WEIGHT)
+        & ~pl.col("word").str.contains(r"\d")
+        & ~pl.col("word").is_in(list(ADDRESS_WORDS))
+    )
+
+
+def _word_lists(name_detail: pl.DataFrame, query_detail: pl.DataFrame, scored: pl.DataFrame) -> pl.DataFrame:
+    """Per scored pair, the words shared, typo-tolerant, low-weight, missing from either side (for explanations)."""
+    keys = scored.select("qid", "nid")
+    informative = pl.col("weight") >= DISCOUNTED_BELOW
+    names = name_detail.join(keys, on=["qid", "nid"], how="semi").group_by("qid", "nid").agg(
+        shared=pl.col("word").filter(pl.col("sim") == 1),
+        fuzzy=pl.format("{}≈{}", "qword", "word").filter((pl.col("sim") > 0) & (pl.col("sim") < 1)),
+        missing=pl.col("word").filter((pl.col("sim") == 0) & informative),
+        discounted=pl.col("word").filter((pl.col("sim") > 0) & ~informative),
+    )
+    extra = query_detail.join(keys, on=["qid", "nid"], how="semi").group_by("qid", "nid").agg(
+        extra=pl.col("qword").filter((pl.col("sim") == 0) & informative)
+    )
+    return names.join(extra, on=["qid", "nid"], how="left")
 
 
 def _among(table: pl.DataFrame, column: str, values: pl.Series) -> pl.DataFrame:
@@ -478,6 +541,9 @@ def _explanation() -> pl.Expr:
         .then(pl.format("; no country given (listed {})", "entity_country"))
         .otherwise(pl.lit(""))
     )
+    address = pl.when(pl.col("address_shared").list.len() > 0).then(
+        pl.format("; address shares: {}", pl.col("address_shared").list.join(", "))
+    ).otherwise(pl.lit(""))
     return pl.concat_str(
         pl.format("score {} on '{}'", pl.col("score"), "qnorm"),
         steps,
@@ -491,6 +557,7 @@ def _explanation() -> pl.Expr:
         .then(pl.lit("; possible subsidiary: has every distinctive word of an entity listed with its subsidiaries"))
         .otherwise(pl.lit("")),
         country,
+        address,
     )
 
 
