@@ -143,6 +143,19 @@ def drop_sentence_period(text: str) -> str:
     return _SENTENCE_PERIOD.sub("", text.strip())
 
 
+def require_text(content: bytes, what: str) -> None:
+    """Raise SourceFormatError when a download is UTF-16/32 text or binary data rather than 8-bit text."""
+    head = content[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        problem = "is UTF-16 or UTF-32 text, not the UTF-8 the publisher serves"
+    elif b"\x00" in head:
+        problem = "is binary data (or UTF-16 text without a byte-order mark), not UTF-8 text"
+    else:
+        return
+    raise SourceFormatError(f"{what} {problem}; the encoding changed or the download is damaged, so the stored list "
+                            "was kept")
+
+
 def decode_text(content: bytes) -> str:
     """UTF-8 (with or without BOM), falling back to Windows-1252 as some government CSVs use."""
     try:

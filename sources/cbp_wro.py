@@ -23,6 +23,7 @@ from sources._base import (
     drop_sentence_period,
     entity_ids,
     require_columns,
+    require_text,
 )
 from sources._http import fetch
 
@@ -109,6 +110,7 @@ def parse(download: Download) -> Parsed:
 
 
 def _read(content: bytes) -> pl.DataFrame:
+    require_text(content, "the WRO/Findings file")
     try:
         raw = pl.read_csv(io.StringIO(decode_text(content)), infer_schema=False)
     except Exception as error:

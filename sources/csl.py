@@ -17,6 +17,7 @@ from sources._base import (
     canonical_names,
     entity_ids,
     require_columns,
+    require_text,
     single_download,
 )
 
@@ -52,6 +53,7 @@ def parse(download: Download) -> Parsed:
 
 
 def _read(content: bytes) -> pl.DataFrame:
+    require_text(content, "the CSL file")
     try:
         raw = pl.read_csv(io.BytesIO(content), infer_schema=False, encoding="utf8-lossy")
     except Exception as error:

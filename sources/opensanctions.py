@@ -17,6 +17,7 @@ from sources._base import (
     canonical_entities,
     canonical_names,
     entity_ids,
+    require_text,
 )
 from sources._http import Fetched, fetch
 
@@ -90,6 +91,7 @@ def parse(download: Download) -> Parsed:
 
 
 def _read(label: str, fetched: Fetched) -> pl.DataFrame:
+    require_text(fetched.content, f"the OpenSanctions file {fetched.url}")
     try:
         rows = pl.read_ndjson(io.BytesIO(fetched.content), schema=_ROW)
     except Exception as error:
@@ -97,6 +99,11 @@ def _read(label: str, fetched: Fetched) -> pl.DataFrame:
             f"the OpenSanctions file {fetched.url} is not FollowTheMoney JSON lines ({str(error).splitlines()[0]}); "
             "the stored list was kept"
         ) from error
+    named = pl.col("schema").is_in(list(ENTITY_SCHEMATA)) & (pl.col("properties").struct.field("name").list.len() > 0)
+    if not rows.filter(named).height:
+        raise SourceFormatError(
+            f"the OpenSanctions file {fetched.url} holds no named entities; the stored list was kept"
+        )
     return rows.unnest("properties").with_columns(
         dataset=pl.coalesce(pl.col("datasets").list.first(), pl.lit(label))
     ).drop("datasets")

@@ -20,6 +20,7 @@ from sources._base import (
     canonical_names,
     drop_sentence_period,
     entity_ids,
+    require_text,
     single_download,
 )
 
@@ -96,7 +97,12 @@ def split_list(text: str, expected: int | None = None) -> list[str]:
 
 def parse(download: Download) -> Parsed:
     """The entity tables of the DHS page as canonical frames; one entity per name, one listing per clause."""
-    html = download.files["data"].content.decode("utf-8", errors="replace")
+    content = download.files["data"].content
+    require_text(content, f"the page {download.url}")
+    if b"</html>" not in content[-4096:].lower():
+        raise SourceFormatError(f"the page {download.url} ends before </html>: the download was cut short, "
+                                "so the stored list was kept; retry later")
+    html = content.decode("utf-8", errors="replace")
     tree = HTMLParser(html)
     listings = _listings(tree, download.url)
     entities, names = _frames(listings)
