@@ -50,6 +50,7 @@ ADDRESS_AGREES_BONUS = 2.0
 AFFILIATE_QUALIFIER_WEIGHT = 0.05
 DIFFERENT_PINYIN_FACTOR = 0.75
 EXHAUSTIVE_MIN_RATIO = 50
+_HASH_SEED = 20231
 COUNTRY_CONFLICT_PENALTY = 10.0
 DISCOUNTED_BELOW = 0.35
 _COUNTRY_GROUPS = {"HK": "CN", "MO": "CN"}
@@ -92,12 +93,14 @@ class Matcher:
 
     def __init__(self, names: pl.DataFrame, entities: pl.DataFrame, config: MatchConfig = MatchConfig()):
         self.config = config
-        self._names = _name_table(names, entities)
-        name_words = _explode_words(self._names, "nid")
-        self._vocab = _vocabulary(name_words, self._names)
-        qualifiers = _parenthesised_words(self._names, "nid").join(self._names.select("nid", "affiliates"), on="nid")
-        self._name_words = (
-            name_words.join(self._vocab.select("word", "weight"), on="word")
+        self._name_table = _name_table(names, entities)
+        name_words = _explode_words(self._name_table, "nid")
+        vocab = _vocabulary(name_words, self._name_table)
+        qualifiers = _parenthesised_words(self._name_table, "nid").join(
+            self._name_table.select("nid", "affiliates"), on="nid"
+        )
+        weighted = (
+            name_words.join(vocab.select("word", "weight"), on="word")
             .join(qualifiers, on=["nid", "word"], how="left")
             .with_columns(
                 weight=pl.when(pl.col("affiliates")).then(AFFILIATE_QUALIFIER_WEIGHT)
@@ -106,12 +109,23 @@ class Matcher:
             )
             .select("nid", "word", "weight")
         )
-        self._block_keys = _block_keys(self._name_words)
-        self._block_weight = self._block_keys.group_by("nid").agg(block_weight=pl.col("weight").sum()).join(
-            self._name_words.group_by("nid").agg(name_weight=pl.col("weight").sum()), on="nid"
+        block_keys = _block_keys(weighted)
+        rank_keys = _heaviest_words(weighted).filter(pl.col("rank") < BLOCK_KEYS_PER_NAME).select("nid", "word", "weight")
+        block_weight = (
+            rank_keys.group_by("nid")
+            .agg(rank_weight=pl.col("weight").sum())
+            .join(weighted.group_by("nid").agg(name_weight=pl.col("weight").sum()), on="nid")
+            .join(self._name_table.select("nid", "entity_id"), on="nid")
         )
-        self._joined_words = _joined_words(self._name_words)
-        self._deletions = _deletion_keys(self._vocab.select("word"), "word")
+        self._names = _Index(self._name_table, "nid")
+        self._vocab = _Index(vocab, "word")
+        self._name_words = _Index(weighted, "nid")
+        self._block_keys = _Index(block_keys, "word")
+        self._block_weight = _Index(block_weight, "nid")
+        self._rank_keys = _Index(rank_keys, "nid")
+        self._generic_keys = _Index(_generic_keys(weighted), "key")
+        self._joined_words = _Index(_joined_words(weighted), "qword")
+        self._deletions = _Index(_deletion_keys(vocab.select("word"), "word"), "key")
         self._address_words = _address_words(entities.select("entity_id", address="addresses"), "entity_id")
 
     @property
@@ -133,7 +147,7 @@ class Matcher:
         `exhaustive=True` skips blocking and scores every list name a rapidfuzz scan finds remotely similar
         (token-set ratio >= 50): the slow baseline that blocking is measured against."""
         prepared = self._prepare(queries)
-        if prepared.is_empty() or self._names.is_empty():
+        if prepared.is_empty() or self._name_table.is_empty():
             return _empty(queries)
         query_words = _explode_words(prepared, "qid")
         word_map = self._word_map(query_words.select("word").unique())
@@ -159,10 +173,10 @@ class Matcher:
     def _word_map(self, words: pl.DataFrame) -> pl.DataFrame:
         """Query word → list word with similarity 0-1: exact, joined pinyin, or one typing error."""
         words = words.rename({"word": "qword"})
-        exact = words.join(_among(self._vocab, "word", words["qword"]).select("word"), left_on="qword", right_on="word").with_columns(
+        exact = words.join(self._vocab.rows(words["qword"]).select("word"), left_on="qword", right_on="word").with_columns(
             word=pl.col("qword"), sim=pl.lit(1.0)
         )
-        joined = words.join(_among(self._joined_words, "qword", words["qword"]), on="qword").with_columns(sim=pl.lit(1.0))
+        joined = words.join(self._joined_words.rows(words["qword"]), on="qword").with_columns(sim=pl.lit(1.0))
         unknown = words.join(exact.select("qword"), on="qword", how="anti").filter(
             pl.col("qword").str.len_chars() >= FUZZY_MIN_LENGTH
         )
@@ -176,7 +190,7 @@ class Matcher:
             return pl.DataFrame(schema={"qword": pl.String, "word": pl.String, "sim": pl.Float64})
         keys = _deletion_keys(unknown, "qword")
         pairs = (
-            keys.join(_among(self._deletions, "key", keys["key"]), on="key")
+            keys.join(self._deletions.rows(keys["key"]), on="key")
             .select("qword", "word")
             .unique()
             .filter(
@@ -200,45 +214,66 @@ class Matcher:
         )
 
     def _candidates(self, hits: pl.DataFrame) -> pl.DataFrame:
-        """The most promising list names per query: those whose informative words the query covers best
-        (all names tied at the cut are kept)."""
-        keys = _among(self._block_keys, "word", hits["word"])
-        return (
-            hits.join(keys, on="word")
+        """Names of the most promising entities per query: found through their informative words, ranked by
+        how much of their weightiest words the query covers."""
+        posted = pl.concat([
+            hits.join(self._block_keys.rows(hits["word"]), on="word").select("qid", "nid"),
+            self._generic_candidates(hits),
+        ]).unique()
+        ranking = self._rank_keys.rows(posted["nid"])
+        ranked = (
+            posted.join(ranking, on="nid")
+            .join(hits.select("qid", "word", "sim"), on=["qid", "word"], how="left")
             .group_by("qid", "nid", "word")
-            .agg(found=(pl.col("sim") * pl.col("weight")).max())
+            .agg(found=(pl.col("sim").fill_null(0.0) * pl.col("weight")).max())
             .group_by("qid", "nid")
             .agg(found=pl.col("found").sum())
-            .join(_among(self._block_weight, "nid", keys["nid"]), on="nid")
+            .join(self._block_weight.rows(posted["nid"]), on="nid")
             .with_columns(
-                cover=pl.col("found") / pl.col("block_weight"),
-                best_cover=(pl.col("found") + pl.col("name_weight") - pl.col("block_weight")) / pl.col("name_weight"),
+                cover=pl.col("found") / pl.col("rank_weight"),
+                best_cover=(pl.col("found") + pl.col("name_weight") - pl.col("rank_weight")) / pl.col("name_weight"),
             )
             .filter(100 * (NAME_COVERAGE_SHARE * pl.col("best_cover") + 1 - NAME_COVERAGE_SHARE) >= self._reachable)
-            .filter(pl.col("cover").rank("min", descending=True).over("qid") <= self.config.max_candidates)
-            .select("qid", "nid")
+            .with_columns(rank_score=(pl.col("cover") + pl.col("found") / 1000).round(9))
         )
+        best_entities = (
+            ranked.group_by("qid", "entity_id")
+            .agg(pl.col("rank_score").max())
+            .sort(["qid", "rank_score", "entity_id"], descending=[False, True, False])
+            .filter(pl.int_range(pl.len()).over("qid") < self.config.max_candidates)
+        )
+        return ranked.join(best_entities.select("qid", "entity_id"), on=["qid", "entity_id"]).select("qid", "nid")
+
+    def _generic_candidates(self, hits: pl.DataFrame) -> pl.DataFrame:
+        """Names made only of generic words, found only when the query has their two weightiest words."""
+        words = hits.select("qid", "word").unique()
+        pairs = words.join(words, on="qid", suffix="_other").filter(pl.col("word") <= pl.col("word_other"))
+        keys = pairs.select(
+            "qid", key=pl.when(pl.col("word") == pl.col("word_other")).then(pl.col("word"))
+            .otherwise(pl.concat_str("word", "word_other", separator=" "))
+        )
+        return keys.join(self._generic_keys.rows(keys["key"]), on="key").select("qid", "nid")
 
     def _scan(self, prepared: pl.DataFrame) -> pl.DataFrame:
         """Every (query, list name) pair with a token-set ratio of at least 50, by exhaustive comparison."""
         scores = process.cdist(
-            prepared["norm"].to_list(), self._names["norm"].to_list(), scorer=fuzz.token_set_ratio,
+            prepared["norm"].to_list(), self._name_table["norm"].to_list(), scorer=fuzz.token_set_ratio,
             score_cutoff=EXHAUSTIVE_MIN_RATIO, workers=-1, dtype=np.uint8,
         )
         query_index, name_index = np.nonzero(scores)
         return pl.DataFrame(
-            {"qid": prepared["qid"].gather(query_index), "nid": self._names["nid"].gather(name_index)}
+            {"qid": prepared["qid"].gather(query_index), "nid": self._name_table["nid"].gather(name_index)}
         )
 
     def _score(
         self, candidates: pl.DataFrame, hits: pl.DataFrame, query_words: pl.DataFrame, prepared: pl.DataFrame
     ) -> pl.DataFrame:
         """Scores of every candidate pair that can reach the review band, with the words behind them."""
-        name_words = _among(self._name_words, "nid", candidates["nid"])
+        name_words = self._name_words.rows(candidates["nid"])
         pairs = (
             candidates.join(hits, on="qid")
             .join(name_words.select("nid", "word"), on=["nid", "word"])
-            .join(_among(self._vocab, "word", hits["word"]).select("word", lweight="kind_weight"), on="word")
+            .join(self._vocab.rows(hits["word"]).select("word", lweight="kind_weight"), on="word")
         )
         name_detail = candidates.join(name_words, on="nid").join(
             pairs.sort(["sim", "qword"], descending=[True, False]).unique(["qid", "nid", "word"], keep="first")
@@ -268,7 +303,7 @@ class Matcher:
         )
         scored = (
             name_side.join(query_side, on=["qid", "nid"])
-            .join(_among(self._names, "nid", candidates["nid"]).select("nid", "person", "affiliates"), on="nid")
+            .join(self._names.rows(candidates["nid"]).select("nid", "person", "affiliates"), on="nid")
             .with_columns(affiliate=pl.col("affiliates") & pl.col("brand_found"))
             .with_columns(
                 text_score=100
@@ -299,7 +334,7 @@ class Matcher:
         )
 
     def _finish(self, scored: pl.DataFrame, prepared: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
-        names = _among(self._names, "nid", scored["nid"]).select(
+        names = self._names.rows(scored["nid"]).select(
             "nid", "entity_id", "name", "kind", "lang", "norm", entity_country="country"
         )
         country_adjust = (
@@ -388,9 +423,31 @@ def _word_lists(name_detail: pl.DataFrame, query_detail: pl.DataFrame, scored: p
     return names.join(extra, on=["qid", "nid"], how="left")
 
 
-def _among(table: pl.DataFrame, column: str, values: pl.Series) -> pl.DataFrame:
-    """Rows of a large index table whose key is among the values (a scan, cheaper than hashing the table)."""
-    return table.filter(pl.col(column).is_in(values.unique().implode()))
+class _Index:
+    """A table sorted by the hash of one key column: looking rows up costs the size of the answer, not of the
+    table, so matching stays nearly as fast when the lists grow tenfold."""
+
+    def __init__(self, table: pl.DataFrame, column: str):
+        hashed = table.with_columns(_hash=pl.col(column).hash(_HASH_SEED)).sort("_hash")
+        self.hashes = hashed["_hash"].to_numpy()
+        self.table = hashed.drop("_hash")
+        self.column = column
+
+    @property
+    def height(self) -> int:
+        return self.table.height
+
+    def rows(self, values: pl.Series) -> pl.DataFrame:
+        """Rows whose key is among the values."""
+        keys = values.cast(self.table.schema[self.column]).unique().drop_nulls()
+        hashes = np.sort(keys.hash(_HASH_SEED).to_numpy())
+        low = np.searchsorted(self.hashes, hashes, side="left")
+        counts = np.searchsorted(self.hashes, hashes, side="right") - low
+        total = int(counts.sum())
+        if total == 0:
+            return self.table.clear()
+        starts = np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(total)
+        return self.table[starts].filter(pl.col(self.column).is_in(keys.implode()))
 
 
 def _name_table(names: pl.DataFrame, entities: pl.DataFrame) -> pl.DataFrame:
@@ -471,16 +528,34 @@ def _vocabulary(name_words: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _block_keys(name_words: pl.DataFrame) -> pl.DataFrame:
-    """The most informative words of each list name (its best word only, if all are generic): a query
-    must share one to be scored against it, so common words never fan out to thousands of names."""
+def _heaviest_words(name_words: pl.DataFrame) -> pl.DataFrame:
+    """Name words ranked within each name by weight (0 = heaviest), ties broken by length then spelling."""
     ranked = name_words.sort(
         ["nid", "weight", pl.col("word").str.len_chars(), "word"], descending=[False, True, True, False]
     )
+    return ranked.with_columns(rank=pl.int_range(pl.len()).over("nid"))
+
+
+def _block_keys(name_words: pl.DataFrame) -> pl.DataFrame:
+    """The most informative words of each list name: a query must share one to be scored against it, so
+    common words never fan out to thousands of names."""
     return (
-        ranked.with_columns(rank=pl.int_range(pl.len()).over("nid"))
-        .filter((pl.col("rank") == 0) | ((pl.col("weight") >= DISCOUNTED_BELOW) & (pl.col("rank") < BLOCK_KEYS_PER_NAME)))
+        _heaviest_words(name_words)
+        .filter((pl.col("weight") >= DISCOUNTED_BELOW) & (pl.col("rank") < BLOCK_KEYS_PER_NAME))
         .select("word", "nid", "weight")
+    )
+
+
+def _generic_keys(name_words: pl.DataFrame) -> pl.DataFrame:
+    """Names without an informative word, keyed by their two weightiest words in alphabetical order."""
+    heaviest = _heaviest_words(name_words)
+    generic = heaviest.group_by("nid").agg(pl.col("weight").max() < DISCOUNTED_BELOW).filter(pl.col("weight"))
+    return (
+        heaviest.join(generic.select("nid"), on="nid")
+        .filter(pl.col("rank") < 2)
+        .group_by("nid")
+        .agg(key=pl.col("word").sort().str.join(" "))
+        .select("key", "nid")
     )
 
 
