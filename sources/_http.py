@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ USER_AGENT = f"xuar-screener/{__version__} (open-source forced-labour supply-cha
 DEFAULT_TIMEOUT = 60.0
 RETRIES = 3
 BACKOFF_SECONDS = 1.0
+MAX_REDIRECTS = 5
 
 
 class FetchError(RuntimeError):
@@ -39,10 +41,40 @@ class Fetched:
 
 
 def make_client(timeout: float = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """An httpx client with the project's User-Agent, redirects followed and a timeout."""
+    """An httpx client with the project's User-Agent, certificate checks on and a timeout (fetch follows redirects)."""
     return httpx.Client(
-        headers={"User-Agent": USER_AGENT}, follow_redirects=True, timeout=timeout, transport=transport
+        headers={"User-Agent": USER_AGENT}, follow_redirects=False, verify=True, timeout=timeout, transport=transport
     )
+
+
+def site_of(host: str) -> str:
+    """The registrable domain of a host: its last two labels, or three under a country's gov.uk-style second level."""
+    host = host.lower().rstrip(".")
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        labels = host.split(".")
+    country_second_level = len(labels) > 2 and len(labels[-1]) == 2 and len(labels[-2]) <= 3
+    return ".".join(labels[-3:] if country_second_level else labels[-2:])
+
+
+def require_https(url: str) -> None:
+    """Refuse any address but https:// (downloads are certificate-checked, never in clear text)."""
+    if urlparse(url).scheme != "https":
+        raise FetchError(
+            f"refusing to download {url}: only https:// addresses are fetched (with certificate checks); "
+            "give the https address, or save the file and use --from-file"
+        )
+
+
+def require_same_site(origin: str, target: str) -> None:
+    """Refuse a redirect or link from `origin` to a non-HTTPS address or to another site (a saved page may link out)."""
+    require_https(target)
+    if not is_local(origin) and site_of(urlparse(target).hostname or "") != site_of(urlparse(origin).hostname or ""):
+        raise FetchError(
+            f"refusing to follow {origin} to {target}: it leaves {site_of(urlparse(origin).hostname or '')}; "
+            "check the address (--url), or save the file in a browser and use --from-file"
+        )
 
 
 def is_local(location: str) -> bool:
@@ -70,6 +102,7 @@ def fetch(
     """GET `url` (conditionally when validators are given), retrying 5xx, timeouts and connection errors."""
     if is_local(url):
         return read_local(url)
+    require_https(url)
     retries = RETRIES if retries is None else retries
     backoff = BACKOFF_SECONDS if backoff is None else backoff
     headers = {key: value for key, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified)) if value}
@@ -78,9 +111,17 @@ def fetch(
         if attempt:
             sleep(backoff * 2 ** (attempt - 1))
         try:
-            response = client.get(url, headers=headers)
+            response = _get(client, url, headers)
         except httpx.TimeoutException:
             problem = "timed out"
+            continue
+        except httpx.ConnectError as error:
+            if "CERTIFICATE_VERIFY_FAILED" in str(error):
+                raise FetchError(
+                    f"download of {url} refused: the server's TLS certificate could not be verified; check the "
+                    "address, or save the file in a browser and use --from-file"
+                ) from error
+            problem = f"connection failed ({type(error).__name__})"
             continue
         except httpx.TransportError as error:
             problem = f"connection failed ({type(error).__name__})"
@@ -93,6 +134,19 @@ def fetch(
             continue
         return _accept(url, response)
     raise FetchError(f"download of {url} failed after {retries + 1} attempts: {problem}; check the network and retry later")
+
+
+def _get(client: httpx.Client, url: str, headers: dict[str, str]) -> httpx.Response:
+    """GET `url`, following up to MAX_REDIRECTS redirects that stay on HTTPS within the same site."""
+    response = client.get(url, headers=headers, follow_redirects=False)
+    for _ in range(MAX_REDIRECTS):
+        if response.next_request is None:
+            return response
+        require_same_site(url, str(response.next_request.url))
+        response = client.send(response.next_request, follow_redirects=False)
+    if response.next_request is not None:
+        raise FetchError(f"download of {url} refused: more than {MAX_REDIRECTS} redirects; check the address (--url)")
+    return response
 
 
 def _truncated(response: httpx.Response) -> bool:

@@ -25,7 +25,7 @@ from sources._base import (
     require_columns,
     require_text,
 )
-from sources._http import fetch
+from sources._http import fetch, require_same_site
 
 NAME = "cbp_wro"
 URL = "https://www.cbp.gov/document/stats/withhold-release-orders-findings"
@@ -68,10 +68,12 @@ def download(client: httpx.Client, url: str, previous: Validators) -> Download:
                 f"no link to the WRO/Findings CSV found on {page.url}; the page format may have changed, "
                 "so the stored list was kept (give the CSV address with --url)"
             )
+        require_same_site(page.url, dataset_page)
         page = fetch(client, dataset_page)
         csv_url = _csv_link(page.content, page.url)
         if csv_url is None:
             raise SourceFormatError(f"no CSV link found on the dataset page {page.url}; the stored list was kept")
+    require_same_site(page.url, csv_url)
     data = fetch(client, csv_url, etag=previous.etag, last_modified=previous.last_modified)
     return Download(url=csv_url, files={"data": data})
 
