@@ -36,12 +36,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-app.command("ingest")(ingest_command)
-app.command("diff")(diff_command)
-app.add_typer(portfolio_app, name="portfolio")
-app.add_typer(decisions_app, name="decisions")
-app.command("decide")(decide_command)
-app.command("monitor")(monitor_command)
 
 out = Console()
 err = Console(stderr=True)
@@ -226,6 +220,14 @@ def print_summary(result: ScreenResult) -> None:
     out.print(top)
     snapshots = ", ".join(f"{s['source']} #{s['snapshot_id']} (as of {s['as_of']})" for s in result.metadata["snapshots"])
     out.print(f"Lists used: {snapshots}. Write a full report with --out FILE.")
+
+
+app.command("ingest")(ingest_command)
+app.command("diff")(diff_command)
+app.add_typer(portfolio_app, name="portfolio")
+app.command("decide")(decide_command)
+app.add_typer(decisions_app, name="decisions")
+app.command("monitor")(monitor_command)
 
 
 def main() -> None:
