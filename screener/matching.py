@@ -245,7 +245,7 @@ class Matcher:
         return ranked.join(best_entities.select("qid", "entity_id"), on=["qid", "entity_id"]).select("qid", "nid")
 
     def _generic_candidates(self, hits: pl.DataFrame) -> pl.DataFrame:
-        """Names made only of generic words, found only when the query has their two weightiest words."""
+        """Names made only of generic words, found only when the query has two of their weightiest words."""
         words = hits.select("qid", "word").unique()
         pairs = words.join(words, on="qid", suffix="_other").filter(pl.col("word") <= pl.col("word_other"))
         keys = pairs.select(
@@ -547,16 +547,19 @@ def _block_keys(name_words: pl.DataFrame) -> pl.DataFrame:
 
 
 def _generic_keys(name_words: pl.DataFrame) -> pl.DataFrame:
-    """Names without an informative word, keyed by their two weightiest words in alphabetical order."""
-    heaviest = _heaviest_words(name_words)
-    generic = heaviest.group_by("nid").agg(pl.col("weight").max() < DISCOUNTED_BELOW).filter(pl.col("weight"))
-    return (
-        heaviest.join(generic.select("nid"), on="nid")
-        .filter(pl.col("rank") < 2)
-        .group_by("nid")
-        .agg(key=pl.col("word").sort().str.join(" "))
-        .select("key", "nid")
+    """Names without an informative word, keyed by each pair of their three weightiest words (alphabetical),
+    or by their word when they have one: a query must have two of those words to be scored against them."""
+    heaviest = _heaviest_words(name_words).filter(pl.col("rank") < BLOCK_KEYS_PER_NAME)
+    generic = heaviest.group_by("nid").agg(pl.col("weight").max() < DISCOUNTED_BELOW, words=pl.len())
+    top = heaviest.join(generic.filter(pl.col("weight")).select("nid", "words"), on="nid")
+    pairs = top.join(top.select("nid", other="word"), on="nid").filter(
+        (pl.col("word") < pl.col("other")) | ((pl.col("words") == 1) & (pl.col("word") == pl.col("other")))
     )
+    return pairs.select(
+        key=pl.when(pl.col("word") == pl.col("other")).then(pl.col("word"))
+        .otherwise(pl.concat_str("word", "other", separator=" ")),
+        nid="nid",
+    ).unique()
 
 
 def _joined_words(name_words: pl.DataFrame) -> pl.DataFrame:
