@@ -11,6 +11,7 @@ cost per supplier stays nearly flat as the lists grow.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -403,7 +404,7 @@ def _address_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
     return _explode_words(normal, key).filter(
         (_kind_weight(pl.col("word")) >= PLACE_WEIGHT)
         & ~pl.col("word").str.contains(r"\d")
-        & ~pl.col("word").is_in(list(ADDRESS_WORDS))
+        & ~pl.col("word").is_in(_word_kinds()[2].implode())
     )
 
 
@@ -438,16 +439,18 @@ class _Index:
         return self.table.height
 
     def rows(self, values: pl.Series) -> pl.DataFrame:
-        """Rows whose key is among the values."""
-        keys = values.cast(self.table.schema[self.column]).unique().drop_nulls()
-        hashes = np.sort(keys.hash(_HASH_SEED).to_numpy())
+        """Rows whose key hashes like one of the values: join the result on the key (a hash collision may
+        add a row whose key is not among the values)."""
+        if values.dtype != self.table.schema[self.column]:
+            values = values.cast(self.table.schema[self.column])
+        hashes = np.unique(values.hash(_HASH_SEED).to_numpy())
         low = np.searchsorted(self.hashes, hashes, side="left")
         counts = np.searchsorted(self.hashes, hashes, side="right") - low
         total = int(counts.sum())
         if total == 0:
             return self.table.clear()
         starts = np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(total)
-        return self.table[starts].filter(pl.col(self.column).is_in(keys.implode()))
+        return self.table[starts]
 
 
 def _name_table(names: pl.DataFrame, entities: pl.DataFrame) -> pl.DataFrame:
@@ -499,13 +502,24 @@ def _is_pinyin_word(word: pl.Expr) -> pl.Expr:
     return word.str.contains(f"^(?:{'|'.join(syllables)})(?:{medial})+$")
 
 
-def _kind_weight(word: pl.Expr) -> pl.Expr:
-    """Weight of a word from its kind alone: generic, place, number, or informative (1)."""
+@functools.lru_cache(maxsize=1)
+def _word_kinds() -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Generic words, place names and address words, as series ready for membership tests."""
     places = (set(gazetteer_maps()[0].values()) | set(OLD_ROMANISATIONS.values()) | PROVINCES_AND_CITIES) - {"xpcc"}
     return (
-        pl.when(word.is_in(list(GENERIC_WORDS)))
+        pl.Series(sorted(GENERIC_WORDS), dtype=pl.String),
+        pl.Series(sorted(places), dtype=pl.String),
+        pl.Series(sorted(ADDRESS_WORDS), dtype=pl.String),
+    )
+
+
+def _kind_weight(word: pl.Expr) -> pl.Expr:
+    """Weight of a word from its kind alone: generic, place, number, or informative (1)."""
+    generic, places, _ = _word_kinds()
+    return (
+        pl.when(word.is_in(generic.implode()))
         .then(GENERIC_WEIGHT)
-        .when(word.is_in(sorted(places)))
+        .when(word.is_in(places.implode()))
         .then(PLACE_WEIGHT)
         .when(word.str.contains(r"\d") | (word.str.len_chars() == 1))
         .then(NUMBER_WEIGHT)
