@@ -209,3 +209,22 @@ def test_embedded_lists_match_chinese_script_against_english_entries():
 def test_any_name_gets_scores_between_0_and_100(matcher, name):
     found = matcher.check(name)
     assert found.select(pl.col("score").is_between(0, 100).all()).item() in (True, None)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "   ", "😀😀 Trading Co., Ltd.", "\x00\x07\x1b[31mXinjiang\x7f", "Xinjiang Zhongtai " * 600,
+     "新疆 Zhongtai ملك Синьцзян 株式会社 化学", "(((", "Co., Ltd."],
+)
+def test_no_input_string_crashes_the_engine(matcher, name):
+    found = matcher.check(name)
+    assert found.columns == list(OUTPUT_SCHEMA)
+
+
+def test_rare_brand_words_outweigh_generic_words(matcher):
+    brand_only = best(matcher, "Tianmian Foundation", "CN")
+    generic_only = matcher.check("Xinjiang Foundation Textile", "CN")
+    assert brand_only["entity"] == "Xinjiang Tianmian Foundation Textile Co., Ltd."
+    assert brand_only["score"] >= MatchConfig().review_threshold
+    tianmian = generic_only.filter(pl.col("entity_id") == brand_only["entity_id"])
+    assert tianmian.is_empty() or tianmian["score"][0] < brand_only["score"]
