@@ -80,6 +80,9 @@ MERCHANDISE_STOPWORDS = tuple(
 class RulesError(ValueError):
     """A rule file cannot be used; the message names the file and the rule, field or line."""
 
+    def __init__(self, message: str):
+        super().__init__(re.sub(r"[\x00-\x1f\x7f]", lambda char: repr(char[0])[1:-1], message))
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -330,7 +333,9 @@ def _check_list_match(when: dict[str, Any], _: set[str]) -> str | None:
             try:
                 pl.select(pl.lit("").str.contains(value))
             except pl.exceptions.ComputeError as error:
-                return f"'{key}' is not a valid regular expression ({str(error).splitlines()[0]})"
+                lines = [line.strip() for line in str(error).splitlines()]
+                detail = next((line for line in lines if line.startswith("error:")), lines[0])
+                return f"'{key}' is not a valid regular expression ({detail})"
         elif key in CANDIDATE_STRING_FIELDS:
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 return f"'{key}' must be a list of values, e.g. {key} = [\"...\"]"
