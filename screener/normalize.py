@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 
 from screener.transliterate import OLD_ROMANISATIONS, PINYIN_SYLLABLES, gazetteer_maps, han_to_latin
 
-VERSION = "2"
+VERSION = "3"
 
 ABBREVIATIONS = {
     "tex": "textile", "textiles": "textile", "txtl": "textile", "ind": "industry", "inds": "industry",
@@ -150,7 +150,7 @@ def _padded(words: str) -> str:
     return " " + "  ".join(words.split()) + " "
 
 
-def _fold(names: pl.Series) -> pl.Series:
+def _fold(names: pl.Expr) -> pl.Expr:
     """NFKC, lower case, no diacritics."""
     return (
         names.cast(pl.String)
@@ -165,15 +165,14 @@ def _fold(names: pl.Series) -> pl.Series:
 
 def _latinise(folded: pl.Series) -> pl.Series:
     """Chinese script to English terms and pinyin (pypinyin once per distinct name containing Chinese)."""
-    has_han = folded.str.contains(r"\p{Han}")
-    distinct = folded.filter(has_han).unique()
+    distinct = folded.filter(folded.str.contains(r"\p{Han}")).unique()
     if distinct.is_empty():
         return folded
-    latin = _fold(pl.Series([han_to_latin(text) for text in distinct.to_list()], dtype=pl.String))
+    latin = pl.select(_fold(pl.Series([han_to_latin(text) for text in distinct.to_list()], dtype=pl.String))).to_series()
     return folded.replace(distinct, latin)
 
 
-def _words(text: pl.Series) -> pl.Series:
+def _words(text: pl.Expr) -> pl.Expr:
     """Punctuation to spaces, every word padded by its own spaces."""
     spaced = (
         text.str.replace_all(r"['\u2019`]", "")
@@ -181,35 +180,48 @@ def _words(text: pl.Series) -> pl.Series:
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
         .str.strip_chars()
     )
-    return " " + spaced.str.replace_all(" ", "  ") + " "
+    return pl.lit(" ") + spaced.str.replace_all(" ", "  ") + pl.lit(" ")
 
 
-def _collapse(padded: pl.Series) -> pl.Series:
+def _collapse(padded: pl.Expr) -> pl.Expr:
     return padded.str.replace_all(r"\s+", " ").str.strip_chars()
 
 
 def normalize_frame(names: pl.Series) -> pl.DataFrame:
     """Normalised forms and which steps changed each name: columns norm (str) and steps (list[str])."""
     patterns, targets, removals, syllable_pair = _tables()
-    folded = _fold(names)
-    latin = _latinise(folded)
-    words = _correct_spelling(_words(latin))
-    replaced = words.str.replace_many(patterns, targets, leftmost=True)
     blanks = [" "] * len(removals)
-    unlisted = _collapse(replaced.str.replace_many(removals, blanks, leftmost=True))
-    joined = _words(unlisted.str.replace_all(syllable_pair, "${1}${2}"))
-    stripped = _collapse(joined.str.replace_many(removals, blanks, leftmost=True))
-    kept = pl.when(stripped == "").then(_collapse(replaced)).otherwise(stripped)
-    frame = pl.DataFrame({"words": words, "replaced": replaced, "unlisted": unlisted, "joined": joined, "stripped": stripped})
-    return frame.select(
-        norm=kept.str.split(" ").list.unique(maintain_order=True).list.join(" "),
-        steps=pl.concat_list(
-            pl.when(folded.str.contains(r"\p{Han}")).then(pl.lit("pinyin of Chinese script")),
-            pl.when(_words(latin) != pl.col("words")).then(pl.lit("misspelt common words corrected")),
-            pl.when(pl.col("words") != pl.col("replaced")).then(pl.lit("abbreviations/place spellings unified")),
-            pl.when(pl.col("unlisted") != _collapse(pl.col("joined"))).then(pl.lit("pinyin syllables joined")),
-            pl.when(_collapse(pl.col("replaced")) != pl.col("unlisted")).then(pl.lit("legal forms removed")),
-        ).list.drop_nulls(),
+    folded = pl.DataFrame({"name": names}).select(folded=_fold(pl.col("name")))
+    has_han = folded.select(pl.col("folded").str.contains(r"\p{Han}").any()).item()
+    latin = _latinise(folded["folded"]) if has_han else folded["folded"]
+    spaced = pl.DataFrame({"folded": folded["folded"], "latin": latin}).with_columns(spaced=_words(pl.col("latin")))
+    words = _correct_spelling(spaced["spaced"])
+    padded_joined = _words(pl.col("unlisted").str.replace_all(syllable_pair, "${1}${2}"))
+    return (
+        spaced.lazy()
+        .with_columns(words=words)
+        .with_columns(replaced=pl.col("words").str.replace_many(patterns, targets, leftmost=True))
+        .with_columns(delegal=_collapse(pl.col("replaced").str.replace_many(removals, blanks, leftmost=True)))
+        .with_columns(unlisted=pl.col("delegal").str.split(" ").list.unique(maintain_order=True).list.join(" "))
+        .with_columns(padded_joined=padded_joined)
+        .with_columns(
+            joined=_collapse(pl.col("padded_joined")),
+            stripped=_collapse(pl.col("padded_joined").str.replace_many(removals, blanks, leftmost=True)),
+        )
+        .with_columns(
+            kept=pl.when(pl.col("stripped") == "").then(_collapse(pl.col("replaced"))).otherwise(pl.col("stripped"))
+        )
+        .select(
+            norm=pl.col("kept").str.split(" ").list.unique(maintain_order=True).list.join(" "),
+            steps=pl.concat_list(
+                pl.when(pl.col("folded").str.contains(r"\p{Han}")).then(pl.lit("pinyin of Chinese script")),
+                pl.when(pl.col("spaced") != pl.col("words")).then(pl.lit("misspelt common words corrected")),
+                pl.when(pl.col("words") != pl.col("replaced")).then(pl.lit("abbreviations/place spellings unified")),
+                pl.when(pl.col("unlisted") != pl.col("joined")).then(pl.lit("pinyin syllables joined")),
+                pl.when(_collapse(pl.col("replaced")) != pl.col("delegal")).then(pl.lit("legal forms removed")),
+            ).list.drop_nulls(),
+        )
+        .collect()
     )
 
 
