@@ -100,11 +100,14 @@ class Matcher:
         qualifiers = _parenthesised_words(self._name_table, "nid").join(
             self._name_table.select("nid", "affiliates"), on="nid"
         )
+        persons = self._name_table.filter(pl.col("person")).select("nid", person=pl.lit(True))
         weighted = (
             name_words.join(vocab.select("word", "weight"), on="word")
             .join(qualifiers, on=["nid", "word"], how="left")
+            .join(persons, on="nid", how="left")
             .with_columns(
-                weight=pl.when(pl.col("affiliates")).then(AFFILIATE_QUALIFIER_WEIGHT)
+                weight=pl.when(pl.col("person")).then(1.0)
+                .when(pl.col("affiliates")).then(AFFILIATE_QUALIFIER_WEIGHT)
                 .when(pl.col("affiliates").is_not_null()).then(pl.min_horizontal("weight", pl.lit(PLACE_WEIGHT)))
                 .otherwise(pl.col("weight"))
             )
