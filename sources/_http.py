@@ -123,6 +123,9 @@ def fetch(
                 ) from error
             problem = f"connection failed ({type(error).__name__})"
             continue
+        except httpx.DecodingError:
+            problem = "the compressed body could not be decoded (a damaged download)"
+            continue
         except httpx.TransportError as error:
             problem = f"connection failed ({type(error).__name__})"
             continue

@@ -7,6 +7,7 @@ one `error: <source>: <cause>` line, and (c) the snapshots, counts and entity na
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import sys
@@ -140,6 +141,10 @@ FAULTS: dict[str, tuple[Callable[[Publisher], Reply], dict[str, str]]] = {
     "http_403": (_status(403), {"*": r"refused: HTTP 403.*--from-file"}),
     "http_500": (_status(500), {"*": r"server error HTTP 500"}),
     "truncated": (_short_body, {"*": r"truncated \(\d+ of \d+ bytes\)"}),
+    "damaged_gzip": (
+        lambda publisher: lambda request: httpx.Response(
+            200, content=_good(publisher)[:200], headers={"Content-Encoding": "gzip"}),
+        {"*": r"compressed body could not be decoded"}),
     "cut_mid_file": (
         _served(lambda publisher: _good(publisher)[: len(_good(publisher)) * 2 // 5]),
         {"uflpa": r"ends before </html>: the download was cut short", "cbp_wro": r"loses \d+ of the \d+ stored entities",
@@ -300,4 +305,20 @@ def test_a_changed_cbp_page_without_the_csv_link_is_refused(db_of):
     with Store(path) as store, web.client() as client, pytest.raises(Exception, match="no link to the WRO") as raised:
         ingest_source(store, publisher.source, client)
     assert_one_line(str(raised.value))
+    assert state(path) == before
+
+
+@pytest.mark.parametrize("fault", ["timeout", "connection_reset", "server_disconnected", "http_403", "http_500",
+                                   "truncated", "damaged_gzip", "utf16", "block_page_with_200"])
+def test_a_fault_on_the_cbp_dataset_page_is_refused(db_of, fault):
+    """CBP's CSV is reached through its dataset page: the page failing keeps the stored list too."""
+    publisher = dataclasses.replace(PUBLISHERS["cbp_wro"], data_url=cbp_wro.URL)
+    path = db_of("cbp_wro")
+    before = state(path)
+    with Store(path) as store, faulty_web(publisher, fault).client() as client:
+        [result] = ingest_many(store, [publisher.source], client)
+    assert result.status == "failed"
+    assert_one_line(result.message)
+    expected = FAULTS[fault][1].get("*", "no link to the WRO/Findings CSV")
+    assert re.search(expected, result.message), result.message
     assert state(path) == before
