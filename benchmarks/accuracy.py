@@ -28,11 +28,15 @@ def load_matcher(config: MatchConfig) -> tuple[Matcher, pl.DataFrame, pl.DataFra
     return Matcher(names, entities, config), entities, names
 
 
-def outcomes(queries: pl.DataFrame, candidates: pl.DataFrame, entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+def outcomes(
+    queries: pl.DataFrame, candidates: pl.DataFrame, entities: pl.DataFrame, names: pl.DataFrame
+) -> pl.DataFrame:
     """Per query: whether the expected entity was found in the match band / review band, and whether any match fired."""
-    variants = names.join(entities.select("entity_id", "source"), on="entity_id").select(
-        "entity_id", "source", key=pl.col("name").str.to_lowercase().str.strip_chars()
-    ).unique()
+    variants = (
+        names.join(entities.select("entity_id", "source"), on="entity_id")
+        .select("entity_id", "source", key=pl.col("name").str.to_lowercase().str.strip_chars())
+        .unique()
+    )
     expected = (
         queries.filter(pl.col("expected_entity").is_not_null())
         .with_columns(key=pl.col("expected_entity").str.to_lowercase().str.strip_chars())
@@ -45,9 +49,12 @@ def outcomes(queries: pl.DataFrame, candidates: pl.DataFrame, entities: pl.DataF
         hit_match=(pl.col("band") == "match").any(), hit_review=pl.col("band").is_not_null().any()
     )
     flagged = candidates.filter(pl.col("band") == "match").group_by("row").agg(flagged=pl.len() > 0)
-    top = candidates.sort(["row", "score"], descending=[False, True]).unique("row", keep="first").join(
-        entities.select("entity_id", top_name="name"), on="entity_id"
-    ).select("row", "top_name", top_score="score", top_band="band", explanation="explanation")
+    top = (
+        candidates.sort(["row", "score"], descending=[False, True])
+        .unique("row", keep="first")
+        .join(entities.select("entity_id", top_name="name"), on="entity_id")
+        .select("row", "top_name", top_score="score", top_band="band", explanation="explanation")
+    )
     return (
         queries.join(per_row, on="row", how="left")
         .join(flagged, on="row", how="left")
@@ -100,7 +107,9 @@ def main() -> None:
     args = parser.parse_args()
     config = MatchConfig(match_threshold=args.match, review_threshold=args.review)
     matcher, entities, names = load_matcher(config)
-    queries = pl.read_csv(args.queries, infer_schema=False).with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
+    queries = (
+        pl.read_csv(args.queries, infer_schema=False).with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
+    )
     candidates = matcher.match(queries.select("row", name="query_name", country="country", address="address"))
     result = outcomes(queries, candidates, entities, names)
     report(result)

@@ -23,16 +23,39 @@ from screener.normalize import normalize_series
 from screener.transliterate import PINYIN_SYLLABLES
 
 SYLLABLES = sorted(PINYIN_SYLLABLES)
-PLACES = ("Shenzhen Guangzhou Ningbo Hangzhou Suzhou Wuxi Qingdao Xiamen Tianjin Shanghai Beijing Dongguan "
-          "Foshan Jiangsu Zhejiang Shandong Hebei Henan Anhui Fujian Xinjiang Urumqi Hetian Kashgar").split()
-INDUSTRY = ("Textile|Garment|Apparel|Cotton|Electronic Technology|Information Technology|Chemical|New Energy|"
-            "Solar|Silicon|Metals|Machinery|Trading|Import & Export|Food|Agricultural Development|Logistics|"
-            "Knitting|Plastics|Packaging|Auto Parts|Furniture|Footwear|Toys|Lighting").split("|")
-FORMS = ["Co., Ltd.", "Co. Ltd", "Company Limited", "Limited", "Group Co., Ltd.", "Corp.", "Inc.", "Industrial Co., Ltd."]
+PLACES = (
+    "Shenzhen Guangzhou Ningbo Hangzhou Suzhou Wuxi Qingdao Xiamen Tianjin Shanghai Beijing Dongguan "
+    "Foshan Jiangsu Zhejiang Shandong Hebei Henan Anhui Fujian Xinjiang Urumqi Hetian Kashgar"
+).split()
+INDUSTRY = (
+    "Textile|Garment|Apparel|Cotton|Electronic Technology|Information Technology|Chemical|New Energy|"
+    "Solar|Silicon|Metals|Machinery|Trading|Import & Export|Food|Agricultural Development|Logistics|"
+    "Knitting|Plastics|Packaging|Auto Parts|Furniture|Footwear|Toys|Lighting"
+).split("|")
+FORMS = [
+    "Co., Ltd.",
+    "Co. Ltd",
+    "Company Limited",
+    "Limited",
+    "Group Co., Ltd.",
+    "Corp.",
+    "Inc.",
+    "Industrial Co., Ltd.",
+]
 HAN = list("华中泰新宏盛龙丰源达天金宝富安康美丽海明瑞祥恒通诚光宇万佳德森联创科时益润阳浩鼎兴奇")
 HAN_INDUSTRY = ["纺织", "服装", "电子科技", "化工", "新能源", "贸易", "食品", "机械", "棉业", "硅业"]
-FOREIGN = ["Global Textiles", "Pacific Apparel", "Dhaka Knit Composite", "Anatolia Tekstil", "Saigon Garment",
-           "Lahore Cotton Mills", "Mekong Footwear", "Delta Packaging", "Summit Electronics", "Prime Foods"]
+FOREIGN = [
+    "Global Textiles",
+    "Pacific Apparel",
+    "Dhaka Knit Composite",
+    "Anatolia Tekstil",
+    "Saigon Garment",
+    "Lahore Cotton Mills",
+    "Mekong Footwear",
+    "Delta Packaging",
+    "Summit Electronics",
+    "Prime Foods",
+]
 
 
 def pick(rng: np.random.Generator, options: list[str], size: int) -> np.ndarray:
@@ -82,8 +105,12 @@ def suppliers(rng: np.random.Generator, rows: int, listed: list[str]) -> pl.Data
     order = rng.permutation(rows)
     countries = pick(rng, ["CN", "CN", "CN", "VN", "BD", None], rows)
     return pl.DataFrame(
-        {"row": np.arange(rows, dtype=np.int64), "name": [names[i] for i in order], "country": countries,
-         "address": [None] * rows},
+        {
+            "row": np.arange(rows, dtype=np.int64),
+            "name": [names[i] for i in order],
+            "country": countries,
+            "address": [None] * rows,
+        },
         schema={"row": pl.Int64, "name": pl.String, "country": pl.String, "address": pl.String},
     )
 
@@ -92,8 +119,14 @@ def watchlist(rng: np.random.Generator, size: int) -> tuple[pl.DataFrame, pl.Dat
     """Generated list entities and names the size of a consolidated screening list."""
     ids = [f"csl:{i:012x}" for i in range(size)]
     names = latin_names(rng, size)
-    entities = pl.DataFrame({"entity_id": ids, "country": pick(rng, ["CN", "HK", "RU", "IR", ""], size),
-                             "entity_type": ["organization"] * size, "includes_affiliates": [False] * size})
+    entities = pl.DataFrame(
+        {
+            "entity_id": ids,
+            "country": pick(rng, ["CN", "HK", "RU", "IR", ""], size),
+            "entity_type": ["organization"] * size,
+            "includes_affiliates": [False] * size,
+        }
+    )
     frame = pl.DataFrame({"entity_id": ids, "name": names, "kind": ["primary"] * size, "lang": ["en"] * size})
     return frame.with_columns(norm=normalize_series(frame["name"])), entities
 
@@ -102,7 +135,9 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build(embedded_names: pl.DataFrame, embedded_entities: pl.DataFrame, extra: int, rng: np.random.Generator) -> tuple[Matcher, pl.DataFrame]:
+def build(
+    embedded_names: pl.DataFrame, embedded_entities: pl.DataFrame, extra: int, rng: np.random.Generator
+) -> tuple[Matcher, pl.DataFrame]:
     names, entities = watchlist(rng, extra)
     all_names = pl.concat([embedded_names, names], how="diagonal_relaxed")
     all_entities = pl.concat([embedded_entities, entities], how="diagonal_relaxed")
@@ -158,7 +193,9 @@ def main() -> None:
     rate, found = throughput(matcher, queries)
     print(f"{args.rows:,} supplier rows vs embedded + 50,000 names: {rate:,.0f} rows/s, {found:,} candidates")
     expected, lost = exhaustive_losses(matcher, queries.sample(args.sample, seed=1))
-    print(f"exhaustive rapidfuzz scan of {args.sample:,} rows: {expected} candidates at or above review, {lost} lost by blocking")
+    print(
+        f"exhaustive rapidfuzz scan of {args.sample:,} rows: {expected} candidates at or above review, {lost} lost by blocking"
+    )
     p50, p95 = check_latency(matcher, queries["name"].to_list())
     print(f"check() vs embedded + 50,000 names: p50 {p50:.1f} ms, p95 {p95:.1f} ms (warm)")
     p50, p95 = check_latency(Matcher(embedded_names, embedded_entities), queries["name"].to_list())

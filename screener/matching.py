@@ -55,11 +55,33 @@ _HASH_SEED = 20231
 COUNTRY_CONFLICT_PENALTY = 10.0
 DISCOUNTED_BELOW = 0.35
 _COUNTRY_GROUPS = {"HK": "CN", "MO": "CN"}
-_COUNTRY_NAMES = {"china": "CN", "prc": "CN", "peoples republic of china": "CN", "hong kong": "HK",
-                  "taiwan": "TW", "malaysia": "MY", "india": "IN", "mexico": "MX", "united states": "US",
-                  "usa": "US", "japan": "JP", "korea": "KR", "south korea": "KR", "vietnam": "VN", "viet nam": "VN",
-                  "thailand": "TH", "indonesia": "ID", "bangladesh": "BD", "pakistan": "PK", "turkey": "TR",
-                  "brazil": "BR", "fiji": "FJ", "dominican republic": "DO", "zimbabwe": "ZW", "nepal": "NP"}
+_COUNTRY_NAMES = {
+    "china": "CN",
+    "prc": "CN",
+    "peoples republic of china": "CN",
+    "hong kong": "HK",
+    "taiwan": "TW",
+    "malaysia": "MY",
+    "india": "IN",
+    "mexico": "MX",
+    "united states": "US",
+    "usa": "US",
+    "japan": "JP",
+    "korea": "KR",
+    "south korea": "KR",
+    "vietnam": "VN",
+    "viet nam": "VN",
+    "thailand": "TH",
+    "indonesia": "ID",
+    "bangladesh": "BD",
+    "pakistan": "PK",
+    "turkey": "TR",
+    "brazil": "BR",
+    "fiji": "FJ",
+    "dominican republic": "DO",
+    "zimbabwe": "ZW",
+    "nepal": "NP",
+}
 
 OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.Int64(),
@@ -106,15 +128,20 @@ class Matcher:
             .join(qualifiers, on=["nid", "word"], how="left")
             .join(persons, on="nid", how="left")
             .with_columns(
-                weight=pl.when(pl.col("person")).then(1.0)
-                .when(pl.col("affiliates")).then(AFFILIATE_QUALIFIER_WEIGHT)
-                .when(pl.col("affiliates").is_not_null()).then(pl.min_horizontal("weight", pl.lit(PLACE_WEIGHT)))
+                weight=pl.when(pl.col("person"))
+                .then(1.0)
+                .when(pl.col("affiliates"))
+                .then(AFFILIATE_QUALIFIER_WEIGHT)
+                .when(pl.col("affiliates").is_not_null())
+                .then(pl.min_horizontal("weight", pl.lit(PLACE_WEIGHT)))
                 .otherwise(pl.col("weight"))
             )
             .select("nid", "word", "weight")
         )
         block_keys = _block_keys(weighted)
-        rank_keys = _heaviest_words(weighted).filter(pl.col("rank") < BLOCK_KEYS_PER_NAME).select("nid", "word", "weight")
+        rank_keys = (
+            _heaviest_words(weighted).filter(pl.col("rank") < BLOCK_KEYS_PER_NAME).select("nid", "word", "weight")
+        )
         block_weight = (
             rank_keys.group_by("nid")
             .agg(rank_weight=pl.col("weight").sum())
@@ -169,17 +196,16 @@ class Matcher:
         }
         frame = queries.select(pl.col("row"), pl.col("name").cast(pl.String), **optional).with_row_index("qid")
         normal = normalize_frame(frame["name"])
-        return (
-            frame.with_columns(norm=normal["norm"], steps=normal["steps"], country=_country_code(pl.col("country")))
-            .filter(pl.col("norm") != "")
-        )
+        return frame.with_columns(
+            norm=normal["norm"], steps=normal["steps"], country=_country_code(pl.col("country"))
+        ).filter(pl.col("norm") != "")
 
     def _word_map(self, words: pl.DataFrame) -> pl.DataFrame:
         """Query word → list word with similarity 0-1: exact, joined pinyin, or one typing error."""
         words = words.rename({"word": "qword"})
-        exact = words.join(self._vocab.rows(words["qword"]).select("word"), left_on="qword", right_on="word").with_columns(
-            word=pl.col("qword"), sim=pl.lit(1.0)
-        )
+        exact = words.join(
+            self._vocab.rows(words["qword"]).select("word"), left_on="qword", right_on="word"
+        ).with_columns(word=pl.col("qword"), sim=pl.lit(1.0))
         joined = words.join(self._joined_words.rows(words["qword"]), on="qword").with_columns(sim=pl.lit(1.0))
         unknown = words.join(exact.select("qword"), on="qword", how="anti").filter(
             pl.col("qword").str.len_chars() >= FUZZY_MIN_LENGTH
@@ -220,10 +246,12 @@ class Matcher:
     def _candidates(self, hits: pl.DataFrame) -> pl.DataFrame:
         """Names of the most promising entities per query: found through their informative words, ranked by
         how much of their weightiest words the query covers."""
-        posted = pl.concat([
-            hits.join(self._block_keys.rows(hits["word"]), on="word").select("qid", "nid"),
-            self._generic_candidates(hits),
-        ]).unique()
+        posted = pl.concat(
+            [
+                hits.join(self._block_keys.rows(hits["word"]), on="word").select("qid", "nid"),
+                self._generic_candidates(hits),
+            ]
+        ).unique()
         ranking = self._rank_keys.rows(posted["nid"])
         ranked = (
             posted.join(ranking, on="nid")
@@ -253,16 +281,22 @@ class Matcher:
         words = hits.select("qid", "word").unique()
         pairs = words.join(words, on="qid", suffix="_other").filter(pl.col("word") <= pl.col("word_other"))
         keys = pairs.select(
-            "qid", key=pl.when(pl.col("word") == pl.col("word_other")).then(pl.col("word"))
-            .otherwise(pl.concat_str("word", "word_other", separator=" "))
+            "qid",
+            key=pl.when(pl.col("word") == pl.col("word_other"))
+            .then(pl.col("word"))
+            .otherwise(pl.concat_str("word", "word_other", separator=" ")),
         )
         return keys.join(self._generic_keys.rows(keys["key"]), on="key").select("qid", "nid")
 
     def _scan(self, prepared: pl.DataFrame) -> pl.DataFrame:
         """Every (query, list name) pair with a token-set ratio of at least 50, by exhaustive comparison."""
         scores = process.cdist(
-            prepared["norm"].to_list(), self._name_table["norm"].to_list(), scorer=fuzz.token_set_ratio,
-            score_cutoff=EXHAUSTIVE_MIN_RATIO, workers=-1, dtype=np.uint8,
+            prepared["norm"].to_list(),
+            self._name_table["norm"].to_list(),
+            scorer=fuzz.token_set_ratio,
+            score_cutoff=EXHAUSTIVE_MIN_RATIO,
+            workers=-1,
+            dtype=np.uint8,
         )
         query_index, name_index = np.nonzero(scores)
         return pl.DataFrame(
@@ -279,12 +313,17 @@ class Matcher:
             .join(name_words.select("nid", "word"), on=["nid", "word"])
             .join(self._vocab.rows(hits["word"]).select("word", lweight="kind_weight"), on="word")
         )
-        name_detail = candidates.join(name_words, on="nid").join(
-            pairs.sort(["sim", "qword"], descending=[True, False]).unique(["qid", "nid", "word"], keep="first")
-            .select("qid", "nid", "word", "qword", "sim"),
-            on=["qid", "nid", "word"],
-            how="left",
-        ).with_columns(pl.col("sim").fill_null(0.0))
+        name_detail = (
+            candidates.join(name_words, on="nid")
+            .join(
+                pairs.sort(["sim", "qword"], descending=[True, False])
+                .unique(["qid", "nid", "word"], keep="first")
+                .select("qid", "nid", "word", "qword", "sim"),
+                on=["qid", "nid", "word"],
+                how="left",
+            )
+            .with_columns(pl.col("sim").fill_null(0.0))
+        )
         query_detail = (
             candidates.join(self._query_weights(query_words, prepared), on="qid")
             .join(
@@ -313,7 +352,9 @@ class Matcher:
                 text_score=100
                 * pl.when(pl.col("person") | pl.col("generic_only"))
                 .then(pl.min_horizontal("name_cover", "query_cover"))
-                .otherwise(NAME_COVERAGE_SHARE * pl.col("name_cover") + (1 - NAME_COVERAGE_SHARE) * pl.col("query_cover"))
+                .otherwise(
+                    NAME_COVERAGE_SHARE * pl.col("name_cover") + (1 - NAME_COVERAGE_SHARE) * pl.col("query_cover")
+                )
             )
             .with_columns(
                 text_score=pl.when(pl.col("affiliate"))
@@ -331,7 +372,8 @@ class Matcher:
         return (
             query_words.join(qualifiers, on=["qid", "word"], how="left")
             .with_columns(
-                qweight=pl.when(pl.col("qualifier")).then(pl.min_horizontal(_kind_weight(pl.col("word")), PLACE_WEIGHT))
+                qweight=pl.when(pl.col("qualifier"))
+                .then(pl.min_horizontal(_kind_weight(pl.col("word")), PLACE_WEIGHT))
                 .otherwise(_kind_weight(pl.col("word")))
             )
             .select("qid", qword="word", qweight="qweight")
@@ -364,23 +406,32 @@ class Matcher:
                     pl.col("text_score")
                     + pl.col("adjust")
                     + pl.when(pl.col("address_shared").list.len() > 0).then(ADDRESS_AGREES_BONUS).otherwise(0.0)
-                ).clip(0.0, 100.0).round(1)
+                )
+                .clip(0.0, 100.0)
+                .round(1)
             )
             .sort(["qid", "entity_id", "score", kind_rank, "nid"], descending=[False, False, True, False, False])
             .unique(["qid", "entity_id"], keep="first", maintain_order=True)
             .filter(pl.col("score") >= self.config.review_threshold)
             .with_columns(
-                band=pl.when(pl.col("score") >= self.config.match_threshold).then(pl.lit("match")).otherwise(pl.lit("review")),
+                band=pl.when(pl.col("score") >= self.config.match_threshold)
+                .then(pl.lit("match"))
+                .otherwise(pl.lit("review")),
                 explanation=_explanation(),
             )
             .sort(["row", "score", "entity_id"], descending=[False, True, False])
             .select(
-                "row", "entity_id", matched_name="name", name_kind="kind", name_lang="lang", score="score",
-                band="band", explanation="explanation",
+                "row",
+                "entity_id",
+                matched_name="name",
+                name_kind="kind",
+                name_lang="lang",
+                score="score",
+                band="band",
+                explanation="explanation",
             )
         )
         return result.with_columns(pl.col("row").cast(queries.schema["row"]))
-
 
     def _address_support(self, pairs: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
         """Place and other informative words the supplier's address shares with the entity's listed addresses."""
@@ -390,7 +441,8 @@ class Matcher:
             return empty
         words = _address_words(addressed.select("qid", "address"), "qid")
         return (
-            pairs.select("qid", "entity_id").unique()
+            pairs.select("qid", "entity_id")
+            .unique()
             .join(words, on="qid")
             .join(self._address_words, on=["entity_id", "word"])
             .group_by("qid", "entity_id")
@@ -415,14 +467,20 @@ def _word_lists(name_detail: pl.DataFrame, query_detail: pl.DataFrame, scored: p
     """Per scored pair, the words shared, typo-tolerant, low-weight, missing from either side (for explanations)."""
     keys = scored.select("qid", "nid")
     informative = pl.col("weight") >= DISCOUNTED_BELOW
-    names = name_detail.join(keys, on=["qid", "nid"], how="semi").group_by("qid", "nid").agg(
-        shared=pl.col("word").filter(pl.col("sim") == 1),
-        fuzzy=pl.format("{}≈{}", "qword", "word").filter((pl.col("sim") > 0) & (pl.col("sim") < 1)),
-        missing=pl.col("word").filter((pl.col("sim") == 0) & informative),
-        discounted=pl.col("word").filter((pl.col("sim") > 0) & ~informative),
+    names = (
+        name_detail.join(keys, on=["qid", "nid"], how="semi")
+        .group_by("qid", "nid")
+        .agg(
+            shared=pl.col("word").filter(pl.col("sim") == 1),
+            fuzzy=pl.format("{}≈{}", "qword", "word").filter((pl.col("sim") > 0) & (pl.col("sim") < 1)),
+            missing=pl.col("word").filter((pl.col("sim") == 0) & informative),
+            discounted=pl.col("word").filter((pl.col("sim") > 0) & ~informative),
+        )
     )
-    extra = query_detail.join(keys, on=["qid", "nid"], how="semi").group_by("qid", "nid").agg(
-        extra=pl.col("qword").filter((pl.col("sim") == 0) & informative)
+    extra = (
+        query_detail.join(keys, on=["qid", "nid"], how="semi")
+        .group_by("qid", "nid")
+        .agg(extra=pl.col("qword").filter((pl.col("sim") == 0) & informative))
     )
     return names.join(extra, on=["qid", "nid"], how="left")
 
@@ -487,11 +545,7 @@ def _explode_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
 
 def _parenthesised_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
     """(key, word) for the normalised words written in parentheses in the raw name: qualifiers such as places."""
-    inside = (
-        frame.select(key, part=pl.col("name").str.extract_all(r"\(([^()]*)\)"))
-        .explode("part")
-        .drop_nulls("part")
-    )
+    inside = frame.select(key, part=pl.col("name").str.extract_all(r"\(([^()]*)\)")).explode("part").drop_nulls("part")
     if inside.is_empty():
         return pl.DataFrame(schema={key: frame.schema[key], "word": pl.String})
     words = inside.with_columns(norm=normalize_frame(inside["part"])["norm"])
@@ -573,7 +627,8 @@ def _generic_keys(name_words: pl.DataFrame) -> pl.DataFrame:
         (pl.col("word") < pl.col("other")) | ((pl.col("words") == 1) & (pl.col("word") == pl.col("other")))
     )
     return pairs.select(
-        key=pl.when(pl.col("word") == pl.col("other")).then(pl.col("word"))
+        key=pl.when(pl.col("word") == pl.col("other"))
+        .then(pl.col("word"))
         .otherwise(pl.concat_str("word", "other", separator=" ")),
         nid="nid",
     ).unique()
@@ -584,16 +639,15 @@ def _joined_words(name_words: pl.DataFrame) -> pl.DataFrame:
     ordered = name_words.sort("nid", maintain_order=True)
     words_by_name = ordered.group_by("nid", maintain_order=True).agg("word")
     pairs = (
-        words_by_name.with_columns(first=pl.col("word").list.slice(0, pl.col("word").list.len() - 1),
-                                   second=pl.col("word").list.slice(1))
+        words_by_name.with_columns(
+            first=pl.col("word").list.slice(0, pl.col("word").list.len() - 1), second=pl.col("word").list.slice(1)
+        )
         .select("first", "second")
         .explode(["first", "second"])
         .drop_nulls()
     )
     joined = pairs.with_columns(qword=pl.col("first") + pl.col("second"))
-    return pl.concat(
-        [joined.select("qword", word="first"), joined.select("qword", word="second")]
-    ).unique()
+    return pl.concat([joined.select("qword", word="first"), joined.select("qword", word="second")]).unique()
 
 
 def _deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -618,15 +672,20 @@ def _country_group(code: pl.Expr) -> pl.Expr:
 
 def _explanation() -> pl.Expr:
     """A sentence an analyst can check: variant matched, normalised forms, words shared and not, country."""
+
     def listed(column: str, label: str) -> pl.Expr:
-        return pl.when(pl.col(column).list.len() > 0).then(
-            pl.format(f"; {label}: {{}}", pl.col(column).list.join(", "))
-        ).otherwise(pl.lit(""))
+        return (
+            pl.when(pl.col(column).list.len() > 0)
+            .then(pl.format(f"; {label}: {{}}", pl.col(column).list.join(", ")))
+            .otherwise(pl.lit(""))
+        )
 
     variant = pl.when(pl.col("lang") == "zh").then(pl.format("{} (Chinese)", "kind")).otherwise(pl.col("kind"))
-    steps = pl.when(pl.col("steps").list.len() > 0).then(
-        pl.format(" ({})", pl.col("steps").list.join("; "))
-    ).otherwise(pl.lit(""))
+    steps = (
+        pl.when(pl.col("steps").list.len() > 0)
+        .then(pl.format(" ({})", pl.col("steps").list.join("; ")))
+        .otherwise(pl.lit(""))
+    )
     country = (
         pl.when(pl.col("adjust") > 0)
         .then(pl.format("; country {} agrees", "country"))
@@ -636,9 +695,11 @@ def _explanation() -> pl.Expr:
         .then(pl.format("; no country given (listed {})", "entity_country"))
         .otherwise(pl.lit(""))
     )
-    address = pl.when(pl.col("address_shared").list.len() > 0).then(
-        pl.format("; address shares: {}", pl.col("address_shared").list.join(", "))
-    ).otherwise(pl.lit(""))
+    address = (
+        pl.when(pl.col("address_shared").list.len() > 0)
+        .then(pl.format("; address shares: {}", pl.col("address_shared").list.join(", ")))
+        .otherwise(pl.lit(""))
+    )
     return pl.concat_str(
         pl.format("score {} on '{}'", pl.col("score"), "qnorm"),
         steps,

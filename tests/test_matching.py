@@ -13,12 +13,26 @@ from screener.schema import ENTITY_SCHEMA, entity_id
 
 LISTED = [
     # (source, primary name, country, includes_affiliates, entity_type, [(other name, kind, lang)])
-    ("uflpa", "Xinjiang Zhongtai Chemical Co., Ltd.", "CN", False, "organization", [("新疆中泰化学股份有限公司", "alias", "zh")]),
+    (
+        "uflpa",
+        "Xinjiang Zhongtai Chemical Co., Ltd.",
+        "CN",
+        False,
+        "organization",
+        [("新疆中泰化学股份有限公司", "alias", "zh")],
+    ),
     ("uflpa", "Hoshine Silicon Industry (Shanshan) Co., Ltd.", "CN", True, "organization", []),
     ("uflpa", "Xinjiang Junggar Cotton and Linen Co., Ltd.", "CN", False, "organization", []),
     ("uflpa", "Xinjiang Production and Construction Corps", "CN", False, "organization", [("XPCC", "alias", "en")]),
     ("cbp_wro", "Hetian Haolin Hair Accessories Co., Ltd.", "CN", False, "organization", []),
-    ("uflpa", "Ninestar Corporation", "CN", False, "organization", [("Zhuhai Pantum Electronics Co., Ltd.", "subsidiary", "en")]),
+    (
+        "uflpa",
+        "Ninestar Corporation",
+        "CN",
+        False,
+        "organization",
+        [("Zhuhai Pantum Electronics Co., Ltd.", "subsidiary", "en")],
+    ),
     ("sanctions", "Sun Jinlong", "CN", False, "person", []),
     ("uflpa", "Xinjiang Tianmian Foundation Textile Co., Ltd.", "CN", False, "organization", []),
     ("cbp_wro", "Smart Glove Corporation Sdn Bhd", "MY", False, "organization", []),
@@ -34,12 +48,29 @@ def lists() -> tuple[pl.DataFrame, pl.DataFrame]:
     entity_rows, name_rows = [], []
     for source, name, country, affiliates, kind, others in LISTED:
         key = entity_id(source, name)
-        entity_rows.append({
-            "entity_id": key, "source": source, "list_name": source, "list_kind": "legal", "authority": "US-DHS",
-            "program": "p", "entity_type": kind, "name": name, "country": country, "addresses": "", "sector": "",
-            "merchandise": "", "status": "active", "start_date": dt.date(2023, 6, 12), "end_date": None,
-            "citation": "c", "remarks": "", "source_url": "https://example.gov", "includes_affiliates": affiliates,
-        })
+        entity_rows.append(
+            {
+                "entity_id": key,
+                "source": source,
+                "list_name": source,
+                "list_kind": "legal",
+                "authority": "US-DHS",
+                "program": "p",
+                "entity_type": kind,
+                "name": name,
+                "country": country,
+                "addresses": "",
+                "sector": "",
+                "merchandise": "",
+                "status": "active",
+                "start_date": dt.date(2023, 6, 12),
+                "end_date": None,
+                "citation": "c",
+                "remarks": "",
+                "source_url": "https://example.gov",
+                "includes_affiliates": affiliates,
+            }
+        )
         name_rows.append({"entity_id": key, "name": name, "kind": "primary", "lang": "en"})
         name_rows += [{"entity_id": key, "name": other, "kind": k, "lang": lang} for other, k, lang in others]
     return pl.DataFrame(name_rows), pl.DataFrame(entity_rows, schema=ENTITY_SCHEMA)
@@ -146,7 +177,9 @@ def test_explanations_name_the_variant_the_forms_and_the_words(matcher):
 def test_bands_follow_the_configured_thresholds():
     names, entities = lists()
     strict = Matcher(names, entities, MatchConfig(match_threshold=99.0, review_threshold=40.0))
-    queries = pl.DataFrame({"row": [0, 1, 2], "name": ["Xinjiang Zhongtia Chemical", "Zhongtai Securities", "Hoshine Silicon"]})
+    queries = pl.DataFrame(
+        {"row": [0, 1, 2], "name": ["Xinjiang Zhongtia Chemical", "Zhongtai Securities", "Hoshine Silicon"]}
+    )
     found = strict.match(queries)
     assert not found.is_empty()
     assert (found["score"] >= 40.0).all()
@@ -161,8 +194,12 @@ def test_thresholds_must_be_ordered():
 
 def test_output_is_one_row_per_row_and_entity_sorted_by_row_then_score(matcher):
     queries = pl.DataFrame(
-        {"row": [5, 2, 9], "name": ["Xinjiang Zhongtai Chemical", "新疆中泰化学", "Hoshine Silicon"],
-         "country": ["CN", None, "CN"], "address": [None, None, None]},
+        {
+            "row": [5, 2, 9],
+            "name": ["Xinjiang Zhongtai Chemical", "新疆中泰化学", "Hoshine Silicon"],
+            "country": ["CN", None, "CN"],
+            "address": [None, None, None],
+        },
         schema={"row": pl.UInt32, "name": pl.String, "country": pl.String, "address": pl.String},
     )
     found = matcher.match(queries)
@@ -186,10 +223,19 @@ def test_blank_names_and_names_without_country_column_are_handled(matcher):
 
 
 def test_blocking_loses_nothing_the_exhaustive_scan_finds(matcher):
-    queries = pl.DataFrame({"row": list(range(6)), "name": [
-        "Xinjiang Zhongtai Chemical", "Hotan Haolin Hair", "Hoshine Silicon (Luzhou)", "Xinjiang Huafu Tex",
-        "Ninestar Corp", "Xinjiang Textile Wool Tianshan",
-    ]})
+    queries = pl.DataFrame(
+        {
+            "row": list(range(6)),
+            "name": [
+                "Xinjiang Zhongtai Chemical",
+                "Hotan Haolin Hair",
+                "Hoshine Silicon (Luzhou)",
+                "Xinjiang Huafu Tex",
+                "Ninestar Corp",
+                "Xinjiang Textile Wool Tianshan",
+            ],
+        }
+    )
     blocked = matcher.match(queries).select("row", "entity_id")
     exhaustive = matcher.match(queries, exhaustive=True).select("row", "entity_id")
     assert exhaustive.join(blocked, on=["row", "entity_id"], how="anti").is_empty()
@@ -213,8 +259,16 @@ def test_any_name_gets_scores_between_0_and_100(matcher, name):
 
 @pytest.mark.parametrize(
     "name",
-    ["", "   ", "😀😀 Trading Co., Ltd.", "\x00\x07\x1b[31mXinjiang\x7f", "Xinjiang Zhongtai " * 600,
-     "新疆 Zhongtai ملك Синьцзян 株式会社 化学", "(((", "Co., Ltd."],
+    [
+        "",
+        "   ",
+        "😀😀 Trading Co., Ltd.",
+        "\x00\x07\x1b[31mXinjiang\x7f",
+        "Xinjiang Zhongtai " * 600,
+        "新疆 Zhongtai ملك Синьцзян 株式会社 化学",
+        "(((",
+        "Co., Ltd.",
+    ],
 )
 def test_no_input_string_crashes_the_engine(matcher, name):
     found = matcher.check(name)

@@ -45,11 +45,22 @@ def test_pinyin_legal_forms_are_removed():
 
 
 def test_full_width_characters_are_folded():
-    assert normalize_name("ＸＩＮＪＩＡＮＧ　ＺＨＯＮＧＴＡＩ　ＣＨＥＭＩＣＡＬ　Ｃｏ．，Ｌｔｄ．") == "xinjiang zhongtai chemical"
+    assert (
+        normalize_name("ＸＩＮＪＩＡＮＧ　ＺＨＯＮＧＴＡＩ　ＣＨＥＭＩＣＡＬ　Ｃｏ．，Ｌｔｄ．")
+        == "xinjiang zhongtai chemical"
+    )
 
 
 def test_ampersand_and_the_word_and_are_the_same():
-    assert len(same("Heze Cotton & Linen Economic & Trade Development Corp", "Heze Cotton and Linen Economic and Trade Development Corporation")) == 1
+    assert (
+        len(
+            same(
+                "Heze Cotton & Linen Economic & Trade Development Corp",
+                "Heze Cotton and Linen Economic and Trade Development Corporation",
+            )
+        )
+        == 1
+    )
 
 
 def test_abbreviations_are_expanded():
@@ -62,16 +73,19 @@ def test_abbreviations_are_expanded():
 
 def test_xpcc_in_any_form_is_one_word():
     assert same(
-        "XPCC", "Xinjiang Production and Construction Corps", "Xinjiang Production & Construction Corps",
-        "新疆生产建设兵团", "Bingtuan",
+        "XPCC",
+        "Xinjiang Production and Construction Corps",
+        "Xinjiang Production & Construction Corps",
+        "新疆生产建设兵团",
+        "Bingtuan",
     ) == {"xpcc"}
     assert normalize_name("XPCC PSB") == "xpcc public security bureau"
 
 
 def test_place_variants_become_pinyin():
-    assert same("Hotan Haolin Hair Accessories", "Hetian Haolin Hair Accessories", "Khotan Haolin Hair Accessories") == {
-        "hetian haolin hair accessories"
-    }
+    assert same(
+        "Hotan Haolin Hair Accessories", "Hetian Haolin Hair Accessories", "Khotan Haolin Hair Accessories"
+    ) == {"hetian haolin hair accessories"}
     assert len(same("Xinjiang Kashgar Prefecture Yecheng County", "Xinjiang Kashi Prefecture Yecheng County")) == 1
     assert len(same("Urumqi Haishi Xin'an Electronic Technology", "乌鲁木齐海视新安电子科技有限公司")) == 1
     assert len(same("Lop Haishi Dingxin", "Luopu Haishi Dingxin")) == 1
@@ -99,14 +113,19 @@ def test_a_name_of_legal_words_only_is_kept():
 
 
 def test_repeated_words_are_dropped():
-    assert normalize_name("Sichuan (Szechuan) Xinsheng (New Life) Labor Factory") == "sichuan xinsheng new life labor factory"
+    assert (
+        normalize_name("Sichuan (Szechuan) Xinsheng (New Life) Labor Factory")
+        == "sichuan xinsheng new life labor factory"
+    )
 
 
 def test_nulls_and_empty_names_normalise_to_empty():
     assert normalize_series(pl.Series([None, "", "  ", "()"], dtype=pl.String)).to_list() == ["", "", "", ""]
 
 
-@pytest.mark.parametrize("name", ["😀 Co., Ltd.", "\x00\x07\x1b[31m", "A" * 10_000, "新疆 Zhongtai ملك Синьцзян 株式会社"])
+@pytest.mark.parametrize(
+    "name", ["😀 Co., Ltd.", "\x00\x07\x1b[31m", "A" * 10_000, "新疆 Zhongtai ملك Синьцзян 株式会社"]
+)
 def test_odd_inputs_do_not_crash(name):
     assert isinstance(normalize_name(name), str)
 
