@@ -21,10 +21,11 @@ import pytest
 
 import sources._http
 from screener import cli, cli_ingest
-from screener.ingest import ingest_many, ingest_source
+from screener.ingest import IngestError, ingest_many, ingest_source
 from screener.store import Store
 from sources import cbp_wro, csl, opensanctions, uflpa
-from sources._base import Source, decode_text
+from sources._base import Source, SourceFormatError, decode_text
+from sources._http import FetchError
 from sources.registry import SOURCES
 from tests.fixtures.sources.mock_http import FakeWeb, Reply, fixture, ok
 
@@ -243,6 +244,7 @@ def test_a_fault_is_refused_and_the_stored_list_kept(db_of, source, fault):
     before = state(path)
     with Store(path) as store, faulty_web(publisher, fault).client() as client, pytest.raises(Exception) as raised:
         ingest_source(store, publisher.source, client)
+    assert isinstance(raised.value, FetchError | SourceFormatError | IngestError), type(raised.value)
     message = str(raised.value)
     assert_one_line(message)
     assert re.search(expected_cause(source, fault), message), message
