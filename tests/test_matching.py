@@ -282,3 +282,40 @@ def test_rare_brand_words_outweigh_generic_words(matcher):
     assert brand_only["score"] >= MatchConfig().review_threshold
     tianmian = generic_only.filter(pl.col("entity_id") == brand_only["entity_id"])
     assert tianmian.is_empty() or tianmian["score"][0] < brand_only["score"]
+
+
+def test_shared_address_place_corroborates_and_is_explained():
+    names, entities = lists()
+    police = entity_id("sanctions", "Xinjiang Police College")
+    entities = pl.concat(
+        [
+            entities,
+            entities.head(1).with_columns(
+                entity_id=pl.lit(police),
+                name=pl.lit("Xinjiang Police College"),
+                addresses=pl.lit("Xinshi District, Changsha Road, No. 1108, Urumqi, Xinjiang, China"),
+            ),
+        ]
+    )
+    names = pl.concat(
+        [
+            names,
+            pl.DataFrame(
+                {"entity_id": [police], "name": ["Xinjiang Police College"], "kind": ["primary"], "lang": ["en"]}
+            ),
+        ]
+    )
+    matcher = Matcher(names, entities)
+    queries = pl.DataFrame(
+        {
+            "row": [0, 1],
+            "name": ["Xinjiang Police Academy"] * 2,
+            "country": ["CN"] * 2,
+            "address": ["1108 Changsha Rd, Xinshi Qu, Wulumuqi", None],
+        }
+    )
+    found = matcher.match(queries).filter(pl.col("entity_id") == police).sort("row")
+    with_address, without = found.row(0, named=True), found.row(1, named=True)
+    assert with_address["score"] > without["score"]
+    assert "address shares: changsha, wulumuqi, xinshi" in with_address["explanation"]
+    assert "address" not in without["explanation"]
