@@ -35,8 +35,12 @@ PROVINCES_AND_CITIES = frozenset(
     nanjing wuhan chengdu xian suzhou wuxi ningbo qingdao dalian shenyang harbin changchun zhengzhou jinan
     hefei fuzhou xiamen nanchang changsha kunming guiyang nanning lanzhou xining yinchuan hohhot baotou
     dongguan foshan zhuhai shantou wenzhou taiyuan shijiazhuang tangshan baoding handan zibo weifang yantai
-    linyi luoyang xuzhou changzhou nantong yangzhou jiaxing shaoxing jinhua taizhou""".split()
+    linyi luoyang xuzhou changzhou nantong yangzhou jiaxing shaoxing jinhua taizhou vietnam viet nam cambodia
+    bangladesh india pakistan indonesia malaysia thailand philippines myanmar laos turkey turkiye mexico brazil
+    korea japan usa america american europe european germany italy france spain uk britain kazakhstan
+    uzbekistan kyrgyzstan russia mongolia nepal sri lanka africa""".split()
 )
+"""Chinese provinces and large cities, and countries: places count little in a company name."""
 
 GENERIC_WEIGHT = 0.15
 PLACE_WEIGHT = 0.25

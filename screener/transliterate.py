@@ -308,6 +308,8 @@ def gazetteer_maps() -> tuple[dict[str, str], dict[str, str]]:
                 latin.setdefault(key, canonical)
         if row["name_zh"]:
             han.setdefault(row["name_zh"], f" {canonical} ")
+        if len(canonical.split()) == 1:
+            latin.setdefault(canonical, canonical)
     return latin, han
 
 
