@@ -45,6 +45,7 @@ _SUBSIDIARIES = re.compile(
 _ACRONYM = re.compile(r"^(?P<bare>.+?)\s*\((?P<acronym>[A-Z]{2,8})\)$")
 _LEGAL_TAIL = r"(?:Ltd|Limited|Inc|LLC|L\.L\.C|Co|Corp|Pvt|S\.A|GmbH|Ltda|JSC|PLC)\b"
 _COMMA_SPLIT = re.compile(rf",\s+(?:and\s+)?(?!{_LEGAL_TAIL})")
+_HTML_END = re.compile(rb"</html\s*>", re.IGNORECASE)
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 
 
@@ -99,7 +100,7 @@ def parse(download: Download) -> Parsed:
     """The entity tables of the DHS page as canonical frames; one entity per name, one listing per clause."""
     content = download.files["data"].content
     require_text(content, f"the page {download.url}")
-    if b"</html>" not in content[-4096:].lower():
+    if not _HTML_END.search(content):
         raise SourceFormatError(f"the page {download.url} ends before </html>: the download was cut short, "
                                 "so the stored list was kept; retry later")
     html = content.decode("utf-8", errors="replace")
