@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from screener.reports.tables import neutralise_formulas
+from screener.store import transaction
 
 DECISIONS = ("confirmed", "false_positive", "escalated")
 DECISION_WORDS = {
@@ -146,9 +147,8 @@ def record_decisions(con: duckdb.DuckDBPyConnection, decisions: pl.DataFrame) ->
     for column, what in (("comment", "a comment"), ("analyst", "the analyst's name")):
         if frame.filter(pl.col(column).fill_null("").str.strip_chars() == "").height:
             raise DecisionError(f"every decision needs {what}; nothing was recorded")
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.register("new_decisions", frame)
+    with transaction(con) as register:
+        register("new_decisions", frame)
         ids = con.sql(
             """INSERT INTO decisions SELECT nextval('decision_ids'), supplier_key, entity_id, decision,
                        trim(comment), trim(analyst), ?, evidence, portfolio, run_id, supplier_name, entity_name,
@@ -156,12 +156,6 @@ def record_decisions(con: duckdb.DuckDBPyConnection, decisions: pl.DataFrame) ->
                 FROM new_decisions RETURNING decision_id""",
             params=[dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],
         ).fetchall()
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("new_decisions")
     return sorted(row[0] for row in ids)
 
 

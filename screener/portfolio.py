@@ -19,7 +19,7 @@ from screener.decisions import (
     md5_hex,
 )
 from screener.result import TIERS, ScreenResult
-from screener.store import Store
+from screener.store import Store, transaction
 
 if TYPE_CHECKING:
     from screener.screening import Screener
@@ -98,8 +98,7 @@ def add_portfolio(
         record=pl.struct(frame.columns).struct.json_encode(),
     )
     con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con) as register:
         portfolio_id = existing if existing is not None else store.scalar("SELECT nextval('portfolio_ids')")
         values = [source_file, json.dumps(frame.columns), json.dumps(mapping.as_dict()), frame.height, portfolio_id]
         if existing is None:
@@ -115,15 +114,9 @@ def add_portfolio(
                 values,
             )
             con.execute("DELETE FROM portfolio_suppliers WHERE portfolio_id = ?", [portfolio_id])
-        con.register("new_suppliers", suppliers)
+        register("new_suppliers", suppliers)
         con.execute("INSERT INTO portfolio_suppliers SELECT ?, supplier_key, position, name, country, record "
                     "FROM new_suppliers", [portfolio_id])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("new_suppliers")
     return int(portfolio_id)
 
 
@@ -246,8 +239,7 @@ def record_run(store: Store, portfolio: Portfolio, result: ScreenResult, trigger
         pl.col("decision_state").alias("state"),
     )
     metadata = result.metadata
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con) as register:
         run_id = store.scalar("SELECT nextval('run_ids')")
         con.execute(
             "INSERT INTO screening_runs VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?)",
@@ -255,24 +247,17 @@ def record_run(store: Store, portfolio: Portfolio, result: ScreenResult, trigger
              metadata.get("tool_version"), metadata.get("rules_version"),
              json.dumps(metadata.get("thresholds") or {}), previous],
         )
-        con.register("run_supplier_rows", suppliers)
+        register("run_supplier_rows", suppliers)
         con.execute("INSERT INTO run_suppliers SELECT ?, * FROM run_supplier_rows", [run_id])
-        con.register("run_match_rows", matches)
+        register("run_match_rows", matches)
         con.execute(
             """INSERT INTO run_matches SELECT ?, supplier_key, entity_id, source, list_name, program, entity_name,
                       matched_name, score, band, evidence, snapshot_id, state FROM run_match_rows""",
             [run_id],
         )
         changes = diff_runs(store, previous, run_id) if previous is not None else first_run_changes(store, run_id)
-        con.register("run_change_rows", changes)
+        register("run_change_rows", changes)
         con.execute(f"INSERT INTO run_changes SELECT ?, {', '.join(CHANGE_COLUMNS)} FROM run_change_rows", [run_id])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        for view in ("run_supplier_rows", "run_match_rows", "run_change_rows"):
-            con.unregister(view)
     return PortfolioRun(run_id=run_id, portfolio=portfolio.name, result=result,
                         changes=run_changes(store, run_id), previous_run_id=previous)
 

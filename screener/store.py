@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +101,30 @@ _MIGRATIONS: dict[int, list[str]] = {
 }
 
 
+Register = Callable[[str, pl.DataFrame], None]
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[Register]:
+    """One all-or-nothing transaction; yields a function that registers frames as views until it ends."""
+    views: list[str] = []
+
+    def register(view: str, frame: pl.DataFrame) -> None:
+        con.register(view, frame)
+        views.append(view)
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield register
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for view in views:
+            con.unregister(view)
+
+
 class StoreError(RuntimeError):
     """The database cannot be opened or written as asked."""
 
@@ -169,25 +195,23 @@ class Store:
         self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)")
         current = self.schema_version()
         for version in sorted(v for v in _MIGRATIONS if v > current):
-            self.con.execute("BEGIN TRANSACTION")
-            for statement in _MIGRATIONS[version]:
-                self.con.execute(statement)
-            self.con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
-            self.con.execute("COMMIT")
+            with transaction(self.con):
+                for statement in _MIGRATIONS[version]:
+                    self.con.execute(statement)
+                self.con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
 
     def _refresh_norms(self) -> None:
         """Recompute stored normalised names when the normaliser changed since they were written."""
         if self.scalar("SELECT value FROM meta WHERE key = 'normalizer_version'") == normalize.VERSION:
             return
         names = self.query("SELECT DISTINCT name FROM names")
-        self.con.execute("BEGIN TRANSACTION")
-        if len(names):
-            mapping = names.with_columns(norm=normalize.normalize_series(names["name"]))
-            self.con.register("name_norms", mapping)
-            self.con.execute("UPDATE names SET norm = name_norms.norm FROM name_norms WHERE names.name = name_norms.name")
-            self.con.unregister("name_norms")
-        self.con.execute("INSERT OR REPLACE INTO meta VALUES ('normalizer_version', ?)", [normalize.VERSION])
-        self.con.execute("COMMIT")
+        with transaction(self.con) as register:
+            if len(names):
+                register("name_norms", names.with_columns(norm=normalize.normalize_series(names["name"])))
+                self.con.execute(
+                    "UPDATE names SET norm = name_norms.norm FROM name_norms WHERE names.name = name_norms.name"
+                )
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('normalizer_version', ?)", [normalize.VERSION])
 
     def add_snapshot(self, meta: SnapshotMeta, entities: pl.DataFrame, names: pl.DataFrame) -> int:
         """Store a new current snapshot of one source in one transaction; return its id."""
@@ -197,8 +221,7 @@ class Store:
         names = conform(names, NAME_SCHEMA, "names").unique(maintain_order=True)
         validate_frames(entities, names)
         names = names.with_columns(norm=normalize.normalize_series(names["name"]))
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self.con) as register:
             snapshot_id = self.scalar("SELECT nextval('snapshot_ids')")
             self.con.execute(
                 "UPDATE snapshots SET status = 'superseded' WHERE source = ? AND status = 'current'", [meta.source]
@@ -208,17 +231,10 @@ class Store:
                 [snapshot_id, meta.source, meta.title, meta.as_of, meta.sha256, meta.url, len(entities),
                  len(names), meta.origin, meta.licence, meta.coverage, meta.etag, meta.last_modified],
             )
-            self.con.register("new_entities", entities)
+            register("new_entities", entities)
             self.con.execute("INSERT INTO entities SELECT ?, * FROM new_entities", [snapshot_id])
-            self.con.register("new_names", names)
+            register("new_names", names)
             self.con.execute("INSERT INTO names SELECT ?, * FROM new_names", [snapshot_id])
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        finally:
-            for view in ("new_entities", "new_names"):
-                self.con.unregister(view)
         return snapshot_id
 
     def snapshots(self, source: str | None = None) -> pl.DataFrame:
