@@ -212,7 +212,6 @@ def rescore_without_dismissed(
     screener: Screener, portfolio: Portfolio, result: ScreenResult, candidates: pl.DataFrame
 ) -> pl.DataFrame:
     """The result rows, with rows that have a dismissed match re-evaluated by the rules without it."""
-    from screener.rules import evaluate
     from screener.screening import supplier_frame
 
     affected = candidates.filter(pl.col("decision_state") == "dismissed")["row"].unique()
@@ -221,8 +220,7 @@ def rescore_without_dismissed(
     suppliers = supplier_frame(portfolio.frame, portfolio.mapping).filter(pl.col("row").is_in(affected.implode()))
     kept = candidates.filter(pl.col("row").is_in(affected.implode()) & (pl.col("decision_state") != "dismissed"))
     kept = kept.select(result.candidates.columns)
-    verdicts = evaluate(suppliers.drop("name_missing"), kept, screener.ruleset)
-    rescored = screener._assemble(portfolio.frame, suppliers, verdicts, kept)
+    rescored = screener.score(portfolio.frame, suppliers, kept)
     rescored = rescored.filter(pl.col("row").is_in(affected.implode())).select(result.rows.columns)
     unchanged = result.rows.filter(~pl.col("row").is_in(affected.implode()))
     return pl.concat([unchanged, rescored.cast(result.rows.schema)], how="vertical").sort("row")

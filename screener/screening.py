@@ -74,9 +74,13 @@ class Screener:
         candidates = pl.concat(candidate_chunks, how="vertical_relaxed").join(
             self._entity_columns, on="entity_id", how="left"
         )
-        verdicts = evaluate(suppliers.drop("name_missing"), candidates, self.ruleset)
-        rows = self._assemble(frame, suppliers, verdicts, candidates)
+        rows = self.score(frame, suppliers, candidates)
         return ScreenResult(rows=rows, candidates=candidates, metadata=self._metadata(input_name, mapping))
+
+    def score(self, frame: pl.DataFrame, suppliers: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+        """Apply the rules to supplier rows and their candidates (all of them, or those an analyst kept)."""
+        verdicts = evaluate(suppliers.drop("name_missing"), candidates, self.ruleset)
+        return self._assemble(frame, suppliers, verdicts, candidates)
 
     def check(self, name: str, country: str | None = None, address: str | None = None) -> ScreenResult:
         """Screen one entity by name, with an optional country and address."""
