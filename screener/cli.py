@@ -24,7 +24,7 @@ from screener.cli_ingest import diff_command, ingest_command
 from screener.cli_workflow import decide_command, decisions_app, monitor_command, portfolio_app
 from screener.matching import MatchConfig
 from screener.paths import default_db_path
-from screener.reports import write_report
+from screener.reports import report_format, write_report
 from screener.result import TIERS, ScreenResult
 from screener.screening import ScreenConfig, Screener, load_lists, screen_file, tiers_summary
 from screener.store import Store
@@ -97,7 +97,7 @@ def screen(
     columns = {"name": name_col, "country": country_col, "address": address_col, "product": product_col,
                "hs_code": hs_col, "uscc": id_col}
     config = _config(match_threshold, review_threshold, rules, as_of)
-    chosen = report_format(out_path, format)
+    chosen = report_format(out_path, format.value if format else None) if out_path else None
     with progress_bar("Screening") as advance:
         result = screen_file(input, default_db_path(db), config=config, columns=columns, sheet=sheet, progress=advance)
     if out_path is None:
@@ -105,16 +105,6 @@ def screen(
         return
     write_report(result, out_path, chosen)
     err.print(f"Wrote {result.rows.height} rows to {out_path} ({chosen})")
-
-
-def report_format(out_path: Path | None, format: ReportFormat | None) -> str | None:
-    """The report format asked for, from --format or the --out suffix; refused before any work is done."""
-    if out_path is None:
-        return None
-    chosen = format.value if format else out_path.suffix.lstrip(".").lower()
-    if chosen not in ReportFormat.__members__:
-        raise click.UsageError(f"cannot tell the report format from {out_path.name}; give --format csv|json|xlsx|html")
-    return chosen
 
 
 @app.command()

@@ -28,16 +28,29 @@ def test_screen_prints_tiers_top_flags_and_the_lists_used(lists_db):
     assert "Lists used: cbp_wro" in done.stdout and "uflpa #" in done.stdout
 
 
-def test_screen_writes_a_json_report_with_every_row_and_its_snapshots(lists_db, tmp_path):
+def test_screen_writes_the_contracted_json_with_every_row_and_its_snapshots(lists_db, tmp_path):
     report = tmp_path / "out" / "report.json"
-    done = screener("screen", str(EXAMPLE_SUPPLIERS), "--out", str(report), db=lists_db)
+    done = screener("screen", str(EXAMPLE_SUPPLIERS), "--out", str(report), "--format", "json", db=lists_db)
     assert done.returncode == 0, done.stderr
-    content = json.loads(report.read_text(encoding="utf-8"))
-    assert len(content["rows"]) == pl.read_csv(EXAMPLE_SUPPLIERS, infer_schema=False).height
-    assert {snapshot["source"] for snapshot in content["metadata"]["snapshots"]} >= {"uflpa", "cbp_wro", "sanctions"}
-    zhongtai = next(row for row in content["rows"] if row["supplier_name"].startswith("Xinjiang Zhongtai"))
+    rows = json.loads(report.read_text(encoding="utf-8"))
+    assert len(rows) == pl.read_csv(EXAMPLE_SUPPLIERS, infer_schema=False).height
+    for field in ("risk_tier", "risk_score", "match_name", "match_source", "match_list", "match_score", "reasons"):
+        assert all(field in row for row in rows)
+    zhongtai = next(row for row in rows if (row["supplier_name"] or "").startswith("Xinjiang Zhongtai"))
     assert zhongtai["risk_tier"] == "critical"
     assert "UFLPA" in zhongtai["reasons"] and "https://" in zhongtai["reasons"]
+    best = zhongtai["matches"][0]
+    assert best["source"] == "uflpa" and best["list"] == "UFLPA Entity List" and best["explanation"]
+    facts = json.loads((tmp_path / "out" / "report.sources.json").read_text(encoding="utf-8"))
+    assert {snapshot["source"] for snapshot in facts["metadata"]["snapshots"]} >= {"uflpa", "cbp_wro", "sanctions"}
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx", "html"])
+def test_screen_writes_every_other_format(lists_db, tmp_path, suffix):
+    report = tmp_path / f"report.{suffix}"
+    done = screener("screen", str(EXAMPLE_SUPPLIERS), "--out", str(report), db=lists_db)
+    assert done.returncode == 0, done.stderr
+    assert report.stat().st_size > 0 and "Wrote 45 rows" in done.stderr
 
 
 def test_database_location_comes_from_the_environment(lists_db):
@@ -84,7 +97,7 @@ def test_failures_are_one_line_errors_with_exit_2(lists_db, args, words):
 def test_unknown_report_suffix_is_refused_before_screening(lists_db, tmp_path):
     done = screener("screen", str(EXAMPLE_SUPPLIERS), "--out", str(tmp_path / "report.docx"), db=lists_db)
     assert done.returncode == 2
-    assert "--format" in done.stderr
+    assert "supported formats are csv, json, xlsx, html" in done.stderr
     assert not (tmp_path / "report.docx").exists()
 
 

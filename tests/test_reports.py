@@ -235,22 +235,29 @@ def test_csv_renames_input_columns_that_clash_with_report_columns(tmp_path):
 # --- JSON ------------------------------------------------------------------------------------------
 
 
-def test_json_has_metadata_summary_rows_and_candidates(tmp_path, result):
+def test_json_is_an_array_of_rows_with_their_matches_and_run_facts_beside_it(tmp_path, result):
     path = write_report(result, tmp_path / "report.json")
-    document = json.loads(path.read_text(encoding="utf-8"))
-    assert list(document) == ["metadata", "summary", "rows", "candidates"]
-    assert document["metadata"]["snapshots"] == SNAPSHOTS
-    assert document["metadata"]["rules_version"] == "rules-5f3a9c1e2b7d"
-    assert document["summary"]["tiers"] == {"critical": 2, "high": 1, "medium": 2, "low": 2, "clear": 1}
-    rows = document["rows"]
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    facts = json.loads((tmp_path / "report.sources.json").read_text(encoding="utf-8"))
+    assert list(facts) == ["metadata", "summary"]
+    assert facts["metadata"]["snapshots"] == SNAPSHOTS
+    assert facts["metadata"]["rules_version"] == "rules-5f3a9c1e2b7d"
+    assert facts["summary"]["tiers"] == {"critical": 2, "high": 1, "medium": 2, "low": 2, "clear": 1}
+    assert isinstance(rows, list)
     assert [row["row"] for row in rows] == list(range(8))
     assert rows[1]["Supplier Name"] == CHINESE_NAME
     assert rows[2]["Supplier Name"] == HOSTILE_FORMULA
     assert rows[6]["fired_rules"] == ["sanctions_listing", "review_band"]
     assert rows[0]["match_listed_on"] == "2022-06-21"
     assert rows[0]["match_url"] == UFLPA_URL
-    assert len(document["candidates"]) == len(CANDIDATES)
-    assert document["candidates"][0]["start_date"] == "2022-06-21"
+    matches = [match for row in rows for match in row["matches"]]
+    assert len(matches) == len(CANDIDATES)
+    first = rows[0]["matches"][0]
+    assert {"entity_id", "source", "list", "matched_name", "name_kind", "score", "explanation"} <= set(first)
+    assert first["listed_on"] == "2022-06-21" and first["source_url"] == UFLPA_URL
+    matched_rows = {candidate[0] for candidate in CANDIDATES}
+    assert all(row["matches"] == [] for row in rows if row["row"] not in matched_rows)
+    assert [match["score"] for match in rows[6]["matches"]] == [99.0, 72.0]
     assert CHINESE_NAME in path.read_text(encoding="utf-8")
 
 
@@ -410,7 +417,9 @@ def test_each_format_writes_without_candidates_or_rows(tmp_path, suffix):
 
 def test_format_argument_wins_over_suffix_and_case_is_ignored(tmp_path, result):
     path = write_report(result, tmp_path / "report.txt", "JSON")
-    assert json.loads(path.read_text(encoding="utf-8"))["metadata"]["input"] == "suppliers.csv"
+    assert isinstance(json.loads(path.read_text(encoding="utf-8")), list)
+    facts = json.loads((tmp_path / "report.sources.json").read_text(encoding="utf-8"))
+    assert facts["metadata"]["input"] == "suppliers.csv"
     assert openpyxl.load_workbook(write_report(result, tmp_path / "REPORT.XLSX")).sheetnames[0] == "Results"
 
 
@@ -470,7 +479,7 @@ def test_any_supplier_name_survives_csv_and_json(tmp_path, names):
     read_back = read_csv(write_report(result, tmp_path / "any.csv"))["Supplier Name"].to_list()
     assert read_back == [f"'{name}" if runs_as_formula(name) else name for name in names]
     document = json.loads((write_report(result, tmp_path / "any.json")).read_text(encoding="utf-8"))
-    assert [row["Supplier Name"] for row in document["rows"]] == names
+    assert [row["Supplier Name"] for row in document] == names
 
 
 @pytest.mark.parametrize("suffix", ["csv", "json", "xlsx", "html"])

@@ -1,4 +1,9 @@
-"""JSON report: one object with metadata, tier counts, rows (input order) and candidates."""
+"""JSON report: an array of row objects (input order), each with its `matches`; run facts beside it.
+
+The main file follows the CLI contract: every input row with the verdict fields and `matches`, every
+candidate at or above the review threshold with its explanation and citation. `<name>.sources.json`
+holds the run metadata (snapshot of each list used, rules version, thresholds) and the tier counts.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +16,54 @@ import polars as pl
 from screener.reports.tables import cited_rows, tier_counts
 from screener.result import ScreenResult
 
+MATCH_FIELDS = {
+    "entity_id": "entity_id",
+    "source": "source",
+    "list": "list_name",
+    "program": "program",
+    "matched_name": "matched_name",
+    "name_kind": "name_kind",
+    "name_lang": "name_lang",
+    "entity_name": "name",
+    "score": "score",
+    "band": "band",
+    "status": "status",
+    "listed_on": "start_date",
+    "citation": "citation",
+    "source_url": "source_url",
+    "explanation": "explanation",
+}
 
-def _records(frame: pl.DataFrame) -> str:
-    """The frame as a JSON array of objects (dates as ISO strings), serialised by polars."""
-    return frame.write_json() if frame.width else "[]"
+
+def sources_path(path: Path) -> Path:
+    """Where the run metadata of a JSON report goes."""
+    return path.with_name(f"{path.stem}.sources.json")
+
+
+def rows_with_matches(result: ScreenResult) -> pl.DataFrame:
+    """The cited rows, each with a list of its candidates (best first)."""
+    rows = cited_rows(result)
+    candidates = result.candidates
+    if candidates.is_empty() or not set(MATCH_FIELDS.values()) <= set(candidates.columns):
+        return rows.with_columns(matches=pl.lit([], pl.List(pl.Struct({"entity_id": pl.String}))))
+    matches = (
+        candidates.sort(["row", "score"], descending=[False, True])
+        .select(
+            pl.col("row").cast(pl.Int64),
+            pl.struct(**{field: pl.col(column) for field, column in MATCH_FIELDS.items()}).alias("match"),
+        )
+        .group_by("row", maintain_order=True)
+        .agg(matches=pl.col("match"))
+    )
+    return rows.join(matches, on="row", how="left", maintain_order="left").with_columns(
+        pl.col("matches").fill_null(pl.lit([], matches.schema["matches"]))
+    )
 
 
 def write_json(result: ScreenResult, path: Path, stage: Callable[[Path], Path]) -> None:
-    """Write metadata, summary, rows and candidates; rows keep `row` (0-based input position)."""
-    summary = dict(tier_counts(result).iter_rows())
-    with stage(path).open("w", encoding="utf-8") as out:
-        out.write('{"metadata": ')
-        out.write(json.dumps(result.metadata, ensure_ascii=False, default=str))
-        out.write(', "summary": {"tiers": ')
-        out.write(json.dumps(summary))
-        out.write('}, "rows": ')
-        out.write(_records(cited_rows(result)))
-        out.write(', "candidates": ')
-        out.write(_records(result.candidates))
-        out.write("}\n")
+    """Write the rows array to path and the run metadata beside it; rows keep `row` (0-based input position)."""
+    main, sidecar = stage(path), stage(sources_path(path))
+    facts = {"metadata": result.metadata, "summary": {"tiers": dict(tier_counts(result).iter_rows())}}
+    sidecar.write_text(json.dumps(facts, ensure_ascii=False, default=str, indent=1) + "\n", encoding="utf-8")
+    rows = rows_with_matches(result)
+    main.write_text((rows.write_json() if rows.width else "[]") + "\n", encoding="utf-8")
