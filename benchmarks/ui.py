@@ -127,7 +127,7 @@ def browser_screen(path: Path, database: Path) -> tuple[float, float]:
                 executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox", "--disable-gpu"]
             )
             page = browser.new_page(viewport={"width": 1600, "height": 1200})
-            page.set_default_timeout(600_000)
+            page.set_default_timeout(120_000)
             started = time.perf_counter()
             page.goto(url)
             page.get_by_role("heading", name="Screen suppliers").wait_for()
