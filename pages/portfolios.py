@@ -1,0 +1,3 @@
+from screener.ui.portfolio_page import render
+
+render()

@@ -1,0 +1,401 @@
+"""Page: saved supplier portfolios, their runs and changes, analyst decisions and the audit log."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from screener import decisions as decision_log
+from screener.columns import ColumnMapping
+from screener.monitor import CHANGE_LABELS, tier_rank
+from screener.portfolio import PortfolioRun, add_portfolio, list_portfolios, screen_portfolio
+from screener.screening import Screener
+from screener.store import Store
+from screener.supplier_io import read_suppliers
+from screener.ui.screen_page import UPLOAD_TYPES, column_mapping_form, sheet_choice
+from screener.ui.state import attempt, current_screener, db_path, first_line, reload_lists
+
+UPLOAD_KEY = "portfolio_upload"
+NOTICE_KEY = "portfolio_notice"
+PICK_KEY = "portfolio_pick"
+DECISION_BUTTONS = {"confirmed": "Confirm", "false_positive": "False positive", "escalated": "Escalate"}
+AUDIT_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+STATE_HELP = (
+    "open: undecided · dismissed: false positive on an unchanged listing (not counted in the tier) · "
+    "reopened: the listing changed since it was marked a false positive · confirmed · escalated"
+)
+
+
+def render() -> None:
+    st.title("Portfolios")
+    st.caption(
+        "A portfolio is a saved supplier list. Re-screen it when the lists change: the page shows what changed since "
+        "its previous run and why. Decisions on matches are kept forever in the audit log and apply to later runs."
+    )
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.success(notice, icon="✅")
+    overview = attempt("Cannot read the portfolios", portfolio_overview)
+    if overview is None:
+        return
+    overview_table(overview)
+    add_form(overview["name"].to_list())
+    if overview.is_empty():
+        return
+    st.divider()
+    name = st.selectbox("Portfolio", overview["name"].to_list(), key=PICK_KEY)
+    if name:
+        portfolio_panel(name, overview.filter(pl.col("name") == name).row(0, named=True))
+
+
+# Data (read from the store, no Streamlit)
+
+
+def portfolio_overview() -> pl.DataFrame:
+    """Every portfolio with its last run, counts, and the new alerts that run found since the previous one."""
+    with Store(db_path()) as store:
+        portfolios = list_portfolios(store)
+        changes = store.query("SELECT run_id, change, old_tier, new_tier FROM run_changes")
+    alerts = (
+        changes.with_columns(attention=alert_condition())
+        .group_by("run_id")
+        .agg(new_alerts=pl.col("attention").sum().cast(pl.Int64))
+    )
+    return portfolios.join(alerts, left_on="last_run_id", right_on="run_id", how="left").with_columns(
+        pl.col("new_alerts").fill_null(0)
+    )
+
+
+def alert_condition() -> pl.Expr:
+    """A change needs attention unless it is a supplier's tier going down (as `screener monitor` counts)."""
+    return (pl.col("change") != "tier_change") | (tier_rank("new_tier") < tier_rank("old_tier"))
+
+
+def run_details(name: str, run_id: int) -> dict[str, Any]:
+    """The last run of a portfolio: its snapshots and its previous run's, its changes and its matches."""
+    with Store(db_path()) as store:
+        run = store.query(
+            """SELECT r.*, p.snapshots AS previous_snapshots FROM screening_runs r
+               LEFT JOIN screening_runs p ON p.run_id = r.previous_run_id WHERE r.run_id = ?""",
+            [run_id],
+        ).row(0, named=True)
+        changes = store.query(
+            """SELECT c.*, s.name AS supplier_name FROM run_changes c JOIN screening_runs r USING (run_id)
+               LEFT JOIN portfolio_suppliers s ON s.portfolio_id = r.portfolio_id AND s.supplier_key = c.supplier_key
+               WHERE c.run_id = ?""",
+            [run_id],
+        )
+        matches = run_matches(store, run_id)
+    return {"run": run, "changes": readable_changes(changes), "matches": matches}
+
+
+def readable_changes(changes: pl.DataFrame) -> pl.DataFrame:
+    """The run's changes, alerts first, with readable change labels."""
+    return changes.with_columns(attention=alert_condition()).sort(
+        ["attention", "change", "supplier_name"], descending=[True, False, False], nulls_last=True
+    ).select(
+        pl.col("supplier_name").fill_null(pl.col("supplier_key")).alias("supplier"),
+        pl.col("change").replace_strict(CHANGE_LABELS, default=pl.col("change")),
+        pl.col("entity_name").alias("listed_entity"),
+        pl.col("list_name").alias("list"),
+        "program",
+        "detail",
+        "cause",
+        "attention",
+    )
+
+
+def run_matches(store: Store, run_id: int) -> pl.DataFrame:
+    """Every candidate of a run with its supplier, the supplier's tier and the decision state."""
+    return store.query(
+        """SELECT s.name AS supplier, m.supplier_key, rs.risk_tier AS tier, m.entity_id, m.entity_name, m.list_name,
+                  m.program, m.matched_name, round(m.score, 1) AS score, m.band, m.state
+           FROM run_matches m JOIN screening_runs r USING (run_id)
+           LEFT JOIN portfolio_suppliers s ON s.portfolio_id = r.portfolio_id AND s.supplier_key = m.supplier_key
+           JOIN run_suppliers rs ON rs.run_id = m.run_id AND rs.supplier_key = m.supplier_key
+           WHERE m.run_id = ? ORDER BY s.position, m.score DESC""",
+        [run_id],
+    )
+
+
+def snapshot_labels(snapshots_json: str | None) -> str:
+    """The lists a run used, as 'source snapshot N (as of D)', comma-separated."""
+    snapshots = pl.read_json(snapshots_json.encode()) if snapshots_json and snapshots_json != "[]" else None
+    if snapshots is None or snapshots.is_empty():
+        return "none"
+    return ", ".join(
+        f"{row['source']} snapshot {row['snapshot_id']}" + (f" (as of {row['as_of']})" if row.get("as_of") else "")
+        for row in snapshots.iter_rows(named=True)
+    )
+
+
+def decision_history(supplier_key: str, entity_id: str) -> pl.DataFrame:
+    """Every decision ever made on one supplier and listed entity, oldest first."""
+    with Store(db_path()) as store:
+        log = decision_log.audit_log(store.con)
+    return log.filter((pl.col("supplier_key") == supplier_key) & (pl.col("entity_id") == entity_id)).select(
+        "decision_id", "decided_at", "analyst", "decision", "comment", "portfolio", "run_id", "origin", "in_force"
+    )
+
+
+def audit_bytes(portfolio: str | None, audit_format: str) -> bytes:
+    """The audit log (one portfolio's decisions, or all) as CSV or XLSX bytes, formulas neutralised."""
+    with tempfile.TemporaryDirectory(prefix="screener-audit-") as folder:
+        path = Path(folder) / f"audit.{audit_format}"
+        with Store(db_path()) as store:
+            decision_log.export_audit_log(store.con, path, portfolio)
+        return path.read_bytes()
+
+
+def fresh_screener() -> Screener:
+    """The session's Screener, reloaded first when a newer snapshot was stored since the lists were cached."""
+    screener = current_screener()
+    with Store(db_path()) as store:
+        stored = set(store.current_snapshots()["snapshot_id"].to_list())
+    if set(screener.lists.snapshots["snapshot_id"].to_list()) != stored:
+        reload_lists()
+        screener = current_screener()
+    return screener
+
+
+def with_progress(screener: Screener, advance: Callable[[int, int], None]) -> Screener:
+    """A Screener sharing the lists and rules that reports screening progress to `advance`."""
+    reporting = copy.copy(screener)
+    reporting.screen = functools.partial(screener.screen, progress=advance)  # type: ignore[method-assign]
+    return reporting
+
+
+# Widgets
+
+
+def overview_table(overview: pl.DataFrame) -> None:
+    st.subheader("Saved portfolios")
+    if overview.is_empty():
+        st.info("No portfolio yet: upload a supplier list below to save and screen it.")
+        return
+    st.dataframe(
+        overview.select(
+            "name", "suppliers", "last_run_id", "last_run_at", "flagged", "undecided_matches", "new_alerts", "changes"
+        ),
+        hide_index=True,
+        column_config={
+            "last_run_id": st.column_config.NumberColumn("last run", format="#%d"),
+            "last_run_at": st.column_config.DatetimeColumn("run at (UTC)", format="YYYY-MM-DD HH:mm"),
+            "flagged": st.column_config.NumberColumn("critical/high", help="Suppliers flagged critical or high"),
+            "undecided_matches": st.column_config.NumberColumn("undecided", help="Matches without a decision"),
+            "new_alerts": st.column_config.NumberColumn(
+                "new alerts", help="Changes since the previous run that need attention (all but tiers going down)"
+            ),
+            "changes": st.column_config.NumberColumn("changes", help="Every change since the previous run"),
+        },
+        key="portfolio_overview",
+    )
+
+
+def add_form(existing: list[str]) -> None:
+    """Upload a supplier list, confirm its columns, and save it as a portfolio (screened at once)."""
+    with st.expander("Add a portfolio", expanded=not existing):
+        upload = st.file_uploader("Supplier list", type=UPLOAD_TYPES, key="portfolio_file")
+        if upload is None:
+            return
+        frame = uploaded_frame(upload)
+        if frame is None:
+            return
+        st.caption(f"{upload.name}: {frame.height:,} suppliers, columns {', '.join(frame.columns)}")
+        mapping = column_mapping_form(frame, f"portfolio-{upload.file_id}", upload.name)
+        name = st.text_input("Portfolio name", value=Path(upload.name).stem, key="portfolio_name")
+        replace = False
+        if name.strip() in existing:
+            replace = st.checkbox(f"Replace the suppliers of '{name.strip()}'", key="portfolio_replace")
+        if mapping is not None and st.button("Save and screen", type="primary", key="portfolio_add_button"):
+            save_portfolio(name, frame, mapping, upload.name, replace)
+
+
+def uploaded_frame(upload: Any) -> pl.DataFrame | None:
+    """The uploaded supplier list, read once per file and sheet; an unreadable file shows one error line."""
+    sheet = sheet_choice(upload)
+    stored = st.session_state.get(UPLOAD_KEY)
+    if not stored or (stored["file_id"], stored["sheet"]) != (upload.file_id, sheet):
+        stored = {"file_id": upload.file_id, "sheet": sheet, "frame": None, "error": None}
+        try:
+            stored["frame"] = read_suppliers(upload.getvalue(), filename=upload.name, sheet=sheet)
+        except Exception as error:  # noqa: BLE001 - shown as one line, never a traceback
+            stored["error"] = first_line(error)
+        st.session_state[UPLOAD_KEY] = stored
+    if stored["error"]:
+        st.error(f"Cannot read {upload.name}: {stored['error']}", icon="⚠️")
+    return stored["frame"]
+
+
+def save_portfolio(name: str, frame: pl.DataFrame, mapping: ColumnMapping, file_name: str, replace: bool) -> None:
+    def save() -> int:
+        with Store(db_path()) as store:
+            return add_portfolio(store, name, frame, mapping, source_file=file_name, replace=replace)
+
+    if attempt("Cannot save the portfolio", save) is None:
+        return
+    run = screen_with_progress(name.strip(), trigger="add")
+    if run is not None:
+        st.session_state[PICK_KEY] = run.portfolio
+        st.session_state[NOTICE_KEY] = (
+            f"Saved portfolio '{run.portfolio}' ({frame.height:,} suppliers) and screened it."
+        )
+        st.rerun()
+
+
+def screen_with_progress(name: str, trigger: str) -> PortfolioRun | None:
+    """Screen a saved portfolio against the newest lists with a progress bar; None (error shown) on failure."""
+    screener = attempt("Cannot load the lists", fresh_screener)
+    if screener is None:
+        return None
+    bar = st.progress(0.0, text=f"Screening portfolio '{name}'…")
+
+    def advance(done: int, total: int) -> None:
+        bar.progress(0.9 * done / total if total else 0.9, text=f"Screened {done:,} of {total:,} suppliers")
+
+    run = attempt(
+        f"Cannot screen portfolio '{name}'",
+        lambda: screen_portfolio(db_path(), name, with_progress(screener, advance), trigger=trigger),
+    )
+    if run is None:
+        bar.empty()
+        return None
+    bar.progress(1.0, text=f"Run #{run.run_id}: screened {run.result.rows.height:,} suppliers")
+    return run
+
+
+def portfolio_panel(name: str, summary: dict[str, Any]) -> None:
+    """The chosen portfolio: re-screen, last run and its changes, matches and decisions, audit log."""
+    st.subheader(name)
+    if st.button("Re-screen against the newest lists", type="primary", key="portfolio_screen_button"):
+        run = screen_with_progress(name, trigger="ui")
+        if run is not None:
+            st.session_state[NOTICE_KEY] = (
+                f"Run #{run.run_id} of '{name}': {run.changes.height} change(s) since run #{run.previous_run_id}."
+            )
+            st.rerun()
+    if summary["last_run_id"] is None:
+        st.info("This portfolio has not been screened yet: press **Re-screen**.")
+        return
+    details = attempt("Cannot read the last run", lambda: run_details(name, summary["last_run_id"]))
+    if details is None:
+        return
+    run_summary(summary, details)
+    changes_table(details["changes"], details["run"]["previous_run_id"])
+    decision_panel(name, details["matches"])
+    audit_downloads(name)
+
+
+def run_summary(summary: dict[str, Any], details: dict[str, Any]) -> None:
+    run = details["run"]
+    cells = st.columns(4)
+    cells[0].metric("Suppliers", f"{summary['suppliers']:,}")
+    cells[1].metric("Critical/high", f"{summary['flagged']:,}")
+    cells[2].metric("Undecided matches", f"{summary['undecided_matches']:,}")
+    cells[3].metric("New alerts", f"{summary['new_alerts']:,}")
+    st.caption(
+        f"Run #{run['run_id']} ({run['trigger']}) at {str(run['run_at'])[:19]} UTC, rules {run['rules_version']}. "
+        f"Lists: {snapshot_labels(run['snapshots'])}."
+        + (f" Previous run #{run['previous_run_id']} used: {snapshot_labels(run['previous_snapshots'])}."
+           if run["previous_run_id"] else "")
+    )
+
+
+def changes_table(changes: pl.DataFrame, previous_run_id: int | None) -> None:
+    title = f"Changes since run #{previous_run_id}" if previous_run_id else "First screening: every match is new"
+    st.markdown(f"**{title}**")
+    if changes.is_empty():
+        st.info("Nothing changed since the previous run.")
+        return
+    st.dataframe(
+        changes,
+        hide_index=True,
+        column_config={
+            "change": st.column_config.TextColumn("change"),
+            "listed_entity": st.column_config.TextColumn("listed entity"),
+            "cause": st.column_config.TextColumn("cause (list snapshot → snapshot)", width="large"),
+            "attention": st.column_config.CheckboxColumn("alert"),
+        },
+        key="portfolio_changes",
+    )
+
+
+def decision_panel(name: str, matches: pl.DataFrame) -> None:
+    """The matches of the last run, and decision buttons with the history of the one picked."""
+    st.markdown("**Matches in the last run**")
+    if matches.is_empty():
+        st.info("No supplier of this portfolio matched a listed entity.")
+        return
+    st.dataframe(matches, hide_index=True, key="portfolio_matches")
+    st.caption(STATE_HELP)
+    labels = {
+        (row["supplier_key"], row["entity_id"]):
+            f"{row['supplier'] or row['supplier_key']} ↔ {row['entity_name']} ({row['list_name']}, "
+            f"score {row['score']}, {row['state']})"
+        for row in matches.iter_rows(named=True)
+    }
+    picked = st.selectbox("Match to decide", list(labels), format_func=labels.get, key="decision_match")
+    if picked is None:
+        return
+    decision_form(name, *picked)
+    history = attempt("Cannot read the decision history", lambda: decision_history(*picked))
+    if history is not None:
+        st.markdown("**Decision history of this match**")
+        if history.is_empty():
+            st.caption("No decision yet.")
+        else:
+            st.dataframe(history, hide_index=True, key="decision_history")
+
+
+def decision_form(name: str, supplier_key: str, entity_id: str) -> None:
+    comment = st.text_area("Comment (required: why, kept in the audit log)", key="decision_comment")
+    analyst = st.text_input("Analyst", value=decision_log.default_analyst(), key="decision_analyst")
+    for cell, (decision, label) in zip(st.columns(len(DECISION_BUTTONS)), DECISION_BUTTONS.items(), strict=True):
+        if cell.button(label, key=f"decide_{decision}"):
+            record_decision(name, supplier_key, entity_id, decision, comment, analyst)
+
+
+def record_decision(name: str, supplier_key: str, entity_id: str, decision: str, comment: str, analyst: str) -> None:
+    if not comment.strip():
+        st.error("Write a comment saying why before deciding: every decision needs one; nothing was recorded.",
+                 icon="⚠️")
+        return
+    if not analyst.strip():
+        st.error("Give the analyst's name before deciding; nothing was recorded.", icon="⚠️")
+        return
+
+    def decide() -> int:
+        with Store(db_path()) as store:
+            return decision_log.decide(store.con, name, supplier_key, entity_id, decision, comment, analyst,
+                                       origin="ui")
+
+    decision_id = attempt("Cannot record the decision", decide)
+    if decision_id is not None:
+        st.session_state[NOTICE_KEY] = (
+            f"Recorded decision #{decision_id}: {decision.replace('_', ' ')}. It applies from the next screening."
+        )
+        st.session_state.pop("decision_comment", None)
+        st.rerun()
+
+
+def audit_downloads(name: str) -> None:
+    st.markdown("**Audit log**")
+    everything = st.checkbox("Every portfolio's decisions", key="audit_all")
+    scope = None if everything else name
+    stem = "audit-log" if everything else f"{name}-audit-log"
+    for cell, (audit_format, mime) in zip(st.columns(len(AUDIT_FORMATS)), AUDIT_FORMATS.items(), strict=True):
+        cell.download_button(
+            f"Download audit log ({audit_format.upper()})",
+            data=lambda chosen=audit_format: audit_bytes(scope, chosen),
+            file_name=f"{stem}.{audit_format}",
+            mime=mime,
+            on_click="ignore",
+            key=f"audit_{audit_format}",
+        )

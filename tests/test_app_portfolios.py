@@ -1,0 +1,176 @@
+"""The Portfolios page, driven with streamlit.testing.v1.AppTest on a private copy of the embedded lists."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from screener.store import Store
+from screener.ui.portfolio_page import audit_bytes, with_progress
+from tests.conftest import REPO
+from tests.test_workflow import NINESTAR, add_entity, new_uflpa_snapshot
+
+APP = str(REPO / "app.py")
+TIMEOUT = 120
+NEWLY_LISTED = "Zephyr Polysilicon Holdings Co"
+
+
+@pytest.fixture
+def page(lists_db, monkeypatch) -> AppTest:
+    """The Portfolios page on a private database, with alice as the default analyst."""
+    monkeypatch.setenv("SCREENER_DB", str(lists_db))
+    monkeypatch.setenv("SCREENER_ANALYST", "alice")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    return at.switch_page("pages/portfolios.py").run()
+
+
+def supplier_csv(*names: str) -> bytes:
+    frame = pl.DataFrame({"supplier_id": [f"S-{i}" for i in range(len(names))], "supplier_name": list(names),
+                          "country": ["CN"] * len(names)})
+    return frame.write_csv().encode()
+
+
+def create(at: AppTest, name: str, *suppliers: str) -> AppTest:
+    at.file_uploader(key="portfolio_file").upload(f"{name}.csv", supplier_csv(*suppliers), "text/csv")
+    at.run()
+    at.text_input(key="portfolio_name").set_value(name)
+    at.button(key="portfolio_add_button").click()
+    return at.run()
+
+
+TABLE_COLUMNS = {
+    "portfolio_overview": "new_alerts",
+    "portfolio_changes": "cause",
+    "portfolio_matches": "matched_name",
+    "decision_history": "decision_id",
+}
+
+
+def table(at: AppTest, name: str) -> pl.DataFrame:
+    """The page's table of that name, recognised by a column only it has."""
+    frames = [pl.from_pandas(element.value) for element in at.dataframe]
+    return next(frame for frame in frames if TABLE_COLUMNS[name] in frame.columns)
+
+
+def overview(at: AppTest, name: str) -> dict:
+    return table(at, "portfolio_overview").filter(pl.col("name") == name).row(0, named=True)
+
+
+def pick_match(at: AppTest, entity_id: str) -> AppTest:
+    match = table(at, "portfolio_matches").filter(pl.col("entity_id") == entity_id).row(0, named=True)
+    at.selectbox(key="decision_match").set_value((match["supplier_key"], entity_id))
+    return at.run()
+
+
+def decide(at: AppTest, decision: str, comment: str) -> AppTest:
+    at.text_area(key="decision_comment").set_value(comment)
+    at.button(key=f"decide_{decision}").click()
+    return at.run()
+
+
+def rescreen(at: AppTest) -> AppTest:
+    at.button(key="portfolio_screen_button").click()
+    return at.run()
+
+
+def stored_decisions(db) -> pl.DataFrame:
+    with Store(db) as store:
+        return store.query("SELECT * FROM decisions")
+
+
+def test_page_without_portfolios_offers_to_add_one(page):
+    assert not page.exception
+    assert page.title[0].value == "Portfolios"
+    assert any("No portfolio yet" in info.value for info in page.info)
+    assert page.file_uploader(key="portfolio_file")
+
+
+def test_creating_a_portfolio_saves_and_screens_it(page, lists_db):
+    create(page, "Tier 1", "Ninestar Corporation", "Quiet Meadow Textiles GmbH")
+    assert not page.exception and not page.error
+    assert any("Saved portfolio 'Tier 1' (2 suppliers)" in note.value for note in page.success)
+    listed = overview(page, "Tier 1")
+    assert listed["suppliers"] == 2 and listed["last_run_id"] is not None
+    assert listed["flagged"] == 1 and listed["undecided_matches"] == 1
+    changes = table(page, "portfolio_changes")
+    assert changes.filter(pl.col("supplier") == "Ninestar Corporation")["change"].to_list() == ["new hit"]
+    matches = table(page, "portfolio_matches")
+    ninestar = matches.filter(pl.col("entity_id") == NINESTAR).row(0, named=True)
+    assert ninestar["tier"] == "critical" and ninestar["state"] == "open"
+    with Store(lists_db) as store:
+        assert store.query("SELECT name, supplier_count FROM portfolios").rows() == [("Tier 1", 2)]
+
+
+def test_a_decision_from_the_buttons_is_audited_and_dismisses_the_match_on_rescreen(page, lists_db):
+    create(page, "Tier 1", "Ninestar Corporation", "Quiet Meadow Textiles GmbH")
+    pick_match(page, NINESTAR)
+    assert page.text_input(key="decision_analyst").value == "alice"
+    decide(page, "false_positive", "Different company: ours is a small firm in Ohio")
+    assert not page.error
+    assert any("Recorded decision #1: false positive" in note.value for note in page.success)
+
+    history = table(page, "decision_history")
+    assert history.select("decision", "analyst", "comment").rows() == [
+        ("false_positive", "alice", "Different company: ours is a small firm in Ohio")
+    ]
+    audit = pl.read_csv(io.BytesIO(audit_bytes("Tier 1", "csv")))
+    assert audit.select("decision", "analyst", "entity_id", "origin").rows() == [
+        ("false_positive", "alice", NINESTAR, "ui")
+    ]
+    sheet = openpyxl.load_workbook(io.BytesIO(audit_bytes(None, "xlsx"))).active
+    assert [cell.value for cell in sheet[2]][3] == "false_positive"
+    assert {button.key for button in page.download_button} >= {"audit_csv", "audit_xlsx"}
+
+    rescreen(page)
+    assert not page.exception and not page.error
+    ninestar = table(page, "portfolio_matches").filter(pl.col("entity_id") == NINESTAR).row(0, named=True)
+    assert ninestar["state"] == "dismissed" and ninestar["tier"] not in ("critical", "high")
+    assert overview(page, "Tier 1")["flagged"] == 0
+    tier_change = table(page, "portfolio_changes").filter(pl.col("change") == "tier change").row(0, named=True)
+    assert tier_change["supplier"] == "Ninestar Corporation"
+    assert "analyst decision since the last run" in tier_change["cause"]
+
+
+def test_a_decision_without_a_comment_is_refused_with_one_line(page, lists_db):
+    create(page, "Tier 1", "Ninestar Corporation")
+    pick_match(page, NINESTAR)
+    decide(page, "confirmed", "   ")
+    assert not page.exception
+    assert len(page.error) == 1 and "comment" in page.error[0].value and "\n" not in page.error[0].value
+    assert stored_decisions(lists_db).is_empty()
+    assert not page.success
+
+
+def test_a_newer_uflpa_snapshot_brings_new_alerts_with_their_cause(page, lists_db):
+    create(page, "Tier 1", "Ninestar Corporation", NEWLY_LISTED)
+    assert overview(page, "Tier 1")["flagged"] == 1
+    with Store(lists_db) as store:
+        old_snapshot = store.current_snapshots().filter(pl.col("source") == "uflpa")["snapshot_id"][0]
+    new_snapshot = new_uflpa_snapshot(lists_db, add_entity(NEWLY_LISTED))
+
+    rescreen(page)
+    assert not page.exception and not page.error
+    listed = overview(page, "Tier 1")
+    assert listed["flagged"] == 2 and listed["new_alerts"] >= 1
+    hit = table(page, "portfolio_changes").filter(
+        (pl.col("supplier") == NEWLY_LISTED) & (pl.col("change") == "new hit")
+    ).row(0, named=True)
+    assert hit["attention"] and hit["listed_entity"] == NEWLY_LISTED
+    assert f"uflpa list: snapshot {old_snapshot} " in hit["cause"]
+    assert f"→ snapshot {new_snapshot} (as of 2026-11-01)" in hit["cause"]
+    assert table(page, "portfolio_changes").filter(pl.col("supplier") == "Ninestar Corporation").is_empty()
+
+
+def test_rescreening_reports_progress_through_the_shared_screener(lists_db):
+    from screener.columns import ColumnMapping
+    from screener.screening import Screener
+
+    reported = []
+    frame = pl.read_csv(io.BytesIO(supplier_csv("Ninestar Corporation", NEWLY_LISTED)))
+    screener = with_progress(Screener.from_db(lists_db), lambda done, total: reported.append((done, total)))
+    result = screener.screen(frame, ColumnMapping(name="supplier_name", country="country"))
+    assert reported[-1] == (2, 2) and result.rows.height == 2
