@@ -13,6 +13,7 @@ navigation = st.navigation(
         st.Page(PAGES / "check.py", title="Check an entity", icon=":material/search:"),
         st.Page(PAGES / "sources.py", title="Data sources", icon=":material/database:"),
         st.Page(PAGES / "rules.py", title="Rules", icon=":material/gavel:"),
+        st.Page(PAGES / "portfolios.py", title="Portfolios", icon=":material/folder_shared:"),
     ]
 )
 st.sidebar.caption(
