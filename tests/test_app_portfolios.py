@@ -174,3 +174,16 @@ def test_rescreening_reports_progress_through_the_shared_screener(lists_db):
     screener = with_progress(Screener.from_db(lists_db), lambda done, total: reported.append((done, total)))
     result = screener.screen(frame, ColumnMapping(name="supplier_name", country="country"))
     assert reported[-1] == (2, 2) and result.rows.height == 2
+
+
+def test_every_decision_stays_in_the_history_and_a_confirmed_match_stays_flagged(page, lists_db):
+    create(page, "Tier 1", "Ninestar Corporation")
+    pick_match(page, NINESTAR)
+    decide(page, "escalated", "Legal to review the USCC")
+    decide(page, "confirmed", "Same USCC as the listed entity")
+    history = table(page, "decision_history")
+    assert history.select("decision", "in_force").rows() == [("escalated", False), ("confirmed", True)]
+    rescreen(page)
+    ninestar = table(page, "portfolio_matches").filter(pl.col("entity_id") == NINESTAR).row(0, named=True)
+    assert ninestar["state"] == "confirmed" and ninestar["tier"] == "critical"
+    assert stored_decisions(lists_db).height == 2

@@ -62,7 +62,10 @@ def portfolio_overview() -> pl.DataFrame:
     """Every portfolio with its last run, counts, and the new alerts that run found since the previous one."""
     with Store(db_path()) as store:
         portfolios = list_portfolios(store)
-        changes = store.query("SELECT run_id, change, old_tier, new_tier FROM run_changes")
+        changes = store.query(
+            """SELECT run_id, change, old_tier, new_tier FROM run_changes
+               WHERE run_id IN (SELECT max(run_id) FROM screening_runs GROUP BY portfolio_id)"""
+        )
     alerts = (
         changes.with_columns(attention=alert_condition())
         .group_by("run_id")
@@ -139,10 +142,12 @@ def snapshot_labels(snapshots_json: str | None) -> str:
 def decision_history(supplier_key: str, entity_id: str) -> pl.DataFrame:
     """Every decision ever made on one supplier and listed entity, oldest first."""
     with Store(db_path()) as store:
-        log = decision_log.audit_log(store.con)
-    return log.filter((pl.col("supplier_key") == supplier_key) & (pl.col("entity_id") == entity_id)).select(
-        "decision_id", "decided_at", "analyst", "decision", "comment", "portfolio", "run_id", "origin", "in_force"
-    )
+        return store.query(
+            """SELECT decision_id, decided_at, analyst, decision, comment, portfolio, run_id, origin,
+                      decision_id = max(decision_id) OVER () AS in_force
+               FROM decisions WHERE supplier_key = ? AND entity_id = ? ORDER BY decision_id""",
+            [supplier_key, entity_id],
+        )
 
 
 def audit_bytes(portfolio: str | None, audit_format: str) -> bytes:
