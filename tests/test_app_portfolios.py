@@ -164,6 +164,13 @@ def test_a_newer_uflpa_snapshot_brings_new_alerts_with_their_cause(page, lists_d
     assert f"→ snapshot {new_snapshot} (as of 2026-11-01)" in hit["cause"]
     assert table(page, "portfolio_changes").filter(pl.col("supplier") == "Ninestar Corporation").is_empty()
 
+    alert_run = listed["last_run_id"]
+    rescreen(page)
+    assert overview(page, "Tier 1")["new_alerts"] == 0
+    assert any("Nothing changed since the previous run" in info.value for info in page.info)
+    page.selectbox(key="portfolio_run_Tier 1").set_value(alert_run).run()
+    assert NEWLY_LISTED in table(page, "portfolio_changes")["supplier"].to_list()
+
 
 def test_rescreening_reports_progress_through_the_shared_screener(lists_db):
     from screener.columns import ColumnMapping

@@ -41,7 +41,7 @@ def render() -> None:
     )
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
-        st.success(notice, icon="✅")
+        st.success(notice, icon=":material/check_circle:")
     overview = attempt("Cannot read the portfolios", portfolio_overview)
     if overview is None:
         return
@@ -81,8 +81,25 @@ def alert_condition() -> pl.Expr:
     return (pl.col("change") != "tier_change") | (tier_rank("new_tier") < tier_rank("old_tier"))
 
 
-def run_details(name: str, run_id: int) -> dict[str, Any]:
-    """The last run of a portfolio: its snapshots and its previous run's, its changes and its matches."""
+def portfolio_runs(name: str) -> pl.DataFrame:
+    """Every run of a portfolio, newest first, with its changes and how many of them are alerts."""
+    with Store(db_path()) as store:
+        runs = store.query(
+            """SELECT r.run_id, r.run_at, r.trigger, c.change, c.old_tier, c.new_tier
+               FROM screening_runs r JOIN portfolios p USING (portfolio_id)
+               LEFT JOIN run_changes c ON c.run_id = r.run_id WHERE p.name = ?""",
+            [name],
+        )
+    return (
+        runs.with_columns(attention=alert_condition() & pl.col("change").is_not_null())
+        .group_by("run_id", "run_at", "trigger")
+        .agg(changes=pl.col("change").count(), alerts=pl.col("attention").sum())
+        .sort("run_id", descending=True)
+    )
+
+
+def run_details(run_id: int, last_run_id: int) -> dict[str, Any]:
+    """A run of a portfolio with its snapshots and its previous run's and its changes; the last run's matches."""
     with Store(db_path()) as store:
         run = store.query(
             """SELECT r.*, p.snapshots AS previous_snapshots FROM screening_runs r
@@ -95,7 +112,7 @@ def run_details(name: str, run_id: int) -> dict[str, Any]:
                WHERE c.run_id = ?""",
             [run_id],
         )
-        matches = run_matches(store, run_id)
+        matches = run_matches(store, last_run_id)
     return {"run": run, "changes": readable_changes(changes), "matches": matches}
 
 
@@ -104,22 +121,22 @@ def readable_changes(changes: pl.DataFrame) -> pl.DataFrame:
     return changes.with_columns(attention=alert_condition()).sort(
         ["attention", "change", "supplier_name"], descending=[True, False, False], nulls_last=True
     ).select(
+        "attention",
         pl.col("supplier_name").fill_null(pl.col("supplier_key")).alias("supplier"),
         pl.col("change").replace_strict(CHANGE_LABELS, default=pl.col("change")),
         pl.col("entity_name").alias("listed_entity"),
+        "cause",
+        "detail",
         pl.col("list_name").alias("list"),
         "program",
-        "detail",
-        "cause",
-        "attention",
     )
 
 
 def run_matches(store: Store, run_id: int) -> pl.DataFrame:
     """Every candidate of a run with its supplier, the supplier's tier and the decision state."""
     return store.query(
-        """SELECT s.name AS supplier, m.supplier_key, rs.risk_tier AS tier, m.entity_id, m.entity_name, m.list_name,
-                  m.program, m.matched_name, round(m.score, 1) AS score, m.band, m.state
+        """SELECT s.name AS supplier, rs.risk_tier AS tier, m.entity_name, m.list_name, round(m.score, 1) AS score,
+                  m.band, m.state, m.matched_name, m.program, m.entity_id, m.supplier_key
            FROM run_matches m JOIN screening_runs r USING (run_id)
            LEFT JOIN portfolio_suppliers s ON s.portfolio_id = r.portfolio_id AND s.supplier_key = m.supplier_key
            JOIN run_suppliers rs ON rs.run_id = m.run_id AND rs.supplier_key = m.supplier_key
@@ -285,26 +302,48 @@ def portfolio_panel(name: str, summary: dict[str, Any]) -> None:
             st.session_state[NOTICE_KEY] = (
                 f"Run #{run.run_id} of '{name}': {run.changes.height} change(s) since run #{run.previous_run_id}."
             )
+            st.session_state.pop(f"portfolio_run_{name}", None)
             st.rerun()
     if summary["last_run_id"] is None:
         st.info("This portfolio has not been screened yet: press **Re-screen**.")
         return
-    details = attempt("Cannot read the last run", lambda: run_details(name, summary["last_run_id"]))
+    run_metrics(summary)
+    run_id = run_choice(name)
+    if run_id is None:
+        return
+    details = attempt("Cannot read the run", lambda: run_details(run_id, summary["last_run_id"]))
     if details is None:
         return
-    run_summary(summary, details)
-    changes_table(details["changes"], details["run"]["previous_run_id"])
+    run_caption(details["run"])
+    changes_table(details["changes"], details["run"])
     decision_panel(name, details["matches"])
     audit_downloads(name)
 
 
-def run_summary(summary: dict[str, Any], details: dict[str, Any]) -> None:
-    run = details["run"]
+def run_metrics(summary: dict[str, Any]) -> None:
+    """Counts of the portfolio's last run."""
     cells = st.columns(4)
     cells[0].metric("Suppliers", f"{summary['suppliers']:,}")
     cells[1].metric("Critical/high", f"{summary['flagged']:,}")
     cells[2].metric("Undecided matches", f"{summary['undecided_matches']:,}")
     cells[3].metric("New alerts", f"{summary['new_alerts']:,}")
+
+
+def run_choice(name: str) -> int | None:
+    """The run whose changes to show: the last one unless the user picks an earlier one."""
+    runs = attempt("Cannot read the runs", lambda: portfolio_runs(name))
+    if runs is None:
+        return None
+    labels = {
+        row["run_id"]: f"run #{row['run_id']} ({row['trigger']}) at {str(row['run_at'])[:16]} UTC: "
+        f"{row['alerts']} alert(s), {row['changes']} change(s)"
+        for row in runs.iter_rows(named=True)
+    }
+    return st.selectbox("Run", list(labels), format_func=labels.get, key=f"portfolio_run_{name}")
+
+
+def run_caption(run: dict[str, Any]) -> None:
+    """When a run was made and which list snapshots it and its previous run used."""
     st.caption(
         f"Run #{run['run_id']} ({run['trigger']}) at {str(run['run_at'])[:19]} UTC, rules {run['rules_version']}. "
         f"Lists: {snapshot_labels(run['snapshots'])}."
@@ -313,9 +352,10 @@ def run_summary(summary: dict[str, Any], details: dict[str, Any]) -> None:
     )
 
 
-def changes_table(changes: pl.DataFrame, previous_run_id: int | None) -> None:
-    title = f"Changes since run #{previous_run_id}" if previous_run_id else "First screening: every match is new"
-    st.markdown(f"**{title}**")
+def changes_table(changes: pl.DataFrame, run: dict[str, Any]) -> None:
+    previous = run["previous_run_id"]
+    since = f"since run #{previous}" if previous else "(first screening: every match is new)"
+    st.markdown(f"**Changes in run #{run['run_id']} {since}**")
     if changes.is_empty():
         st.info("Nothing changed since the previous run.")
         return
