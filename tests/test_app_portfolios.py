@@ -35,9 +35,9 @@ def supplier_csv(*names: str) -> bytes:
 
 
 def create(at: AppTest, name: str, *suppliers: str) -> AppTest:
-    at.file_uploader(key="portfolio_file").upload(f"{name}.csv", supplier_csv(*suppliers), "text/csv")
+    at.file_uploader(key="portfolio_file").upload("suppliers.csv", supplier_csv(*suppliers), "text/csv")
     at.run()
-    at.text_input(key="portfolio_name").set_value(name)
+    next(box for box in at.text_input if box.label == "Portfolio name").set_value(name)
     at.button(key="portfolio_add_button").click()
     return at.run()
 
@@ -103,6 +103,24 @@ def test_creating_a_portfolio_saves_and_screens_it(page, lists_db):
     assert ninestar["tier"] == "critical" and ninestar["state"] == "open"
     with Store(lists_db) as store:
         assert store.query("SELECT name, supplier_count FROM portfolios").rows() == [("Tier 1", 2)]
+
+
+def test_a_taken_name_or_an_unreadable_file_is_refused_with_one_line(page, lists_db):
+    create(page, "Tier 1", "Ninestar Corporation")
+    create(page, "Tier 1", "Quiet Meadow Textiles GmbH", "Ninestar Corporation")
+    assert not page.exception
+    assert len(page.error) == 1 and "already exists" in page.error[0].value and "\n" not in page.error[0].value
+    assert overview(page, "Tier 1")["suppliers"] == 1
+
+    page.checkbox(key="portfolio_replace").check()
+    page.button(key="portfolio_add_button").click().run()
+    assert not page.error and overview(page, "Tier 1")["suppliers"] == 2
+
+    page.file_uploader(key="portfolio_file").upload("suppliers.csv", b"\x00\x01\x02binary", "text/csv")
+    page.run()
+    assert len(page.error) == 1 and page.error[0].value.startswith("Cannot read suppliers.csv: ")
+    with Store(lists_db) as store:
+        assert store.query("SELECT supplier_count FROM portfolios").rows() == [(2,)]
 
 
 def test_a_decision_from_the_buttons_is_audited_and_dismisses_the_match_on_rescreen(page, lists_db):

@@ -232,12 +232,16 @@ def add_form(existing: list[str]) -> None:
             return
         st.caption(f"{upload.name}: {frame.height:,} suppliers, columns {', '.join(frame.columns)}")
         mapping = column_mapping_form(frame, f"portfolio-{upload.file_id}", upload.name)
-        name = st.text_input("Portfolio name", value=Path(upload.name).stem, key="portfolio_name")
-        replace = False
-        if name.strip() in existing:
-            replace = st.checkbox(f"Replace the suppliers of '{name.strip()}'", key="portfolio_replace")
-        if mapping is not None and st.button("Save and screen", type="primary", key="portfolio_add_button"):
-            save_portfolio(name, frame, mapping, upload.name, replace)
+        name = st.text_input("Portfolio name", value=Path(upload.name).stem, key=f"portfolio_name_{upload.file_id}")
+        taken = name.strip() in existing
+        replace = taken and st.checkbox(f"Replace the suppliers of '{name.strip()}'", key="portfolio_replace")
+        if mapping is None or not st.button("Save and screen", type="primary", key="portfolio_add_button"):
+            return
+        if taken and not replace:
+            st.error(f"A portfolio named '{name.strip()}' already exists: choose another name or tick "
+                     "**Replace the suppliers**; nothing was saved.", icon="⚠️")
+            return
+        save_portfolio(name, frame, mapping, upload.name, replace)
 
 
 def uploaded_frame(upload: Any) -> pl.DataFrame | None:
