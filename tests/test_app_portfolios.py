@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from screener.store import Store
+from screener.ui.data import report_bytes
 from screener.ui.portfolio_page import audit_bytes, with_progress
 from tests.conftest import REPO
 from tests.test_workflow import NINESTAR, add_entity, new_uflpa_snapshot
@@ -212,3 +213,32 @@ def test_every_decision_stays_in_the_history_and_a_confirmed_match_stays_flagged
     ninestar = table(page, "portfolio_matches").filter(pl.col("entity_id") == NINESTAR).row(0, named=True)
     assert ninestar["state"] == "confirmed" and ninestar["tier"] == "critical"
     assert stored_decisions(lists_db).height == 2
+
+
+def import_reviewed(at: AppTest, content: bytes) -> AppTest:
+    at.file_uploader(key="reviewed_Tier 1").upload("reviewed.csv", content, "text/csv")
+    at.run()
+    at.button(key="import_button").click()
+    return at.run()
+
+
+def test_decisions_from_a_reviewed_report_are_imported_all_or_none(page, lists_db):
+    create(page, "Tier 1", "Ninestar Corporation", "Quiet Meadow Textiles GmbH")
+    assert {button.key for button in page.download_button} >= {"review_xlsx", "review_csv"}
+    rows = pl.read_csv(io.BytesIO(report_bytes(page.session_state["portfolio_results"]["Tier 1"].result, "csv")))
+    reviewed = rows.select(
+        "supplier_key", "match_entity_id",
+        decision=pl.when(pl.col("match_entity_id") == NINESTAR).then(pl.lit("maybe")),
+        comment=pl.lit("Checked the registry"),
+    )
+    import_reviewed(page, reviewed.write_csv().encode())
+    assert len(page.error) == 1 and "unknown decision on line 2" in page.error[0].value
+    assert stored_decisions(lists_db).is_empty()
+
+    fixed = reviewed.with_columns(pl.col("decision").replace({"maybe": "false positive"}))
+    import_reviewed(page, fixed.write_csv().encode())
+    assert not page.error
+    assert any("Recorded 1 decision(s) from reviewed.csv" in note.value for note in page.success)
+    assert stored_decisions(lists_db).select("decision", "analyst", "origin").rows() == [
+        ("false_positive", "alice", "ui-import:reviewed.csv")
+    ]

@@ -19,12 +19,15 @@ from screener.portfolio import PortfolioRun, add_portfolio, list_portfolios, scr
 from screener.screening import Screener
 from screener.store import Store
 from screener.supplier_io import read_suppliers
+from screener.ui.data import REPORT_FORMATS, report_bytes, report_file_name
 from screener.ui.screen_page import UPLOAD_TYPES, column_mapping_form, sheet_choice
 from screener.ui.state import attempt, current_screener, db_path, first_line, reload_lists
 
 UPLOAD_KEY = "portfolio_upload"
 NOTICE_KEY = "portfolio_notice"
 PICK_KEY = "portfolio_pick"
+RESULTS_KEY = "portfolio_results"
+REVIEW_FORMATS = ("xlsx", "csv")
 DECISION_BUTTONS = {"confirmed": "Confirm", "false_positive": "False positive", "escalated": "Escalate"}
 AUDIT_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 STATE_HELP = (
@@ -294,6 +297,7 @@ def screen_with_progress(name: str, trigger: str) -> PortfolioRun | None:
         bar.empty()
         return None
     bar.progress(1.0, text=f"Run #{run.run_id}: screened {run.result.rows.height:,} suppliers")
+    st.session_state.setdefault(RESULTS_KEY, {})[name] = run
     return run
 
 
@@ -321,6 +325,7 @@ def portfolio_panel(name: str, summary: dict[str, Any]) -> None:
     run_caption(details["run"])
     changes_table(details["changes"], details["run"])
     decision_panel(name, details["matches"])
+    review_in_a_spreadsheet(name, summary["last_run_id"])
     audit_downloads(name)
 
 
@@ -431,6 +436,49 @@ def record_decision(name: str, supplier_key: str, entity_id: str, decision: str,
             f"Recorded decision #{decision_id}: {decision.replace('_', ' ')}. It applies from the next screening."
         )
         st.session_state.pop("decision_comment", None)
+        st.rerun()
+
+
+def review_in_a_spreadsheet(name: str, last_run_id: int) -> None:
+    """Download the last run's report, fill in its decision column, and import the decisions it holds."""
+    with st.expander("Review in a spreadsheet"):
+        run: PortfolioRun | None = st.session_state.get(RESULTS_KEY, {}).get(name)
+        if run is None or run.run_id != last_run_id:
+            st.caption("Re-screen the portfolio to download its report here (or use `screener portfolio screen "
+                       f"\"{name}\" --out report.xlsx`).")
+        else:
+            for cell, report_format in zip(st.columns(len(REVIEW_FORMATS)), REVIEW_FORMATS, strict=True):
+                cell.download_button(
+                    f"Download run #{run.run_id} report ({report_format.upper()})",
+                    data=lambda chosen=report_format: report_bytes(run.result, chosen),
+                    file_name=report_file_name(name, report_format),
+                    mime=REPORT_FORMATS[report_format],
+                    on_click="ignore",
+                    key=f"review_{report_format}",
+                )
+        st.caption(
+            "Fill in the decision column (confirmed, false positive or escalated) and a comment for each decided "
+            "row, keeping supplier_key and match_entity_id. Every decision is recorded, or none if a row is wrong."
+        )
+        upload = st.file_uploader("Reviewed report", type=["csv", "xlsx"], key=f"reviewed_{name}")
+        analyst = st.text_input("Analyst, unless the file has an analyst column",
+                                value=decision_log.default_analyst(), key="import_analyst")
+        if upload is not None and st.button("Import decisions", key="import_button"):
+            import_reviewed(name, upload, analyst)
+
+
+def import_reviewed(name: str, upload: Any, analyst: str) -> None:
+    def record() -> list[int]:
+        reviewed = read_suppliers(upload.getvalue(), filename=upload.name)
+        with Store(db_path()) as store:
+            return decision_log.import_decisions(store.con, name, reviewed, analyst.strip() or None,
+                                                 origin=f"ui-import:{upload.name}")
+
+    ids = attempt(f"Cannot import {upload.name}", record)
+    if ids is not None:
+        st.session_state[NOTICE_KEY] = (
+            f"Recorded {len(ids)} decision(s) from {upload.name}. They apply from the next screening."
+        )
         st.rerun()
 
 
