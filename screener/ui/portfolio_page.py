@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -150,13 +151,11 @@ def run_matches(store: Store, run_id: int) -> pl.DataFrame:
 
 def snapshot_labels(snapshots_json: str | None) -> str:
     """The lists a run used, as 'source snapshot N (as of D)', comma-separated."""
-    snapshots = pl.read_json(snapshots_json.encode()) if snapshots_json and snapshots_json != "[]" else None
-    if snapshots is None or snapshots.is_empty():
-        return "none"
+    snapshots = json.loads(snapshots_json or "[]")
     return ", ".join(
-        f"{row['source']} snapshot {row['snapshot_id']}" + (f" (as of {row['as_of']})" if row.get("as_of") else "")
-        for row in snapshots.iter_rows(named=True)
-    )
+        f"{snap['source']} snapshot {snap['snapshot_id']}" + (f" (as of {snap['as_of']})" if snap.get("as_of") else "")
+        for snap in snapshots
+    ) or "none"
 
 
 def decision_history(supplier_key: str, entity_id: str) -> pl.DataFrame:
