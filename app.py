@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-PAGES = Path(__file__).resolve().parent / "pages"
+PAGES = Path(__file__).resolve().parent / "app_pages"
 
 st.set_page_config(page_title="Forced-labour supplier screener", page_icon=":material/policy:", layout="wide")
 navigation = st.navigation(

@@ -176,7 +176,7 @@ def test_second_screening_reuses_the_cached_lists(app, monkeypatch):
 
 
 def check(at: AppTest, name: str, country: str = "") -> AppTest:
-    at.switch_page("pages/check.py").run()
+    at.switch_page("app_pages/check.py").run()
     at.text_input[0].input(name)
     at.text_input[1].input(country)
     at.button[0].click()
@@ -206,7 +206,7 @@ def test_check_without_a_name_asks_for_one(app):
 
 
 def test_sources_page_lists_each_snapshot_with_as_of_and_counts(app):
-    app.switch_page("pages/sources.py").run()
+    app.switch_page("app_pages/sources.py").run()
     assert not app.exception and not app.error
     snapshots = pl.from_pandas(app.dataframe[0].value)
     manifest = json.loads((REPO / "data" / "manifest.json").read_text())
@@ -237,7 +237,7 @@ def sources_app(lists_db, monkeypatch) -> AppTest:
     web = FakeWeb({uflpa.URL: ok(fixture("uflpa_entity_list.html"))})
     monkeypatch.setattr("screener.ui.sources_page.http_client", web.client)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    return at.switch_page("pages/sources.py").run()
+    return at.switch_page("app_pages/sources.py").run()
 
 
 def refresh(at: AppTest, force: bool) -> AppTest:
@@ -273,7 +273,7 @@ def test_forced_refresh_stores_a_new_snapshot_and_shows_the_changes(sources_app)
 
 
 def test_rules_page_lists_the_active_rules(app):
-    app.switch_page("pages/rules.py").run()
+    app.switch_page("app_pages/rules.py").run()
     assert not app.exception and not app.error
     rules = pl.from_pandas(app.dataframe[0].value)
     uflpa = rules.filter(pl.col("id") == "uflpa_entity").row(0, named=True)
@@ -282,7 +282,7 @@ def test_rules_page_lists_the_active_rules(app):
 
 
 def upload_rules(at: AppTest, name: str, text: str) -> AppTest:
-    at.switch_page("pages/rules.py").run()
+    at.switch_page("app_pages/rules.py").run()
     at.file_uploader[0].upload(name, text.encode(), "application/toml")
     return at.run()
 
@@ -301,7 +301,7 @@ def test_custom_rules_apply_to_this_session_until_removed(app):
     assert rules.filter(pl.col("id") == "uflpa_entity")["tier"].to_list() == ["high"]
     check(app, "Xinjiang Zhongtai Chemical Co., Ltd.", "CN")
     assert ":orange-badge[HIGH" in markdown_text(app)
-    app.switch_page("pages/rules.py").run()
+    app.switch_page("app_pages/rules.py").run()
     app.button(key="builtin_rules_button").click().run()
     check(app, "Xinjiang Zhongtai Chemical Co., Ltd.", "CN")
     assert ":red-badge[CRITICAL" in markdown_text(app)

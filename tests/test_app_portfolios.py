@@ -26,7 +26,7 @@ def page(lists_db, monkeypatch) -> AppTest:
     monkeypatch.setenv("SCREENER_DB", str(lists_db))
     monkeypatch.setenv("SCREENER_ANALYST", "alice")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    return at.switch_page("pages/portfolios.py").run()
+    return at.switch_page("app_pages/portfolios.py").run()
 
 
 def supplier_csv(*names: str) -> bytes:

@@ -141,3 +141,19 @@ def test_upload_screen_check_and_download_in_a_real_browser(browser_page, tmp_pa
     page.get_by_role("button", name="Check").click()
     page.get_by_text("CRITICAL · risk score").first.wait_for()
     assert page.get_by_text("UFLPA Entity List").first.is_visible()
+
+
+def test_a_deep_link_opens_the_page_inside_the_app_navigation(browser_app_url):
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`) to run this test")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(SCREEN_TIMEOUT_MS)
+        page.goto(f"{browser_app_url}/sources")
+        page.get_by_role("heading", name="Data sources").wait_for()
+        navigation = page.locator("[data-testid=stSidebarNav]")
+        assert navigation.get_by_text("Check an entity").is_visible()
+        assert navigation.get_by_text("Portfolios").is_visible()
+        assert "A flag is a lead to investigate" in page.locator("[data-testid=stSidebar]").inner_text()
+        browser.close()

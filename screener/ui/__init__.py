@@ -1,1 +1,1 @@
-"""The Streamlit front end's pages and helpers; app.py and pages/ are thin shells over these."""
+"""The Streamlit front end's pages and helpers; app.py and app_pages/ are thin shells over these."""
