@@ -907,6 +907,7 @@ def _country_group(code: pl.Expr) -> pl.Expr:
     return code.replace(_COUNTRY_GROUPS)
 
 
+@functools.lru_cache(maxsize=1)
 def _explanation() -> pl.Expr:
     """A sentence an analyst can check: variant matched, normalised forms, words shared and not, country."""
 

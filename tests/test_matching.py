@@ -4,6 +4,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -319,3 +320,63 @@ def test_shared_address_place_corroborates_and_is_explained():
     assert with_address["score"] > without["score"]
     assert "address shares: changsha, wulumuqi, xinshi" in with_address["explanation"]
     assert "address" not in without["explanation"]
+
+
+@pytest.fixture(scope="module")
+def embedded_matcher() -> Matcher:
+    lists_ = read_embedded()
+    entities = pl.concat([item.entities for item in lists_], how="vertical_relaxed")
+    names = pl.concat([item.names for item in lists_], how="vertical_relaxed")
+    return Matcher(names, entities)
+
+
+def one_row(name: str, country: str | None = None, address: str | None = None) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"row": [0], "name": [name], "country": [country], "address": [address]},
+        schema={"row": pl.Int64, "name": pl.String, "country": pl.String, "address": pl.String},
+    )
+
+
+def varied_names(matcher: Matcher) -> list[tuple[str, str | None, str | None]]:
+    """Listed names as written and varied (case, legal form, typo, word order, Chinese script), with and without a
+    country or an address, plus names that must match nothing."""
+    names = matcher._name_table.sort("nid")
+    english = names.filter(pl.col("lang") == "en")["name"].to_list()[::13]
+    chinese = names.filter(pl.col("lang") == "zh")["name"].to_list()[::3]
+    typos = [name[: len(name) // 2] + name[len(name) // 2 + 1 :] for name in english]
+    reordered = [" ".join(reversed(name.split())) for name in english[::2]]
+    varied = [name.upper().replace("CO., LTD.", "COMPANY LIMITED") for name in english[1::2]]
+    negatives = [
+        "China Textile Co.",
+        "Xinjiang Tianshan Cotton Trading Co.",
+        "Global Textiles Ltd",
+        "Saigon Garment Company",
+        "Prime Foods (Vietnam) Co., Ltd.",
+        "华美服装有限公司",
+        "",
+        "Xinjiang Zhongtai Zhongtia Chemical Co., Ltd.",
+        "Xinjiang Zhongtao Chemical Co., Ltd.",
+        "Hoshine Silicon Industry (Luopu) Co., Ltd.",
+    ]
+    countries = ["CN", "US", None, "Hong Kong"]
+    named = english + chinese + typos + reordered + varied + negatives
+    cases = [(name, countries[i % len(countries)], None) for i, name in enumerate(named)]
+    return cases + [(name, "CN", "No. 1 Changsha Road, Urumqi, Xinjiang") for name in english[::5]]
+
+
+def test_check_gives_exactly_the_rows_match_gives(embedded_matcher):
+    cases = varied_names(embedded_matcher)
+    bands = set()
+    for name, country, address in cases:
+        checked = embedded_matcher.check(name, country, address)
+        assert_frame_equal(checked, embedded_matcher.match(one_row(name, country, address)))
+        bands.update(checked["band"].to_list())
+    assert len(cases) > 100 and bands == {"match", "review"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.one_of(st.text(max_size=40), st.sampled_from([n for _, n, *_ in LISTED]).map(lambda n: n[:-4] + " (Kashgar)"))
+)
+def test_check_equals_match_for_any_string(matcher, name):
+    assert_frame_equal(matcher.check(name, "CN"), matcher.match(one_row(name, "CN")))
