@@ -4,9 +4,9 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from screener.embedded import read_embedded
 from screener.matching import OUTPUT_SCHEMA, MatchConfig, Matcher
