@@ -2,8 +2,9 @@
 
 Screens generated supplier rows (multilingual company names, some variants of listed names) against
 the embedded lists plus a generated watchlist, prints rows/s at 5k, 50k and 500k watchlist names,
-peak resident memory, single-name `check` latency (p50/p95, warm), and compares a sample with an
-exhaustive rapidfuzz scan of every list name: a pair the scan finds near-identical must not be lost.
+peak resident memory, single-name `check` latency (p50/p95, warm) and its agreement with `match`, and
+compares a sample with an exhaustive rapidfuzz scan of every list name: a pair the scan finds
+near-identical must not be lost.
 
     python benchmarks/speed.py [--rows 100000] [--sample 1000]
 """
@@ -174,6 +175,18 @@ def check_latency(matcher: Matcher, names: list[str], calls: int = 300) -> tuple
     return float(np.percentile(timings, 50)), float(np.percentile(timings, 95))
 
 
+def check_disagreements(matcher: Matcher, names: list[str], calls: int = 300) -> int:
+    """Names whose `check` rows differ from `match` on the same one-row frame (must be 0)."""
+    differ = 0
+    for name in names[:calls]:
+        one = pl.DataFrame(
+            {"row": [0], "name": [name], "country": ["CN"], "address": [None]},
+            schema={"row": pl.Int64, "name": pl.String, "country": pl.String, "address": pl.String},
+        )
+        differ += not matcher.check(name, "CN").equals(matcher.match(one))
+    return differ
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -198,6 +211,8 @@ def main() -> None:
     )
     p50, p95 = check_latency(matcher, queries["name"].to_list())
     print(f"check() vs embedded + 50,000 names: p50 {p50:.1f} ms, p95 {p95:.1f} ms (warm)")
+    differ = check_disagreements(matcher, queries["name"].to_list())
+    print(f"check() rows differing from match() on the same 300 names: {differ}")
     p50, p95 = check_latency(Matcher(embedded_names, embedded_entities), queries["name"].to_list())
     print(f"check() vs embedded lists: p50 {p50:.1f} ms, p95 {p95:.1f} ms (warm)")
     print(f"peak RSS so far: {peak_rss_mib():,.0f} MiB")
