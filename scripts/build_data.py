@@ -1,6 +1,9 @@
 """Build the embedded snapshot in data/ from the compiled reference facts (CSV, one source URL per row).
 
-Usage: python scripts/build_data.py [--reference DIR] [--out DIR]
+Usage: python scripts/build_data.py [--reference DIR] [--out DIR] [--additions DIR]
+
+Facts found after the reference was compiled live in scripts/reference_additions/ (same columns as the
+reference file they extend, one source URL per row) and are always merged from the repository.
 
 The output is deterministic: rebuilding from the same reference files rewrites the same bytes
 (the manifest keeps its `built_at` while no data file changes).
@@ -44,6 +47,16 @@ SANCTIONS_LICENCE = (
     "Licence - Canada."
 )
 UFLPA_TOTAL_2025_01_15 = 144
+ADDITIONS = REPO / "scripts" / "reference_additions"
+ADDITION_FILES = {
+    "uflpa_entity_list.csv": "uflpa_additions.csv",
+    "chinese_names.csv": "chinese_names_additions.csv",
+}
+# Entries DHS announced per UFLPA notice where the compiled facts are known to be short (rows incl. re-listings).
+UFLPA_ANNOUNCED = {
+    "2024-05-17": (26, "https://www.tuttlelaw.com/newsletters/2024/5-16-24_uflpa_update.html"),
+    "2024-11-25": (30, "https://www.barnesrichardson.com/significant-additions-to-uflpa-list"),
+}
 
 SANCTIONS_LIST_NAMES = {
     ("US-BIS", "Entity List"): "BIS Entity List",
@@ -71,6 +84,22 @@ def read_reference(path: Path) -> pl.DataFrame:
         raise SystemExit(f"reference file {path} is missing; pass --reference DIR")
     frame = pl.read_csv(path, infer_schema=False)
     return frame.with_columns(pl.all().str.strip_chars().replace("", None))
+
+
+def read_with_additions(reference: Path, additions: Path, file_name: str) -> tuple[pl.DataFrame, int]:
+    """A reference file plus its rows in the additions folder (rows already in the reference dropped)."""
+    ref = read_reference(reference / file_name)
+    if file_name not in ADDITION_FILES or not (additions / ADDITION_FILES[file_name]).is_file():
+        return ref, 0
+    path = additions / ADDITION_FILES[file_name]
+    extra = read_reference(path)
+    if extra.columns != ref.columns:
+        raise SystemExit(f"{path} must have the columns of {file_name}: {', '.join(ref.columns)}")
+    uncited = extra.filter(~pl.col("source_url").fill_null("").str.contains("^https?://"))
+    if not uncited.is_empty():
+        raise SystemExit(f"{path}: every row needs a source_url (first uncited: {uncited['name'][0]!r})")
+    extra = extra.join(ref, on=ref.columns, how="anti", nulls_equal=True, maintain_order="left")
+    return pl.concat([ref, extra]), extra.height
 
 
 def name_key(column: str = "name") -> pl.Expr:
@@ -328,6 +357,11 @@ def assemble(source: str, entities: pl.DataFrame, extra: list[pl.DataFrame], zh:
     return entities, names, unjoined
 
 
+def compiled_from(file_name: str, rows: int, added: int) -> str:
+    additions = f", {added} of them from scripts/reference_additions/{ADDITION_FILES[file_name]}" if added else ""
+    return f"{file_name} ({rows} rows{additions}, one source URL per row, kept in source_url)"
+
+
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -354,6 +388,17 @@ def as_of(entities: pl.DataFrame) -> str:
     return str(max(d for d in (entities["start_date"].max(), entities["end_date"].max()) if d is not None))
 
 
+def uflpa_shortfalls(ref: pl.DataFrame) -> str:
+    """The notices whose compiled rows fall short of the entries DHS announced, e.g. "22 of the 26 entries of 2024-05-17"."""
+    rows = dict(ref.group_by("effective_date").len().iter_rows())
+    short = [
+        f"{rows.get(date, 0)} of the {total} entries of {date} ({url})"
+        for date, (total, url) in sorted(UFLPA_ANNOUNCED.items())
+        if rows.get(date, 0) < total
+    ]
+    return f" The sources compiled so far name {'; '.join(short)}." if short else ""
+
+
 def coverage(source: str, entities: pl.DataFrame, ref: pl.DataFrame, list_as_of: str) -> str:
     """One honest sentence on what the list covers."""
     if source == "uflpa":
@@ -365,7 +410,7 @@ def coverage(source: str, entities: pl.DataFrame, ref: pl.DataFrame, list_as_of:
             f"UFLPA: {entities.height} entities and {subsidiaries} named subsidiaries, i.e. "
             f"{entities.height + subsidiaries} of the {UFLPA_TOTAL_2025_01_15} entries DHS had listed by 2025-01-15 "
             "(DHS counts named subsidiaries as entries); later additions are not included; run `screener ingest` "
-            "for the current list."
+            f"for the current list.{uflpa_shortfalls(ref)}"
         )
     if source == "cbp_wro":
         unknown = entities["status"].null_count()
@@ -393,19 +438,19 @@ LISTS = {
 }
 
 
-def build(reference: Path, out: Path) -> dict[str, object]:
+def build(reference: Path, out: Path, additions: Path = ADDITIONS) -> dict[str, object]:
     """Write every list, the gazetteer and the manifest; return the manifest."""
-    zh = read_reference(reference / "chinese_names.csv")
+    zh, _ = read_with_additions(reference, additions, "chinese_names.csv")
     built, unjoined_all = [], []
     for source, (file_name, title, url, licence, builder) in LISTS.items():
-        ref = read_reference(reference / file_name)
+        ref, added = read_with_additions(reference, additions, file_name)
         entities, names, unjoined = assemble(source, *builder(ref), zh, file_name)
         unjoined_all.append(unjoined)
         list_as_of = as_of(entities)
         entry = {
             "source": source, "title": title, "as_of": list_as_of, "url": url, "licence": licence,
             "coverage": coverage(source, entities, ref, list_as_of),
-            "compiled_from": f"{file_name} ({ref.height} rows, one source URL per row, kept in source_url)",
+            "compiled_from": compiled_from(file_name, ref.height, added),
             "entities": entities.height, "names": names.height,
         }
         built.append((entry, entities, names))
@@ -452,8 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", type=Path, default=REPO.parent / "shared" / "reference")
     parser.add_argument("--out", type=Path, default=REPO / "data")
+    parser.add_argument("--additions", type=Path, default=ADDITIONS, help="facts found after the reference (default: the repo's)")
     args = parser.parse_args(argv)
-    manifest = build(args.reference, args.out)
+    manifest = build(args.reference, args.out, args.additions)
     for entry in manifest["lists"]:
         print(f"{entry['source']:10} as of {entry['as_of']}: {entry['entities']} entities, {entry['names']} names")
     print(f"gazetteer: {manifest['gazetteer']['rows']} places")

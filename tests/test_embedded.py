@@ -18,7 +18,8 @@ from screener.schema import ENTITY_SCHEMA, NAME_KINDS, NAME_SCHEMA, STATUSES
 from screener.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
-# Counts of the compiled reference facts the data was built from (131 UFLPA rows: 4 entities listed under two sections, 1 listed twice with different punctuation).
+# Counts of the compiled reference facts plus scripts/reference_additions/ the data was built from
+# (131 UFLPA rows, no UFLPA additions yet: 4 entities listed under two sections, 1 listed twice with different punctuation).
 EXPECTED_ENTITIES = {"uflpa": 126, "cbp_wro": 110, "sanctions": 98}
 
 
@@ -311,7 +312,7 @@ def reference(tmp_path) -> Path:
 def test_build_script_merges_joins_and_is_deterministic(reference, tmp_path, capsys):
     build = load_build_script()
     out = tmp_path / "out"
-    assert build.main(["--reference", str(reference), "--out", str(out)]) == 0
+    assert build.main(["--reference", str(reference), "--out", str(out), "--additions", str(tmp_path / "none")]) == 0
     assert "Nobody Listed Ltd." in capsys.readouterr().err
     first = {path.name: path.read_bytes() for path in out.rglob("*") if path.is_file()}
     lists = {item.meta.source: item for item in read_embedded(out)}
@@ -335,7 +336,7 @@ def test_build_script_merges_joins_and_is_deterministic(reference, tmp_path, cap
     delta = lists["sanctions"].entities.row(0, named=True)
     assert (delta["list_name"], delta["country"], delta["addresses"]) == ("BIS Entity List", "CN", "Urumqi, Xinjiang, China")
     assert "subsidiary of Epsilon" in delta["remarks"]
-    assert build.main(["--reference", str(reference), "--out", str(out)]) == 0
+    assert build.main(["--reference", str(reference), "--out", str(out), "--additions", str(tmp_path / "none")]) == 0
     assert {path.name: path.read_bytes() for path in out.rglob("*") if path.is_file()} == first
 
 
@@ -343,3 +344,57 @@ def test_build_script_names_a_missing_reference_file(reference, tmp_path):
     (reference / "cbp_wro_findings.csv").unlink()
     with pytest.raises(SystemExit, match="cbp_wro_findings.csv is missing"):
         load_build_script().main(["--reference", str(reference), "--out", str(tmp_path / "out")])
+
+
+def write_additions(folder: Path, uflpa: list[dict[str, str | None]], zh: list[dict[str, str | None]]) -> Path:
+    folder.mkdir(exist_ok=True)
+    for name, rows in (("uflpa_additions.csv", uflpa), ("chinese_names_additions.csv", zh)):
+        if rows:
+            write_csv(folder / name, rows)
+    return folder
+
+
+def test_build_script_merges_the_cited_additions(reference, tmp_path):
+    cited = {"source_url": "https://example.com/alert", "confidence": "medium"}
+    repeated = pl.read_csv(reference / "uflpa_entity_list.csv", infer_schema=False).row(3, named=True)
+    additions = write_additions(tmp_path / "additions", [
+        {"name": "Zeta Walnut Trading Co., Ltd.", "aliases": None, "subsidiaries": None, "section": "v",
+         "effective_date": "2024-11-25", "fr_document": None, "sector": "walnuts", **cited},
+        repeated,
+    ], [
+        {"list_file": "uflpa_entity_list.csv", "name": "Zeta Walnut Trading Co., Ltd.", "name_zh": "泽塔核桃贸易有限公司",
+         "name_zh_alternates": None, "pinyin": None, "uscc": None, **cited},
+    ])
+    out = tmp_path / "out"
+    manifest = load_build_script().build(reference, out, additions)
+    uflpa = {item.meta.source: item for item in read_embedded(out)}["uflpa"]
+    assert sorted(uflpa.entities["name"]) == ["Alpha Cotton Co., Ltd.", "Beta Metals Co., Ltd.", "Zeta Walnut Trading Co., Ltd."]
+    zeta = uflpa.entities.filter(pl.col("name").str.starts_with("Zeta")).row(0, named=True)
+    assert zeta["source_url"] == "https://example.com/alert" and zeta["program"] == "UFLPA 2(d)(2)(B)(v)"
+    assert "泽塔核桃贸易有限公司" in uflpa.names.filter(pl.col("entity_id") == zeta["entity_id"])["name"].to_list()
+    entry = manifest["lists"][0]
+    assert entry["compiled_from"].startswith("uflpa_entity_list.csv (5 rows, 1 of them from scripts/reference_additions/")
+    assert "3 entities and 1 named subsidiaries" in entry["coverage"]
+    assert "2 of the 30 entries of 2024-11-25" in entry["coverage"]
+
+
+def test_build_script_refuses_uncited_or_misshapen_additions(reference, tmp_path):
+    build = load_build_script()
+    row = {"name": "Zeta Co.", "aliases": None, "subsidiaries": None, "section": "v", "effective_date": "2024-11-25",
+           "fr_document": None, "sector": None, "source_url": None, "confidence": "medium"}
+    uncited = write_additions(tmp_path / "uncited", [row], [])
+    with pytest.raises(SystemExit, match="every row needs a source_url.*Zeta Co."):
+        build.build(reference, tmp_path / "out", uncited)
+    misshapen = write_additions(tmp_path / "misshapen", [{"name": "Zeta Co.", "source_url": "https://example.com"}], [])
+    with pytest.raises(SystemExit, match="must have the columns of uflpa_entity_list.csv"):
+        build.build(reference, tmp_path / "out", misshapen)
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_repository_additions_are_cited_and_embedded(lists):
+    folder = REPO / "scripts" / "reference_additions"
+    for path in folder.glob("*.csv"):
+        rows = pl.read_csv(path, infer_schema=False)
+        assert rows["source_url"].str.contains("^https?://").all(), path.name
+    taida = names_of(lists, "uflpa", "Hetian Taida Apparel Co., Ltd.")
+    assert "和田泰达服饰有限公司" in taida.filter(pl.col("lang") == "zh")["name"].to_list()
