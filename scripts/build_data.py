@@ -392,11 +392,11 @@ def uflpa_shortfalls(ref: pl.DataFrame) -> str:
     """The notices whose compiled rows fall short of the entries DHS announced, e.g. "22 of the 26 entries of 2024-05-17"."""
     rows = dict(ref.group_by("effective_date").len().iter_rows())
     short = [
-        f"{rows.get(date, 0)} of the {total} entries of {date} ({url})"
-        for date, (total, url) in sorted(UFLPA_ANNOUNCED.items())
+        f"{rows.get(date, 0)} of the {total} entries of {date}"
+        for date, (total, _url) in sorted(UFLPA_ANNOUNCED.items())
         if rows.get(date, 0) < total
     ]
-    return f" The sources compiled so far name {'; '.join(short)}." if short else ""
+    return f" Known gaps: the compiled sources name {', '.join(short)}." if short else ""
 
 
 def coverage(source: str, entities: pl.DataFrame, ref: pl.DataFrame, list_as_of: str) -> str:
