@@ -628,8 +628,8 @@ class _SingleName:
         }
         query_weights = self._query_weights()
         rows = []
-        for nid in candidates:
-            words = name_words.get(nid, [])
+        for nid in (nid for nid in candidates if nid in name_words):
+            words = name_words[nid]
             listed = {word for word, _ in words}
             pairs = [(qword, word, sim, list_weights[word]) for qword, word, sim in self.hits if word in listed]
             row = self._score_pair(nid, words, pairs, query_weights, *flags[nid])
@@ -741,9 +741,7 @@ def _word_kind_weight(word: str) -> float:
 
 @functools.lru_cache(maxsize=1)
 def _pinyin_pattern() -> re.Pattern[str]:
-    syllables = sorted(PINYIN_SYLLABLES, key=len, reverse=True)
-    medial = "|".join(syllable for syllable in syllables if syllable[0] not in "aeo")
-    return re.compile(f"(?:{'|'.join(syllables)})(?:{medial})+")
+    return re.compile(_pinyin_word_regex())
 
 
 def _is_pinyin_text(word: str) -> bool:
@@ -791,9 +789,15 @@ def _parenthesised_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
 
 def _is_pinyin_word(word: pl.Expr) -> pl.Expr:
     """True for a word made of two or more pinyin syllables: a one-letter variant of it is another Chinese name."""
+    return word.str.contains(f"^{_pinyin_word_regex()}$")
+
+
+@functools.lru_cache(maxsize=1)
+def _pinyin_word_regex() -> str:
+    """Two or more pinyin syllables, the later ones not starting with a vowel (unanchored)."""
     syllables = sorted(PINYIN_SYLLABLES, key=len, reverse=True)
     medial = "|".join(syllable for syllable in syllables if syllable[0] not in "aeo")
-    return word.str.contains(f"^(?:{'|'.join(syllables)})(?:{medial})+$")
+    return f"(?:{'|'.join(syllables)})(?:{medial})+"
 
 
 @functools.lru_cache(maxsize=1)
