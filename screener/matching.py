@@ -518,22 +518,27 @@ class _Index:
         add a row whose key is not among the values)."""
         if values.dtype != self.table.schema[self.column]:
             values = values.cast(self.table.schema[self.column])
-        hashes = np.unique(values.hash(_HASH_SEED).to_numpy())
-        low = np.searchsorted(self.hashes, hashes, side="left")
-        counts = np.searchsorted(self.hashes, hashes, side="right") - low
-        total = int(counts.sum())
-        if total == 0:
+        positions = self._positions(values)
+        if positions.size == 0:
             return self.table.clear()
-        starts = np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(total)
-        return self.table[starts]
+        return self.table[positions]
 
     def lookup(self, values: Iterable[object], columns: Sequence[str]) -> list[tuple]:
         """(key, *columns) of the rows whose key is one of the values, as Python tuples in index order."""
         wanted = set(values)
         if not wanted:
             return []
-        found = self.rows(pl.Series(list(wanted), dtype=self.table.schema[self.column]))
-        return [row for row in found.select(self.column, *columns).rows() if row[0] in wanted]
+        positions = self._positions(pl.Series(list(wanted), dtype=self.table.schema[self.column]))
+        picked = [self.table.get_column_index(name) for name in (self.column, *columns)]
+        found = self.table.gather(pl.Series(positions, dtype=pl.Int64)).rows()
+        return [tuple(row[index] for index in picked) for row in found if row[picked[0]] in wanted]
+
+    def _positions(self, values: pl.Series) -> np.ndarray:
+        """Row positions of the keys hashing like the values, in index order."""
+        hashes = np.unique(values.hash(_HASH_SEED).to_numpy())
+        low = np.searchsorted(self.hashes, hashes, side="left")
+        counts = np.searchsorted(self.hashes, hashes, side="right") - low
+        return np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
 
 
 class _SingleName:
