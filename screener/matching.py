@@ -407,10 +407,10 @@ class Matcher:
         kind_rank = pl.col("kind").replace_strict(
             {"primary": 0, "alias": 1, "subsidiary": 2, "former": 3}, default=4, return_dtype=pl.Int8
         )
-        result = (
-            scored.join(names, on="nid")
-            .join(prepared.select("qid", "row", "country", qnorm="norm", steps="steps"), on="qid")
-            .join(self._address_support(scored.join(names, on="nid"), prepared), on=["qid", "entity_id"], how="left")
+        named = scored.join(names, on="nid")
+        return (
+            named.join(prepared.select("qid", "row", "country", qnorm="norm", steps="steps"), on="qid")
+            .join(self._address_support(named, prepared), on=["qid", "entity_id"], how="left")
             .with_columns(
                 adjust=country_adjust,
                 address_shared=pl.col("address_shared").fill_null(pl.lit([], pl.List(pl.String))),
@@ -435,7 +435,7 @@ class Matcher:
             )
             .sort(["row", "score", "entity_id"], descending=[False, True, False])
             .select(
-                "row",
+                pl.col("row").cast(queries.schema["row"]),
                 "entity_id",
                 matched_name="name",
                 name_kind="kind",
@@ -445,7 +445,6 @@ class Matcher:
                 explanation="explanation",
             )
         )
-        return result.with_columns(pl.col("row").cast(queries.schema["row"]))
 
     def _address_support(self, pairs: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
         """Place and other informative words the supplier's address shares with the entity's listed addresses."""
