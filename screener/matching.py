@@ -650,16 +650,9 @@ class _SingleName:
         person: bool | None,
         affiliates: bool | None,
     ) -> tuple | None:
-        name_side = []
-        for word, weight in words:
-            options = [(-sim, qword) for qword, listed, sim, _ in pairs if listed == word]
-            sim, qword = (-min(options)[0], min(options)[1]) if options else (0.0, None)
-            name_side.append((word, weight, qword, sim))
-        query_side = []
-        for qword, qweight in query_weights:
-            options = [(-sim, -lweight, word) for query, word, sim, lweight in pairs if query == qword]
-            best = min(options) if options else None
-            query_side.append((qword, -best[1] if best else qweight, -best[0] if best else 0.0))
+        """The scored row of one candidate name, or None when it cannot reach the review band."""
+        name_side = _name_side(words, pairs)
+        query_side = _query_side(query_weights, pairs)
         name_cover = _weighted_share([(weight, sim) for _, weight, _, sim in name_side])
         query_cover = _weighted_share([(weight, sim) for _, weight, sim in query_side])
         generic_only = all(weight < DISCOUNTED_BELOW for _, weight, _, _ in name_side)
@@ -673,18 +666,7 @@ class _SingleName:
             text_score = max(text_score, self.matcher.config.match_threshold)
         if not text_score >= self.matcher._reachable:
             return None
-        informative = DISCOUNTED_BELOW
-        return (
-            self.prepared["qid"][0],
-            nid,
-            text_score,
-            affiliate,
-            [word for word, _, _, sim in name_side if sim == 1],
-            [f"{qword}≈{word}" for word, _, qword, sim in name_side if 0 < sim < 1],
-            [word for word, weight, _, sim in name_side if sim == 0 and weight >= informative],
-            [word for word, weight, _, sim in name_side if sim > 0 and weight < informative],
-            [qword for qword, weight, sim in query_side if sim == 0 and weight >= informative],
-        )
+        return (self.prepared["qid"][0], nid, text_score, affiliate, *_word_lists_of(name_side, query_side))
 
     def _query_weights(self) -> list[tuple[str, float]]:
         """Each query word with its kind weight, at most a place's when written in parentheses."""
@@ -707,6 +689,45 @@ class _SingleName:
             "discounted": words,
             "extra": words,
         }
+
+
+def _name_side(
+    words: list[tuple[str, float]], pairs: list[tuple[str, str, float, float]]
+) -> list[tuple[str, float, str | None, float]]:
+    """(list word, weight, best query word, sim) per word of a list name; the best pair by sim, then query word."""
+    side = []
+    for word, weight in words:
+        options = [(-sim, qword) for qword, listed, sim, _ in pairs if listed == word]
+        best = min(options) if options else (-0.0, None)
+        side.append((word, weight, best[1], -best[0]))
+    return side
+
+
+def _query_side(
+    query_weights: list[tuple[str, float]], pairs: list[tuple[str, str, float, float]]
+) -> list[tuple[str, float, float]]:
+    """(query word, weight, sim) per query word: the best pair by sim, then list weight, then list word, lends its
+    list weight; an unmatched word keeps its own."""
+    side = []
+    for qword, qweight in query_weights:
+        options = [(-sim, -lweight, word) for query, word, sim, lweight in pairs if query == qword]
+        best = min(options) if options else None
+        side.append((qword, -best[1], -best[0]) if best else (qword, qweight, 0.0))
+    return side
+
+
+def _word_lists_of(
+    name_side: list[tuple[str, float, str | None, float]], query_side: list[tuple[str, float, float]]
+) -> tuple[list[str], ...]:
+    """Shared, typo-tolerant, missing and low-weight list words, and informative query words not matched."""
+    informative = DISCOUNTED_BELOW
+    return (
+        [word for word, _, _, sim in name_side if sim == 1],
+        [f"{qword}≈{word}" for word, _, qword, sim in name_side if 0 < sim < 1],
+        [word for word, weight, _, sim in name_side if sim == 0 and weight >= informative],
+        [word for word, weight, _, sim in name_side if sim > 0 and weight < informative],
+        [qword for qword, weight, sim in query_side if sim == 0 and weight >= informative],
+    )
 
 
 def _weighted_share(weighted: list[tuple[float, float]]) -> float:
