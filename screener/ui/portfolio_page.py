@@ -21,8 +21,8 @@ from screener.screening import Screener
 from screener.store import Store
 from screener.supplier_io import read_suppliers
 from screener.ui.data import REPORT_FORMATS, report_bytes, report_file_name
-from screener.ui.screen_page import UPLOAD_TYPES, column_mapping_form, sheet_choice
-from screener.ui.state import attempt, current_screener, db_path, first_line, reload_lists
+from screener.ui.screen_page import UPLOAD_TYPES, column_mapping_form, read_upload_once
+from screener.ui.state import attempt, current_screener, db_path, reload_lists
 
 UPLOAD_KEY = "portfolio_upload"
 NOTICE_KEY = "portfolio_notice"
@@ -229,7 +229,7 @@ def add_form(existing: list[str]) -> None:
         upload = st.file_uploader("Supplier list", type=UPLOAD_TYPES, key="portfolio_file")
         if upload is None:
             return
-        frame = uploaded_frame(upload)
+        frame, _, _ = read_upload_once(upload, UPLOAD_KEY)
         if frame is None:
             return
         st.caption(f"{upload.name}: {frame.height:,} suppliers, columns {', '.join(frame.columns)}")
@@ -244,22 +244,6 @@ def add_form(existing: list[str]) -> None:
                      "**Replace the suppliers**; nothing was saved.", icon="⚠️")
             return
         save_portfolio(name, frame, mapping, upload.name, replace)
-
-
-def uploaded_frame(upload: Any) -> pl.DataFrame | None:
-    """The uploaded supplier list, read once per file and sheet; an unreadable file shows one error line."""
-    sheet = sheet_choice(upload)
-    stored = st.session_state.get(UPLOAD_KEY)
-    if not stored or (stored["file_id"], stored["sheet"]) != (upload.file_id, sheet):
-        stored = {"file_id": upload.file_id, "sheet": sheet, "frame": None, "error": None}
-        try:
-            stored["frame"] = read_suppliers(upload.getvalue(), filename=upload.name, sheet=sheet)
-        except Exception as error:  # noqa: BLE001 - shown as one line, never a traceback
-            stored["error"] = first_line(error)
-        st.session_state[UPLOAD_KEY] = stored
-    if stored["error"]:
-        st.error(f"Cannot read {upload.name}: {stored['error']}", icon="⚠️")
-    return stored["frame"]
 
 
 def save_portfolio(name: str, frame: pl.DataFrame, mapping: ColumnMapping, file_name: str, replace: bool) -> None:

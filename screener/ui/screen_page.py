@@ -85,23 +85,31 @@ def render() -> None:
 
 
 def uploaded_frame(upload: Any) -> tuple[pl.DataFrame | None, str]:
-    """The uploaded file (or chosen sheet) read into a frame, once per choice, and an id for that choice.
+    """The uploaded file (or chosen sheet) and an id for that choice; a new choice drops the last results."""
+    frame, source_id, fresh = read_upload_once(upload, UPLOAD_KEY)
+    if fresh:
+        st.session_state.pop(RESULT_KEY, None)
+    return frame, source_id
+
+
+def read_upload_once(upload: Any, session_key: str) -> tuple[pl.DataFrame | None, str, bool]:
+    """The upload read into a frame once per file and sheet, an id for that choice, and whether it was just read.
 
     A file that cannot be read shows one error line and gives no frame.
     """
     sheet = sheet_choice(upload)
-    stored = st.session_state.get(UPLOAD_KEY)
-    if not stored or (stored["file_id"], stored["sheet"]) != (upload.file_id, sheet):
+    stored = st.session_state.get(session_key)
+    fresh = not stored or (stored["file_id"], stored["sheet"]) != (upload.file_id, sheet)
+    if fresh:
         stored = {"file_id": upload.file_id, "sheet": sheet, "frame": None, "error": None}
         try:
             stored["frame"] = read_suppliers(upload.getvalue(), filename=upload.name, sheet=sheet)
         except Exception as error:  # noqa: BLE001 - shown as one line, never a traceback
             stored["error"] = first_line(error)
-        st.session_state[UPLOAD_KEY] = stored
-        st.session_state.pop(RESULT_KEY, None)
+        st.session_state[session_key] = stored
     if stored["error"]:
         st.error(f"Cannot read {upload.name}: {stored['error']}", icon="⚠️")
-    return stored["frame"], f"{upload.file_id}-{sheet or ''}"
+    return stored["frame"], f"{upload.file_id}-{sheet or ''}", fresh
 
 
 def sheet_choice(upload: Any) -> str | None:
