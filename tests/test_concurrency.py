@@ -31,21 +31,10 @@ from screener.ingest import ingest_source
 from screener.store import Store
 from sources import uflpa
 from tests.fixtures.sources.mock_http import FakeWeb, fixture, ok
-
-class PausingConnection:
-    '''Delegates to DuckDB, but stops inside add_snapshot's transaction until a line arrives on stdin.'''
-    def __init__(self, con):
-        self._con = con
-    def __getattr__(self, name):
-        return getattr(self._con, name)
-    def register(self, view, frame):
-        if view == "new_names":
-            print("mid-transaction", flush=True)
-            sys.stdin.readline()
-        return self._con.register(view, frame)
+from tests.pausing import PausingConnection
 
 store = Store(sys.argv[1])
-store.con = PausingConnection(store.con)
+store.con = PausingConnection(store.con, sys.stdin.readline)
 web = FakeWeb({uflpa.URL: ok(fixture("uflpa_entity_list.html"))})
 result = ingest_source(store, uflpa.SOURCE, web.client(), force=True)
 store.close()

@@ -169,24 +169,13 @@ def test_second_process_waits_for_the_first_and_then_opens(tmp_path, monkeypatch
 
 KILLED_WRITER = """
 import datetime as dt, sys, time
-sys.path.insert(0, {tests!r})
-from test_store import frames, meta
+sys.path.insert(0, {repo!r})
+from tests.pausing import PausingConnection
+from tests.test_store import frames, meta
 from screener.store import Store
 
-class PausingConnection:
-    '''Delegates to DuckDB but stops, mid-transaction, just before the names are inserted.'''
-    def __init__(self, con):
-        self._con = con
-    def __getattr__(self, name):
-        return getattr(self._con, name)
-    def register(self, view, frame):
-        if view == "new_names":
-            print("mid-transaction", flush=True)
-            time.sleep(60)
-        return self._con.register(view, frame)
-
 store = Store({path!r})
-store.con = PausingConnection(store.con)
+store.con = PausingConnection(store.con, lambda: time.sleep(60))
 entities, names = frames(*[f"Replacement Entity {{n}}" for n in range(500)])
 store.add_snapshot(meta(dt.date(2024, 1, 1)), entities, names)
 """
@@ -200,7 +189,7 @@ def test_process_killed_mid_snapshot_leaves_the_previous_snapshot_in_force(tmp_p
     path = tmp_path / "lists.duckdb"
     with Store(path) as store:
         previous = store.add_snapshot(meta(dt.date(2023, 8, 2)), *frames("Hoshine Silicon Industry Co., Ltd."))
-    script = KILLED_WRITER.format(tests=str(Path(__file__).parent), path=str(path))
+    script = KILLED_WRITER.format(repo=str(Path(__file__).parent.parent), path=str(path))
     writer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert writer.stdout.readline().strip() == "mid-transaction"
     writer.kill()
