@@ -11,6 +11,7 @@ import polars as pl
 from screener.embedded import read_embedded
 from screener.rules import load_rules
 from screener.store import SCHEMA_VERSION, Store
+from sources.registry import SOURCES as INGESTIBLE
 
 DEFAULT_MAX_AGE_DAYS = 90
 STATUSES = ("ok", "warn", "fail")
@@ -100,8 +101,15 @@ def _check_age(snapshot: dict, max_age_days: int, today: dt.date) -> Finding:
     age = (today - as_of).days
     if age > max_age_days:
         return Finding("freshness", "warn", f"{label} is {age} days old (as of {as_of}, limit {max_age_days}); "
-                       f"run `screener ingest {snapshot['source']}` to refresh it")
+                       f"{refresh_advice(snapshot['source'])}")
     return Finding("freshness", "ok", f"{label} is {age} days old (as of {as_of})")
+
+
+def refresh_advice(source: str) -> str:
+    """What to run: the source's own ingest, or, for the embedded sanctions compilation, the live lists beside it."""
+    if source in INGESTIBLE:
+        return f"run `screener ingest {source}` to refresh it"
+    return "run `screener ingest csl opensanctions` to screen against the current full lists as well"
 
 
 def _first_line(error: BaseException) -> str:
