@@ -1,4 +1,4 @@
-"""XLSX report: Results, Candidates, Summary and Sources sheets, written by polars through xlsxwriter."""
+"""XLSX report: Results, Candidates, Summary and Sources sheets, written column by column with xlsxwriter."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import polars as pl
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from screener.reports.tables import (
@@ -55,6 +56,56 @@ def column_widths(frame: pl.DataFrame) -> dict[str, int]:
     }
 
 
+def number_format(dtype: pl.DataType) -> str | None:
+    """Excel number format of a column type: thousands separators, one decimal, ISO dates."""
+    if dtype.is_integer():
+        return "#,##0"
+    if dtype.is_float():
+        return "#,##0.0"
+    if dtype == pl.Date:
+        return "yyyy-mm-dd"
+    if dtype == pl.Datetime:
+        return "yyyy-mm-dd hh:mm:ss"
+    return None
+
+
+def column_format(workbook: xlsxwriter.Workbook, dtype: pl.DataType) -> Format:
+    """The format of every data cell of a column of this type (xlsxwriter stores identical formats once)."""
+    options: dict[str, object] = {"valign": "vcenter"}
+    if (pattern := number_format(dtype)) is not None:
+        options["num_format"] = pattern
+    return workbook.add_format(options)
+
+
+def cell_writer(sheet: Worksheet, dtype: pl.DataType) -> Callable[..., object]:
+    """The xlsxwriter method that stores values of this type (text is always stored as text)."""
+    if dtype == pl.String:
+        return sheet.write_string
+    if dtype == pl.Boolean:
+        return sheet.write_boolean
+    if dtype.is_temporal():
+        return sheet.write_datetime
+    if dtype.is_numeric():
+        return sheet.write_number
+    raise ReportError(f"column type {dtype} cannot be written to a spreadsheet cell; convert it to text first")
+
+
+def write_column_cells(sheet: Worksheet, first_row: int, column: int, values: pl.Series, style: Format) -> None:
+    """Store the non-empty values of one column downwards from first_row; empty cells are not written."""
+    present = values.to_frame("value").with_row_index("row", offset=first_row).filter(pl.col("value").is_not_null())
+    if values.dtype == pl.String:
+        present = present.filter(pl.col("value") != "")
+    write = cell_writer(sheet, values.dtype)
+    for row, value in zip(present["row"].to_list(), present["value"].to_list(), strict=True):
+        write(row, column, value, style)
+
+
+def table_name(workbook: xlsxwriter.Workbook) -> str:
+    """The next free table name, Frame0, Frame1, ... across the workbook."""
+    taken = {table["name"] for sheet in workbook.worksheets() for table in sheet.tables}
+    return next(f"Frame{number}" for number in range(len(taken) + 1) if f"Frame{number}" not in taken)
+
+
 def write_sheet(
     workbook: xlsxwriter.Workbook, sheet: str, frame: pl.DataFrame, position: str = "A1", *, sized: bool = True
 ) -> Worksheet:
@@ -62,18 +113,26 @@ def write_sheet(
     if frame.height > EXCEL_MAX_DATA_ROWS:
         raise ReportError(f"{frame.height} rows do not fit in an Excel sheet ({sheet}); write a CSV report instead")
     safe = neutralise_formulas(frame)
-    safe.write_excel(
-        workbook,
-        sheet,
-        position=position,
-        table_style="TableStyleLight1",
-        header_format=HEADER_FORMAT,
-        dtype_formats={pl.Date: "yyyy-mm-dd"},
-        column_widths=column_widths(safe) if sized else None,
-        float_precision=1,
-        autofilter=True,
-    )
-    return workbook.get_worksheet_by_name(sheet)
+    worksheet = workbook.get_worksheet_by_name(sheet)
+    first_row, first_column = xl_cell_to_rowcol(position)
+    header = workbook.add_format(HEADER_FORMAT)
+    formats = {dtype: column_format(workbook, dtype) for dtype in set(safe.dtypes)}
+    styles = [formats[dtype] for dtype in safe.dtypes]
+    worksheet.add_table(first_row, first_column, first_row + max(safe.height, 1), first_column + safe.width - 1, {
+        "style": "TableStyleLight1",
+        "autofilter": True,
+        "name": table_name(workbook),
+        "columns": [
+            {"header": name, "format": style, "header_format": header}
+            for name, style in zip(safe.columns, styles, strict=True)
+        ],
+    })
+    for index, (values, style) in enumerate(zip(safe.iter_columns(), styles, strict=True)):
+        write_column_cells(worksheet, first_row + 1, first_column + index, values, style)
+    if sized:
+        for index, width in enumerate(column_widths(safe).values()):
+            worksheet.set_column_pixels(first_column + index, first_column + index, width)
+    return worksheet
 
 
 def size_stacked_columns(sheet: Worksheet, frames: list[pl.DataFrame]) -> None:
