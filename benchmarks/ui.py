@@ -11,18 +11,18 @@ import argparse
 import os
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, served_app  # noqa: E402
 EXAMPLE = REPO / "examples" / "suppliers.csv"
 CITIES = [
     "Ningbo, Zhejiang",
@@ -92,40 +92,9 @@ def browser_screen(path: Path, database: Path) -> tuple[float, float]:
     """A real Chromium: seconds to the first page, and from choosing the file to the results caption."""
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=REPO,
-        env={**os.environ, "SCREENER_DB": str(database)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=2).text.strip() == "ok":
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+    with served_app(database) as url:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox", "--disable-gpu"]
-            )
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1200})
             page.set_default_timeout(120_000)
             started = time.perf_counter()
@@ -140,9 +109,6 @@ def browser_screen(path: Path, database: Path) -> tuple[float, float]:
             to_results = time.perf_counter() - started
             browser.close()
         return first_page, to_results
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def main() -> None:

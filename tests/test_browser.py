@@ -4,54 +4,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import openpyxl
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.conftest import EXAMPLE_SUPPLIERS, REPO
+from tests.conftest import EXAMPLE_SUPPLIERS
+from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, ServerError, served_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-START_TIMEOUT_S = 90
 SCREEN_TIMEOUT_MS = 60_000
 LISTED_SUPPLIER = "Xinjiang Zhongtai Chemical Company Limited"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_healthy(process: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"streamlit exited with {process.returncode}: {process.stderr.read()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=2).text.strip() == "ok":
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"streamlit did not answer {url}/_stcore/health within {START_TIMEOUT_S} s")
 
 
 @pytest.fixture(scope="module")
@@ -59,50 +25,32 @@ def browser_app_url(embedded_db, tmp_path_factory) -> Iterator[str]:
     """The app served by `streamlit run app.py` on localhost, reading a private copy of the embedded lists."""
     database = tmp_path_factory.mktemp("browser") / "lists.duckdb"
     shutil.copyfile(embedded_db, database)
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    env = {**os.environ, "SCREENER_DB": str(database)}
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(process, url)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        with served_app(database) as url:
+            yield url
+    except ServerError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture
-def browser_page(browser_app_url):
-    """A fresh Chromium page on the app's first page."""
+def chromium_page() -> Iterator[Page]:
+    """A page in a fresh headless Chromium (a new browser session)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`) to run this test")
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1200}, accept_downloads=True)
         page.set_default_timeout(SCREEN_TIMEOUT_MS)
-        page.goto(browser_app_url)
-        page.get_by_role("heading", name="Screen suppliers").wait_for()
         yield page
         browser.close()
+
+
+@pytest.fixture
+def browser_page(browser_app_url, chromium_page) -> Page:
+    """A fresh Chromium page on the app's first page."""
+    chromium_page.goto(browser_app_url)
+    chromium_page.get_by_role("heading", name="Screen suppliers").wait_for()
+    return chromium_page
 
 
 def test_upload_screen_check_and_download_in_a_real_browser(browser_page, tmp_path):
@@ -143,17 +91,11 @@ def test_upload_screen_check_and_download_in_a_real_browser(browser_page, tmp_pa
     assert page.get_by_text("UFLPA Entity List").first.is_visible()
 
 
-def test_a_deep_link_opens_the_page_inside_the_app_navigation(browser_app_url):
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`) to run this test")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(SCREEN_TIMEOUT_MS)
-        page.goto(f"{browser_app_url}/sources")
-        page.get_by_role("heading", name="Data sources").wait_for()
-        navigation = page.locator("[data-testid=stSidebarNav]")
-        assert navigation.get_by_text("Check an entity").is_visible()
-        assert navigation.get_by_text("Portfolios").is_visible()
-        assert "A flag is a lead to investigate" in page.locator("[data-testid=stSidebar]").inner_text()
-        browser.close()
+def test_a_deep_link_opens_the_page_inside_the_app_navigation(browser_app_url, chromium_page):
+    page = chromium_page
+    page.goto(f"{browser_app_url}/sources")
+    page.get_by_role("heading", name="Data sources").wait_for()
+    navigation = page.locator("[data-testid=stSidebarNav]")
+    assert navigation.get_by_text("Check an entity").is_visible()
+    assert navigation.get_by_text("Portfolios").is_visible()
+    assert "A flag is a lead to investigate" in page.locator("[data-testid=stSidebar]").inner_text()
