@@ -2,12 +2,12 @@
 
 import datetime as dt
 
-import polars as pl
 import pytest
 
 from sources import cbp_wro
 from sources._base import SourceFormatError, Validators
 from tests.fixtures.sources.mock_http import FakeWeb, fixture, ok
+from tests.fixtures.sources.parsed import entity, names_of
 
 LANDING = "https://www.cbp.gov/trade/forced-labor/withhold-release-orders-and-findings"
 CSV_URL = "https://www.cbp.gov/sites/default/files/2025-01/withhold-release-orders-findings-fy25-jan.csv"
@@ -25,17 +25,6 @@ def web(csv: bytes = CSV) -> FakeWeb:
 def parse(csv: bytes = CSV):
     fake = web(csv)
     return cbp_wro.parse(cbp_wro.download(fake.client(), cbp_wro.URL, Validators()))
-
-
-def entity(parsed, name: str) -> dict:
-    rows = parsed.entities.filter(pl.col("name") == name)
-    assert rows.height == 1, f"{name!r} parsed {rows.height} times"
-    return rows.row(0, named=True)
-
-
-def names_of(parsed, name: str, kind: str) -> list[str]:
-    entity_id = entity(parsed, name)["entity_id"]
-    return parsed.names.filter((pl.col("entity_id") == entity_id) & (pl.col("kind") == kind))["name"].to_list()
 
 
 @pytest.mark.parametrize("start", [cbp_wro.URL, LANDING])

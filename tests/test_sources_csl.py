@@ -9,18 +9,13 @@ from sources import csl
 from sources._base import Download, SourceFormatError
 from sources._http import Fetched
 from tests.fixtures.sources.mock_http import fixture
+from tests.fixtures.sources.parsed import entity
 
 CSV = fixture("csl_consolidated.csv")
 
 
 def parse(content: bytes = CSV):
     return csl.parse(Download(url=csl.URL, files={"data": Fetched(url=csl.URL, content=content)}))
-
-
-def entity(parsed, name: str) -> dict:
-    rows = parsed.entities.filter(pl.col("name") == name)
-    assert rows.height == 1, f"{name!r} parsed {rows.height} times"
-    return rows.row(0, named=True)
 
 
 def test_lists_authorities_and_programs():

@@ -8,6 +8,7 @@ import pytest
 from sources import opensanctions
 from sources._base import SourceFormatError, Validators
 from tests.fixtures.sources.mock_http import FakeWeb, fixture, ok
+from tests.fixtures.sources.parsed import entity, names_of
 
 DATASETS = ("us_dhs_uflpa", "shu_uyghur_companies")
 URLS = {dataset: opensanctions.URL.format(dataset=dataset) for dataset in DATASETS}
@@ -23,17 +24,6 @@ def web(**overrides) -> FakeWeb:
 def parse(fake: FakeWeb | None = None):
     source = opensanctions.make_source(DATASETS)
     return source.parse(source.download((fake or web()).client(), opensanctions.URL, Validators()))
-
-
-def entity(parsed, name: str) -> dict:
-    rows = parsed.entities.filter(pl.col("name") == name)
-    assert rows.height == 1, f"{name!r} parsed {rows.height} times"
-    return rows.row(0, named=True)
-
-
-def names_of(parsed, name: str, kind: str) -> list[str]:
-    entity_id = entity(parsed, name)["entity_id"]
-    return parsed.names.filter((pl.col("entity_id") == entity_id) & (pl.col("kind") == kind))["name"].to_list()
 
 
 def test_official_lists_are_legal_and_research_datasets_are_research():

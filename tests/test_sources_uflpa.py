@@ -2,30 +2,19 @@
 
 import datetime as dt
 
-import polars as pl
 import pytest
 
 from sources import uflpa
 from sources._base import Download, SourceFormatError
 from sources._http import Fetched
 from tests.fixtures.sources.mock_http import fixture
+from tests.fixtures.sources.parsed import entity, names_of
 
 PAGE = fixture("uflpa_entity_list.html")
 
 
 def parse(page: bytes = PAGE):
     return uflpa.parse(Download(url=uflpa.URL, files={"data": Fetched(url=uflpa.URL, content=page)}))
-
-
-def entity(parsed, name: str) -> dict:
-    rows = parsed.entities.filter(pl.col("name") == name)
-    assert rows.height == 1, f"{name!r} parsed {rows.height} times"
-    return rows.row(0, named=True)
-
-
-def names_of(parsed, name: str, kind: str) -> list[str]:
-    entity_id = entity(parsed, name)["entity_id"]
-    return parsed.names.filter((pl.col("entity_id") == entity_id) & (pl.col("kind") == kind))["name"].to_list()
 
 
 def test_every_listing_of_every_clause_is_parsed():
