@@ -22,14 +22,16 @@ from rich.table import Table
 
 from screener.cli_ingest import diff_command, ingest_command
 from screener.cli_workflow import decide_command, decisions_app, monitor_command, portfolio_app
+from screener.doctor import DEFAULT_MAX_AGE_DAYS, run_checks
+from screener.embedded import ensure_embedded
+from screener.errors import first_line
 from screener.matching import MatchConfig
 from screener.paths import default_db_path
 from screener.reports import report_format, write_report
 from screener.result import TIERS, ScreenResult
-from screener.screening import ScreenConfig, Screener, load_lists, screen_file, tiers_summary
+from screener.screening import Progress as ScreenProgress
+from screener.screening import ScreenConfig, Screener, screen_file, tiers_summary
 from screener.store import Store
-from screener.doctor import DEFAULT_MAX_AGE_DAYS, run_checks
-from screener.embedded import ensure_embedded
 
 app = typer.Typer(
     help="Screen suppliers for forced-labour risk against the UFLPA Entity List, CBP WROs/Findings and Xinjiang sanctions.",
@@ -56,7 +58,7 @@ class ReportFormat(str, Enum):
 
 
 @contextmanager
-def progress_bar(label: str) -> Iterator[callable]:
+def progress_bar(label: str) -> Iterator[ScreenProgress]:
     """A rich progress bar on stderr; yields the (done, total) callback."""
     with Progress(
         TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
@@ -119,7 +121,7 @@ def check(
     db: DbOption = None,
 ) -> None:
     """Check one entity by name."""
-    screener = Screener(load_lists(default_db_path(db)), _config(match_threshold, review_threshold, rules))
+    screener = Screener.from_db(default_db_path(db), _config(match_threshold, review_threshold, rules))
     result = screener.check(name, country=country, address=address)
     if as_json:
         out.print_json(json.dumps(verdict_json(result), default=str, ensure_ascii=False))
@@ -236,6 +238,5 @@ def main() -> None:
     except Exception as error:
         if os.environ.get("SCREENER_DEBUG"):
             raise
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {first_line(error)}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from screener.embedded import read_embedded
+from screener.errors import first_line
 from screener.rules import load_rules
 from screener.store import SCHEMA_VERSION, Store
 from sources.registry import SOURCES as INGESTIBLE
@@ -39,7 +40,7 @@ def run_checks(
         with Store(db_path, read_only=True) as store:
             findings.extend(_check_store(store, max_age_days, today))
     except Exception as error:
-        findings.append(Finding("database", "fail", f"{db_path}: {_first_line(error)}"))
+        findings.append(Finding("database", "fail", f"{db_path}: {first_line(error)}"))
     return findings
 
 
@@ -47,7 +48,7 @@ def _check_embedded() -> Finding:
     try:
         lists = read_embedded()
     except Exception as error:
-        return Finding("embedded data", "fail", _first_line(error))
+        return Finding("embedded data", "fail", first_line(error))
     return Finding("embedded data", "ok", f"{len(lists)} lists, checksums match the manifest")
 
 
@@ -55,7 +56,7 @@ def _check_rules(rules_files: list[Path]) -> Finding:
     try:
         ruleset = load_rules(rules_files)
     except Exception as error:
-        return Finding("rules", "fail", _first_line(error))
+        return Finding("rules", "fail", first_line(error))
     return Finding("rules", "ok", f"{len(ruleset.rules)} rules load (version {ruleset.version})")
 
 
@@ -110,8 +111,3 @@ def refresh_advice(source: str) -> str:
     if source in INGESTIBLE:
         return f"run `screener ingest {source}` to refresh it"
     return "run `screener ingest csl opensanctions` to screen against the current full lists as well"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

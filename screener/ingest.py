@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 import polars as pl
 
+from screener.errors import first_line
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
 from screener.store import SnapshotMeta, Store
 from sources._base import Download, Source, Validators
@@ -100,7 +101,7 @@ def ingest_many(
             results.append(ingest_source(store, source, client, url, force, max_loss,
                                          lambda stage, name=source.name: on_stage(name, stage)))
         except Exception as error:  # one source's failure must not stop the others; its store state is untouched
-            results.append(IngestResult(source.name, "failed", message=_first_line(error)))
+            results.append(IngestResult(source.name, "failed", message=first_line(error)))
     return results
 
 
@@ -193,8 +194,3 @@ def diff_snapshots(
         from_id = older[0]
     old, new = store.read_lists([from_id]), store.read_lists([to_id])
     return from_id, to_id, diff_frames(old.entities, old.names, new.entities, new.names)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

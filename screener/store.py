@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from screener import normalize
+from screener.errors import first_line
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
 
 SCHEMA_VERSION = 2
@@ -292,14 +293,10 @@ def _connect_waiting_for_lock(path: Path, read_only: bool) -> duckdb.DuckDBPyCon
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as error:
             if "lock" not in str(error).lower():
-                raise StoreError(f"cannot open the database {path}: {_first_line(error)}") from error
+                raise StoreError(f"cannot open the database {path}: {first_line(error)}") from error
             if time.monotonic() >= deadline:
                 raise StoreError(
                     f"the database {path} is in use by another screener process (an ingest or a screen); "
                     f"wait for it to finish and try again, or raise ${LOCK_TIMEOUT_ENV} (seconds)"
                 ) from error
             time.sleep(0.2)
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import streamlit as st
 
+from screener.errors import first_line
 from screener.matching import MatchConfig
 from screener.paths import default_db_path
 from screener.rules import RuleSet, load_rules
@@ -72,11 +73,6 @@ def apply_custom_rules(file_name: str, content: bytes) -> RuleSet:
 
 def clear_custom_rules() -> None:
     st.session_state.pop(RULES_KEY, None)
-
-
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def attempt(action: str, work: Callable[[], T]) -> T | None:
