@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from pathlib import Path
 
@@ -23,6 +24,8 @@ _BINARY_MAGIC = {
 }
 _DELIMITERS = ",;\t|"
 HEADER_SEARCH_ROWS = 10
+SNIFF_CHARS = 64_000
+SNIFF_RECORDS = 50
 # Legacy encodings supplier files arrive in when not UTF-8: Chinese (mainland, Taiwan/HK), Western and
 # Cyrillic Windows code pages, Japanese and Korean. Half-width katakana marks a GB file misread as Shift-JIS.
 LEGACY_ENCODINGS = ("gb18030", "big5", "cp1252", "cp1251", "shift_jis", "euc_kr")
@@ -79,12 +82,25 @@ def _decode(data: bytes, label: str) -> str:
 
 
 def _sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:50])
+    """The delimiter that splits the first records (quotes respected) into the most consistent, widest rows."""
+    sample = text[:SNIFF_CHARS]
+    return max(_DELIMITERS, key=lambda delimiter: _split_quality(sample, delimiter, whole=len(text) <= SNIFF_CHARS))
+
+
+def _split_quality(sample: str, delimiter: str, whole: bool) -> tuple[float, int]:
+    """Share of sampled records as wide as the header, and the header's width (0, 0 when it has one column)."""
     try:
-        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+        records = list(itertools.islice(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter),
+                                        SNIFF_RECORDS + 1))
     except csv.Error:
-        header = text.splitlines()[0] if text.splitlines() else ""
-        return max(_DELIMITERS, key=header.count)
+        return 0.0, 0
+    if not whole and len(records) > 1:
+        records = records[:-1]
+    width = len(records[0]) if records else 0
+    if width < 2:
+        return 0.0, 0
+    consistent = sum(len(record) == width for record in records if record)
+    return consistent / len(records), width
 
 
 def _read_delimited(text: str, label: str) -> pl.DataFrame:
