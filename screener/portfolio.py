@@ -186,16 +186,13 @@ def screen_with_decisions(screener: Screener, portfolio: Portfolio, latest: pl.D
     keys = portfolio.keys.with_columns(pl.col("row").cast(result.candidates.schema.get("row", pl.UInt32)))
     candidates = annotate_candidates(result.candidates, keys, evidence, latest)
     rows = rescore_without_dismissed(screener, portfolio, result, candidates)
-    open_best = (
-        candidates.filter((pl.col("band") == "match") & (pl.col("decision_state") != "dismissed"))
-        .sort(["row", "score"], descending=[False, True])
-        .unique("row", keep="first", maintain_order=True)
-        .select(pl.col("row").cast(rows.schema["row"]), match_entity_id="entity_id", match_state="decision_state")
-    )
+    headline_state = candidates.select(
+        pl.col("row").cast(rows.schema["row"]), match_entity_id="entity_id", match_state="decision_state"
+    ).unique(["row", "match_entity_id"])
     notes = dismissal_notes(candidates).with_columns(pl.col("row").cast(rows.schema["row"]))
     rows = (
         rows.join(portfolio.keys.with_columns(pl.col("row").cast(rows.schema["row"])), on="row", how="left")
-        .join(open_best, on="row", how="left")
+        .join(headline_state, on=["row", "match_entity_id"], how="left")
         .join(notes, on="row", how="left")
         .with_columns(
             dismissed_matches=pl.col("dismissed").fill_null(0),

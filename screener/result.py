@@ -14,6 +14,7 @@ ADDED_COLUMNS = (
     "match_source",
     "match_list",
     "match_score",
+    "match_entity_id",
     "reasons",
 )
 TIERS = ("critical", "high", "medium", "low", "clear")

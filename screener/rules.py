@@ -34,6 +34,8 @@ in it is empty. The supplier's own columns are `{supplier_name}`, `{supplier_cou
 A supplier's tier is the highest tier among its fired rules (clear when none fired); `risk_score` is
 100 * (1 - prod(1 - weight_i * confidence_i / 100)): every fired rule raises it, it never exceeds 100, and
 list matches count with their match confidence (score / 100). Reasons list every fired rule, most severe first.
+The headline match (`match_entity_id`) is the match-band candidate behind the most severe rule that fired (ties:
+the highest score), so a row made critical by its UFLPA listing names that listing, not a higher-scoring other one.
 """
 
 from __future__ import annotations
@@ -451,7 +453,8 @@ KINDS: dict[str, Kind] = {
 
 
 def evaluate(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
-    """One verdict per supplier row: `row, risk_tier, risk_score, reasons, fired_rules`, in input order."""
+    """One verdict per supplier row, in input order: `row, risk_tier, risk_score, reasons, fired_rules` and
+    `match_entity_id`, the match-band candidate behind the most severe rule that fired (ties: highest score)."""
     facts = supplier_facts(suppliers)
     matches = prepare_candidates(candidates, facts)
     ordinary = [rule for rule in ruleset.rules if rule.kind != "otherwise"]
@@ -540,15 +543,20 @@ def _stems(text: pl.Expr) -> pl.Expr:
 
 def _fired(rule: Rule, position: int, facts: pl.DataFrame, matches: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
     """The rows a rule fires for: `row, rule_id, tier_rank, position, contribution, reason`."""
-    hits = KINDS[rule.kind].fire(rule, facts, matches, ruleset)
+    hits = _with_headline(KINDS[rule.kind].fire(rule, facts, matches, ruleset))
     if "score" in hits.columns:
         hits = hits.with_columns(pl.col("score").round(0).cast(pl.Int64))
     reasons = hits.with_columns(basis=pl.lit(rule.basis), title=pl.lit(rule.title)).select(
-        "row", "confidence", reason=_render(rule.reason)
+        "row", "confidence", "headline_entity", "headline_score", reason=_render(rule.reason)
     )
     return (
         reasons.group_by("row", maintain_order=True)
-        .agg(pl.col("reason").unique(maintain_order=True).str.join(REASON_SEPARATOR), pl.col("confidence").max())
+        .agg(
+            pl.col("reason").unique(maintain_order=True).str.join(REASON_SEPARATOR),
+            pl.col("confidence").max(),
+            pl.col("headline_entity").sort_by("headline_score", descending=True, nulls_last=True).first(),
+            pl.col("headline_score").max(),
+        )
         .select(
             pl.col("row").cast(facts.schema["row"]),
             rule_id=pl.lit(rule.id),
@@ -556,7 +564,20 @@ def _fired(rule: Rule, position: int, facts: pl.DataFrame, matches: pl.DataFrame
             position=pl.lit(position, pl.Int32),
             contribution=(pl.lit(rule.weight) * pl.col("confidence")).clip(0, 100),
             reason=pl.col("reason"),
+            headline_entity=pl.col("headline_entity"),
+            headline_score=pl.col("headline_score"),
         )
+    )
+
+
+def _with_headline(hits: pl.DataFrame) -> pl.DataFrame:
+    """The listed entity a hit rests on and its score, when it is a match-band candidate (null otherwise)."""
+    if "entity_id" not in hits.columns:
+        return hits.with_columns(headline_entity=pl.lit(None, pl.String), headline_score=pl.lit(None, pl.Float64))
+    is_match = pl.col("band") == "match"
+    return hits.with_columns(
+        headline_entity=pl.when(is_match).then(pl.col("entity_id")),
+        headline_score=pl.when(is_match).then(pl.col("score").cast(pl.Float64)),
     )
 
 
@@ -569,11 +590,19 @@ def _empty_fired(facts: pl.DataFrame) -> pl.DataFrame:
             "position": pl.Int32,
             "contribution": pl.Float64,
             "reason": pl.String,
+            "headline_entity": pl.String,
+            "headline_score": pl.Float64,
         }
     )
 
 
 def _verdicts(rows: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
+    headline = (
+        fired.filter(pl.col("headline_entity").is_not_null())
+        .sort(["row", "tier_rank", "headline_score", "position"], descending=[False, False, True, False])
+        .unique("row", keep="first", maintain_order=True)
+        .select("row", match_entity_id=pl.col("headline_entity"))
+    )
     per_row = (
         fired.sort(["row", "tier_rank", "contribution", "position"], descending=[False, False, True, False])
         .group_by("row", maintain_order=True)
@@ -584,12 +613,17 @@ def _verdicts(rows: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
             fired_rules=pl.col("rule_id"),
         )
     )
-    return rows.join(per_row, on="row", how="left", maintain_order="left").select(
-        "row",
-        risk_tier=pl.col("tier_rank")
-        .fill_null(TIERS.index("clear"))
-        .replace_strict(dict(enumerate(TIERS)), return_dtype=pl.String),
-        risk_score=pl.col("risk_score").fill_null(0.0).clip(0, 100),
-        reasons=pl.col("reasons"),
-        fired_rules=pl.col("fired_rules").fill_null(pl.lit([], pl.List(pl.String))),
+    return (
+        rows.join(per_row, on="row", how="left", maintain_order="left")
+        .join(headline, on="row", how="left", maintain_order="left")
+        .select(
+            "row",
+            risk_tier=pl.col("tier_rank")
+            .fill_null(TIERS.index("clear"))
+            .replace_strict(dict(enumerate(TIERS)), return_dtype=pl.String),
+            risk_score=pl.col("risk_score").fill_null(0.0).clip(0, 100),
+            reasons=pl.col("reasons"),
+            fired_rules=pl.col("fired_rules").fill_null(pl.lit([], pl.List(pl.String))),
+            match_entity_id=pl.col("match_entity_id"),
+        )
     )

@@ -91,17 +91,13 @@ class Screener:
     def _assemble(
         self, frame: pl.DataFrame, suppliers: pl.DataFrame, verdicts: pl.DataFrame, candidates: pl.DataFrame
     ) -> pl.DataFrame:
-        best = (
-            candidates.filter(pl.col("band") == "match")
-            .sort(["row", "score"], descending=[False, True])
-            .unique("row", keep="first", maintain_order=True)
-            .select(
-                "row",
-                match_name=pl.col("name"),
-                match_source=pl.col("source"),
-                match_list=pl.col("list_name"),
-                match_score=pl.col("score").round(1),
-            )
+        best = headline_matches(verdicts, candidates).select(
+            "row",
+            match_entity_id=pl.col("entity_id"),
+            match_name=pl.col("name"),
+            match_source=pl.col("source"),
+            match_list=pl.col("list_name"),
+            match_score=pl.col("score").round(1),
         )
         verdicts = verdicts.join(suppliers.select("row", "name_missing"), on="row").with_columns(
             risk_tier=pl.when(pl.col("name_missing") & pl.col("risk_tier").is_in(["low", "clear"]))
@@ -134,6 +130,18 @@ class Screener:
             "input": input_name,
             "columns": mapping.as_dict(),
         }
+
+
+def headline_matches(verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+    """Per row, the candidate behind its most severe fired rule (`match_entity_id`), else its best match."""
+    decided = verdicts.select(pl.col("row").cast(candidates.schema["row"]), "match_entity_id").drop_nulls()
+    return (
+        candidates.filter(pl.col("band") == "match")
+        .join(decided, on="row", how="left")
+        .with_columns(decided=(pl.col("entity_id") == pl.col("match_entity_id")).fill_null(False))
+        .sort(["row", "decided", "score"], descending=[False, True, True])
+        .unique("row", keep="first", maintain_order=True)
+    )
 
 
 def supplier_frame(frame: pl.DataFrame, mapping: ColumnMapping) -> pl.DataFrame:

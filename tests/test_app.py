@@ -127,6 +127,20 @@ def test_tier_filter_and_search_narrow_the_table(app):
     assert results(app)["supplier"].to_list() == [LISTED_SUPPLIER]
 
 
+def test_list_filter_finds_every_row_with_a_match_on_that_list(app):
+    screened(app)
+    result = app.session_state["screening"]["result"]
+    matches = result.candidates.filter(pl.col("band") == "match").join(
+        result.rows.select("row", "match_list"), on="row"
+    )
+    hidden = matches.filter(pl.col("list_name") != pl.col("match_list"))["list_name"].mode().first()
+    key = next(box.key for box in app.multiselect if box.key.startswith("filter_list_"))
+    app.multiselect(key=key).set_value([hidden]).run()
+    shown = results(app)
+    assert shown.height == matches.filter(pl.col("list_name") == hidden)["row"].n_unique()
+    assert (shown["list"] != hidden).any(), "rows headlined by another list are kept"
+
+
 def test_every_report_format_is_offered_for_download(app):
     screened(app)
     labels = [button.label for button in app.download_button]

@@ -118,7 +118,8 @@ def make_result(suppliers: dict[str, list] | None = None, with_candidates: bool 
         candidates.filter(pl.col("band") == "match")
         .sort(["row", "score"], descending=[False, True])
         .unique("row", keep="first", maintain_order=True)
-        .select("row", match_name="name", match_source="source", match_list="list_name", match_score="score")
+        .select("row", match_name="name", match_source="source", match_list="list_name", match_score="score",
+                match_entity_id="entity_id")
     )
     verdicts = VERDICTS[: inputs.height]
     rows = (
@@ -132,7 +133,7 @@ def make_result(suppliers: dict[str, list] | None = None, with_candidates: bool 
         )
         .join(best, on="row", how="left", maintain_order="left")
         .select("row", *inputs.columns, "name_missing", "risk_tier", "risk_score", "match_name",
-                "match_source", "match_list", "match_score", "reasons", "fired_rules")
+                "match_source", "match_list", "match_score", "match_entity_id", "reasons", "fired_rules")
     )
     metadata = {
         "tool_version": "0.1.0",
@@ -496,9 +497,10 @@ def test_xlsx_records_the_run_time_as_its_creation_time(tmp_path, result):
 
 def test_citation_is_of_the_entity_shown_in_match_name_even_on_a_score_tie(tmp_path, result):
     tie = result.candidates.filter(pl.col("row") == 1).with_columns(row=pl.lit(0, pl.UInt32), score=pl.lit(98.4))
+    shown = pl.col("row") == 0
     rows = result.rows.with_columns(
-        match_name=pl.when(pl.col("row") == 0).then(pl.lit(ENTITIES["uflpa:zhongtai"]["name"]))
-        .otherwise(pl.col("match_name"))
+        match_name=pl.when(shown).then(pl.lit(ENTITIES["uflpa:zhongtai"]["name"])).otherwise(pl.col("match_name")),
+        match_entity_id=pl.when(shown).then(pl.lit("uflpa:zhongtai")).otherwise(pl.col("match_entity_id")),
     )
     tied = ScreenResult(rows=rows, candidates=pl.concat([result.candidates, tie]), metadata=result.metadata)
     first = read_csv(write_report(tied, tmp_path / "tie.csv")).row(0, named=True)

@@ -346,7 +346,7 @@ def test_development_cases_get_their_expected_tiers(ruleset: RuleSet) -> None:
 def test_one_verdict_per_supplier_row_in_input_order(ruleset: RuleSet) -> None:
     rows = suppliers({"name": "A", "country": "CN"}, {"name": "B", "country": "DE"}, {"name": "C", "country": "CN"})
     out = evaluate(rows, candidates((2, "uflpa", 98.0, "match"), (2, "sanction", 91.0, "match")), ruleset)
-    assert out.columns == ["row", "risk_tier", "risk_score", "reasons", "fired_rules"]
+    assert out.columns == ["row", "risk_tier", "risk_score", "reasons", "fired_rules", "match_entity_id"]
     assert out["row"].to_list() == [0, 1, 2]
     assert out.schema["fired_rules"] == pl.List(pl.String)
     assert out["risk_tier"].to_list() == ["low", "clear", "critical"]
@@ -354,7 +354,9 @@ def test_one_verdict_per_supplier_row_in_input_order(ruleset: RuleSet) -> None:
 
 def test_clear_rows_have_no_reason_and_zero_score(ruleset: RuleSet) -> None:
     result = one(ruleset, {"name": "Acme GmbH", "country": "DE", "address": "Berlin"})
-    assert result == {"row": 0, "risk_tier": "clear", "risk_score": 0.0, "reasons": None, "fired_rules": []}
+    assert result == {
+        "row": 0, "risk_tier": "clear", "risk_score": 0.0, "reasons": None, "fired_rules": [], "match_entity_id": None
+    }
 
 
 def test_missing_optional_columns_just_do_not_fire(ruleset: RuleSet) -> None:
@@ -599,6 +601,33 @@ def test_highest_tier_wins_and_reasons_are_most_severe_first(ruleset: RuleSet) -
     assert reasons[0].startswith("Address in XUAR")
 
 
+def test_headline_match_is_the_listing_behind_the_most_severe_rule_not_the_highest_score(ruleset: RuleSet) -> None:
+    result = one(
+        ruleset, {"name": "A", "country": "CN"}, (0, "sanction", 99.0, "match"), (0, "uflpa", 90.0, "match")
+    )
+    assert result["risk_tier"] == "critical"
+    assert result["match_entity_id"] == ENTITIES["uflpa"]["entity_id"]
+
+
+def test_headline_match_ties_on_tier_go_to_the_highest_score(ruleset: RuleSet) -> None:
+    result = one(
+        ruleset, {"name": "A", "country": "CN"}, (0, "uflpa", 91.0, "match"), (0, "uflpa_affiliates", 97.0, "match")
+    )
+    assert result["match_entity_id"] == ENTITIES["uflpa_affiliates"]["entity_id"]
+
+
+def test_headline_match_is_never_a_review_band_candidate(ruleset: RuleSet) -> None:
+    review_only = one(ruleset, {"name": "A", "country": "CN"}, (0, "uflpa_affiliates", 80.0, "review"))
+    assert review_only["risk_tier"] == "high" and review_only["match_entity_id"] is None
+    both = one(
+        ruleset,
+        {"name": "A", "country": "CN"},
+        (0, "uflpa_affiliates", 80.0, "review"),
+        (0, "sanction_removed", 95.0, "match"),
+    )
+    assert both["risk_tier"] == "high" and both["match_entity_id"] == ENTITIES["sanction_removed"]["entity_id"]
+
+
 def test_score_rises_with_each_signal_and_with_match_confidence(ruleset: RuleSet) -> None:
     base = {"name": "A", "country": "CN"}
     sector = one(ruleset, {**base, "product": "cotton"})["risk_score"]
@@ -755,7 +784,7 @@ def test_missing_rules_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_no_rows_and_no_candidate_columns(ruleset: RuleSet) -> None:
     empty = evaluate(suppliers(), pl.DataFrame(), ruleset)
     assert empty.height == 0
-    assert empty.columns == ["row", "risk_tier", "risk_score", "reasons", "fired_rules"]
+    assert empty.columns == ["row", "risk_tier", "risk_score", "reasons", "fired_rules", "match_entity_id"]
     bare = pl.DataFrame({"row": [0], "name": ["Acme"]})
     assert evaluate(bare, pl.DataFrame(), ruleset)["risk_tier"].to_list() == ["clear"]
 

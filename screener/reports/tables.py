@@ -18,7 +18,16 @@ CITATION_COLUMNS = (
     "match_url",
     "match_snapshot",
 )
-VERDICT_ORDER = ("risk_tier", "risk_score", "match_name", "match_list", "match_source", "match_score", "reasons")
+VERDICT_ORDER = (
+    "risk_tier",
+    "risk_score",
+    "match_name",
+    "match_list",
+    "match_source",
+    "match_score",
+    "match_entity_id",
+    "reasons",
+)
 SNAPSHOT_FIELDS = ("source", "title", "snapshot_id", "as_of", "url", "sha256", "origin", "coverage")
 REASON_SEPARATOR = " | "
 _FORMULA_START = r"^[=+\-@\t\r＝＋－＠]"
@@ -67,11 +76,10 @@ def snapshot_labels(metadata: dict[str, Any]) -> pl.DataFrame:
 
 def best_match_citations(result: ScreenResult) -> pl.DataFrame:
     """Per row, the list, program, date, status, citation, URL and snapshot of the entity shown in match_*."""
-    shown = result.rows.select(pl.col("row").cast(pl.Int64), "match_name", "match_source").drop_nulls()
+    shown = result.rows.select(pl.col("row").cast(pl.Int64), "match_entity_id").drop_nulls()
     best = (
         result.candidates.with_columns(pl.col("row").cast(pl.Int64))
-        .join(shown, left_on=["row", "name", "source"], right_on=["row", "match_name", "match_source"])
-        .sort(["row", "score"], descending=[False, True])
+        .join(shown, left_on=["row", "entity_id"], right_on=["row", "match_entity_id"])
         .unique("row", keep="first", maintain_order=True)
         .join(snapshot_labels(result.metadata), on="source", how="left")
     )

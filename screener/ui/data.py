@@ -11,8 +11,9 @@ import polars as pl
 
 from screener.columns import ColumnMapping
 from screener.reports import write_report
+from screener.reports.tables import cited_rows, input_column, tier_rank
 from screener.supplier_io import EXCEL_SUFFIXES
-from screener.result import ADDED_COLUMNS, TIERS, ScreenResult
+from screener.result import TIERS, ScreenResult
 
 TIER_COLOURS = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "clear": "green"}
 TIER_HEX = {"critical": "#c62828", "high": "#ef6c00", "medium": "#f9a825", "low": "#1565c0", "clear": "#2e7d32"}
@@ -32,7 +33,6 @@ ROLE_LABELS = {
     "uscc": "Registration number (USCC)",
 }
 REASON_SEPARATOR = " | "
-VERDICT_COLUMNS = frozenset({"row", "name_missing", "fired_rules", *ADDED_COLUMNS})
 
 
 @dataclass(frozen=True)
@@ -56,46 +56,20 @@ def mapping_from_choices(choices: dict[str, str | None]) -> ColumnMapping:
     return ColumnMapping(**{role: choices.get(role) or None for role in ROLES})
 
 
-def input_column(result: ScreenResult, role: str) -> str | None:
-    """The rows column holding a mapped role (name, country, ...), allowing for screening's `_input` rename."""
-    column = (result.metadata.get("columns") or {}).get(role)
-    if not column:
-        return None
-    if column in VERDICT_COLUMNS and f"{column}_input" in result.rows.columns:
-        return f"{column}_input"
-    return column if column in result.rows.columns else None
-
-
-def tier_rank() -> pl.Expr:
-    """Sort key of risk_tier: critical first."""
-    return pl.col("risk_tier").replace_strict(
-        {tier: rank for rank, tier in enumerate(TIERS)}, default=len(TIERS), return_dtype=pl.Int32
-    )
-
-
-def cited_rows(result: ScreenResult) -> pl.DataFrame:
-    """The result rows with the program, listing date and source URL of each row's best match."""
-    best = (
+def matched_lists(result: ScreenResult) -> pl.DataFrame:
+    """Per row, every list it has a match on (sorted), so a list filter finds each of its listings."""
+    return (
         result.candidates.filter(pl.col("band") == "match")
-        .sort(["row", "score"], descending=[False, True])
-        .unique("row", keep="first", maintain_order=True)
-        .select(
-            pl.col("row").cast(pl.Int64),
-            match_program=pl.col("program"),
-            match_listed_on=pl.col("start_date"),
-            match_url=pl.col("source_url"),
-        )
-    )
-    return result.rows.with_columns(pl.col("row").cast(pl.Int64)).join(
-        best, on="row", how="left", maintain_order="left"
+        .group_by(pl.col("row").cast(pl.Int64))
+        .agg(lists=pl.col("list_name").unique().sort())
     )
 
 
 def results_table(result: ScreenResult) -> pl.DataFrame:
     """One row per supplier for the results table: most severe first, with the citation of its best match."""
-    name_column = input_column(result, "name")
-    country_column = input_column(result, "country")
-    rows = cited_rows(result)
+    rows = cited_rows(result).join(matched_lists(result), on="row", how="left", maintain_order="left")
+    name_column = input_column(result, rows, "name")
+    country_column = input_column(result, rows, "country")
     return rows.sort([tier_rank(), pl.col("risk_score"), pl.col("row")], descending=[False, True, False]).select(
         (pl.col("row") + 1).alias("input_row"),
         _text_column(name_column).alias("supplier"),
@@ -109,6 +83,8 @@ def results_table(result: ScreenResult) -> pl.DataFrame:
         pl.col("match_program").alias("program"),
         pl.col("match_url").alias("source_url"),
         pl.col("reasons").alias("all_reasons"),
+        pl.col("lists").fill_null(pl.lit([], pl.List(pl.String))),
+        pl.col("match_entity_id"),
     )
 
 
@@ -122,7 +98,7 @@ def filter_results(table: pl.DataFrame, chosen: ResultFilter) -> pl.DataFrame:
     if chosen.tiers:
         conditions.append(pl.col("tier").is_in(list(chosen.tiers)))
     if chosen.lists:
-        conditions.append(pl.col("list").is_in(list(chosen.lists)))
+        conditions.append(pl.col("lists").list.set_intersection(list(chosen.lists)).list.len() > 0)
     if chosen.countries:
         conditions.append(pl.col("country").is_in(list(chosen.countries)))
     needle = chosen.search.strip()
@@ -167,16 +143,18 @@ def country_counts(table: pl.DataFrame, top: int = 20) -> pl.DataFrame:
 
 
 def filter_options(table: pl.DataFrame, column: str) -> list[str]:
-    """The distinct non-empty values of a results-table column, sorted."""
-    return sorted(value for value in table[column].drop_nulls().unique().to_list() if value)
+    """The distinct non-empty values of a results-table column (or of its lists), sorted."""
+    values = table[column].explode() if isinstance(table.schema[column], pl.List) else table[column]
+    return sorted(value for value in values.drop_nulls().unique().to_list() if value)
 
 
 def supplier_row(result: ScreenResult, row: int) -> dict[str, Any]:
     """The verdict columns of one supplier (0-based input row) with its reasons split and fired rules listed."""
-    record = cited_rows(result).filter(pl.col("row") == row).row(0, named=True)
+    rows = cited_rows(result)
+    record = rows.filter(pl.col("row") == row).row(0, named=True)
     record["reason_list"] = split_reasons(record.get("reasons"))
     record["fired_rules"] = list(record.get("fired_rules") or [])
-    record["supplier"] = record.get(input_column(result, "name") or "", None)
+    record["supplier"] = record.get(input_column(result, rows, "name") or "", None)
     return record
 
 

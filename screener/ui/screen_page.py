@@ -276,7 +276,7 @@ def result_filter(table: pl.DataFrame, source_id: str) -> ResultFilter:
     present = set(table["tier"].to_list())
     return ResultFilter(
         tiers=tuple(tier_cell.multiselect("Tier", [t for t in TIERS if t in present], key=f"filter_tier_{source_id}")),
-        lists=tuple(list_cell.multiselect("List", filter_options(table, "list"), key=f"filter_list_{source_id}")),
+        lists=tuple(list_cell.multiselect("List", filter_options(table, "lists"), key=f"filter_list_{source_id}")),
         countries=tuple(
             country_cell.multiselect("Country", filter_options(table, "country"), key=f"filter_country_{source_id}")
         ),
