@@ -17,8 +17,8 @@ A rule file holds `[[rule]]` tables (and optionally `[[sector]]` tables, see `ru
 Condition kinds (`when` parameters):
 - list_match: a candidate of the matcher joined with its entity. `<field> = [values]` (source, list_kind,
   program, status, band, name_kind, authority, ...), `<field>_matches` / `<field>_not_matches` = regular
-  expression, and the booleans in_force (status active / partially active / modified or unconfirmed, and no
-  end date), includes_affiliates, merchandise_covers_product (a word of the order's merchandise occurs in the
+  expression, and the booleans in_force (status active / partially active or unconfirmed, and no end date; an
+  order modified so that the goods are admitted again is not in force), includes_affiliates, merchandise_covers_product (a word of the order's merchandise occurs in the
   supplier's product) and xinjiang_related (the entry names Xinjiang, the XPCC or Uyghurs). Without `band`
   only `match`-band candidates count.
 - xuar_address: the address names a XUAR place (see screener/gazetteer.py for how look-alikes are ruled out).
@@ -69,7 +69,7 @@ CANDIDATE_STRING_FIELDS = tuple(
 )
 CANDIDATE_FIELDS = (*CANDIDATE_STRING_FIELDS, "score", "start_date", "end_date", "includes_affiliates")
 DERIVED_CANDIDATE_FIELDS = ("matched_as", "status_text", "in_force", "merchandise_covers_product", "xinjiang_related")
-IN_FORCE_STATUSES = ("active", "partially active", "modified")
+IN_FORCE_STATUSES = ("active", "partially active")
 XINJIANG_TEXT = r"(?i)xinjiang|uyghur|uighur|uygur|\bxuar\b|\bxpcc\b|bingtuan|新疆|兵团|兵團"
 MERCHANDISE_STOPWORDS = tuple(
     (

@@ -3,7 +3,12 @@
 Usage: python scripts/build_data.py [--reference DIR] [--out DIR] [--additions DIR]
 
 Facts found after the reference was compiled live in scripts/reference_additions/ (same columns as the
-reference file they extend, one source URL per row) and are always merged from the repository.
+reference file they extend, one source URL per row) and are always merged from the repository; `corrections.csv`
+there changes, renames or drops compiled rows (one cited change per row).
+
+Every entity is cited to an official source (Federal Register, DHS, CBP, Treasury, BIS/eCFR, EU Official Journal,
+UK and Canadian government pages): secondary reports that confirmed a fact are named in the remarks, not as the
+entity's source URL.
 
 The output is deterministic: rebuilding from the same reference files rewrites the same bytes
 (the manifest keeps its `built_at` while no data file changes).
@@ -28,6 +33,21 @@ from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, NAME_KINDS, conform, ent
 
 UFLPA_URL = "https://www.dhs.gov/uflpa-entity-list"
 CBP_URL = "https://www.cbp.gov/newsroom/stats/trade/forced-labor/withhold-release-orders-and-findings"
+FR_DOCUMENT_URL = "https://www.federalregister.gov/d/{}"
+# Where an entity's facts are official: publishers' and official journals' domains (an official copy counts).
+OFFICIAL_DOMAINS = (
+    r"^https?://([a-z0-9-]+\.)*(federalregister\.gov|govinfo\.gov|dhs\.gov|cbp\.gov|treasury\.gov|treas\.gov|bis\.gov"
+    r"|bis\.doc\.gov|ecfr\.gov|congress\.gov|eur-lex\.europa\.eu|gov\.uk|legislation\.gov\.uk|gazette\.gc\.ca"
+    r"|laws-lois\.justice\.gc\.ca|canada\.ca|international\.gc\.ca|content\.govdelivery\.com)(/|$)"
+)
+# The official page of each sanctions authority's list, for rows whose compiled sources are all secondary.
+AUTHORITY_URLS = {
+    "US-BIS": "https://www.ecfr.gov/current/title-15/part-744/appendix-Supplement%20No.%204%20to%20Part%20744",
+    "US-OFAC": "https://sanctionssearch.ofac.treas.gov/",
+    "EU": "https://eur-lex.europa.eu/eli/reg_impl/2021/478/oj",
+    "UK": "https://www.gov.uk/government/publications/financial-sanctions-consolidated-list-of-targets",
+    "CA": "https://laws-lois.justice.gc.ca/eng/regulations/SOR-2021-49/",
+}
 SANCTIONS_URL = (
     "https://www.ecfr.gov/current/title-15/part-744/appendix-Supplement%20No.%204%20to%20Part%20744 | "
     "https://sanctionssearch.ofac.treas.gov/ | "
@@ -46,16 +66,25 @@ SANCTIONS_LICENCE = (
     "under the Reproduction of Federal Law Order and Canadian open data is under the Open Government "
     "Licence - Canada."
 )
-UFLPA_TOTAL_2025_01_15 = 144
+# DHS's own running total of entries (named subsidiaries counted) after its latest notice, and that notice.
+UFLPA_TOTAL = (187, "2026-08-03", "2026-15628")
 ADDITIONS = REPO / "scripts" / "reference_additions"
 ADDITION_FILES = {
     "uflpa_entity_list.csv": "uflpa_additions.csv",
+    "cbp_wro_findings.csv": "cbp_wro_additions.csv",
     "chinese_names.csv": "chinese_names_additions.csv",
 }
+CORRECTIONS_FILE = "corrections.csv"
+CORRECTION_COLUMNS = ["file", "name", "effective_date", "field", "value", "source_url", "note"]
+# Fields a correction may set besides a reference file's own columns: `drop` removes the row; `until` ends the row's
+# listing (e.g. a section the entity moved out of); `former_names` adds names the entry was formerly known as. A
+# corrected `name` keeps the old one as a former name and as the key of the entity id, so a renaming keeps the id.
+CORRECTION_FIELDS = ("drop", "until", "former_names")
 # Entries DHS announced per UFLPA notice where the compiled facts are known to be short (rows incl. re-listings).
 UFLPA_ANNOUNCED = {
     "2024-05-17": (26, "https://www.tuttlelaw.com/newsletters/2024/5-16-24_uflpa_update.html"),
     "2024-11-25": (30, "https://www.barnesrichardson.com/significant-additions-to-uflpa-list"),
+    "2026-08-03": (43, "https://www.dhs.gov/news/2026/07/31/dhs-announces-addition-43-companies-uflpa-entity-list"),
 }
 
 SANCTIONS_LIST_NAMES = {
@@ -70,6 +99,10 @@ COUNTRY_CODES = {"China": "CN"}
 CONFIDENCE_NOTES = {
     "high": "Source confidence: high (seen in official text).",
     "medium": "Source confidence: medium (reputable secondary source).",
+    "secondary": (
+        "Source confidence: secondary only (named by secondary sources that cite the official notice; "
+        "the notice itself was not seen)."
+    ),
 }
 # Alias cells that describe the listing rather than name the entity.
 AFFILIATE_ALIAS = r"(?i)^and\b"
@@ -100,6 +133,79 @@ def read_with_additions(reference: Path, additions: Path, file_name: str) -> tup
         raise SystemExit(f"{path}: every row needs a source_url (first uncited: {uncited['name'][0]!r})")
     extra = extra.join(ref, on=ref.columns, how="anti", nulls_equal=True, maintain_order="left")
     return pl.concat([ref, extra]), extra.height
+
+
+def read_list_facts(reference: Path, additions: Path, file_name: str) -> tuple[pl.DataFrame, int]:
+    """A list's reference rows, its additions and its corrections applied."""
+    frame, added = read_with_additions(reference, additions, file_name)
+    return apply_corrections(frame, read_corrections(additions), file_name), added
+
+
+def read_corrections(additions: Path) -> pl.DataFrame:
+    """The cited corrections to compiled rows (none when the file is absent)."""
+    path = additions / CORRECTIONS_FILE
+    if not path.is_file():
+        return pl.DataFrame(schema=dict.fromkeys(CORRECTION_COLUMNS, pl.String))
+    corrections = read_reference(path)
+    if corrections.columns != CORRECTION_COLUMNS:
+        raise SystemExit(f"{path} must have the columns {', '.join(CORRECTION_COLUMNS)}")
+    uncited = corrections.filter(~pl.col("source_url").fill_null("").str.contains("^https?://"))
+    if not uncited.is_empty():
+        raise SystemExit(f"{path}: every correction needs a source_url (first uncited: {uncited['name'][0]!r})")
+    return corrections
+
+
+def apply_corrections(frame: pl.DataFrame, corrections: pl.DataFrame, file_name: str) -> pl.DataFrame:
+    """The rows with this file's corrections applied, plus the columns until, former_names, listed_as, corrected."""
+    frame = frame.with_columns(
+        until=pl.lit(None, pl.String), former_names=pl.lit(None, pl.String),
+        listed_as=pl.lit(None, pl.String), corrected=pl.lit(None, pl.String),
+    )
+    for fix in corrections.filter(pl.col("file") == file_name).iter_rows(named=True):
+        target = name_key() == " ".join(_fold(fix["name"]).split())
+        if fix["effective_date"]:
+            target = target & (pl.col("effective_date") == fix["effective_date"])
+        if frame.filter(target).is_empty():
+            raise SystemExit(f"{CORRECTIONS_FILE}: no row of {file_name} named {fix['name']!r} to correct")
+        field = fix["field"]
+        if field not in (*frame.columns, *CORRECTION_FIELDS) or field in ("listed_as", "corrected"):
+            raise SystemExit(f"{CORRECTIONS_FILE}: {file_name} has no field {field!r} to correct")
+        note = f"{fix['note'] or 'Corrected'} ({fix['source_url']})."
+        changes = {"corrected": join_notes(pl.col("corrected"), pl.lit(note))}
+        if field == "name":
+            changes |= {
+                "listed_as": pl.col("listed_as").fill_null(pl.col("name")),
+                "former_names": pl.concat_str([pl.col("former_names"), pl.col("name")], separator="; ", ignore_nulls=True),
+            }
+        if field != "drop":
+            changes[field] = pl.lit(fix["value"], pl.String)
+        frame = frame.with_columns(pl.when(target).then(value).otherwise(pl.col(column)).alias(column)
+                                   for column, value in changes.items())
+        if field == "drop":
+            frame = frame.filter(~target)
+    return frame
+
+
+def _fold(text: str) -> str:
+    """A name folded as name_key() folds a column."""
+    return pl.select(pl.lit(text).alias("name")).select(name_key())[0, 0]
+
+
+def official_urls(column: str = "source_url") -> pl.Expr:
+    """The official URLs among a ` | `-separated source URL cell, joined again (null when none is official)."""
+    return (
+        pl.col(column).str.split(" | ").list.eval(pl.element().filter(pl.element().str.contains(OFFICIAL_DOMAINS)))
+        .list.join(" | ").replace("", None)
+    )
+
+
+def secondary_urls(column: str = "source_url") -> pl.Expr:
+    """A remark naming the secondary reports among the source URLs (null when all are official)."""
+    urls = (
+        pl.col(column).str.split(" | ").list.eval(pl.element().filter(~pl.element().str.contains(OFFICIAL_DOMAINS)))
+        .list.join(" | ").replace("", None)
+    )
+    return pl.format("Facts confirmed from secondary reports: {}.", urls)
 
 
 def name_key(column: str = "name") -> pl.Expr:
@@ -169,35 +275,50 @@ def finish_names(entities: pl.DataFrame, extra: list[pl.DataFrame]) -> pl.DataFr
 
 def build_uflpa(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
     """UFLPA Entity List: one entity per listed name (spellings differing only in punctuation are one entity);
-    an entity listed twice keeps both sections, its earliest date as start and its primary name as first listed."""
+    an entity listed twice keeps both sections, its earliest date as start and its primary name as first listed.
+    A section the entity left (`until`) stays in the remarks and the start date but not in the program; a renamed
+    entity keeps the id of the name it was first listed under."""
+    notice = pl.col("fr_document").is_not_null()
     rows = ref.sort("effective_date", "section", nulls_last=True, maintain_order=True).with_columns(
         program=pl.when(pl.col("section").is_not_null())
         .then(pl.format("UFLPA 2(d)(2)(B)({})", pl.col("section")))
         .otherwise(pl.lit("UFLPA Entity List")),
-        citation=pl.format("Federal Register {}", pl.col("fr_document")),
+        citation=pl.when(notice).then(pl.format("Federal Register {}", pl.col("fr_document"))).otherwise(
+            pl.format("Federal Register notice effective {} (document number not confirmed)", pl.col("effective_date"))
+        ),
+        official_url=pl.coalesce(
+            pl.when(notice).then(pl.format(FR_DOCUMENT_URL, pl.col("fr_document"))), official_urls(), pl.lit(UFLPA_URL)
+        ),
         listing=pl.format(
-            "section ({}) effective {}{}",
+            "section ({}) effective {}{}{}",
             pl.col("section").fill_null("not stated"),
             pl.col("effective_date"),
-            pl.when(pl.col("fr_document").is_not_null()).then(pl.format(", Federal Register {}", pl.col("fr_document"))).otherwise(pl.lit("")),
+            pl.when(pl.col("until").is_not_null()).then(pl.format(" until {}", pl.col("until"))).otherwise(pl.lit("")),
+            pl.when(notice).then(pl.format(", Federal Register {}", pl.col("fr_document"))).otherwise(pl.lit("")),
         ),
     )
+    current = pl.col("until").is_null()
     merged = rows.group_by(name_key().alias("merge_key"), maintain_order=True).agg(
         pl.col("name").first(),
+        pl.col("listed_as").drop_nulls().first(),
         pl.col("name").unique(maintain_order=True).alias("spellings"),
-        pl.col("program").unique().sort().str.join("; "),
+        pl.when(current.any()).then(pl.col("program").filter(current)).otherwise(pl.col("program"))
+        .unique().sort().str.join("; "),
         pl.col("effective_date").min().alias("start_date"),
-        pl.col("citation").drop_nulls().unique(maintain_order=True).str.join("; ").replace("", None),
+        pl.col("citation").unique(maintain_order=True).str.join("; "),
+        pl.col("official_url").unique(maintain_order=True).str.join(" | ").alias("official"),
         pl.col("source_url").unique(maintain_order=True).str.join(" | "),
         pl.col("sector").unique(maintain_order=True).str.join("; "),
         pl.col("aliases").drop_nulls().unique(maintain_order=True).str.join("; ").replace("", None),
         pl.col("subsidiaries").drop_nulls().unique(maintain_order=True).str.join("; ").replace("", None),
+        pl.col("former_names").drop_nulls().unique(maintain_order=True).str.join("; ").replace("", None),
+        pl.col("corrected").drop_nulls().unique(maintain_order=True).str.join(" ").replace("", None),
         pl.col("listing"),
         pl.col("section").is_null().all().alias("section_unknown"),
         pl.col("fr_document").is_null().all().alias("fr_unknown"),
         pl.col("confidence").first(),
     )
-    entities = with_ids(merged, "uflpa", pl.col("name")).with_columns(
+    entities = with_ids(merged, "uflpa", pl.coalesce("listed_as", "name")).with_columns(
         source=pl.lit("uflpa"),
         list_name=pl.lit("UFLPA Entity List"),
         list_kind=pl.lit("legal"),
@@ -210,37 +331,44 @@ def build_uflpa(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
         end_date=pl.lit(None, pl.String),
         includes_affiliates=pl.col("subsidiaries").is_not_null(),
         remarks=join_notes(
-            pl.when(pl.col("listing").list.len() > 1).then(
+            pl.when((pl.col("listing").list.len() > 1) | pl.col("listing").list.join("").str.contains(" until ")).then(
                 pl.format("Listed more than once: {}.", pl.col("listing").list.join("; "))
             ),
             pl.when(pl.col("spellings").list.len() > 1).then(
                 pl.format("Also listed as \"{}\".", pl.col("spellings").list.slice(1).list.join("\"; \""))
             ),
+            pl.col("corrected"),
             pl.when(pl.col("section_unknown")).then(
                 pl.lit("Statutory section (i)-(v) not stated in the compiled sources; program left as the list name.")
             ),
-            pl.when(pl.col("fr_unknown")).then(pl.lit("Federal Register document not confirmed in the compiled sources.")),
+            pl.when(pl.col("fr_unknown")).then(pl.lit("Federal Register document number not confirmed in the compiled sources.")),
             pl.when(pl.col("subsidiaries").str.contains("(?i)not individually named")).then(
                 pl.lit("Listed together with its subsidiaries, which are not individually named.")
             ),
+            secondary_urls(),
             confidence_note(),
         ),
-    )
+    ).with_columns(source_url=pl.col("official"))
     extra = [
         entities.select("entity_id", name=pl.col("spellings").list.slice(1)).explode("name").drop_nulls().with_columns(kind=pl.lit("alias")),
         split_names(entities, "aliases", "alias"),
         split_names(entities.with_columns(pl.col("subsidiaries").str.replace(r"(?i)^subsidiaries \(not individually named\)$", "")), "subsidiaries", "subsidiary"),
+        split_names(entities, "former_names", "former"),
     ]
     return entities, extra
 
 
 def build_cbp(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
-    """CBP Withhold Release Orders and Findings: one entity per order."""
+    """CBP Withhold Release Orders and Findings: one entity per order.
+
+    An order CBP revoked, found inactive or modified (so that the goods are admitted again) ends on that date;
+    "partially active" stays in force for what it still covers."""
     rows = with_ids(
         ref, "cbp_wro",
         pl.concat_str([pl.col("entity"), pl.col("order_type"), pl.col("effective_date").fill_null("")], separator="|"),
     )
     status = pl.col("status").str.to_lowercase()
+    decisions = pl.col("remarks").str.extract_all(r"T\.D\. ?\d+|CBP Dec\. ?\d+-\d+").list.unique(maintain_order=True).list.join("; ")
     entities = rows.with_columns(
         source=pl.lit("cbp_wro"),
         list_name=pl.lit("CBP Withhold Release Orders and Findings"),
@@ -254,19 +382,28 @@ def build_cbp(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
         sector=pl.col("industry"),
         status=status,
         start_date=pl.col("effective_date"),
-        end_date=pl.when(status.is_in(["revoked", "inactive"])).then(pl.col("modified_or_revoked_date")),
-        citation=pl.col("remarks").str.extract_all(r"T\.D\. ?\d+").list.unique(maintain_order=True).list.join("; ").replace("", None),
+        end_date=pl.when(status.is_in(["revoked", "inactive", "modified"])).then(pl.col("modified_or_revoked_date")),
+        citation=join_notes(
+            pl.format("CBP {} effective {}", pl.col("order_type"), pl.col("effective_date").fill_null("(date not recorded)")),
+            pl.format("({})", decisions.replace("", None)),
+        ),
         includes_affiliates=lists_affiliates(),
         remarks=join_notes(
             pl.col("remarks"),
-            pl.when(status.is_in(["modified", "partially active"]) & pl.col("modified_or_revoked_date").is_not_null()).then(
-                pl.format("Modified on {}.", pl.col("modified_or_revoked_date"))
+            pl.when(status.eq("partially active") & pl.col("modified_or_revoked_date").is_not_null()).then(
+                pl.format("Modified on {}; still in force for the goods it covers.", pl.col("modified_or_revoked_date"))
+            ),
+            pl.when(status.eq("modified") & pl.col("modified_or_revoked_date").is_not_null()).then(
+                pl.format("Modified on {}: the goods are admitted again, so the order is no longer in force.",
+                          pl.col("modified_or_revoked_date"))
             ),
             pl.when(pl.col("status").is_null()).then(pl.lit("Status not recorded in the compiled sources.")),
             pl.when(pl.col("effective_date").is_null()).then(pl.lit("Effective date not recorded in the compiled sources.")),
             pl.format("Listed as: {}.", descriptive_aliases()),
+            secondary_urls(),
             confidence_note(),
         ),
+        source_url=pl.coalesce(official_urls(), pl.lit(CBP_URL)),
     )
     return entities, [split_names(entities, "aliases", "alias")]
 
@@ -299,7 +436,13 @@ def build_sanctions(ref: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]
             pl.col("reason"),
             pl.when(removed).then(pl.format("Removed from the list on {}.", pl.col("date_removed"))),
             pl.format("Listed as: {}.", descriptive_aliases()),
+            secondary_urls(),
             confidence_note(),
+        ),
+        source_url=pl.coalesce(
+            pl.format(FR_DOCUMENT_URL, pl.col("fr_citation_or_release").str.extract(r"(?:FR Doc\.?|Federal Register) ?(\d{4}-\d{5})")),
+            official_urls(),
+            pl.col("authority").replace_strict(AUTHORITY_URLS, default=None),
         ),
     )
     return entities, [split_names(entities, "aliases", "alias")]
@@ -406,18 +549,22 @@ def coverage(source: str, entities: pl.DataFrame, ref: pl.DataFrame, list_as_of:
             ref.select(pl.col("subsidiaries").str.split(";").explode().str.strip_chars()).drop_nulls()
             .filter(~pl.col("subsidiaries").str.contains("(?i)not individually named")).unique().height
         )
+        secondary = ref.filter(pl.col("confidence") == "secondary")["name"].unique(maintain_order=True).to_list()
+        total, date, document = UFLPA_TOTAL
         return (
             f"UFLPA: {entities.height} entities and {subsidiaries} named subsidiaries, i.e. "
-            f"{entities.height + subsidiaries} of the {UFLPA_TOTAL_2025_01_15} entries DHS had listed by 2025-01-15 "
-            "(DHS counts named subsidiaries as entries); later additions are not included; run `screener ingest` "
-            f"for the current list.{uflpa_shortfalls(ref)}"
+            f"{entities.height + subsidiaries} of the {total} entries DHS lists after its notice of {date} "
+            f"(Federal Register {document}; DHS counts named subsidiaries as entries); run `screener ingest uflpa` "
+            f"for the complete current list.{uflpa_shortfalls(ref)}"
+            + (f" Resting on secondary sources only (the notice itself not seen): {'; '.join(secondary).rstrip('.')}." if secondary else "")
         )
     if source == "cbp_wro":
         unknown = entities["status"].null_count()
         return (
             f"CBP: {entities.height} Withhold Release Orders and Findings, all countries, {entities['start_date'].min()} "
             f"to {list_as_of}; {unknown} older orders have no confirmed status and it is a compilation, not CBP's "
-            "complete dataset; run `screener ingest` for the current list."
+            "complete dataset (effective dates are those of CBP's announcements, which can differ from its dataset's); "
+            "run `screener ingest cbp_wro` for the current list."
         )
     counts = entities.group_by("list_name", maintain_order=True).len()
     parts = ", ".join(f"{n} {name}" for name, n in counts.iter_rows())
@@ -443,7 +590,7 @@ def build(reference: Path, out: Path, additions: Path = ADDITIONS) -> dict[str, 
     zh, _ = read_with_additions(reference, additions, "chinese_names.csv")
     built, unjoined_all = [], []
     for source, (file_name, title, url, licence, builder) in LISTS.items():
-        ref, added = read_with_additions(reference, additions, file_name)
+        ref, added = read_list_facts(reference, additions, file_name)
         entities, names, unjoined = assemble(source, *builder(ref), zh, file_name)
         unjoined_all.append(unjoined)
         list_as_of = as_of(entities)

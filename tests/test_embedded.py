@@ -14,13 +14,20 @@ import pytest
 
 from screener import paths
 from screener.embedded import EmbeddedDataError, ensure_embedded, read_embedded, read_gazetteer, read_manifest
-from screener.schema import ENTITY_SCHEMA, NAME_KINDS, NAME_SCHEMA, STATUSES
+from screener.schema import ENTITY_SCHEMA, NAME_KINDS, NAME_SCHEMA, STATUSES, entity_id
 from screener.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
-# Counts of the compiled reference facts plus scripts/reference_additions/ the data was built from
-# (131 UFLPA rows, no UFLPA additions yet: 4 entities listed under two sections, 1 listed twice with different punctuation).
-EXPECTED_ENTITIES = {"uflpa": 126, "cbp_wro": 110, "sanctions": 98}
+# Counts of the compiled reference facts plus scripts/reference_additions/ the data was built from: 131 UFLPA
+# reference rows + 6 added (5 of the 2026-08-03 additions, Changji Esquel's 2022 listing) - 1 duplicate dropped
+# (Aksu Huafu Textiles Co.), in 130 entities (5 listed under two sections, 1 twice with different punctuation);
+# 110 CBP rows + 3 added (Serbia Zijin Copper, BAT Malawi, Paakumsuk).
+EXPECTED_ENTITIES = {"uflpa": 130, "cbp_wro": 113, "sanctions": 98}
+OFFICIAL_URL = (
+    r"^https?://([a-z0-9-]+\.)*(federalregister\.gov|govinfo\.gov|dhs\.gov|cbp\.gov|treasury\.gov|treas\.gov|ecfr\.gov"
+    r"|congress\.gov|eur-lex\.europa\.eu|gov\.uk|gazette\.gc\.ca|laws-lois\.justice\.gc\.ca|canada\.ca"
+    r"|content\.govdelivery\.com)/"
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +75,14 @@ def test_every_entity_is_cited_with_program_and_source_url(lists):
         assert uncited.is_empty(), uncited.select("entity_id", "name").to_dicts()[:3]
 
 
+def test_every_entity_is_cited_to_an_official_source(lists):
+    for item in lists.values():
+        urls = item.entities.select("name", url=pl.col("source_url").str.split(" | ")).explode("url")
+        unofficial = urls.filter(~pl.col("url").str.contains(OFFICIAL_URL))
+        assert unofficial.is_empty(), unofficial.head(3).rows()
+        assert item.entities["citation"].null_count() == 0
+
+
 def test_every_entity_has_its_primary_name_and_names_are_well_formed(lists):
     for item in lists.values():
         primary = item.names.filter(pl.col("kind") == "primary")
@@ -84,7 +99,10 @@ def test_uflpa_programs_dates_and_citations(lists):
     entities = lists["uflpa"].entities
     assert entities["program"].str.contains(r"^(UFLPA 2\(d\)\(2\)\(B\)\((i|ii|iii|iv|v)\)(; )?)+$|^UFLPA Entity List$").all()
     assert entities["start_date"].null_count() == 0
-    assert entities["citation"].drop_nulls().str.starts_with("Federal Register 20").all()
+    assert entities["citation"].str.starts_with("Federal Register ").all()
+    bayi = entity(lists, "uflpa", "Baowu Group Xinjiang Bayi Iron and Steel Co., Ltd.")
+    assert bayi["citation"] == "Federal Register notice effective 2024-10-03 (document number not confirmed)"
+    assert bayi["source_url"] == "https://www.dhs.gov/uflpa-entity-list" and "stileintl.com" in bayi["remarks"]
     assert (entities["authority"] == "US-DHS").all() and (entities["status"] == "active").all()
     assert entities["entity_id"].str.starts_with("uflpa:").all()
 
@@ -105,9 +123,42 @@ def test_uflpa_spellings_differing_in_punctuation_are_one_entity(lists):
 
 
 def test_uflpa_row_without_section_is_not_given_one(lists):
-    xpcc = entity(lists, "uflpa", "Xinjiang Production and Construction Corps")
-    assert xpcc["program"] == "UFLPA Entity List"
-    assert "not stated" in xpcc["remarks"]
+    jinchuan = entity(lists, "uflpa", "Xinjiang Jinchuan Mining Industry Co.")
+    assert jinchuan["program"] == "UFLPA Entity List"
+    assert "not stated" in jinchuan["remarks"]
+
+
+def test_uflpa_2026_additions_rest_on_their_notice_and_say_so(lists):
+    for name in ("TBEA Co., Ltd.", "SDIC Xinjiang Lithium Industry Co., Ltd.", "Xinjiang Tianhongji Technology Co., Ltd.",
+                 "Shihezi Xinren Battery Aluminum Foil Technology Co., Ltd."):
+        added = entity(lists, "uflpa", name)
+        assert (added["program"], added["start_date"]) == ("UFLPA 2(d)(2)(B)(v)", dt.date(2026, 8, 3))
+        assert added["citation"] == "Federal Register 2026-15628" and "secondary only" in added["remarks"]
+    coverage = lists["uflpa"].meta.coverage
+    assert "of the 187 entries" in coverage and "5 of the 43 entries of 2026-08-03" in coverage
+    assert "secondary sources only" in coverage and "TBEA Co., Ltd." in coverage
+    assert lists["uflpa"].meta.as_of == dt.date(2026, 8, 3)
+
+
+def test_uflpa_renamed_entity_keeps_its_id_and_old_names(lists):
+    goens = entity(lists, "uflpa", "Xinjiang Goens Energy Technology Co., Ltd.")
+    assert goens["entity_id"] == entity_id("uflpa", "Xinjiang GCL New Energy Material Technology, Co. Ltd.")
+    assert goens["start_date"] == dt.date(2022, 6, 21) and "2026-15628" in goens["remarks"]
+    kinds = dict(names_of(lists, "uflpa", goens["name"]).select("name", "kind").iter_rows())
+    assert kinds["Xinjiang GCL New Energy Material Technology Co., Ltd."] == "former"
+    assert kinds["Xinjiang GCL New Energy Materials Technology Co., Ltd."] == "former"
+
+
+def test_uflpa_known_gaps_are_closed(lists):
+    entities = lists["uflpa"].entities
+    assert entities.filter(pl.col("name").str.starts_with("Aksu Huafu")).height == 1
+    aksu = names_of(lists, "uflpa", "Aksu Huafu Color Spinning Co., Ltd.")
+    assert "Aksu Huafu Textiles Co., Ltd." in aksu["name"].to_list()
+    changji = entity(lists, "uflpa", "Changji Esquel Textile Co., Ltd.")
+    assert (changji["program"], changji["start_date"]) == ("UFLPA 2(d)(2)(B)(v)", dt.date(2022, 6, 21))
+    assert "section (i) effective 2022-06-21 until 2024-11-01" in changji["remarks"]
+    for name in ("Xinjiang Production and Construction Corps", "Xinjiang East Hope Nonferrous Metals Co., Ltd."):
+        assert entity(lists, "uflpa", name)["program"] == "UFLPA 2(d)(2)(B)(i)"
 
 
 def test_uflpa_aliases_and_subsidiaries_are_names(lists):
@@ -141,13 +192,18 @@ def test_cbp_orders(lists):
     assert set(entities["status"].drop_nulls().unique()) <= set(STATUSES)
     assert entities["country"].str.contains("^[A-Z]{2}$").all()
     assert entities.filter(pl.col("status").is_in(["revoked", "inactive"]))["end_date"].null_count() == 0
-    assert entities.filter(pl.col("end_date").is_not_null())["status"].is_in(["revoked", "inactive"]).all()
+    assert entities.filter(pl.col("end_date").is_not_null())["status"].is_in(["revoked", "inactive", "modified"]).all()
+    assert entities.filter(pl.col("status") == "partially active")["end_date"].null_count() == 2
+    assert entities["citation"].str.starts_with("CBP ").all()
     tunago = entity(lists, "cbp_wro", "Fishing Vessel: Tunago No. 61")
     assert (tunago["entity_type"], tunago["status"], tunago["end_date"]) == ("vessel", "revoked", dt.date(2020, 4, 1))
     xpcc = entity(lists, "cbp_wro", "Xinjiang Production and Construction Corporation (XPCC)")
     assert xpcc["includes_affiliates"] is True and xpcc["merchandise"]
     top_glove = lists["cbp_wro"].entities.filter(pl.col("name") == "Top Glove Corporation Bhd")
     assert sorted(top_glove["program"]) == ["Finding", "WRO"]
+    assert top_glove["end_date"].to_list() == [dt.date(2021, 9, 9)] * 2 and (top_glove["status"] == "modified").all()
+    zijin = entity(lists, "cbp_wro", "Serbia Zijin Copper D.O.O.")
+    assert (zijin["country"], zijin["program"], zijin["status"], zijin["start_date"]) == ("RS", "WRO", "active", dt.date(2026, 6, 16))
     assert entity(lists, "cbp_wro", "Mangalore Ganesh Beedie Works")["country"] == "IN"
 
 
@@ -319,7 +375,10 @@ def test_build_script_merges_joins_and_is_deterministic(reference, tmp_path, cap
     alpha = lists["uflpa"].entities.filter(pl.col("name") == "Alpha Cotton Co., Ltd.").row(0, named=True)
     assert alpha["program"] == "UFLPA 2(d)(2)(B)(ii); UFLPA 2(d)(2)(B)(v)"
     assert alpha["start_date"] == dt.date(2023, 6, 12) and alpha["includes_affiliates"] is True
-    assert alpha["citation"] == "Federal Register 2023-12481; Federal Register 2024-10544"
+    assert alpha["citation"] == (
+        "Federal Register 2023-12481; Federal Register 2024-10544; "
+        "Federal Register notice effective 2025-01-15 (document number not confirmed)"
+    )
     names = lists["uflpa"].names.filter(pl.col("entity_id") == alpha["entity_id"])
     assert dict(zip(names["name"], names["kind"])) == {
         "Alpha Cotton Co., Ltd.": "primary", "Alpha Yarn Co., Ltd.": "subsidiary", "Alpha Textiles": "alias",
@@ -328,10 +387,11 @@ def test_build_script_merges_joins_and_is_deterministic(reference, tmp_path, cap
     }
     assert "effective 2025-01-15" in alpha["remarks"]
     beta = lists["uflpa"].entities.filter(pl.col("name") == "Beta Metals Co., Ltd.").row(0, named=True)
-    assert beta["program"] == "UFLPA Entity List" and beta["citation"] is None
+    assert beta["program"] == "UFLPA Entity List"
+    assert beta["citation"] == "Federal Register notice effective 2024-11-25 (document number not confirmed)"
     gamma = lists["cbp_wro"].entities.row(0, named=True)
     assert (gamma["status"], gamma["end_date"], gamma["citation"], gamma["includes_affiliates"]) == (
-        "revoked", dt.date(2021, 9, 9), "T.D. 12345", True)
+        "revoked", dt.date(2021, 9, 9), "CBP WRO effective 2020-07-15 (T.D. 12345)", True)
     assert lists["cbp_wro"].names["name"].to_list() == ["Gamma Gloves Sdn Bhd"]
     delta = lists["sanctions"].entities.row(0, named=True)
     assert (delta["list_name"], delta["country"], delta["addresses"]) == ("BIS Entity List", "CN", "Urumqi, Xinjiang, China")
@@ -343,7 +403,8 @@ def test_build_script_merges_joins_and_is_deterministic(reference, tmp_path, cap
 def test_build_script_names_a_missing_reference_file(reference, tmp_path):
     (reference / "cbp_wro_findings.csv").unlink()
     with pytest.raises(SystemExit, match="cbp_wro_findings.csv is missing"):
-        load_build_script().main(["--reference", str(reference), "--out", str(tmp_path / "out")])
+        load_build_script().main(["--reference", str(reference), "--out", str(tmp_path / "out"),
+                                  "--additions", str(tmp_path / "none")])
 
 
 def write_additions(folder: Path, uflpa: list[dict[str, str | None]], zh: list[dict[str, str | None]]) -> Path:
@@ -370,7 +431,8 @@ def test_build_script_merges_the_cited_additions(reference, tmp_path):
     uflpa = {item.meta.source: item for item in read_embedded(out)}["uflpa"]
     assert sorted(uflpa.entities["name"]) == ["Alpha Cotton Co., Ltd.", "Beta Metals Co., Ltd.", "Zeta Walnut Trading Co., Ltd."]
     zeta = uflpa.entities.filter(pl.col("name").str.starts_with("Zeta")).row(0, named=True)
-    assert zeta["source_url"] == "https://example.com/alert" and zeta["program"] == "UFLPA 2(d)(2)(B)(v)"
+    assert zeta["source_url"] == "https://www.dhs.gov/uflpa-entity-list" and zeta["program"] == "UFLPA 2(d)(2)(B)(v)"
+    assert "secondary reports: https://example.com/alert" in zeta["remarks"]
     assert "泽塔核桃贸易有限公司" in uflpa.names.filter(pl.col("entity_id") == zeta["entity_id"])["name"].to_list()
     entry = manifest["lists"][0]
     assert entry["compiled_from"].startswith("uflpa_entity_list.csv (5 rows, 1 of them from scripts/reference_additions/")
@@ -398,3 +460,58 @@ def test_repository_additions_are_cited_and_embedded(lists):
         assert rows["source_url"].str.contains("^https?://").all(), path.name
     taida = names_of(lists, "uflpa", "Hetian Taida Apparel Co., Ltd.")
     assert "和田泰达服饰有限公司" in taida.filter(pl.col("lang") == "zh")["name"].to_list()
+
+
+def write_corrections(folder: Path, rows: list[dict[str, str | None]]) -> Path:
+    folder.mkdir(exist_ok=True)
+    columns = ["file", "name", "effective_date", "field", "value", "source_url", "note"]
+    pl.DataFrame([{column: row.get(column) for column in columns} for row in rows], schema=dict.fromkeys(columns, pl.String)
+                 ).write_csv(folder / "corrections.csv")
+    return folder
+
+
+def test_build_script_applies_cited_corrections(reference, tmp_path):
+    cited = {"file": "uflpa_entity_list.csv", "source_url": "https://www.federalregister.gov/d/2026-15628"}
+    additions = write_corrections(tmp_path / "fixes", [
+        {**cited, "name": "Alpha Cotton Co Ltd", "effective_date": "2025-01-15", "field": "drop", "note": "Duplicate"},
+        {**cited, "name": "Alpha Cotton Co., Ltd.", "effective_date": "2023-06-12", "field": "until", "value": "2024-05-17",
+         "note": "Moved to (v)"},
+        {**cited, "name": "Beta Metals Co., Ltd.", "field": "section", "value": "ii", "note": "Section confirmed"},
+        {**cited, "name": "Beta Metals Co., Ltd.", "field": "name", "value": "Beta Renamed Metals Co., Ltd.", "note": "Renamed"},
+    ])
+    load_build_script().build(reference, tmp_path / "out", additions)
+    uflpa = {item.meta.source: item for item in read_embedded(tmp_path / "out")}["uflpa"]
+    alpha = uflpa.entities.filter(pl.col("name") == "Alpha Cotton Co., Ltd.").row(0, named=True)
+    assert alpha["program"] == "UFLPA 2(d)(2)(B)(v)" and alpha["start_date"] == dt.date(2023, 6, 12)
+    assert "section (ii) effective 2023-06-12 until 2024-05-17" in alpha["remarks"] and "Moved to (v)" in alpha["remarks"]
+    assert "Alpha Cotton Co Ltd" not in uflpa.names["name"].to_list()
+    beta = uflpa.entities.filter(pl.col("name") == "Beta Renamed Metals Co., Ltd.").row(0, named=True)
+    assert beta["entity_id"] == entity_id("uflpa", "Beta Metals Co., Ltd.") and beta["program"] == "UFLPA 2(d)(2)(B)(ii)"
+    former = uflpa.names.filter(pl.col("entity_id") == beta["entity_id"]).filter(pl.col("kind") == "former")
+    assert former["name"].to_list() == ["Beta Metals Co., Ltd."]
+
+
+def test_build_script_refuses_a_correction_it_cannot_apply(reference, tmp_path):
+    build = load_build_script()
+    cited = {"file": "uflpa_entity_list.csv", "source_url": "https://www.federalregister.gov/d/2026-15628"}
+    nobody = write_corrections(tmp_path / "nobody", [{**cited, "name": "Nobody Co.", "field": "drop"}])
+    with pytest.raises(SystemExit, match="no row of uflpa_entity_list.csv named 'Nobody Co.'"):
+        build.build(reference, tmp_path / "out", nobody)
+    field = write_corrections(tmp_path / "field", [{**cited, "name": "Beta Metals Co., Ltd.", "field": "colour", "value": "x"}])
+    with pytest.raises(SystemExit, match="no field 'colour'"):
+        build.build(reference, tmp_path / "out", field)
+    uncited = write_corrections(tmp_path / "uncited", [{"file": "uflpa_entity_list.csv", "name": "Beta Metals Co., Ltd.",
+                                                        "field": "drop"}])
+    with pytest.raises(SystemExit, match="every correction needs a source_url"):
+        build.build(reference, tmp_path / "out", uncited)
+
+
+def test_build_script_ends_a_modified_order_and_cites_secondary_reports_in_remarks(reference, tmp_path):
+    rows = pl.read_csv(reference / "cbp_wro_findings.csv", infer_schema=False).with_columns(
+        status=pl.lit("Modified"), source_url=pl.lit("https://www.cbp.gov/newsroom/release | https://example.com/blog"))
+    rows.write_csv(reference / "cbp_wro_findings.csv")
+    load_build_script().build(reference, tmp_path / "out", tmp_path / "none")
+    gamma = {item.meta.source: item for item in read_embedded(tmp_path / "out")}["cbp_wro"].entities.row(0, named=True)
+    assert (gamma["status"], gamma["end_date"]) == ("modified", dt.date(2021, 9, 9))
+    assert "no longer in force" in gamma["remarks"] and "https://example.com/blog" in gamma["remarks"]
+    assert gamma["source_url"] == "https://www.cbp.gov/newsroom/release"
