@@ -122,6 +122,27 @@ ENTITIES: dict[str, dict[str, Any]] = {
         source_url="https://www.cbp.gov/newsroom/national-media-release/cbp-revokes-withhold-release-order",
         includes_affiliates=False,
     ),
+    "wro_modified": dict(
+        entity_id="cbp_wro:fff",
+        source="cbp_wro",
+        list_name="CBP Withhold Release Orders and Findings",
+        list_kind="legal",
+        authority="US-CBP",
+        program="Finding",
+        entity_type="organization",
+        name="Top Glove Corporation Bhd",
+        country="MY",
+        addresses=None,
+        sector="Pharmaceuticals, Health and Chemicals",
+        merchandise="disposable gloves",
+        status="modified",
+        start_date=dt.date(2021, 3, 29),
+        end_date=None,
+        citation="CBP Finding effective 2021-03-29",
+        remarks=None,
+        source_url="https://www.cbp.gov/newsroom/stats/trade/forced-labor/withhold-release-orders-and-findings",
+        includes_affiliates=False,
+    ),
     "sanction": dict(
         entity_id="sanctions:fff",
         source="sanctions",
@@ -449,6 +470,13 @@ def test_revoked_wro_is_low_with_the_revocation_date(ruleset: RuleSet) -> None:
     assert result["risk_tier"] == "low"
     assert result["fired_rules"] == ["listing_no_longer_in_force"]
     assert "is revoked since 2020-04-01 and no longer in force" in result["reasons"]
+
+
+def test_order_modified_so_goods_are_admitted_is_not_in_force_even_without_a_date(ruleset: RuleSet) -> None:
+    result = one(ruleset, {"name": "Top Glove", "product": "disposable gloves"}, (0, "wro_modified", 100.0, "match"))
+    assert result["risk_tier"] == "low"
+    assert result["fired_rules"] == ["listing_no_longer_in_force"]
+    assert "is modified and no longer in force" in result["reasons"]
 
 
 # ------------------------------------------------------------------ 4 sanctions, other lists, research
