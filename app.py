@@ -4,6 +4,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from screener.ui.state import attempt, current_screener
+from screener.ui.views import list_age_banner
+
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
 st.set_page_config(page_title="Forced-labour supplier screener", page_icon=":material/policy:", layout="wide")
@@ -20,4 +23,7 @@ st.sidebar.caption(
     "Screens suppliers against the UFLPA Entity List, CBP Withhold Release Orders and Findings and "
     "Xinjiang-related sanctions. A flag is a lead to investigate, not a legal determination."
 )
+loaded = attempt("Cannot read the lists", current_screener)
+if loaded is not None:
+    list_age_banner(loaded.lists.snapshots)
 navigation.run()

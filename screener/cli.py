@@ -22,9 +22,10 @@ from rich.table import Table
 
 from screener.cli_ingest import diff_command, ingest_command
 from screener.cli_workflow import decide_command, decisions_app, monitor_command, portfolio_app
-from screener.doctor import DEFAULT_MAX_AGE_DAYS, run_checks
+from screener.doctor import run_checks
 from screener.embedded import ensure_embedded
 from screener.errors import first_line
+from screener.freshness import ages_line
 from screener.matching import MatchConfig
 from screener.paths import default_db_path
 from screener.reports import report_format, write_report
@@ -147,7 +148,7 @@ def sources(db: DbOption = None) -> None:
 
 @app.command()
 def doctor(
-    max_age_days: Annotated[int, typer.Option("--max-age-days", help="Warn when a list is older than this.")] = DEFAULT_MAX_AGE_DAYS,
+    max_age_days: Annotated[Optional[int], typer.Option("--max-age-days", min=0, help="Fail when a list is older than this many days (default: warn past $SCREENER_MAX_AGE_DAYS, 90).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
     rules: RulesOption = None,
     db: DbOption = None,
@@ -182,6 +183,7 @@ def print_verdict(result: ScreenResult) -> None:
         out.print(f"  • {reason}")
     if result.candidates.is_empty():
         out.print("No candidate reached the review threshold.")
+        print_list_ages(result)
         return
     table = Table(title="Top candidates")
     for column in ("score", "band", "entity", "list", "matched name", "explanation"):
@@ -190,6 +192,7 @@ def print_verdict(result: ScreenResult) -> None:
         table.add_row(f"{cand['score']:.1f}", cand["band"], cand["name"], cand["list_name"],
                       f"{cand['matched_name']} ({cand['name_kind']})", cand["explanation"])
     out.print(table)
+    print_list_ages(result)
 
 
 def print_summary(result: ScreenResult) -> None:
@@ -201,6 +204,7 @@ def print_summary(result: ScreenResult) -> None:
     out.print(table)
     flagged = result.rows.filter(pl.col("risk_tier").is_in(["critical", "high"])).sort("risk_score", descending=True)
     if flagged.is_empty():
+        print_list_ages(result)
         return
     name_column = result.metadata["columns"]["name"]
     top = Table(title="Top flagged suppliers")
@@ -210,8 +214,17 @@ def print_summary(result: ScreenResult) -> None:
         top.add_row(str(row["row"] + 2), str(row.get(name_column) or ""), row["risk_tier"], str(row["risk_score"]),
                     row["match_name"] or "", textwrap.shorten((row["reasons"] or "").split(" | ")[0], 80))
     out.print(top)
-    snapshots = ", ".join(f"{s['source']} #{s['snapshot_id']} (as of {s['as_of']})" for s in result.metadata["snapshots"])
-    out.print(f"Lists used: {snapshots}. Write a full report with --out FILE.")
+    print_list_ages(result)
+    out.print("Write a full report with --out FILE.")
+
+
+def print_list_ages(result: ScreenResult) -> None:
+    """The lists used with their age, and a warning with the refresh command for each list past the age limit."""
+    snapshots = result.metadata["snapshots"]
+    out.print(f"Lists used: {ages_line(snapshots)}.", highlight=False, soft_wrap=True)
+    for snapshot in snapshots:
+        if snapshot.get("age_warning"):
+            out.print(f"[yellow]warning:[/] {snapshot['age_warning']}", highlight=False, soft_wrap=True)
 
 
 app.command("ingest")(ingest_command)

@@ -10,11 +10,10 @@ import polars as pl
 
 from screener.embedded import read_embedded
 from screener.errors import first_line
+from screener.freshness import age_days, max_age_days, refresh_advice
 from screener.rules import load_rules
 from screener.store import SCHEMA_VERSION, Store
-from sources.registry import SOURCES as INGESTIBLE
 
-DEFAULT_MAX_AGE_DAYS = 90
 STATUSES = ("ok", "warn", "fail")
 
 
@@ -28,17 +27,22 @@ class Finding:
 
 
 def run_checks(
-    db_path: Path, rules_files: list[Path], max_age_days: int = DEFAULT_MAX_AGE_DAYS, today: dt.date | None = None
+    db_path: Path, rules_files: list[Path], max_age: int | None = None, today: dt.date | None = None
 ) -> list[Finding]:
-    """Every check, in order; a failing check never stops the ones after it."""
+    """Every check, in order; a failing check never stops the ones after it.
+
+    A list older than `max_age` days fails; without `max_age`, one older than the configured limit
+    ($SCREENER_MAX_AGE_DAYS, default 90) is a warning."""
     today = today or dt.date.today()
+    stale = "fail" if max_age is not None else "warn"
+    limit = max_age_days() if max_age is None else max_age
     findings = [_check_embedded(), _check_rules(rules_files)]
     if not db_path.exists():
         findings.append(Finding("database", "warn", f"{db_path} does not exist yet; the first screen creates it"))
         return findings
     try:
         with Store(db_path, read_only=True) as store:
-            findings.extend(_check_store(store, max_age_days, today))
+            findings.extend(_check_store(store, limit, stale, today))
     except Exception as error:
         findings.append(Finding("database", "fail", f"{db_path}: {first_line(error)}"))
     return findings
@@ -60,7 +64,7 @@ def _check_rules(rules_files: list[Path]) -> Finding:
     return Finding("rules", "ok", f"{len(ruleset.rules)} rules load (version {ruleset.version})")
 
 
-def _check_store(store: Store, max_age_days: int, today: dt.date) -> list[Finding]:
+def _check_store(store: Store, limit: int, stale: str, today: dt.date) -> list[Finding]:
     version = store.schema_version()
     if version != SCHEMA_VERSION:
         return [Finding("database", "fail", f"schema version {version}, this screener expects {SCHEMA_VERSION}; "
@@ -70,7 +74,7 @@ def _check_store(store: Store, max_age_days: int, today: dt.date) -> list[Findin
     if current.is_empty():
         return [*findings, Finding("snapshots", "warn", "no list loaded yet; the first screen loads the embedded lists")]
     findings.extend(_check_counts(store))
-    findings.extend(_check_age(snapshot, max_age_days, today) for snapshot in current.iter_rows(named=True))
+    findings.extend(_check_age(snapshot, limit, stale, today) for snapshot in current.iter_rows(named=True))
     return findings
 
 
@@ -94,20 +98,13 @@ def _check_counts(store: Store) -> list[Finding]:
     return findings or [Finding("snapshots", "ok", "every current snapshot is complete, one per source")]
 
 
-def _check_age(snapshot: dict, max_age_days: int, today: dt.date) -> Finding:
+def _check_age(snapshot: dict, limit: int, stale: str, today: dt.date) -> Finding:
     as_of = snapshot["as_of"]
     label = f"{snapshot['source']} (snapshot {snapshot['snapshot_id']}, {snapshot['origin']})"
-    if as_of is None:
-        return Finding("freshness", "warn", f"{label} has no as-of date")
-    age = (today - as_of).days
-    if age > max_age_days:
-        return Finding("freshness", "warn", f"{label} is {age} days old (as of {as_of}, limit {max_age_days}); "
+    age = age_days(as_of, today)
+    if age is None:
+        return Finding("freshness", stale, f"{label} has no as-of date; {refresh_advice(snapshot['source'])}")
+    if age > limit:
+        return Finding("freshness", stale, f"{label} is {age} days old (as of {as_of}, limit {limit}); "
                        f"{refresh_advice(snapshot['source'])}")
     return Finding("freshness", "ok", f"{label} is {age} days old (as of {as_of})")
-
-
-def refresh_advice(source: str) -> str:
-    """What to run: the source's own ingest, or, for the embedded sanctions compilation, the live lists beside it."""
-    if source in INGESTIBLE:
-        return f"run `screener ingest {source}` to refresh it"
-    return "run `screener ingest csl opensanctions` to screen against the current full lists as well"

@@ -28,7 +28,8 @@ class ScreenResult:
     and ADDED_COLUMNS. `candidates` holds every candidate at or above the review threshold,
     joined with its entity's columns (source, list_name, program, start_date, status,
     merchandise, citation, source_url, ...). `metadata` records tool_version, rules_version,
-    snapshots (list of dicts: source, title, snapshot_id, as_of, url, coverage),
+    snapshots (list of dicts: source, title, snapshot_id, as_of, url, coverage, age_days, age_warning: empty
+    unless the list is older than max_age_days),
     thresholds ({match, review}), run_at (ISO timestamp) and input (file name).
     """
 

@@ -12,6 +12,7 @@ import polars as pl
 from screener import __version__
 from screener.columns import ColumnMapping, detect_columns
 from screener.embedded import ensure_embedded
+from screener.freshness import max_age_days, with_ages
 from screener.matching import MatchConfig, Matcher
 from screener.result import ScreenResult
 from screener.rules import RuleSet, evaluate, load_rules
@@ -120,10 +121,14 @@ class Screener:
         return {
             "tool_version": __version__,
             "rules_version": self.ruleset.version,
-            "snapshots": [
-                {**snapshot, "as_of": snapshot["as_of"].isoformat() if snapshot["as_of"] else None}
-                for snapshot in snapshots.to_dicts()
-            ],
+            "snapshots": with_ages(
+                [
+                    {**snapshot, "as_of": snapshot["as_of"].isoformat() if snapshot["as_of"] else None}
+                    for snapshot in snapshots.to_dicts()
+                ],
+                limit=max_age_days(),
+            ),
+            "max_age_days": max_age_days(),
             "thresholds": {"match": self.config.match.match_threshold, "review": self.config.match.review_threshold},
             "as_of": self.config.as_of.isoformat() if self.config.as_of else None,
             "run_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -232,6 +232,19 @@ def test_sources_page_lists_each_snapshot_with_as_of_and_counts(app):
     assert any("Licence" in element.value for element in app.markdown)
 
 
+def test_every_page_says_how_old_the_lists_are_and_warns_past_the_age_limit(app_env, monkeypatch):
+    monkeypatch.setenv("SCREENER_MAX_AGE_DAYS", "0")
+    state.reload_lists()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert any("Lists in use: " in element.value and "days old" in element.value for element in at.sidebar.caption)
+    for page in ("app_pages/screen.py", "app_pages/sources.py"):
+        at.switch_page(page).run()
+        warnings = [element.value for element in at.warning]
+        assert any("The uflpa list is" in text and "screener ingest uflpa" in text for text in warnings), warnings
+    monkeypatch.setenv("SCREENER_MAX_AGE_DAYS", "1000000")
+    assert not [element for element in at.run().warning if "days old" in element.value]
+
+
 def test_report_bytes_open_in_every_format(app_env):
     result = screener.screening.screen_file(EXAMPLE_SUPPLIERS, app_env)
     book = openpyxl.load_workbook(io.BytesIO(report_bytes(result, "xlsx")), read_only=True)

@@ -112,7 +112,23 @@ def test_doctor_passes_on_a_loaded_database_and_fails_on_a_broken_rule_file(list
     assert "FAIL rules" in failing.stdout and "broken.toml" in failing.stdout
 
 
-def test_doctor_warns_about_stale_lists(lists_db):
-    done = screener("doctor", "--max-age-days", "1", "--strict", db=lists_db)
+def test_doctor_fails_on_lists_older_than_max_age_days_and_warns_past_the_configured_limit(lists_db):
+    done = screener("doctor", "--max-age-days", "1", db=lists_db)
     assert done.returncode == 1
-    assert "days old" in done.stdout and "screener ingest" in done.stdout
+    assert "FAIL freshness" in done.stdout and "days old" in done.stdout and "screener ingest" in done.stdout
+    warned = screener("doctor", db=lists_db, env={"SCREENER_MAX_AGE_DAYS": "1"})
+    assert warned.returncode == 0 and "warn freshness" in warned.stdout
+    assert screener("doctor", "--strict", db=lists_db, env={"SCREENER_MAX_AGE_DAYS": "1"}).returncode == 1
+    bad = screener("doctor", db=lists_db, env={"SCREENER_MAX_AGE_DAYS": "ninety"})
+    assert bad.returncode == 2 and "SCREENER_MAX_AGE_DAYS must be a whole number" in bad.stderr
+
+
+def test_screen_and_check_say_how_old_each_list_is_and_how_to_refresh_it(lists_db):
+    stale = {"SCREENER_MAX_AGE_DAYS": "0"}
+    for args in (["screen", str(EXAMPLE_SUPPLIERS)], ["check", "Hoshine Silicon Industry"], ["check", "Nordic Timber AB"]):
+        done = screener(*args, db=lists_db, env=stale)
+        assert done.returncode == 0, done.stderr
+        assert "Lists used: " in done.stdout and "days old)" in done.stdout
+        assert "warning: The uflpa list is" in done.stdout and "run `screener ingest uflpa` to refresh it" in done.stdout
+    fresh = screener("check", "Hoshine Silicon Industry", db=lists_db, env={"SCREENER_MAX_AGE_DAYS": "1000000"})
+    assert "days old)" in fresh.stdout and "warning:" not in fresh.stdout

@@ -89,9 +89,10 @@ CANDIDATES = [
 SNAPSHOTS = [
     {"source": "sanctions", "title": "Xinjiang-related sanctions and export controls", "snapshot_id": 2,
      "as_of": "2025-12-01", "url": "https://www.bis.gov/entity-list | https://sanctionssearch.ofac.treas.gov/",
-     "coverage": "BIS, OFAC, EU, UK, CA", "origin": "embedded", "sha256": "b" * 64},
+     "coverage": "BIS, OFAC, EU, UK, CA", "origin": "embedded", "sha256": "b" * 64, "age_days": 2, "age_warning": ""},
     {"source": "uflpa", "title": "DHS UFLPA Entity List", "snapshot_id": 3, "as_of": "2025-01-15", "url": UFLPA_URL,
-     "coverage": "127 of 144 entities", "origin": "embedded", "sha256": "a" * 64},
+     "coverage": "127 of 144 entities", "origin": "embedded", "sha256": "a" * 64, "age_days": 312,
+     "age_warning": "The uflpa list is 312 days old (as of 2025-01-15), older than 90 days; run `screener ingest uflpa`."},
 ]
 
 
@@ -406,6 +407,23 @@ def test_html_summary_sources_and_how_to_read(tmp_path, result):
 
 
 # --- every format ----------------------------------------------------------------------------------
+
+
+def report_text(path: Path, suffix: str) -> str:
+    """Everything a reader sees of a report and its sidecars, as one string."""
+    if suffix == "xlsx":
+        book = openpyxl.load_workbook(path)
+        return " ".join(str(value) for row in book["Sources"].iter_rows(values_only=True) for value in row if value is not None)
+    sidecar = {"csv": path.with_name(f"{path.stem}.sources.csv"), "json": path.with_name(f"{path.stem}.sources.json")}
+    return sidecar.get(suffix, path).read_text(encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize("suffix", ["csv", "json", "xlsx", "html"])
+def test_every_format_states_the_age_of_each_list_and_warns_past_the_limit(tmp_path, result, suffix):
+    text = report_text(write_report(result, tmp_path / f"report.{suffix}"), suffix)
+    assert "312" in text and "The uflpa list is 312 days old" in text and "screener ingest uflpa" in text
+    assert "The sanctions list" not in text
+
 
 
 @pytest.mark.parametrize("suffix", ["csv", "json", "xlsx", "html"])

@@ -28,7 +28,8 @@ VERDICT_ORDER = (
     "match_entity_id",
     "reasons",
 )
-SNAPSHOT_FIELDS = ("source", "title", "snapshot_id", "as_of", "url", "sha256", "origin", "coverage")
+SNAPSHOT_FIELDS = ("source", "title", "snapshot_id", "as_of", "age_days", "age_warning", "url", "sha256", "origin", "coverage")
+INTEGER_FIELDS = ("snapshot_id", "age_days")
 REASON_SEPARATOR = " | "
 _FORMULA_START = r"^[=+\-@\t\r＝＋－＠]"
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -186,7 +187,7 @@ def snapshots_frame(metadata: dict[str, Any]) -> pl.DataFrame:
     snapshots = metadata.get("snapshots") or []
     return pl.DataFrame(
         [{field: snapshot.get(field) for field in SNAPSHOT_FIELDS} for snapshot in snapshots],
-        schema={field: pl.Int64 if field == "snapshot_id" else pl.String for field in SNAPSHOT_FIELDS},
+        schema={field: pl.Int64 if field in INTEGER_FIELDS else pl.String for field in SNAPSHOT_FIELDS},
         orient="row",
     )
 
@@ -201,6 +202,7 @@ def run_facts(result: ScreenResult) -> dict[str, str]:
         "rows screened": str(result.rows.height),
         "run at": str(metadata.get("run_at") or ""),
         "lists as of": str(metadata.get("as_of") or "latest snapshot of each list"),
+        "list age limit (days)": str(metadata.get("max_age_days") or ""),
         "tool version": str(metadata.get("tool_version") or ""),
         "rules version": str(metadata.get("rules_version") or ""),
         "match threshold": str(thresholds.get("match", "")),

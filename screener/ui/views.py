@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from screener.freshness import ages_line, with_ages
 from screener.ui.data import TIER_COLOURS, citation_lines
 
 CANDIDATE_COLUMNS = {
@@ -72,3 +73,12 @@ def candidate_table(candidates: pl.DataFrame) -> None:
         column_config=CANDIDATE_COLUMNS,
         width="stretch",
     )
+
+
+def list_age_banner(snapshots: pl.DataFrame) -> None:
+    """The age of each list in the sidebar, and a warning with the refresh command for each list past the age limit."""
+    aged = with_ages(snapshots.to_dicts())
+    st.sidebar.caption(f"Lists in use: {ages_line(aged)}.")
+    for snapshot in aged:
+        if snapshot["age_warning"]:
+            st.warning(snapshot["age_warning"], icon=":material/history:")
