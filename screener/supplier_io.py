@@ -6,10 +6,14 @@ import csv
 import io
 import itertools
 import re
+import zipfile
 from pathlib import Path
 
 import charset_normalizer
 import polars as pl
+
+from screener.errors import first_line
+from screener.workbook_limits import WorkbookTooLarge, check_workbook
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -115,13 +119,24 @@ def _read_delimited(text: str, label: str) -> pl.DataFrame:
         raise InputFileError(f"{label}: not a readable CSV file ({str(error).splitlines()[0]})") from error
 
 
-def _read_spreadsheet(data: bytes, label: str, sheet: str | None) -> pl.DataFrame:
+def sheet_names(data: bytes, *, filename: str = "") -> list[str]:
+    """The sheets of a workbook; InputFileError when it cannot be opened safely."""
+    return list(_open_workbook(data, filename or "the uploaded file").sheet_names)
+
+
+def _open_workbook(data: bytes, label: str):  # -> fastexcel.ExcelReader, imported lazily
     import fastexcel
 
+    if data.startswith(_ZIP_MAGIC):
+        _check_workbook(data, label)
     try:
-        workbook = fastexcel.read_excel(data)
+        return fastexcel.read_excel(data)
     except Exception as error:
-        raise InputFileError(f"{label}: not a readable spreadsheet ({str(error).splitlines()[0]})") from error
+        raise InputFileError(f"{label}: not a readable spreadsheet ({first_line(error)})") from error
+
+
+def _read_spreadsheet(data: bytes, label: str, sheet: str | None) -> pl.DataFrame:
+    workbook = _open_workbook(data, label)
     names = workbook.sheet_names
     if sheet is not None and sheet not in names:
         raise InputFileError(f"{label} has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
@@ -130,6 +145,15 @@ def _read_spreadsheet(data: bytes, label: str, sheet: str | None) -> pl.DataFram
         if cells.width and cells.height > 1:
             return _promote_header_row(cells)
     raise InputFileError(f"{label}: every sheet is empty or has a header but no rows")
+
+
+def _check_workbook(data: bytes, label: str) -> None:
+    try:
+        check_workbook(data)
+    except WorkbookTooLarge as error:
+        raise InputFileError(f"{label} cannot be read safely: {error}") from error
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise InputFileError(f"{label}: not a readable spreadsheet ({first_line(error)})") from error
 
 
 def _promote_header_row(cells: pl.DataFrame) -> pl.DataFrame:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ class BadInput:
     make: Callable[[], bytes]
     names: list[str | None] | None = None
     error: str | None = None
+    isolate: bool = False  # read in a child process: a regression here would abort the reader, not raise
 
 
 def delimited(rows: list[list[str]], delimiter: str = ",", encoding: str = "utf-8", header=HEADER) -> bytes:
@@ -50,12 +52,76 @@ def workbook(sheets: dict[str, list[list[object]]], title_row: str | None = None
     return buffer.getvalue()
 
 
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_PACKAGE = "http://schemas.openxmlformats.org/package/2006"
+_OFFICE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_WORKBOOK_PARTS = {
+    "[Content_Types].xml": f'<Types xmlns="{_PACKAGE}/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/sharedStrings.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+    "_rels/.rels": f'<Relationships xmlns="{_PACKAGE}/relationships"><Relationship Id="rId1" '
+    f'Type="{_OFFICE}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/workbook.xml": f'<workbook xmlns="{_MAIN}" xmlns:r="{_OFFICE}"><sheets>'
+    '<sheet name="Suppliers" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{_PACKAGE}/relationships">'
+    f'<Relationship Id="rId1" Type="{_OFFICE}/worksheet" Target="worksheets/sheet1.xml"/>'
+    f'<Relationship Id="rId2" Type="{_OFFICE}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+}
+
+
+def cell(ref: str, text: str) -> str:
+    attribute = f' r="{ref}"' if ref else ""
+    return f'<c{attribute} t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+def sheet_rows(rows: list[list[str]], refs: bool = True, first_row: int = 1) -> str:
+    """sheetData rows of inline strings, with or without the r= references writers usually give."""
+    xml = []
+    for number, row in enumerate(rows, start=first_row):
+        cells = "".join(cell(f"{chr(65 + column)}{number}" if refs else "", text) for column, text in enumerate(row))
+        xml.append(f'<row r="{number}">{cells}</row>' if refs else f"<row>{cells}</row>")
+    return "".join(xml)
+
+
+def hand_made_workbook(sheet_data: str, *, dimension: str = "A1", unique_strings: int = 1,
+                       padding: int = 0) -> bytes:
+    """A minimal XLSX written part by part, so that its sizes, references and counts can be made to lie."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, xml in _WORKBOOK_PARTS.items():
+            archive.writestr(name, xml)
+        archive.writestr("xl/sharedStrings.xml", f'<sst xmlns="{_MAIN}" count="{unique_strings}" '
+                         f'uniqueCount="{unique_strings}"><si><t>unused</t></si></sst>')
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(f'<worksheet xmlns="{_MAIN}"><dimension ref="{dimension}"/><sheetData>'.encode())
+            for _ in range(padding // 2**20):
+                sheet.write(b" " * 2**20)
+            sheet.write(f"{sheet_data}</sheetData></worksheet>".encode())
+    return buffer.getvalue()
+
+
+def shrunk_size_claim(data: bytes, part: str) -> bytes:
+    """The workbook with one part claiming to inflate to 1 byte (a zip bomb hiding its size)."""
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    info = archive.getinfo(part)
+    actual = info.file_size.to_bytes(4, "little")
+    return data.replace(actual, (1).to_bytes(4, "little"))
+
+
 LATIN_NAMES = ["Société Générale Textiles", "Müller Baumwolle GmbH", "Åsa Garn AB"]
 BIG5_NAMES = ["台灣紡織股份有限公司", "遠東新世紀股份有限公司", "南亞塑膠工業股份有限公司"]
 CYRILLIC_NAMES = ["ТОО Казахстан Текстиль", "ООО Хлопковая Компания"]
 JAPANESE_NAMES = ["株式会社ユニクロ", "トヨタ紡織株式会社"]
 LONG_NAME = "Xinjiang " + "Cotton " * 1428
 HOSTILE = ['=HYPERLINK("http://evil.example","click")', "+SUM(A1:A9)", "-2+3", "@cmd", "<script>alert(1)</script>"]
+SUPPLIERS_SHEET = [HEADER, *ROWS]
+FAR_CELL = cell("XFD1048576", "note")
 ODD = ["Kashgar\x07 Textile\x1b Mill", "Cotton 🧶 Traders 🇨🇳", "\u202eevil\u202c Ltd", "Tab\tInside Co"]
 
 CORPUS: list[BadInput] = [
@@ -97,4 +163,29 @@ CORPUS: list[BadInput] = [
     BadInput("merged_title.xlsx", lambda: workbook({"Suppliers": [HEADER, *ROWS]}, title_row="Approved suppliers"),
              names=NAMES),
     BadInput("truncated.xlsx", lambda: workbook({"Suppliers": [HEADER, *ROWS]})[:300], error="not a readable spreadsheet"),
+    # Workbooks whose claims would make the reader allocate hundreds of GB (issue 14, class 1)
+    BadInput("far_corner_dimension.xlsx", lambda: hand_made_workbook(sheet_rows(SUPPLIERS_SHEET),
+                                                                      dimension="A1:XFD1048576"),
+             names=NAMES, isolate=True),
+    BadInput("no_cell_references.xlsx", lambda: hand_made_workbook(sheet_rows(SUPPLIERS_SHEET, refs=False)),
+             names=NAMES, isolate=True),
+    BadInput("far_corner_cell.xlsx", lambda: hand_made_workbook(sheet_rows(SUPPLIERS_SHEET) + FAR_CELL),
+             error="1,048,576 rows by 16,384 columns", isolate=True),
+    BadInput("far_corner_unreferenced.xlsx",
+             lambda: hand_made_workbook(sheet_rows(SUPPLIERS_SHEET) + f"<row>{'<c/>' * 16383}{cell('', 'x')}</row>"
+                                        + '<row r="1048576">' + cell("", "y") + "</row>"),
+             error="cannot be read safely", isolate=True),
+    BadInput("row_four_billion.xlsx", lambda: hand_made_workbook(sheet_rows([HEADER]) + sheet_rows(ROWS, first_row=4 * 10**9)),
+             error="beyond Excel's last row", isolate=True),
+    BadInput("shared_strings_four_billion.xlsx",
+             lambda: hand_made_workbook(sheet_rows(SUPPLIERS_SHEET), unique_strings=4 * 10**9),
+             error="4,000,000,000 shared strings", isolate=True),
+    BadInput("column_zzzzz.xlsx", lambda: hand_made_workbook(sheet_rows(SUPPLIERS_SHEET) + cell("ZZZZZ4", "x")),
+             error="beyond Excel's last column", isolate=True),
+    BadInput("whitespace_bomb.xlsx", lambda: hand_made_workbook(sheet_rows(SUPPLIERS_SHEET), padding=300 * 2**20),
+             error="MB allowed", isolate=True),
+    BadInput("hidden_size_bomb.xlsx",
+             lambda: shrunk_size_claim(hand_made_workbook(sheet_rows(SUPPLIERS_SHEET), padding=2**20),
+                                       "xl/worksheets/sheet1.xml"),
+             error="not a readable spreadsheet", isolate=True),
 ]

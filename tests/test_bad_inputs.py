@@ -3,6 +3,7 @@
 import pytest
 
 from screener.columns import detect_columns
+from screener.isolated import read_isolated
 from screener.supplier_io import InputFileError, read_suppliers
 from tests.bad_inputs import CORPUS, BadInput
 
@@ -14,15 +15,18 @@ def cleaned(values: list[str | None]) -> list[str | None]:
     return [(value or "").strip() or None for value in values]
 
 
-def write(tmp_path, item: BadInput):
+def read(tmp_path, item: BadInput):
+    """The file read as the CLI reads it, or in a child process for files that once aborted the reader."""
+    if item.isolate:
+        return read_isolated(item.make(), filename=item.filename)
     path = tmp_path / item.filename
     path.write_bytes(item.make())
-    return path
+    return read_suppliers(path)
 
 
 @pytest.mark.parametrize("item", READABLE, ids=lambda item: item.filename)
 def test_readable_files_keep_every_supplier_in_order(tmp_path, item):
-    frame = read_suppliers(write(tmp_path, item))
+    frame = read(tmp_path, item)
     mapping = detect_columns(frame)
     assert cleaned(frame[mapping.name].to_list()) == cleaned(item.names)
 
@@ -30,7 +34,7 @@ def test_readable_files_keep_every_supplier_in_order(tmp_path, item):
 @pytest.mark.parametrize("item", REFUSED, ids=lambda item: item.filename)
 def test_unreadable_files_are_refused_with_one_line(tmp_path, item):
     with pytest.raises(InputFileError) as refused:
-        frame = read_suppliers(write(tmp_path, item))
+        frame = read(tmp_path, item)
         detect_columns(frame)
     message = str(refused.value)
     assert item.error in message

@@ -11,8 +11,9 @@ import polars as pl
 
 from screener.columns import ColumnMapping
 from screener.reports import write_report
+from screener.isolated import sheets_isolated
 from screener.reports.tables import cited_rows, input_column, tier_rank
-from screener.supplier_io import EXCEL_SUFFIXES
+from screener.supplier_io import EXCEL_SUFFIXES, InputFileError
 from screener.result import TIERS, ScreenResult
 
 TIER_COLOURS = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "clear": "green"}
@@ -226,13 +227,11 @@ def is_workbook(file_name: str) -> bool:
     return file_name.lower().endswith(EXCEL_SUFFIXES)
 
 
-def sheet_names(content: bytes) -> list[str]:
-    """The sheets of a workbook, or [] when it cannot be opened (reading it then reports why)."""
-    import fastexcel
-
+def sheet_names(content: bytes, file_name: str) -> list[str]:
+    """The sheets of a workbook, read in a child process, or [] when it cannot be opened (reading it says why)."""
     try:
-        return list(fastexcel.read_excel(content).sheet_names)
-    except Exception:  # noqa: BLE001 - the reader gives the user the precise error
+        return sheets_isolated(content, filename=file_name)
+    except InputFileError:
         return []
 
 

@@ -19,7 +19,7 @@ from screener.monitor import CHANGE_LABELS, tier_rank
 from screener.portfolio import PortfolioRun, add_portfolio, list_portfolios, screen_portfolio
 from screener.screening import Screener
 from screener.store import Store
-from screener.supplier_io import read_suppliers
+from screener.isolated import read_isolated
 from screener.ui.data import REPORT_FORMATS, report_bytes, report_file_name
 from screener.ui.screen_page import UPLOAD_TYPES, column_mapping_form, read_upload_once
 from screener.ui.state import attempt, current_screener, db_path, reload_lists
@@ -452,7 +452,7 @@ def review_in_a_spreadsheet(name: str, last_run_id: int) -> None:
 
 def import_reviewed(name: str, upload: Any, analyst: str) -> None:
     def record() -> list[int]:
-        reviewed = read_suppliers(upload.getvalue(), filename=upload.name)
+        reviewed = read_isolated(upload.getvalue(), filename=upload.name)
         with Store(db_path()) as store:
             return decision_log.import_decisions(store.con, name, reviewed, analyst.strip() or None,
                                                  origin=f"ui-import:{upload.name}")

@@ -11,7 +11,7 @@ import streamlit as st
 
 from screener.columns import ColumnMapping, detect_columns
 from screener.result import TIERS, ScreenResult
-from screener.supplier_io import read_suppliers
+from screener.isolated import read_isolated
 from screener.ui.data import (
     REPORT_FORMATS,
     ROLE_LABELS,
@@ -103,7 +103,7 @@ def read_upload_once(upload: Any, session_key: str) -> tuple[pl.DataFrame | None
     if fresh:
         stored = {"file_id": upload.file_id, "sheet": sheet, "frame": None, "error": None}
         try:
-            stored["frame"] = read_suppliers(upload.getvalue(), filename=upload.name, sheet=sheet)
+            stored["frame"] = read_isolated(upload.getvalue(), filename=upload.name, sheet=sheet)
         except Exception as error:  # noqa: BLE001 - shown as one line, never a traceback
             stored["error"] = first_line(error)
         st.session_state[session_key] = stored
@@ -116,7 +116,7 @@ def sheet_choice(upload: Any) -> str | None:
     """The sheet picked in a workbook with several sheets; None reads the first sheet that has rows."""
     sheets = st.session_state.get(SHEETS_KEY)
     if not sheets or sheets[0] != upload.file_id:
-        sheets = (upload.file_id, sheet_names(upload.getvalue()) if is_workbook(upload.name) else [])
+        sheets = (upload.file_id, sheet_names(upload.getvalue(), upload.name) if is_workbook(upload.name) else [])
         st.session_state[SHEETS_KEY] = sheets
     if len(sheets[1]) < 2:
         return None
