@@ -21,7 +21,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from screener.cli_ingest import diff_command, ingest_command
-from screener.cli_workflow import decide_command, decisions_app, monitor_command, portfolio_app
+from screener import __version__
+from screener.cli_workflow import decide_command, decisions_app, help_when_bare, monitor_command, portfolio_app
 from screener.doctor import run_checks
 from screener.embedded import ensure_embedded
 from screener.errors import first_line
@@ -36,8 +37,8 @@ from screener.store import Store
 
 app = typer.Typer(
     help="Screen suppliers for forced-labour risk against the UFLPA Entity List, CBP WROs/Findings and Xinjiang sanctions.",
-    no_args_is_help=True,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 out = Console()
@@ -76,6 +77,22 @@ def _config(match_threshold: float | None, review_threshold: float | None, rules
         review_threshold=defaults.review_threshold if review_threshold is None else review_threshold,
     )
     return ScreenConfig(match=match, rules_files=tuple(rules or ()), as_of=as_of.date() if as_of else None)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        out.print(f"screener {__version__}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback(invoke_without_command=True)
+def main_options(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """Screen suppliers for forced-labour risk against the UFLPA Entity List, CBP WROs/Findings and Xinjiang sanctions."""
+    help_when_bare(ctx)
 
 
 @app.command()

@@ -32,8 +32,19 @@ AnalystOption = Annotated[
     Optional[str], typer.Option("--analyst", help="Who decides (default: $SCREENER_ANALYST or the login name).")
 ]
 
-portfolio_app = typer.Typer(help="Saved supplier portfolios: add, list, show, screen.", no_args_is_help=True)
-decisions_app = typer.Typer(help="Analyst decisions: bulk import from a reviewed file, audit log.", no_args_is_help=True)
+portfolio_app = typer.Typer(help="Saved supplier portfolios: add, list, show, screen.")
+decisions_app = typer.Typer(help="Analyst decisions: bulk import from a reviewed file, audit log.")
+
+
+def help_when_bare(ctx: typer.Context) -> None:
+    """A command group run without a command prints its help and succeeds."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+portfolio_app.callback(invoke_without_command=True)(help_when_bare)
+decisions_app.callback(invoke_without_command=True)(help_when_bare)
 
 
 def _screener(db_path: Path, rules: list[Path] | None) -> Screener:
@@ -167,7 +178,7 @@ def decisions_import(
 
 @decisions_app.command("export")
 def decisions_export(
-    file: Annotated[Path, typer.Argument(help="Audit log file: .csv or .xlsx.", show_default=False)],
+    file: Annotated[Path, typer.Option("--out", help="Audit log file: .csv or .xlsx.", show_default=False)],
     portfolio: Annotated[Optional[str], typer.Option("--portfolio", help="Only decisions made in this portfolio.")] = None,
     db: DbOption = None,
 ) -> None:

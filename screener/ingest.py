@@ -12,7 +12,7 @@ import polars as pl
 from screener.errors import first_line
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
 from screener.store import SnapshotMeta, Store
-from sources._base import Download, Source, Validators
+from sources._base import Download, Parsed, Source, SourceFormatError, Validators
 from sources._http import is_local
 
 DEFAULT_MAX_LOSS = 0.5
@@ -71,8 +71,7 @@ def ingest_source(
         return IngestResult(source.name, "unchanged", current["snapshot_id"], total=current["row_count"],
                             message="not modified since the last ingest")
     on_stage("parsing")
-    cited = dataclasses.replace(download, url=source.url) if is_local(download.url) else download
-    parsed = source.parse(cited)
+    parsed = _parse(source, download)
     on_stage("validating")
     entities = conform(parsed.entities, ENTITY_SCHEMA, "entities")
     names = conform(parsed.names, NAME_SCHEMA, "names").unique(maintain_order=True)
@@ -83,6 +82,22 @@ def ingest_source(
     snapshot_id = store.add_snapshot(_meta(source, download, parsed.as_of), entities, names)
     added, removed, changed = diff.counts()
     return IngestResult(source.name, "updated", snapshot_id, added, removed, changed, entities.height)
+
+
+def _parse(source: Source, download: Download) -> Parsed:
+    """The parsed download; a saved copy is cited by its publisher's address and named in its errors."""
+    if not is_local(download.url):
+        return source.parse(download)
+    try:
+        parsed = source.parse(download)
+    except SourceFormatError as error:
+        problem = str(error).rpartition("; ")[0] or str(error)
+        raise SourceFormatError(
+            f"{download.url.removeprefix('file://')} is not a copy of the {source.title} this version can read ({problem}); "
+            f"save the list from {source.url} and ingest that file — the stored list was kept"
+        ) from error
+    cited = parsed.entities.with_columns(pl.col("source_url").str.replace_all(download.url, source.url, literal=True))
+    return dataclasses.replace(parsed, entities=cited)
 
 
 def ingest_many(

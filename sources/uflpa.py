@@ -101,8 +101,8 @@ def parse(download: Download) -> Parsed:
     content = download.files["data"].content
     require_text(content, f"the page {download.url}")
     if not _HTML_END.search(content):
-        raise SourceFormatError(f"the page {download.url} ends before </html>: the download was cut short, "
-                                "so the stored list was kept; retry later")
+        raise SourceFormatError(f"the page {download.url} ends before </html>, so it is incomplete; "
+                                "the stored list was kept (a download cut short: retry later)")
     html = content.decode("utf-8", errors="replace")
     tree = HTMLParser(html)
     listings = _listings(tree, download.url)

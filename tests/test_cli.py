@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import os
 import subprocess
 import sys
@@ -132,3 +134,39 @@ def test_screen_and_check_say_how_old_each_list_is_and_how_to_refresh_it(lists_d
         assert "warning: The uflpa list is" in done.stdout and "run `screener ingest uflpa` to refresh it" in done.stdout
     fresh = screener("check", "Hoshine Silicon Industry", db=lists_db, env={"SCREENER_MAX_AGE_DAYS": "1000000"})
     assert "days old)" in fresh.stdout and "warning:" not in fresh.stdout
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_commands() -> list[list[str]]:
+    """Every `screener ...` command line in the README's code blocks, split into words (comments dropped)."""
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+    return [shlex.split(line)[1:] for line in lines if line.startswith("screener ")]
+
+
+@pytest.mark.parametrize("words", readme_commands(), ids=lambda words: " ".join(words[:3]))
+def test_every_readme_command_uses_options_the_command_has(words):
+    command = [word for word in words[:2] if not word.startswith("-")]
+    subcommand = command[:2] if command[0] in ("portfolio", "decisions") else command[:1]
+    helped = screener(*subcommand, "--help")
+    assert helped.returncode == 0, helped.stderr
+    for option in (word for word in words if word.startswith("-")):
+        assert option in helped.stdout, f"`screener {' '.join(words)}`: {option} is not an option of {subcommand}"
+
+
+@pytest.mark.parametrize("group", [(), ("portfolio",), ("decisions",)])
+def test_a_bare_command_group_prints_its_help_and_succeeds(group):
+    done = screener(*group)
+    assert done.returncode == 0 and re.search(rf"Usage: .*screener {' '.join(group)}".rstrip(), done.stdout)
+    assert "error" not in done.stdout + done.stderr
+
+
+def test_version_and_short_help():
+    from screener import __version__
+
+    version = screener("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"screener {__version__}"
+    short = screener("check", "-h")
+    assert short.returncode == 0 and re.search(r"Usage: .*screener check", short.stdout)

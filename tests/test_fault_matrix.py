@@ -148,7 +148,7 @@ FAULTS: dict[str, tuple[Callable[[Publisher], Reply], dict[str, str]]] = {
         {"*": r"compressed body could not be decoded"}),
     "cut_mid_file": (
         _served(lambda publisher: _good(publisher)[: len(_good(publisher)) * 2 // 5]),
-        {"uflpa": r"ends before </html>: the download was cut short", "cbp_wro": r"loses \d+ of the \d+ stored entities",
+        {"uflpa": r"ends before </html>, so it is incomplete", "cbp_wro": r"loses \d+ of the \d+ stored entities",
          "csl": r"not a readable CSV", "opensanctions": r"not FollowTheMoney JSON lines"}),
     "changed_structure": (
         _served(lambda publisher: publisher.changed_structure(_good(publisher))),

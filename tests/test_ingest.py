@@ -216,6 +216,17 @@ def test_cli_ingests_a_saved_page_offline_and_cites_the_official_address(cli, tm
         assert set(opened.read_current().entities["source_url"]) == {uflpa.URL}
 
 
+@pytest.mark.parametrize("content", [b"supplier_name,country\nAcme,CN\n", b"<html><body>Not the list</body></html>"])
+def test_a_saved_file_that_is_not_the_list_is_named_in_the_error_with_what_to_do(tmp_path, content):
+    saved = tmp_path / "suppliers.csv"
+    saved.write_bytes(content)
+    with Store(tmp_path / "lists.duckdb") as opened, pytest.raises(SourceFormatError) as refused:
+        ingest_source(opened, uflpa.SOURCE, httpx.Client(), url=str(saved))
+    message = str(refused.value)
+    assert message.startswith(f"{saved} is not a copy of the") and f"save the list from {uflpa.URL}" in message
+    assert "download" not in message and "retry" not in message and "format may have changed" not in message
+
+
 def test_cli_partial_failure_exits_non_zero_and_keeps_the_good_source(cli, tmp_path):
     db = str(tmp_path / "cli.duckdb")
     result = cli("ingest", "uflpa", "csl", "--db", db)

@@ -68,7 +68,7 @@ def test_portfolio_decision_report_and_import_round_trip(lists_db, supplier_file
     assert "Recorded 1 decisions" in imported.output
 
     export = tmp_path / "log.xlsx"
-    assert run("decisions", "export", str(export), db=lists_db).exit_code == 0
+    assert run("decisions", "export", "--out", str(export), db=lists_db).exit_code == 0
     assert pl.read_excel(export)["decision"].to_list() == ["false_positive", "escalated"]
 
 
@@ -94,7 +94,7 @@ def test_monitor_exits_3_only_when_something_new_needs_attention(lists_db, suppl
         (("portfolio", "screen", "nope"), PortfolioError, "no portfolio named 'nope'"),
         (("decide", "main", "Ninestar Corporation", NINESTAR, "-d", "maybe", "-c", "x"), DecisionError,
          "unknown decision 'maybe'"),
-        (("decisions", "export", "log.txt"), DecisionError, "name it .csv or .xlsx"),
+        (("decisions", "export", "--out", "log.txt"), DecisionError, "name it .csv or .xlsx"),
     ],
 )
 def test_mistakes_are_one_line_errors(lists_db, supplier_file, args, error, words):
