@@ -120,6 +120,8 @@ def screen(
     chosen = report_format(out_path, format.value if format else None) if out_path else None
     with progress_bar("Screening") as advance:
         result = screen_file(input, default_db_path(db), config=config, columns=columns, sheet=sheet, progress=advance)
+    for repair in result.metadata["input_repairs"]:
+        err.print(f"Repaired on reading {input.name}, {repair}", markup=False, highlight=False)
     if out_path is None:
         print_summary(result)
         return

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from screener.supplier_io import InputFileError, read_suppliers, sheet_names
+from screener.supplier_io import InputFileError, SupplierTable, read_supplier_table, sheet_names
 
 MEMORY_LIMIT_BYTES = 4 * 1024**3
 TIME_LIMIT_S = 120
@@ -33,10 +33,12 @@ class Limits:
     seconds: float = TIME_LIMIT_S
 
 
-def read_isolated(content: bytes, *, filename: str, sheet: str | None = None, limits: Limits = Limits()) -> pl.DataFrame:
-    """read_suppliers() run in a child process; InputFileError when the file is refused or kills the reader."""
+def read_isolated(content: bytes, *, filename: str, sheet: str | None = None,
+                  limits: Limits = Limits()) -> SupplierTable:
+    """read_supplier_table() run in a child process; InputFileError when the file is refused or kills the reader."""
     request = {"action": "read", "filename": filename, "sheet": sheet}
-    return pl.read_ipc(io.BytesIO(_run(request, content, limits)))
+    repairs, frame = _run(request, content, limits).split(b"\n", 1)
+    return SupplierTable(pl.read_ipc(io.BytesIO(frame)), tuple(json.loads(repairs)))
 
 
 def sheets_isolated(content: bytes, *, filename: str, limits: Limits = Limits()) -> list[str]:
@@ -56,8 +58,8 @@ def _run(request: dict, content: bytes, limits: Limits) -> bytes:
     kind, payload = child.stdout[:1], child.stdout[1:]
     if child.returncode != 0 or kind not in (_ERROR, _FRAME, _SHEETS):
         raise InputFileError(
-            f"{label} could not be read: the reader stopped ({_how(child.returncode)}) within the "
-            f"{limits.memory_bytes / 1024**3:.1f} GB of memory a file may use; split it and try again"
+            f"{label} could not be read: the reader stopped ({_how(child.returncode)}), out of the "
+            f"{limits.memory_bytes / 1024**2:,.0f} MB of memory a file may use or on damaged data; split it and try again"
         )
     if kind == _ERROR:
         raise InputFileError(payload.decode("utf-8", errors="replace"))
@@ -69,18 +71,19 @@ def _how(returncode: int) -> str:
 
 
 def _serve(request: dict, content: bytes) -> bytes:
-    """The child's answer: a kind byte, then an Arrow IPC frame, a JSON sheet list or an error line."""
+    """The child's answer: a kind byte, then the repairs (JSON line) and an Arrow IPC frame, a JSON sheet list or
+    an error line."""
     try:
         if request["action"] == "sheets":
             return _SHEETS + json.dumps(sheet_names(content, filename=request["filename"])).encode()
-        frame = read_suppliers(content, filename=request["filename"], sheet=request.get("sheet"))
+        table = read_supplier_table(content, filename=request["filename"], sheet=request.get("sheet"))
     except InputFileError as error:
         return _ERROR + str(error).encode()
     except MemoryError:
         return _ERROR + f"{request['filename']} needs more memory to read than a file may use".encode()
     buffer = io.BytesIO()
-    frame.write_ipc(buffer)
-    return _FRAME + buffer.getvalue()
+    table.frame.write_ipc(buffer)
+    return _FRAME + json.dumps(table.repairs).encode() + b"\n" + buffer.getvalue()
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +17,7 @@ from screener.matching import MatchConfig, Matcher
 from screener.result import ScreenResult
 from screener.rules import RuleSet, evaluate, load_rules
 from screener.store import Lists, Store, StoreError
-from screener.supplier_io import read_suppliers
+from screener.supplier_io import read_supplier_table
 
 SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc")
 CHUNK_ROWS = 5_000
@@ -174,9 +174,10 @@ def screen_file(
     progress: Progress | None = None,
 ) -> ScreenResult:
     """Read a supplier file, detect its columns and screen it against the lists in force."""
-    frame = read_suppliers(path, sheet=sheet)
-    mapping = detect_columns(frame, **(columns or {}))
-    return Screener.from_db(db_path, config).screen(frame, mapping, progress=progress, input_name=Path(path).name)
+    table = read_supplier_table(path, sheet=sheet)
+    mapping = detect_columns(table.frame, **(columns or {}))
+    result = Screener.from_db(db_path, config).screen(table.frame, mapping, progress=progress, input_name=Path(path).name)
+    return replace(result, metadata={**result.metadata, "input_repairs": list(table.repairs)})
 
 
 def tiers_summary(rows: pl.DataFrame, tiers: Sequence[str]) -> dict[str, int]:

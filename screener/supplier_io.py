@@ -7,6 +7,7 @@ import io
 import itertools
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import charset_normalizer
@@ -30,6 +31,11 @@ _DELIMITERS = ",;\t|"
 HEADER_SEARCH_ROWS = 10
 SNIFF_CHARS = 64_000
 SNIFF_RECORDS = 50
+BINARY_SNIFF_BYTES = 4096
+BINARY_CONTROL_SHARE = 0.02  # text with a stray control byte or two is repaired, not refused
+BINARY_CONTROL_BYTES = 16
+_CONTROL_BYTES = [bytes([code]) for code in (*range(0, 9), 11, 12, *range(14, 27), *range(28, 32))]
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Legacy encodings supplier files arrive in when not UTF-8: Chinese (mainland, Taiwan/HK), Western and
 # Cyrillic Windows code pages, Japanese and Korean. Half-width katakana marks a GB file misread as Shift-JIS.
 LEGACY_ENCODINGS = ("gb18030", "big5", "cp1252", "cp1251", "shift_jis", "euc_kr")
@@ -40,8 +46,21 @@ class InputFileError(ValueError):
     """A supplier file that cannot be read; the message says why and what to do."""
 
 
+@dataclass(frozen=True)
+class SupplierTable:
+    """A supplier file read into a frame of strings, and the rows that needed repair (one line each)."""
+
+    frame: pl.DataFrame
+    repairs: tuple[str, ...] = ()
+
+
 def read_suppliers(source: str | Path | bytes, *, filename: str = "", sheet: str | None = None) -> pl.DataFrame:
     """Read a supplier CSV or spreadsheet (path or bytes) into a frame whose columns are all strings."""
+    return read_supplier_table(source, filename=filename, sheet=sheet).frame
+
+
+def read_supplier_table(source: str | Path | bytes, *, filename: str = "", sheet: str | None = None) -> SupplierTable:
+    """Read a supplier file, repairing the rows that can be repaired and saying which."""
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_file():
@@ -54,18 +73,20 @@ def read_suppliers(source: str | Path | bytes, *, filename: str = "", sheet: str
     if not data.strip():
         raise InputFileError(f"{label} is empty: it has no header and no rows")
     if data.startswith((_ZIP_MAGIC, _OLE_MAGIC)) or filename.lower().endswith(EXCEL_SUFFIXES):
-        frame = _read_spreadsheet(data, label, sheet)
+        table = SupplierTable(_read_spreadsheet(data, label, sheet))
     else:
         _refuse_binary(data, label)
-        frame = _read_delimited(_decode(data, label), label)
-    return _tidy(frame, label)
+        table = _read_delimited(_decode(data, label), label)
+    return SupplierTable(_tidy(table.frame, label), table.repairs)
 
 
 def _refuse_binary(data: bytes, label: str) -> None:
     for magic, kind in _BINARY_MAGIC.items():
         if data.startswith(magic):
             raise InputFileError(f"{label} is {kind}, not a CSV or XLSX supplier list")
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    sample = data[:BINARY_SNIFF_BYTES]
+    controls = sum(sample.count(byte) for byte in _CONTROL_BYTES)
+    if controls > max(BINARY_CONTROL_BYTES, BINARY_CONTROL_SHARE * len(sample)) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputFileError(f"{label} is a binary file, not a CSV or XLSX supplier list")
 
 
@@ -107,16 +128,46 @@ def _split_quality(sample: str, delimiter: str, whole: bool) -> tuple[float, int
     return consistent / len(records), width
 
 
-def _read_delimited(text: str, label: str) -> pl.DataFrame:
-    try:
-        return pl.read_csv(
-            io.StringIO(text),
-            separator=_sniff_delimiter(text),
-            infer_schema=False,
-            truncate_ragged_lines=True,
-        )
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as error:
-        raise InputFileError(f"{label}: not a readable CSV file ({str(error).splitlines()[0]})") from error
+def _read_delimited(text: str, label: str) -> SupplierTable:
+    """Records split by the csv module (any line ending outside quotes; a quote inside a field kept as text),
+    counted again without it, padded or cut to the header's width; NUL characters removed and reported."""
+    delimiter = _sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records, lines = [], []
+    for record in reader:
+        if record:
+            records.append(record)
+            lines.append(reader.line_num)
+    _cross_check(text, delimiter, records, lines, label)
+    header, body = records[0], records[1:]
+    width = len(header)
+    repairs = [(line, f"{len(record)} fields where the header has {width}; the last {len(record) - width} dropped "
+               "(a delimiter inside an unquoted field?)")
+               for record, line in zip(body, lines[1:], strict=True) if len(record) > width]
+    cells = [record[:width] + [""] * (width - len(record)) for record in body]
+    frame = pl.DataFrame(cells, schema=dict.fromkeys(_distinct(header), pl.String), orient="row")
+    frame = frame.with_columns(pl.all().replace("", None))
+    nul = frame.select(pl.any_horizontal(pl.all().str.contains("\x00", literal=True)).alias("nul"))["nul"]
+    repairs += [(lines[1 + index], "NUL character(s) removed") for index in nul.arg_true().to_list()]
+    frame = frame.with_columns(pl.all().str.replace_all("\x00", "", literal=True))
+    return SupplierTable(frame, tuple(f"line {line}: {what}" for line, what in sorted(repairs)))
+
+
+def _cross_check(text: str, delimiter: str, records: list[list[str]], lines: list[int], label: str) -> None:
+    """Refuse when the csv module read fewer records than an independent count of the file's record lines."""
+    quoted = re.compile(rf'(?:^|(?<=[{re.escape(delimiter)}\r\n]))"(?:[^"]|"")*"')
+    physical = _LINE_BREAK.split(quoted.sub("x", text))
+    expected = len(physical) - physical.count("")
+    if len(records) == expected:
+        return
+    starts = [1, *(line + 1 for line in lines[:-1])]
+    opened = next((start for record, start in zip(records, starts, strict=True)
+                   if any("\n" in field or "\r" in field for field in record)), None)
+    where = f" a quote opened on line {opened} may never be closed;" if opened else ""
+    raise InputFileError(
+        f"{label}: {len(records) - 1:,} rows were read but the file has {expected - 1:,} lines of rows;{where} "
+        "fix the file and try again rather than screen fewer suppliers"
+    )
 
 
 def sheet_names(data: bytes, *, filename: str = "") -> list[str]:

@@ -28,6 +28,7 @@ class BadInput:
     names: list[str | None] | None = None
     error: str | None = None
     isolate: bool = False  # read in a child process: a regression here would abort the reader, not raise
+    repairs: tuple[str, ...] = ()  # the start of each repair line reading it must report
 
 
 def delimited(rows: list[list[str]], delimiter: str = ",", encoding: str = "utf-8", header=HEADER) -> bytes:
@@ -121,6 +122,9 @@ JAPANESE_NAMES = ["株式会社ユニクロ", "トヨタ紡織株式会社"]
 LONG_NAME = "Xinjiang " + "Cotton " * 1428
 HOSTILE = ['=HYPERLINK("http://evil.example","click")', "+SUM(A1:A9)", "-2+3", "@cmd", "<script>alert(1)</script>"]
 SUPPLIERS_SHEET = [HEADER, *ROWS]
+SIX = [*NAMES, "Hotan Cotton Mill", "Aksu Spinning Co"]
+SIX_ROWS = "".join(f'"{name}",CN,Road{ending}' for name, ending in zip(SIX, ["\r\n", "\r", "\r\n", "\r", "\r\n", "\r"]))
+STRAY_QUOTES = ['Al"pha "Best" Co', '=HYPERLINK("http://evil.example"', 'Beta Co']
 FAR_CELL = cell("XFD1048576", "note")
 ODD = ["Kashgar\x07 Textile\x1b Mill", "Cotton 🧶 Traders 🇨🇳", "\u202eevil\u202c Ltd", "Tab\tInside Co"]
 
@@ -150,7 +154,7 @@ CORPUS: list[BadInput] = [
     BadInput("quoted_newlines.csv", lambda: delimited([["Line One\nLine Two Co", "CN", "Unit 5,\nUrumqi"], *ROWS]),
              names=["Line One\nLine Two Co", *NAMES]),
     BadInput("ragged.csv", lambda: b"Supplier Name,Country,Address\nAlpha Co,CN\nBeta Co,CN,Road 1,extra\nGamma Co\n",
-             names=["Alpha Co", "Beta Co", "Gamma Co"]),
+             names=["Alpha Co", "Beta Co", "Gamma Co"], repairs=("line 3: 4 fields",)),
     BadInput("duplicate_headers.csv", lambda: delimited(ROWS, header=["Supplier Name", "Country", "Country"]),
              names=NAMES),
     BadInput("blank_names.csv", lambda: delimited([["", "CN", "Urumqi"], ["   ", "CN", "Hotan"], *ROWS]),
@@ -188,4 +192,15 @@ CORPUS: list[BadInput] = [
              lambda: shrunk_size_claim(hand_made_workbook(sheet_rows(SUPPLIERS_SHEET), padding=2**20),
                                        "xl/worksheets/sheet1.xml"),
              error="not a readable spreadsheet", isolate=True),
+    # Line endings: a lone \r between records is a record break, never data (class 3)
+    BadInput("mixed_line_endings.csv", lambda: ("Supplier Name,Country,Address\r\n" + SIX_ROWS).encode(), names=SIX),
+    BadInput("cr_only.csv", lambda: delimited(ROWS).replace(b"\r\n", b"\r"), names=NAMES),
+    BadInput("unclosed_quote.csv", lambda: b'Supplier Name,Country\r\n"Alpha Co,CN\r\nBeta Co,CN\r\nGamma Co,CN\r\n',
+             error="a quote opened on line 2 may never be closed"),
+    # A few bad bytes or rows: read the rest, report the rows repaired (class 4)
+    BadInput("nul_in_one_name.csv", lambda: delimited(ROWS).replace(b"Camel", b"Ca\x00mel"), names=NAMES,
+             repairs=("line 3: NUL",)),
+    BadInput("quote_inside_unquoted_field.csv",
+             lambda: b'Supplier Name,Country\nAl"pha "Best" Co,CN\n=HYPERLINK("http://evil.example","y"),CN\nBeta Co,CN\n',
+             names=STRAY_QUOTES, repairs=("line 3: 3 fields",)),
 ]

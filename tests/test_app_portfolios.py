@@ -13,6 +13,7 @@ from screener.store import Store
 from screener.ui.data import report_bytes
 from screener.ui.portfolio_page import audit_bytes, with_progress
 from tests.conftest import REPO
+from tests.test_app import rendered
 from tests.test_workflow import NINESTAR, add_entity, new_uflpa_snapshot
 
 APP = str(REPO / "app.py")
@@ -119,7 +120,7 @@ def test_a_taken_name_or_an_unreadable_file_is_refused_with_one_line(page, lists
 
     page.file_uploader(key="portfolio_file").upload("suppliers.csv", b"\x00\x01\x02binary", "text/csv")
     page.run()
-    assert len(page.error) == 1 and page.error[0].value.startswith("Cannot read suppliers.csv: ")
+    assert len(page.error) == 1 and rendered(page.error[0].value).startswith("Cannot read suppliers.csv: ")
     with Store(lists_db) as store:
         assert store.query("SELECT supplier_count FROM portfolios").rows() == [(2,)]
 

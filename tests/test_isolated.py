@@ -8,9 +8,14 @@ from tests.bad_inputs import HEADER, NAMES, ROWS, delimited, workbook
 
 
 def test_a_readable_file_comes_back_whole():
-    frame = read_isolated(delimited(ROWS), filename="suppliers.csv")
+    frame = read_isolated(delimited(ROWS), filename="suppliers.csv").frame
     assert frame.columns == HEADER
     assert frame["Supplier Name"].to_list() == NAMES
+
+
+def test_repairs_come_back():
+    table = read_isolated(delimited(ROWS).replace(b"Camel", b"Ca\x00mel"), filename="nul.csv")
+    assert table.repairs == ("line 3: NUL character(s) removed",)
 
 
 def test_sheet_names_come_back():
@@ -24,9 +29,8 @@ def test_a_refusal_keeps_its_message():
 
 
 def test_a_reader_killed_by_its_memory_limit_is_one_line_and_the_caller_lives():
-    big = delimited([[f"Supplier {number}", "CN", "Road"] for number in range(200_000)])
     with pytest.raises(InputFileError) as stopped:
-        read_isolated(big, filename="big.csv", limits=Limits(memory_bytes=600 * 1024**2))
+        read_isolated(delimited(ROWS), filename="tiny.csv", limits=Limits(memory_bytes=64 * 1024**2))
     assert "memory" in str(stopped.value) and "\n" not in str(stopped.value)
 
 

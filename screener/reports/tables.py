@@ -208,6 +208,7 @@ def run_facts(result: ScreenResult) -> dict[str, str]:
         "match threshold": str(thresholds.get("match", "")),
         "review threshold": str(thresholds.get("review", "")),
         "columns used": ", ".join(f"{role}={column}" for role, column in columns.items() if column),
+        "rows repaired on reading": "; ".join(metadata.get("input_repairs") or []) or "none",
     }
 
 

@@ -452,7 +452,7 @@ def review_in_a_spreadsheet(name: str, last_run_id: int) -> None:
 
 def import_reviewed(name: str, upload: Any, analyst: str) -> None:
     def record() -> list[int]:
-        reviewed = read_isolated(upload.getvalue(), filename=upload.name)
+        reviewed = read_isolated(upload.getvalue(), filename=upload.name).frame
         with Store(db_path()) as store:
             return decision_log.import_decisions(store.con, name, reviewed, analyst.strip() or None,
                                                  origin=f"ui-import:{upload.name}")

@@ -12,6 +12,7 @@ import streamlit as st
 from screener.columns import ColumnMapping, detect_columns
 from screener.result import TIERS, ScreenResult
 from screener.isolated import read_isolated
+from screener.text import markdown_literal
 from screener.ui.data import (
     REPORT_FORMATS,
     ROLE_LABELS,
@@ -101,14 +102,18 @@ def read_upload_once(upload: Any, session_key: str) -> tuple[pl.DataFrame | None
     stored = st.session_state.get(session_key)
     fresh = not stored or (stored["file_id"], stored["sheet"]) != (upload.file_id, sheet)
     if fresh:
-        stored = {"file_id": upload.file_id, "sheet": sheet, "frame": None, "error": None}
+        stored = {"file_id": upload.file_id, "sheet": sheet, "frame": None, "error": None, "repairs": ()}
         try:
-            stored["frame"] = read_isolated(upload.getvalue(), filename=upload.name, sheet=sheet)
+            table = read_isolated(upload.getvalue(), filename=upload.name, sheet=sheet)
+            stored["frame"], stored["repairs"] = table.frame, table.repairs
         except Exception as error:  # noqa: BLE001 - shown as one line, never a traceback
             stored["error"] = first_line(error)
         st.session_state[session_key] = stored
     if stored["error"]:
-        st.error(f"Cannot read {upload.name}: {stored['error']}", icon="⚠️")
+        st.error(markdown_literal(f"Cannot read {upload.name}: {stored['error']}"), icon="⚠️")
+    if stored["repairs"]:
+        st.warning(markdown_literal(f"Rows repaired while reading {upload.name}: " + "; ".join(stored["repairs"])),
+                   icon="🔧")
     return stored["frame"], f"{upload.file_id}-{sheet or ''}", fresh
 
 
