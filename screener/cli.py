@@ -16,12 +16,13 @@ from typing import Annotated, Optional
 import click
 import polars as pl
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from screener.cli_ingest import diff_command, ingest_command
 from screener import __version__
+from screener.console import err, out
 from screener.cli_workflow import decide_command, decisions_app, help_when_bare, monitor_command, portfolio_app
 from screener.doctor import run_checks
 from screener.embedded import ensure_embedded
@@ -41,8 +42,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-out = Console()
-err = Console(stderr=True)
 
 TIER_STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "clear": "green"}
 
@@ -121,7 +120,7 @@ def screen(
     with progress_bar("Screening") as advance:
         result = screen_file(input, default_db_path(db), config=config, columns=columns, sheet=sheet, progress=advance)
     for repair in result.metadata["input_repairs"]:
-        err.print(f"Repaired on reading {input.name}, {repair}", markup=False, highlight=False)
+        err.print(f"Repaired on reading {input.name}, {repair}")
     if out_path is None:
         print_summary(result)
         return
@@ -174,9 +173,9 @@ def doctor(
 ) -> None:
     """Check the database, the age of each list, the embedded data and the rule files."""
     findings = run_checks(default_db_path(db), list(rules or ()), max_age_days)
-    marks = {"ok": "[green]ok  [/]", "warn": "[yellow]warn[/]", "fail": "[bold red]FAIL[/]"}
+    marks = {"ok": Text("ok  ", "green"), "warn": Text("warn", "yellow"), "fail": Text("FAIL", "bold red")}
     for finding in findings:
-        out.print(f"{marks[finding.status]} {finding.check}: {finding.message}", highlight=False, soft_wrap=True)
+        out.print(marks[finding.status], f"{finding.check}: {finding.message}", soft_wrap=True)
     failing = {"fail", "warn"} if strict else {"fail"}
     if any(finding.status in failing for finding in findings):
         raise typer.Exit(1)
@@ -197,7 +196,7 @@ def verdict_json(result: ScreenResult) -> dict[str, object]:
 def print_verdict(result: ScreenResult) -> None:
     row = result.rows.row(0, named=True)
     tier = row["risk_tier"]
-    out.print(f"[{TIER_STYLES[tier]}] {tier.upper()} [/] risk score {row['risk_score']}  {row['name'] or ''}")
+    out.print(Text(f" {tier.upper()} ", TIER_STYLES[tier]), f"risk score {row['risk_score']}  {row['name'] or ''}")
     for reason in (row["reasons"] or "No rule fired.").split(" | "):
         out.print(f"  • {reason}")
     if result.candidates.is_empty():
@@ -240,10 +239,10 @@ def print_summary(result: ScreenResult) -> None:
 def print_list_ages(result: ScreenResult) -> None:
     """The lists used with their age, and a warning with the refresh command for each list past the age limit."""
     snapshots = result.metadata["snapshots"]
-    out.print(f"Lists used: {ages_line(snapshots)}.", highlight=False, soft_wrap=True)
+    out.print(f"Lists used: {ages_line(snapshots)}.", soft_wrap=True)
     for snapshot in snapshots:
         if snapshot.get("age_warning"):
-            out.print(f"[yellow]warning:[/] {snapshot['age_warning']}", highlight=False, soft_wrap=True)
+            out.print(Text("warning:", "yellow"), snapshot["age_warning"], soft_wrap=True)
 
 
 app.command("ingest")(ingest_command)
@@ -270,5 +269,5 @@ def main() -> None:
     except Exception as error:
         if os.environ.get("SCREENER_DEBUG"):
             raise
-        err.print(f"[bold red]error:[/] {first_line(error)}", highlight=False, soft_wrap=True)
+        err.print(Text("error:", "bold red"), first_line(error), soft_wrap=True)
         sys.exit(2)

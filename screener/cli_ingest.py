@@ -6,18 +6,17 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from screener.console import err, out
 from screener.ingest import DEFAULT_MAX_LOSS, IngestError, IngestResult, diff_snapshots, ingest_many
 from screener.paths import default_db_path
 from screener.store import Store
 from sources._http import DEFAULT_TIMEOUT, make_client
 from sources.registry import SOURCES, get_source
 
-out = Console()
-err = Console(stderr=True)
 client_factory = make_client
 
 DbOption = Annotated[Optional[Path], typer.Option("--db", help="Database file (default: $SCREENER_DB or the user data dir).")]
@@ -85,7 +84,7 @@ def _report(results: list[IngestResult]) -> None:
     if len(failed) == len(results) == 1:
         raise IngestError(f"{failed[0].source}: {failed[0].message}")
     for result in failed:
-        err.print(f"[bold red]error:[/] {result.source}: {result.message}", highlight=False, soft_wrap=True)
+        err.print(Text("error:", "bold red"), f"{result.source}: {result.message}", soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 

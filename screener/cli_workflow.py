@@ -7,11 +7,11 @@ from typing import Annotated, Optional
 
 import polars as pl
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from screener import decisions as decision_log
 from screener.columns import detect_columns
+from screener.console import err, out
 from screener.monitor import CHANGE_LABELS, MonitorReport, run_monitor, write_digest
 from screener.paths import default_db_path
 from screener.reports import report_format, write_report
@@ -22,9 +22,6 @@ from screener.store import Store
 from screener.supplier_io import read_suppliers
 
 MONITOR_ATTENTION_EXIT = 3
-
-out = Console()
-err = Console(stderr=True)
 
 DbOption = Annotated[Optional[Path], typer.Option("--db", help="Database file (default: $SCREENER_DB or the user data dir).")]
 RulesOption = Annotated[Optional[list[Path]], typer.Option("--rules", help="Extra rule file (TOML); repeatable.")]

@@ -51,6 +51,7 @@ from typing import Any
 
 import polars as pl
 
+from screener.files import FileLimitError, read_limited
 from screener.gazetteer import gazetteer_path, is_china, mentions_china, xuar_addresses
 from screener.paths import rules_dir
 from screener.result import TIERS
@@ -60,6 +61,11 @@ from screener.uscc import division_name, with_uscc_columns
 FIRING_TIERS = TIERS[:-1]
 SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc")
 REASON_SEPARATOR = " | "
+MAX_RULES_FILE_BYTES = 256 * 1024
+MAX_KEY_PARTS = 16
+MAX_TEMPLATE_CHARS = 2_000
+_KEY_PART = r"""\s*(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')\s*"""
+_DEEP_KEY = re.compile(rf"\s*\[{{0,2}}{_KEY_PART}(?:\.{_KEY_PART}){{{MAX_KEY_PARTS},}}(?=[=\]])")
 
 CANDIDATE_STRING_FIELDS = tuple(
     (
@@ -152,18 +158,26 @@ def load_rules(extra_files: Iterable[Path] = ()) -> RuleSet:
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
-    except OSError as error:
-        raise RulesError(f"rules file {path}: cannot be read ({error.strerror or error})") from error
+        return read_limited(path, MAX_RULES_FILE_BYTES, "rules file (TOML)")
+    except FileLimitError as error:
+        raise RulesError(f"rules file {error}") from error
 
 
 def _parse(path: Path, content: bytes) -> dict[str, Any]:
     try:
-        return tomllib.loads(content.decode("utf-8"))
+        text = content.decode("utf-8")
     except UnicodeDecodeError as error:
         raise RulesError(f"rules file {path}: not UTF-8 text (byte {error.start})") from error
+    # the TOML parser spends time and memory with the square of a dotted key's length, and recurses on nesting
+    deep = next((number for number, line in enumerate(text.splitlines(), start=1) if _DEEP_KEY.match(line)), None)
+    if deep:
+        raise RulesError(f"rules file {path}: line {deep} has a key of more than {MAX_KEY_PARTS} dotted parts")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise RulesError(f"rules file {path}: invalid TOML: {error}") from error
+    except RecursionError as error:
+        raise RulesError(f"rules file {path}: values nested too deeply") from error
 
 
 def _tables(path: Path, document: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -273,6 +287,8 @@ _COMMON_FIELDS = ("basis", "title", *(f"supplier_{column}" for column in SUPPLIE
 
 
 def _check_template(template: str, fields: set[str]) -> str | None:
+    if len(template) > MAX_TEMPLATE_CHARS:
+        return f"a reason of {len(template):,} characters; a reason may have at most {MAX_TEMPLATE_CHARS:,}"
     depth = 0
     for character in template:
         depth += {"[": 1, "]": -1}.get(character, 0)

@@ -14,8 +14,12 @@ import charset_normalizer
 import polars as pl
 
 from screener.errors import first_line
+from screener.files import FileLimitError, read_limited
+from screener.text import visible
 from screener.workbook_limits import WorkbookTooLarge, check_workbook
 
+MAX_FILE_BYTES = 200 * 1024**2
+MAX_COLUMNS = 1_000
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -62,14 +66,16 @@ def read_suppliers(source: str | Path | bytes, *, filename: str = "", sheet: str
 def read_supplier_table(source: str | Path | bytes, *, filename: str = "", sheet: str | None = None) -> SupplierTable:
     """Read a supplier file, repairing the rows that can be repaired and saying which."""
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.is_file():
-            raise InputFileError(f"{path}: no such file")
-        filename = filename or path.name
-        data = path.read_bytes()
+        filename = filename or Path(source).name
+        try:
+            data = read_limited(Path(source), MAX_FILE_BYTES, "supplier list (CSV or XLSX)")
+        except FileLimitError as error:
+            raise InputFileError(str(error)) from error
     else:
         data = source
     label = filename or "the uploaded file"
+    if len(data) > MAX_FILE_BYTES:
+        raise InputFileError(f"{label} holds more than {MAX_FILE_BYTES // 1024**2} MB, the limit for a supplier list")
     if not data.strip():
         raise InputFileError(f"{label} is empty: it has no header and no rows")
     if data.startswith((_ZIP_MAGIC, _OLE_MAGIC)) or filename.lower().endswith(EXCEL_SUFFIXES):
@@ -140,7 +146,7 @@ def _read_delimited(text: str, label: str) -> SupplierTable:
             lines.append(reader.line_num)
     _cross_check(text, delimiter, records, lines, label)
     header, body = records[0], records[1:]
-    width = len(header)
+    width = _checked_width(len(header), label)
     repairs = [(line, f"{len(record)} fields where the header has {width}; the last {len(record) - width} dropped "
                "(a delimiter inside an unquoted field?)")
                for record, line in zip(body, lines[1:], strict=True) if len(record) > width]
@@ -151,6 +157,13 @@ def _read_delimited(text: str, label: str) -> SupplierTable:
     repairs += [(lines[1 + index], "NUL character(s) removed") for index in nul.arg_true().to_list()]
     frame = frame.with_columns(pl.all().str.replace_all("\x00", "", literal=True))
     return SupplierTable(frame, tuple(f"line {line}: {what}" for line, what in sorted(repairs)))
+
+
+def _checked_width(width: int, label: str) -> int:
+    if width > MAX_COLUMNS:
+        raise InputFileError(f"{label} has {width:,} columns; a supplier list may have at most {MAX_COLUMNS:,}: "
+                             "keep the supplier columns and try again")
+    return width
 
 
 def _cross_check(text: str, delimiter: str, records: list[list[str]], lines: list[int], label: str) -> None:
@@ -193,6 +206,7 @@ def _read_spreadsheet(data: bytes, label: str, sheet: str | None) -> pl.DataFram
         raise InputFileError(f"{label} has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
     for name in [sheet] if sheet is not None else names:
         cells = workbook.load_sheet(name, header_row=None, dtypes="string").to_polars()
+        _checked_width(cells.width, label)
         if cells.width and cells.height > 1:
             return _promote_header_row(cells)
     raise InputFileError(f"{label}: every sheet is empty or has a header but no rows")
@@ -219,14 +233,16 @@ def _promote_header_row(cells: pl.DataFrame) -> pl.DataFrame:
 
 
 def _distinct(headers: list[str]) -> list[str]:
-    """Header names made unique and non-blank, in order."""
-    seen: list[str] = []
+    """Header names made unique (ignoring case, as spreadsheets do), non-blank and printable, in order."""
+    seen: set[str] = set()
+    distinct = []
     for position, header in enumerate(headers):
-        clean = " ".join(str(header).split()) or f"column_{position + 1}"
-        while clean in seen:
+        clean = visible(" ".join(str(header).split())) or f"column_{position + 1}"
+        while clean.casefold() in seen:
             clean = f"{clean}_{position + 1}"
-        seen.append(clean)
-    return seen
+        seen.add(clean.casefold())
+        distinct.append(clean)
+    return distinct
 
 
 def _tidy(frame: pl.DataFrame, label: str) -> pl.DataFrame:

@@ -9,10 +9,13 @@ _INVISIBLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=\"'&])")
 
 
-def visible(text: str) -> str:
-    """The text with every control character shown as an escape (\\x1b, \\n, \\u202e), so a terminal or page
-    prints it instead of obeying it."""
-    return _INVISIBLE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+def visible(text: str, keep: str = "") -> str:
+    """The text with every control character (but those in `keep`) shown as an escape (\\x1b, \\n, \\u202e),
+    so a terminal or page prints it instead of obeying it."""
+    return _INVISIBLE.sub(
+        lambda match: match.group() if match.group() in keep else match.group().encode("unicode_escape").decode(),
+        text,
+    )
 
 
 def markdown_literal(text: str) -> str:

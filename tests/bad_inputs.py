@@ -203,4 +203,32 @@ CORPUS: list[BadInput] = [
     BadInput("quote_inside_unquoted_field.csv",
              lambda: b'Supplier Name,Country\nAl"pha "Best" Co,CN\n=HYPERLINK("http://evil.example","y"),CN\nBeta Co,CN\n',
              names=STRAY_QUOTES, repairs=("line 3: 3 fields",)),
+    # Headers: wide files, case-duplicates and control characters (classes 5 and 8)
+    BadInput("two_hundred_thousand_columns.csv",
+             lambda: delimited(ROWS, header=HEADER + [f"extra {number}" for number in range(200_000)]),
+             error="200,003 columns"),
+    BadInput("case_duplicate_headers.csv", lambda: delimited(ROWS, header=["Supplier Name", "COUNTRY", "country"]),
+             names=NAMES),
+    BadInput("control_in_header.csv", lambda: delimited(ROWS, header=["Supplier\x07 Name", "Country", "Addr\x1bess"]),
+             names=NAMES),
+]
+
+
+@dataclass(frozen=True)
+class BadRules:
+    """One hostile rules file (--rules, or a web upload) and the words its one-line refusal must contain."""
+
+    filename: str
+    make: Callable[[], bytes]
+    error: str
+
+
+RULE_HEAD = b"[[rule]]\nid = 'custom-x'\ntitle = 'x'\ntier = 'high'\nweight = 10\nkind = 'list_match'\n"
+RULES_CORPUS = [
+    BadRules("deep_dotted_key.toml", lambda: RULE_HEAD + b"when." + b"a." * 50_000 + b"b = 1\n", "dotted parts"),
+    BadRules("deep_table_header.toml", lambda: b"[" + b"a." * 40 + b"b]\nx = 1\n", "dotted parts"),
+    BadRules("deep_nesting.toml", lambda: b"x = " + b"[" * 50_000 + b"]" * 50_000 + b"\n", "nested too deeply"),
+    BadRules("long_reason.toml", lambda: RULE_HEAD + b"reason = '" + b"x" * 200_000 + b"'\n", "at most 2,000"),
+    BadRules("over_size.toml", lambda: b"# padding\n" * 30_000, "256 KB"),
+    BadRules("not_utf8.toml", lambda: "id = 'é'".encode("latin-1"), "not UTF-8"),
 ]
