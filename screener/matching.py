@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,20 +169,12 @@ class Matcher:
         return self.config.review_threshold - COUNTRY_AGREES_BONUS - ADDRESS_AGREES_BONUS
 
     def check(self, name: str, country: str | None = None, address: str | None = None) -> pl.DataFrame:
-        """Candidates for one name: the rows `match` gives for it, found without most of its per-operation
-        overhead (plain Python over the prebuilt indexes between the polars steps shared with `match`)."""
+        """Candidates for one name (row 0), through the same steps as `match`."""
         queries = pl.DataFrame(
             {"row": [0], "name": [name], "country": [country], "address": [address]},
             schema={"row": pl.Int64, "name": pl.String, "country": pl.String, "address": pl.String},
         )
-        prepared = self._prepare(queries)
-        if prepared.is_empty() or self._name_table.is_empty():
-            return _empty(queries)
-        single = _SingleName(self, prepared)
-        candidates = single.candidates()
-        if not candidates:
-            return _empty(queries)
-        return self._finish(single.scored(candidates), prepared, queries)
+        return self.match(queries)
 
     def match(self, queries: pl.DataFrame, *, exhaustive: bool = False) -> pl.DataFrame:
         """Candidates at or above the review threshold: one row per (row, entity), by row then score descending.
@@ -522,256 +512,12 @@ class _Index:
             return self.table.clear()
         return self.table[positions]
 
-    def lookup(self, values: Iterable[object], columns: Sequence[str]) -> list[tuple]:
-        """(key, *columns) of the rows whose key is one of the values, as Python tuples in index order."""
-        wanted = set(values)
-        if not wanted:
-            return []
-        positions = self._positions(pl.Series(list(wanted), dtype=self.table.schema[self.column]))
-        picked = [self.table.get_column_index(name) for name in (self.column, *columns)]
-        found = self.table.gather(pl.Series(positions, dtype=pl.Int64)).rows()
-        return [tuple(row[index] for index in picked) for row in found if row[picked[0]] in wanted]
-
     def _positions(self, values: pl.Series) -> np.ndarray:
         """Row positions of the keys hashing like the values, in index order."""
         hashes = np.unique(values.hash(_HASH_SEED).to_numpy())
         low = np.searchsorted(self.hashes, hashes, side="left")
         counts = np.searchsorted(self.hashes, hashes, side="right") - low
         return np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-
-
-class _SingleName:
-    """One supplier name through `Matcher.match`'s candidate and scoring steps in plain Python: the same
-    lookups, sims, covers and word lists, without the fixed cost of ~150 polars operations on tiny frames."""
-
-    def __init__(self, matcher: Matcher, prepared: pl.DataFrame):
-        self.matcher = matcher
-        self.prepared = prepared
-        self.words = list(dict.fromkeys(word for word in prepared["norm"][0].split(" ") if word))
-        self.hits = self._hits()
-
-    def _hits(self) -> list[tuple[str, str, float]]:
-        """(query word, list word, sim): exact, joined pinyin, then one typing error, first kept per pair."""
-        known = {word for (word,) in self.matcher._vocab.lookup(self.words, [])}
-        exact = [(word, word, 1.0) for word in self.words if word in known]
-        joined = [(qword, word, 1.0) for qword, word in self.matcher._joined_words.lookup(self.words, ["word"])]
-        unknown = [word for word in self.words if word not in known and len(word) >= FUZZY_MIN_LENGTH]
-        first: dict[tuple[str, str], float] = {}
-        for qword, word, sim in exact + joined + self._fuzzy(unknown):
-            first.setdefault((qword, word), sim)
-        return [(qword, word, sim) for (qword, word), sim in first.items()]
-
-    def _fuzzy(self, unknown: list[str]) -> list[tuple[str, str, float]]:
-        by_key: dict[str, set[str]] = {}
-        for qword in unknown:
-            for key in {
-                qword,
-                *(qword[:cut] + qword[cut + 1 :] for cut in range(len(qword))),
-            }:
-                by_key.setdefault(key, set()).add(qword)
-        pairs = {
-            (qword, word)
-            for key, word in self.matcher._deletions.lookup(by_key, ["word"])
-            for qword in by_key[key]
-            if len(word) >= FUZZY_MIN_LENGTH and qword != word and qword[0] == word[0]
-        }
-        found = []
-        for qword, word in sorted(pairs):
-            ratio = fuzz.ratio(qword, word)
-            if ratio >= FUZZY_MIN_RATIO:
-                pinyin = _is_pinyin_text(qword) and _is_pinyin_text(word)
-                found.append(
-                    (
-                        qword,
-                        word,
-                        ratio / 100 * (DIFFERENT_PINYIN_FACTOR if pinyin else 1.0),
-                    )
-                )
-        return found
-
-    def candidates(self) -> list[int]:
-        """Name ids of the most promising entities, ranked as `Matcher._candidates` ranks them."""
-        matcher = self.matcher
-        sims: dict[str, list[float]] = {}
-        for _, word, sim in self.hits:
-            sims.setdefault(word, []).append(sim)
-        posted = {nid for _, nid in matcher._block_keys.lookup(sims, ["nid"])} | self._generic_names(sorted(sims))
-        found: dict[int, float] = {}
-        for nid, word, weight in matcher._rank_keys.lookup(posted, ["word", "weight"]):
-            found[nid] = found.get(nid, 0.0) + max(sim * weight for sim in sims.get(word, [0.0]))
-        ranked = []
-        for nid, rank_weight, name_weight, entity in matcher._block_weight.lookup(
-            found, ["rank_weight", "name_weight", "entity_id"]
-        ):
-            best_cover = (found[nid] + name_weight - rank_weight) / name_weight
-            if 100 * (NAME_COVERAGE_SHARE * best_cover + 1 - NAME_COVERAGE_SHARE) >= matcher._reachable:
-                ranked.append((nid, entity, found[nid] / rank_weight + found[nid] / 1000))
-        rank_scores = pl.Series([score for *_, score in ranked], dtype=pl.Float64).round(9).to_list()
-        best: dict[str, float] = {}
-        for (_, entity, _), score in zip(ranked, rank_scores):
-            best[entity] = max(best.get(entity, score), score)
-        top = set(sorted(best, key=lambda entity: (-best[entity], entity))[: matcher.config.max_candidates])
-        return [nid for nid, entity, _ in ranked if entity in top]
-
-    def _generic_names(self, words: list[str]) -> set[int]:
-        keys = {
-            first if first == second else f"{first} {second}" for i, first in enumerate(words) for second in words[i:]
-        }
-        return {nid for _, nid in self.matcher._generic_keys.lookup(keys, ["nid"])}
-
-    def scored(self, candidates: list[int]) -> pl.DataFrame:
-        """Candidates that can reach the review band, with the columns `Matcher._finish` reads."""
-        matcher = self.matcher
-        name_words: dict[int, list[tuple[str, float]]] = {}
-        for nid, word, weight in matcher._name_words.lookup(candidates, ["word", "weight"]):
-            name_words.setdefault(nid, []).append((word, weight))
-        list_weights = dict(matcher._vocab.lookup({word for _, word, _ in self.hits}, ["kind_weight"]))
-        flags = {
-            nid: (person, affiliates)
-            for nid, person, affiliates in matcher._names.lookup(candidates, ["person", "affiliates"])
-        }
-        query_weights = self._query_weights()
-        rows = []
-        for nid in (nid for nid in candidates if nid in name_words):
-            words = name_words[nid]
-            listed = {word for word, _ in words}
-            pairs = [(qword, word, sim, list_weights[word]) for qword, word, sim in self.hits if word in listed]
-            row = self._score_pair(nid, words, pairs, query_weights, *flags[nid])
-            if row is not None:
-                rows.append(row)
-        return pl.DataFrame(rows, schema=self._scored_schema(), orient="row")
-
-    def _score_pair(
-        self,
-        nid: int,
-        words: list[tuple[str, float]],
-        pairs: list[tuple[str, str, float, float]],
-        query_weights: list[tuple[str, float]],
-        person: bool | None,
-        affiliates: bool | None,
-    ) -> tuple | None:
-        """The scored row of one candidate name, or None when it cannot reach the review band."""
-        name_side = _name_side(words, pairs)
-        query_side = _query_side(query_weights, pairs)
-        name_cover = _weighted_share([(weight, sim) for _, weight, _, sim in name_side])
-        query_cover = _weighted_share([(weight, sim) for _, weight, sim in query_side])
-        generic_only = all(weight < DISCOUNTED_BELOW for _, weight, _, _ in name_side)
-        brand_found = all(sim == 1 or weight < DISCOUNTED_BELOW for _, weight, _, sim in name_side) and not generic_only
-        affiliate = _kleene_and(affiliates, brand_found)
-        if person or generic_only:
-            text_score = 100 * min(name_cover, query_cover)
-        else:
-            text_score = 100 * (NAME_COVERAGE_SHARE * name_cover + (1 - NAME_COVERAGE_SHARE) * query_cover)
-        if affiliate:
-            text_score = max(text_score, self.matcher.config.match_threshold)
-        if not text_score >= self.matcher._reachable:
-            return None
-        return (self.prepared["qid"][0], nid, text_score, affiliate, *_word_lists_of(name_side, query_side))
-
-    def _query_weights(self) -> list[tuple[str, float]]:
-        """Each query word with its kind weight, at most a place's when written in parentheses."""
-        qualifiers = (
-            set(_parenthesised_words(self.prepared, "qid")["word"]) if "(" in self.prepared["name"][0] else set()
-        )
-        weights = [(word, _word_kind_weight(word)) for word in self.words]
-        return [(word, min(weight, PLACE_WEIGHT) if word in qualifiers else weight) for word, weight in weights]
-
-    def _scored_schema(self) -> dict[str, pl.DataType]:
-        words = pl.List(pl.String)
-        return {
-            "qid": self.prepared.schema["qid"],
-            "nid": self.matcher._name_table.schema["nid"],
-            "text_score": pl.Float64(),
-            "affiliate": pl.Boolean(),
-            "shared": words,
-            "fuzzy": words,
-            "missing": words,
-            "discounted": words,
-            "extra": words,
-        }
-
-
-def _name_side(
-    words: list[tuple[str, float]], pairs: list[tuple[str, str, float, float]]
-) -> list[tuple[str, float, str | None, float]]:
-    """(list word, weight, best query word, sim) per word of a list name; the best pair by sim, then query word."""
-    side = []
-    for word, weight in words:
-        options = [(-sim, qword) for qword, listed, sim, _ in pairs if listed == word]
-        best = min(options) if options else (-0.0, None)
-        side.append((word, weight, best[1], -best[0]))
-    return side
-
-
-def _query_side(
-    query_weights: list[tuple[str, float]], pairs: list[tuple[str, str, float, float]]
-) -> list[tuple[str, float, float]]:
-    """(query word, weight, sim) per query word: the best pair by sim, then list weight, then list word, lends its
-    list weight; an unmatched word keeps its own."""
-    side = []
-    for qword, qweight in query_weights:
-        options = [(-sim, -lweight, word) for query, word, sim, lweight in pairs if query == qword]
-        best = min(options) if options else None
-        side.append((qword, -best[1], -best[0]) if best else (qword, qweight, 0.0))
-    return side
-
-
-def _word_lists_of(
-    name_side: list[tuple[str, float, str | None, float]], query_side: list[tuple[str, float, float]]
-) -> tuple[list[str], ...]:
-    """Shared, typo-tolerant, missing and low-weight list words, and informative query words not matched."""
-    informative = DISCOUNTED_BELOW
-    return (
-        [word for word, _, _, sim in name_side if sim == 1],
-        [f"{qword}≈{word}" for word, _, qword, sim in name_side if 0 < sim < 1],
-        [word for word, weight, _, sim in name_side if sim == 0 and weight >= informative],
-        [word for word, weight, _, sim in name_side if sim > 0 and weight < informative],
-        [qword for qword, weight, sim in query_side if sim == 0 and weight >= informative],
-    )
-
-
-def _weighted_share(weighted: list[tuple[float, float]]) -> float:
-    """Sum of weight × sim over sum of weights, added in order as polars does for a small group."""
-    total, found = 0.0, 0.0
-    for weight, sim in weighted:
-        found += weight * sim
-        total += weight
-    return found / total
-
-
-def _kleene_and(left: bool | None, right: bool) -> bool | None:
-    """`left & right` with polars' null logic (null & False is False)."""
-    if left is None:
-        return None if right else False
-    return left and right
-
-
-@functools.lru_cache(maxsize=1)
-def _word_kind_sets() -> tuple[frozenset[str], frozenset[str]]:
-    generic, places, _ = _word_kinds()
-    return frozenset(generic.to_list()), frozenset(places.to_list())
-
-
-def _word_kind_weight(word: str) -> float:
-    """`_kind_weight` for one word."""
-    generic, places = _word_kind_sets()
-    if word in generic:
-        return GENERIC_WEIGHT
-    if word in places:
-        return PLACE_WEIGHT
-    if re.search(r"\d", word) or len(word) == 1:
-        return NUMBER_WEIGHT
-    return 1.0
-
-
-@functools.lru_cache(maxsize=1)
-def _pinyin_pattern() -> re.Pattern[str]:
-    return re.compile(_pinyin_word_regex())
-
-
-def _is_pinyin_text(word: str) -> bool:
-    """`_is_pinyin_word` for one word."""
-    return _pinyin_pattern().fullmatch(word) is not None
 
 
 def _name_table(names: pl.DataFrame, entities: pl.DataFrame) -> pl.DataFrame:
