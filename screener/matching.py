@@ -18,9 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA, Levenshtein
 
-from screener.normalize import GENERIC_WORDS, deletion_keys, normalize_frame
-from screener.transliterate import OLD_ROMANISATIONS, PINYIN_SYLLABLES, gazetteer_maps
+from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
+from screener.name_parts import places as division_places
+from screener.normalize import GENERIC_WORDS, deletion_keys, han_key, han_trade, normalize_frame
+from screener.transliterate import ALL_PINYIN_SYLLABLES, OLD_ROMANISATIONS, gazetteer_maps
 
 ADDRESS_WORDS = frozenset(
     """road rd street st avenue ave lane ln alley boulevard blvd highway building bldg tower floor fl room rm unit
@@ -47,7 +50,11 @@ PLACE_WEIGHT = 0.25
 NUMBER_WEIGHT = 0.3
 MIN_RARITY = 0.2
 BLOCK_KEYS_PER_NAME = 3
-FUZZY_MIN_LENGTH = 4
+FUZZY_MIN_LENGTH = 5
+"""Words shorter than this get no typo tolerance: one letter changes a short word into another ('Lens', 'Leon')."""
+FUZZY_MAX_LENGTH = 40
+"""Nor do words longer than this (nobody types a 40-letter word twice the same): typo keys stay linear in size."""
+TRANSPOSITION_SIM = 0.95
 FUZZY_MIN_RATIO = 75.0
 NAME_COVERAGE_SHARE = 0.6
 COUNTRY_AGREES_BONUS = 2.0
@@ -58,6 +65,15 @@ EXHAUSTIVE_MIN_RATIO = 50
 _HASH_SEED = 20231
 COUNTRY_CONFLICT_PENALTY = 10.0
 DISCOUNTED_BELOW = 0.35
+CAP_MARGIN = 0.1
+"""A pair whose parts disagree scores at most this much below the match threshold: it goes to review."""
+GROUP_WORDS = r"(?i)\b(group|grp|holdings?|hldgs?|jituan|konggu)\b|集团|集團|控股"
+"""Words that name a group or holding company rather than one operating company."""
+LEGAL_FORM_TEXT = (
+    r"(?i)\b(co|company|ltd|limited|corp|corporation|inc|incorporated|llc|plc|bhd|berhad|pte|pvt|gmbh|ag|sa|srl|"
+    r"jsc|tbk|gongsi)\b|公司"
+)
+"""A registered legal form: a name carrying one is a full legal name, not a short form or brand."""
 _COUNTRY_GROUPS = {"HK": "CN", "MO": "CN"}
 _COUNTRY_NAMES = {
     "china": "CN",
@@ -95,6 +111,7 @@ OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "name_lang": pl.String(),
     "score": pl.Float64(),
     "band": pl.String(),
+    "relation": pl.String(),
     "explanation": pl.String(),
 }
 
@@ -121,14 +138,15 @@ class Matcher:
     def __init__(self, names: pl.DataFrame, entities: pl.DataFrame, config: MatchConfig = MatchConfig()):
         self.config = config
         self._name_table = _name_table(names, entities)
-        name_words = _explode_words(self._name_table, "nid")
-        vocab = _vocabulary(name_words, self._name_table)
+        roles = _word_roles(self._name_table, "nid")
+        vocab = _vocabulary(roles, self._name_table)
         qualifiers = _parenthesised_words(self._name_table, "nid").join(
             self._name_table.select("nid", "affiliates"), on="nid"
         )
         persons = self._name_table.filter(pl.col("person")).select("nid", person=pl.lit(True))
+        base = pl.when(pl.col("role") == "trade").then(pl.col("rarity").clip(MIN_RARITY, 1.0)).otherwise(_role_weight())
         weighted = (
-            name_words.join(vocab.select("word", "weight"), on="word")
+            roles.join(vocab.select("word", "rarity"), on="word")
             .join(qualifiers, on=["nid", "word"], how="left")
             .join(persons, on="nid", how="left")
             .with_columns(
@@ -137,10 +155,10 @@ class Matcher:
                 .when(pl.col("affiliates"))
                 .then(AFFILIATE_QUALIFIER_WEIGHT)
                 .when(pl.col("affiliates").is_not_null())
-                .then(pl.min_horizontal("weight", pl.lit(PLACE_WEIGHT)))
-                .otherwise(pl.col("weight"))
+                .then(pl.min_horizontal(base, pl.lit(PLACE_WEIGHT)))
+                .otherwise(base)
             )
-            .select("nid", "word", "weight")
+            .select("nid", "word", "weight", "role", "region", "group")
         )
         block_keys = _block_keys(weighted)
         rank_keys = (
@@ -152,6 +170,7 @@ class Matcher:
             .join(weighted.group_by("nid").agg(name_weight=pl.col("weight").sum()), on="nid")
             .join(self._name_table.select("nid", "entity_id"), on="nid")
         )
+        self._name_table = _with_short_forms(self._name_table, weighted)
         self._names = _Index(self._name_table, "nid")
         self._vocab = _Index(vocab, "word")
         self._name_words = _Index(weighted, "nid")
@@ -162,6 +181,7 @@ class Matcher:
         self._joined_words = _Index(_joined_words(weighted), "qword")
         self._deletions = _Index(_deletion_keys(vocab.select("word"), "word"), "key")
         self._address_words = _address_words(entities.select("entity_id", address="addresses"), "entity_id")
+        self._profiles = _Index(_entity_profiles(weighted, self._name_table, entities), "entity_id")
 
     @property
     def _reachable(self) -> float:
@@ -184,13 +204,15 @@ class Matcher:
         prepared = self._prepare(queries)
         if prepared.is_empty() or self._name_table.is_empty():
             return _empty(queries)
-        query_words = _explode_words(prepared, "qid")
+        query_words = _word_roles(prepared, "qid")
         word_map = self._word_map(query_words.select("word").unique())
         hits = query_words.rename({"word": "qword"}).join(word_map, on="qword")
         candidates = self._scan(prepared) if exhaustive else self._candidates(hits)
         if candidates.is_empty():
             return _empty(queries)
         scored = self._score(candidates, hits, query_words, prepared)
+        if scored.is_empty():
+            return _empty(queries)
         return self._finish(scored, prepared, queries)
 
     def _prepare(self, queries: pl.DataFrame) -> pl.DataFrame:
@@ -201,7 +223,11 @@ class Matcher:
         frame = queries.select(pl.col("row"), pl.col("name").cast(pl.String), **optional).with_row_index("qid")
         normal = normalize_frame(frame["name"])
         return frame.with_columns(
-            norm=normal["norm"], steps=normal["steps"], country=_country_code(pl.col("country"))
+            norm=normal["norm"],
+            steps=normal["steps"],
+            country=_country_code(pl.col("country")),
+            han=han_key(frame["name"]),
+            grouped=_names_a_group(pl.col("name")),
         ).filter(pl.col("norm") != "")
 
     def _word_map(self, words: pl.DataFrame) -> pl.DataFrame:
@@ -212,7 +238,8 @@ class Matcher:
         ).with_columns(word=pl.col("qword"), sim=pl.lit(1.0))
         joined = words.join(self._joined_words.rows(words["qword"]), on="qword").with_columns(sim=pl.lit(1.0))
         unknown = words.join(exact.select("qword"), on="qword", how="anti").filter(
-            pl.col("qword").str.len_chars() >= FUZZY_MIN_LENGTH
+            pl.col("qword").str.len_chars().is_between(FUZZY_MIN_LENGTH, FUZZY_MAX_LENGTH)
+            & ~pl.col("qword").is_in(common_words().implode())
         )
         fuzzy = self._fuzzy(unknown)
         return pl.concat(
@@ -235,15 +262,23 @@ class Matcher:
         )
         if pairs.is_empty():
             return pairs.with_columns(sim=pl.lit(0.0))
-        ratios = process.cpdist(pairs["qword"].to_list(), pairs["word"].to_list(), scorer=fuzz.ratio, workers=-1)
+        queries, words = pairs["qword"].to_list(), pairs["word"].to_list()
+        ratios = process.cpdist(queries, words, scorer=fuzz.ratio, workers=-1)
+        swapped = process.cpdist(queries, words, scorer=OSA.distance, workers=-1) < process.cpdist(
+            queries, words, scorer=Levenshtein.distance, workers=-1
+        )
         return (
-            pairs.with_columns(ratio=pl.Series(ratios, dtype=pl.Float64))
+            pairs.with_columns(ratio=pl.Series(ratios, dtype=pl.Float64), swapped=pl.Series(swapped, dtype=pl.Boolean))
             .filter(pl.col("ratio") >= FUZZY_MIN_RATIO)
             .with_columns(both_pinyin=_is_pinyin_word(pl.col("qword")) & _is_pinyin_word(pl.col("word")))
             .select(
                 "qword",
                 "word",
-                sim=pl.col("ratio") / 100 * pl.when(pl.col("both_pinyin")).then(DIFFERENT_PINYIN_FACTOR).otherwise(1.0),
+                sim=pl.when(pl.col("swapped"))
+                .then(TRANSPOSITION_SIM)
+                .when(pl.col("both_pinyin"))
+                .then(pl.col("ratio") / 100 * DIFFERENT_PINYIN_FACTOR)
+                .otherwise(pl.col("ratio") / 100),
             )
         )
 
@@ -310,7 +345,7 @@ class Matcher:
     def _score(
         self, candidates: pl.DataFrame, hits: pl.DataFrame, query_words: pl.DataFrame, prepared: pl.DataFrame
     ) -> pl.DataFrame:
-        """Scores of every candidate pair that can reach the review band, with the words behind them."""
+        """Scores of every candidate pair that can reach the review band, with the words and parts behind them."""
         name_words = self._name_words.rows(candidates["nid"])
         pairs = (
             candidates.join(hits, on="qid")
@@ -340,53 +375,107 @@ class Matcher:
             .with_columns(weight=pl.coalesce("lweight", "qweight"), sim=pl.col("sim").fill_null(0.0))
         )
         informative = pl.col("weight") >= DISCOUNTED_BELOW
+        trade = (pl.col("role") == "trade") & informative
         name_side = name_detail.group_by("qid", "nid").agg(
             name_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum(),
             generic_only=(~informative).all(),
-            brand_found=((pl.col("sim") == 1) | ~informative).all() & informative.any(),
+            trade_found=((pl.col("sim") > 0) | ~trade).all() & trade.any(),
+            trade_words=pl.col("word").filter(trade),
+            name_groups=pl.col("group").drop_nulls().unique(),
         )
         query_side = query_detail.group_by("qid", "nid").agg(
-            query_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum()
+            query_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum(),
+            telling_cover=(
+                (pl.col("weight") * pl.col("sim")).sum()
+                / pl.col("weight").filter((pl.col("sim") > 0) | (pl.col("qweight") >= ROLE_WEIGHTS["common"])).sum()
+            ).fill_nan(0.0),
+            extra_trade=pl.col("qword").filter((pl.col("qrole") == "trade") & (pl.col("qweight") >= DISCOUNTED_BELOW) & (pl.col("sim") == 0)),
+            query_groups=pl.col("qgroup").drop_nulls().unique(),
+            query_regions=pl.col("qregion").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(),
+            outside_regions=pl.col("qregion").filter(pl.col("sim") == 0).list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(),
         )
         scored = (
             name_side.join(query_side, on=["qid", "nid"])
-            .join(self._names.rows(candidates["nid"]).select("nid", "person", "affiliates"), on="nid")
-            .with_columns(affiliate=pl.col("affiliates") & pl.col("brand_found"))
+            .join(self._names.rows(candidates["nid"]).select("nid", "entity_id", "person", "affiliates", "short_form", "han_trade", "lang"), on="nid")
             .with_columns(
                 text_score=100
-                * pl.when(pl.col("person") | pl.col("generic_only"))
+                * pl.when(pl.col("person"))
                 .then(pl.min_horizontal("name_cover", "query_cover"))
+                .when(pl.col("generic_only"))
+                .then(pl.min_horizontal("name_cover", "telling_cover"))
                 .otherwise(
                     NAME_COVERAGE_SHARE * pl.col("name_cover") + (1 - NAME_COVERAGE_SHARE) * pl.col("query_cover")
                 )
             )
-            .with_columns(
-                text_score=pl.when(pl.col("affiliate"))
-                .then(pl.max_horizontal("text_score", pl.lit(self.config.match_threshold)))
-                .otherwise("text_score")
-            )
             .filter(pl.col("text_score") >= self._reachable)
         )
-        return scored.join(_word_lists(name_detail, query_detail, scored), on=["qid", "nid"], how="left")
+        if scored.is_empty():
+            return scored
+        parts = self._parts(scored, prepared)
+        return parts.join(_word_lists(name_detail, query_detail, parts), on=["qid", "nid"], how="left")
+
+    def _parts(self, scored: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
+        """Part-by-part verdict of each pair: a match needs the trade names to agree and nothing to conflict."""
+        profiles = self._profiles.rows(scored["entity_id"])
+        frame = (
+            scored.join(profiles, on="entity_id", how="left")
+            .join(prepared.select("qid", "han", "grouped"), on="qid")
+            .join(_han_found(scored, prepared, profiles), on=["qid", "entity_id"], how="left")
+            .with_columns(
+                han_conflict=(pl.col("han") != "") & ~pl.col("han_found").fill_null(True),
+                place_conflict=(pl.col("query_regions").list.len() > 0)
+                & (pl.col("entity_regions").list.len() > 0)
+                & (pl.col("query_regions").list.set_intersection("entity_regions").list.len() == 0),
+                industry_conflict=(pl.col("query_groups").list.len() > 0)
+                & (pl.col("entity_groups").list.len() > 0)
+                & (pl.col("query_groups").list.set_intersection("entity_groups").list.len() == 0),
+                industry_missing=pl.col("name_groups").list.set_difference("query_groups").list.len() > 0,
+                group_company=pl.col("grouped") & ~pl.col("entity_grouped"),
+                corroborated=(pl.col("query_groups").list.set_intersection("entity_groups").list.len() > 0)
+                | (pl.col("outside_regions").list.set_intersection("entity_regions").list.len() > 0),
+                has_extra_trade=pl.col("extra_trade").list.len() > 0,
+            )
+        )
+        distinct_trade = ~pl.col("trade_words").list.eval(
+            (pl.element().str.len_chars() <= 3) | pl.element().str.contains(f"^{_short_pinyin_regex()}$")
+        ).list.all()
+        differs = pl.col("place_conflict") | pl.col("industry_conflict") | pl.col("industry_missing") | pl.col("group_company")
+        uncorroborated = pl.col("short_form") & ~pl.col("corroborated")
+        related = (
+            pl.col("trade_found")
+            & ~pl.col("has_extra_trade")
+            & (distinct_trade | pl.col("corroborated"))
+            & ~uncorroborated
+            & ~pl.col("han_conflict")
+            & differs
+        )
+        return frame.with_columns(
+            capped=differs | pl.col("has_extra_trade") | uncorroborated | pl.col("han_conflict") | ~(pl.col("trade_found") | pl.col("generic_only") | pl.col("person")),
+            relation=pl.when(related & pl.col("affiliates"))
+            .then(pl.lit("subsidiary"))
+            .when(related)
+            .then(pl.lit("group"))
+            .otherwise(pl.lit(None, pl.String)),
+            parts=_parts_text(),
+        )
 
     @staticmethod
     def _query_weights(query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
-        """Weight of each query word by its kind; words in parentheses (usually a place) count little."""
+        """Weight of each query word by its role; words in parentheses (usually a place) count little."""
         qualifiers = _parenthesised_words(prepared, "qid").with_columns(qualifier=pl.lit(True))
         return (
             query_words.join(qualifiers, on=["qid", "word"], how="left")
+            .with_columns(weight=_role_weight())
             .with_columns(
                 qweight=pl.when(pl.col("qualifier"))
-                .then(pl.min_horizontal(_kind_weight(pl.col("word")), PLACE_WEIGHT))
-                .otherwise(_kind_weight(pl.col("word")))
+                .then(pl.min_horizontal("weight", pl.lit(PLACE_WEIGHT)))
+                .otherwise("weight")
             )
-            .select("qid", qword="word", qweight="qweight")
+            .select("qid", qword="word", qweight="qweight", qrole="role", qregion="region", qgroup="group")
         )
 
     def _finish(self, scored: pl.DataFrame, prepared: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
-        names = self._names.rows(scored["nid"]).select(
-            "nid", "entity_id", "name", "kind", "lang", "norm", entity_country="country"
-        )
+        names = self._names.rows(scored["nid"]).select("nid", "name", "kind", "norm", entity_country="country")
         country_adjust = (
             pl.when(pl.col("country").is_null() | pl.col("entity_country").is_null())
             .then(0.0)
@@ -414,6 +503,11 @@ class Matcher:
                 .clip(0.0, 100.0)
                 .round(1)
             )
+            .with_columns(
+                score=pl.when(pl.col("capped"))
+                .then(pl.min_horizontal("score", pl.lit(self.config.match_threshold - CAP_MARGIN)))
+                .otherwise("score")
+            )
             .sort(["qid", "entity_id", "score", kind_rank, "nid"], descending=[False, False, True, False, False])
             .unique(["qid", "entity_id"], keep="first", maintain_order=True)
             .filter(pl.col("score") >= self.config.review_threshold)
@@ -432,6 +526,7 @@ class Matcher:
                 name_lang="lang",
                 score="score",
                 band="band",
+                relation="relation",
                 explanation="explanation",
             )
         )
@@ -529,14 +624,16 @@ def _name_table(names: pl.DataFrame, entities: pl.DataFrame) -> pl.DataFrame:
         person=pl.col("entity_type") == "person",
         affiliates=pl.col("includes_affiliates").fill_null(False),
     ).unique("entity_id")
-    return (
+    table = (
         names.select("entity_id", "name", "kind", "lang")
         .with_columns(norm=norm)
         .filter(pl.col("norm") != "")
         .unique(["entity_id", "name", "kind", "lang"], maintain_order=True)
         .join(countries, on="entity_id", how="left")
         .with_row_index("nid")
+        .with_columns(formal=pl.col("name").str.contains(LEGAL_FORM_TEXT))
     )
+    return table.with_columns(han_trade=han_trade(table["name"]))
 
 
 def _explode_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
@@ -566,7 +663,7 @@ def _is_pinyin_word(word: pl.Expr) -> pl.Expr:
 @functools.lru_cache(maxsize=1)
 def _pinyin_word_regex() -> str:
     """Two or more pinyin syllables, the later ones not starting with a vowel (unanchored)."""
-    syllables = sorted(PINYIN_SYLLABLES, key=len, reverse=True)
+    syllables = sorted(ALL_PINYIN_SYLLABLES, key=len, reverse=True)
     medial = "|".join(syllable for syllable in syllables if syllable[0] not in "aeo")
     return f"(?:{'|'.join(syllables)})(?:{medial})+"
 
@@ -603,11 +700,10 @@ def _vocabulary(name_words: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
     return (
         name_words.join(names.select("nid", "entity_id"), on="nid")
         .group_by("word")
-        .agg(df=pl.col("entity_id").n_unique())
+        .agg(df=pl.col("entity_id").n_unique(), kind_weight=_role_weight().max())
         .with_columns(rarity=((entity_count + 1) / pl.col("df")).log() / scale if scale > 0 else pl.lit(1.0))
-        .with_columns(kind_weight=_kind_weight(pl.col("word")))
         .with_columns(weight=pl.min_horizontal("kind_weight", pl.col("rarity").clip(MIN_RARITY, 1.0)))
-        .select("word", "df", "weight", "kind_weight")
+        .select("word", "df", "weight", "kind_weight", "rarity")
     )
 
 
@@ -664,7 +760,7 @@ def _joined_words(name_words: pl.DataFrame) -> pl.DataFrame:
 
 def _deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
     """Deletion keys of the words long enough for typo tolerance."""
-    return deletion_keys(words.filter(pl.col(column).str.len_chars() >= FUZZY_MIN_LENGTH), column)
+    return deletion_keys(words.filter(pl.col(column).str.len_chars().is_between(FUZZY_MIN_LENGTH, FUZZY_MAX_LENGTH)), column)
 
 
 def _country_code(country: pl.Expr) -> pl.Expr:
@@ -722,8 +818,11 @@ def _explanation() -> pl.Expr:
         listed("discounted", "low-weight"),
         listed("missing", "not in supplier name"),
         listed("extra", "not in listed name"),
-        pl.when(pl.col("affiliate"))
-        .then(pl.lit("; possible subsidiary: has every distinctive word of an entity listed with its subsidiaries"))
+        pl.when(pl.col("parts") != "").then(pl.format("; parts: {}", "parts")).otherwise(pl.lit("")),
+        pl.when(pl.col("relation") == "subsidiary")
+        .then(pl.lit("; possible subsidiary of an entity listed with its subsidiaries"))
+        .when(pl.col("relation") == "group")
+        .then(pl.lit("; same group, different company"))
         .otherwise(pl.lit("")),
         country,
         address,
@@ -735,3 +834,136 @@ def _empty(queries: pl.DataFrame) -> pl.DataFrame:
     if "row" in queries.columns:
         schema["row"] = queries.schema["row"]
     return pl.DataFrame(schema=schema)
+
+
+def _word_roles(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """(key, word, pos, role, region, group) for every word of the normalised names (screener.name_parts)."""
+    return word_roles(frame, key, _word_kinds()[0], _is_pinyin_word(pl.col("word")))
+
+
+def _role_weight() -> pl.Expr:
+    """Weight of a word from its role alone."""
+    return pl.col("role").replace_strict(ROLE_WEIGHTS, default=1.0, return_dtype=pl.Float64)
+
+
+def _with_short_forms(names: pl.DataFrame, weighted: pl.DataFrame) -> pl.DataFrame:
+    """Mark short forms: names without a legal form whose trade name is one short word (2-3 Chinese characters,
+    two pinyin syllables or three letters) — a brand alias that alone identifies no company."""
+    trade = (
+        weighted.filter(pl.col("role") == "trade")
+        .group_by("nid")
+        .agg(trade_words=pl.len(), trade_word=pl.col("word").first())
+    )
+    short_word = (pl.col("trade_word").str.len_chars() <= 3) | pl.col("trade_word").str.contains(
+        f"^{_short_pinyin_regex()}$"
+    )
+    short_han = pl.col("han_trade").str.len_chars().is_between(1, 3)
+    return (
+        names.join(trade, on="nid", how="left")
+        .with_columns(
+            short_form=~pl.col("formal")
+            & pl.when(pl.col("lang") == "zh")
+            .then(short_han)
+            .otherwise((pl.col("trade_words") == 1) & short_word)
+            .fill_null(False)
+        )
+        .drop("trade_words", "trade_word")
+    )
+
+
+def _entity_profiles(weighted: pl.DataFrame, names: pl.DataFrame, entities: pl.DataFrame) -> pl.DataFrame:
+    """Per entity, the regions its names and addresses name, its industry groups, and whether a name says group."""
+    by_entity = weighted.join(names.select("nid", "entity_id"), on="nid")
+    regions = by_entity.select("entity_id", region=pl.col("region")).explode("region").drop_nulls()
+    addressed = entities.select("entity_id", norm=normalize_frame(entities["addresses"])["norm"])
+    address_regions = (
+        _word_roles(addressed, "entity_id")
+        .join(division_places().select("word", address_region="region"), on="word")
+        .select("entity_id", region="address_region")
+    )
+    region_lists = pl.concat([regions, address_regions]).group_by("entity_id").agg(pl.col("region").unique().sort())
+    groups = by_entity.group_by("entity_id").agg(pl.col("group").drop_nulls().unique().sort())
+    grouped = names.group_by("entity_id").agg(
+        entity_grouped=pl.col("name").str.contains(GROUP_WORDS).any(),
+        entity_han_trades=pl.col("han_trade").filter(pl.col("han_trade") != "").unique().sort(),
+    )
+    return (
+        grouped.join(region_lists, on="entity_id", how="left")
+        .join(groups, on="entity_id", how="left")
+        .select(
+            "entity_id",
+            "entity_grouped",
+            "entity_han_trades",
+            entity_regions=pl.col("region").fill_null(pl.lit([], pl.List(pl.String))),
+            entity_groups=pl.col("group").fill_null(pl.lit([], pl.List(pl.String))),
+        )
+    )
+
+
+def _han_found(scored: pl.DataFrame, prepared: pl.DataFrame, profiles: pl.DataFrame) -> pl.DataFrame:
+    """Per (query, entity): whether the query's Chinese characters hold one of the entity's Chinese trade names
+    (null when either side has none)."""
+    pairs = (
+        scored.select("qid", "entity_id")
+        .unique()
+        .join(prepared.filter(pl.col("han") != "").select("qid", "han"), on="qid")
+        .join(profiles.select("entity_id", trade="entity_han_trades"), on="entity_id")
+        .explode("trade")
+        .filter(pl.col("trade").is_not_null() & (pl.col("trade") != ""))
+    )
+    return pairs.group_by("qid", "entity_id").agg(
+        han_found=pl.col("han").str.contains(pl.col("trade"), literal=True).any()
+    )
+
+
+def _names_a_group(name: pl.Expr) -> pl.Expr:
+    return name.fill_null("").str.contains(GROUP_WORDS)
+
+
+@functools.lru_cache(maxsize=1)
+def _short_pinyin_regex() -> str:
+    """One or two pinyin syllables (unanchored)."""
+    syllables = sorted(ALL_PINYIN_SYLLABLES, key=len, reverse=True)
+    medial = "|".join(syllable for syllable in syllables if syllable[0] not in "aeo")
+    return f"(?:{'|'.join(syllables)})(?:{medial})?"
+
+
+def _parts_text() -> pl.Expr:
+    """The part-by-part reading of a pair, for the explanation."""
+
+    def note(condition: str, text: pl.Expr) -> pl.Expr:
+        return pl.when(pl.col(condition)).then(text)
+
+    return pl.concat_str(
+        pl.when(pl.col("trade_found"))
+        .then(pl.format("trade name agrees ({})", pl.col("trade_words").list.join(" ")))
+        .when(pl.col("trade_words").list.len() > 0)
+        .then(pl.format("trade name differs ({})", pl.col("trade_words").list.join(" "))),
+        note("has_extra_trade", pl.format("other trade name words: {}", pl.col("extra_trade").list.join(", "))),
+        note(
+            "place_conflict",
+            pl.format(
+                "place conflicts ({} vs listed {})",
+                pl.col("query_regions").list.join("/"),
+                pl.col("entity_regions").list.join("/"),
+            ),
+        ),
+        note(
+            "industry_conflict",
+            pl.format(
+                "industry conflicts ({} vs listed {})",
+                pl.col("query_groups").list.join("/"),
+                pl.col("entity_groups").list.join("/"),
+            ),
+        ),
+        pl.when(pl.col("industry_missing") & ~pl.col("industry_conflict")).then(
+            pl.format("listed industry not stated ({})", pl.col("name_groups").list.join("/"))
+        ),
+        note("group_company", pl.lit("names a group or holding company; the listing names one member")),
+        note("han_conflict", pl.lit("Chinese characters of the trade name differ (a name that sounds alike)")),
+        pl.when(pl.col("short_form") & ~pl.col("corroborated")).then(
+            pl.lit("short listed alias with no place or industry to corroborate it")
+        ),
+        separator="; ",
+        ignore_nulls=True,
+    )

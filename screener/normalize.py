@@ -9,12 +9,17 @@ dropped; repeated words dropped.
 
 from __future__ import annotations
 
+import csv
 import functools
+import re
+from collections.abc import Callable
 
+import opencc
 import polars as pl
 from rapidfuzz import fuzz, process
 
-from screener.transliterate import OLD_ROMANISATIONS, PINYIN_SYLLABLES, gazetteer_maps, han_to_latin
+from screener.paths import data_dir
+from screener.transliterate import CHINESE_TERMS, OLD_ROMANISATIONS, PINYIN_SYLLABLES, gazetteer_maps, han_to_latin
 
 VERSION = "3"
 
@@ -208,6 +213,9 @@ SPELLED_WORDS = frozenset(
 """Extra common words whose misspellings (one typing error) are corrected, besides the generic and abbreviation words."""
 CORRECTION_MIN_LENGTH = 5
 CORRECTION_MIN_RATIO = 85.0
+CORRECTION_MAX_LENGTH = 40
+"""Longer tokens are not spelling-corrected: their deletion keys would grow with the square of their length."""
+_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _NOT_MERGED = {"a", "e", "o", "he", "me", "she", "you", "die", "lie", "ne", "ye", "yo", "ban", "bin", "tan", "pan"}
 
 
@@ -252,7 +260,7 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
     unknown = (
         pl.DataFrame({"token": padded.str.split(" ").explode()})
         .unique()
-        .filter(pl.col("token").str.len_chars() >= CORRECTION_MIN_LENGTH)
+        .filter(pl.col("token").str.len_chars().is_between(CORRECTION_MIN_LENGTH, CORRECTION_MAX_LENGTH))
         .join(dictionary.select(token="word"), on="token", how="anti")
     )
     pairs = (
@@ -297,14 +305,63 @@ def _fold(names: pl.Expr) -> pl.Expr:
 
 
 def _latinise(folded: pl.Series) -> pl.Series:
-    """Chinese script to English terms and pinyin (pypinyin once per distinct name containing Chinese)."""
+    """Chinese script (traditional folded to simplified) to English terms and pinyin, once per distinct name."""
     distinct = folded.filter(folded.str.contains(r"\p{Han}")).unique()
     if distinct.is_empty():
         return folded
     latin = pl.select(
-        _fold(pl.Series([han_to_latin(text) for text in distinct.to_list()], dtype=pl.String))
+        _fold(pl.Series([han_to_latin(simplified(text)) for text in distinct.to_list()], dtype=pl.String))
     ).to_series()
     return folded.replace(distinct, latin)
+
+
+def han_key(names: pl.Series) -> pl.Series:
+    """The Chinese characters of each name, in simplified script ('' when it has none): compared character by
+    character, because names that sound alike (溢达, 怡达: both 'yida') are different names."""
+    return _per_distinct_han(names, lambda text: "".join(_HAN_RUN.findall(simplified(text))))
+
+
+def han_trade(names: pl.Series) -> pl.Series:
+    """The trade name (字号) of Chinese-script names: without the leading administrative divisions, the text in
+    brackets, and the industry and legal-form words ('' for other names)."""
+    return _per_distinct_han(names, _trade_of)
+
+
+def _per_distinct_han(names: pl.Series, convert: Callable[[str], str]) -> pl.Series:
+    text = names.cast(pl.String).fill_null("")
+    distinct = text.filter(text.str.contains(r"\p{Han}")).unique()
+    converted = pl.Series([convert(value) for value in distinct.to_list()], dtype=pl.String)
+    return text.replace_strict(distinct, converted, default="", return_dtype=pl.String)
+
+
+def _trade_of(name: str) -> str:
+    han = "".join(_HAN_RUN.findall(re.sub(r"[(（][^)）]*[)）]", "", simplified(name))))
+    divisions, terms = _han_tables()
+    stripped = divisions.sub("", han, count=1)
+    while stripped != han:
+        han, stripped = stripped, divisions.sub("", stripped, count=1)
+    return terms.sub("", han)
+
+
+@functools.lru_cache(maxsize=1)
+def _han_tables() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Leading administrative divisions, and Chinese industry and legal-form terms."""
+    with (data_dir() / "reference" / "cn_divisions.csv").open(encoding="utf-8", newline="") as handle:
+        names = {value for row in csv.DictReader(handle) for value in (row["name_zh"], row["short_zh"])}
+    names |= {name for name in gazetteer_maps()[1] if len(name) >= 2}
+    longest = sorted(names, key=len, reverse=True)
+    terms = sorted((term for term in CHINESE_TERMS if _HAN_RUN.fullmatch(term)), key=len, reverse=True)
+    return re.compile("^(?:" + "|".join(map(re.escape, longest)) + ")"), re.compile("|".join(map(re.escape, terms)))
+
+
+@functools.lru_cache(maxsize=1)
+def _converter() -> opencc.OpenCC:
+    return opencc.OpenCC("tw2sp")
+
+
+def simplified(text: str) -> str:
+    """Traditional Chinese (Taiwan and Hong Kong forms and words: 資訊 → 信息, 矽 → 硅) in simplified script."""
+    return _converter().convert(text) if _HAN_RUN.search(text) else text
 
 
 def _words(text: pl.Expr) -> pl.Expr:

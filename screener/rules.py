@@ -69,7 +69,7 @@ _DEEP_KEY = re.compile(rf"\s*\[{{0,2}}{_KEY_PART}(?:\.{_KEY_PART}){{{MAX_KEY_PAR
 
 CANDIDATE_STRING_FIELDS = tuple(
     (
-        "entity_id matched_name name_kind name_lang band explanation source list_name list_kind authority "
+        "entity_id matched_name name_kind name_lang band relation explanation source list_name list_kind authority "
         "program entity_type name country addresses sector merchandise status citation remarks source_url"
     ).split()
 )

@@ -29,6 +29,8 @@ PINYIN_SYLLABLES = frozenset(
     zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu zuan zui zun zuo""".split()
 )
 """Single pinyin syllables (without one-letter ones and English words like 'he', 'you', 'she')."""
+ALL_PINYIN_SYLLABLES = PINYIN_SYLLABLES | {"a", "e", "o", "he", "she", "you", "ye"}
+"""Every pinyin syllable, for telling whether a whole word is pinyin ('hesheng', 'youse')."""
 
 OLD_ROMANISATIONS = {
     "szechuan": "sichuan",
@@ -231,6 +233,7 @@ CHINESE_TERMS = {
     "製造": " manufacture ",
     "汽车": " automotive ",
     "数字": " digital ",
+    "数控": " cnc ",
     "數字": " digital ",
     "智能": " intelligent ",
     "网络": " network ",

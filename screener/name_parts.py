@@ -1,0 +1,139 @@
+"""Reading a company name by its structure: administrative division, trade name (字号), industry, qualifiers.
+
+Chinese enterprise names follow 行政区划 + 字号 + 行业 + 组织形式 (division + trade name + industry + organisational
+form), and their pinyin and English renderings keep that order or put the place in brackets. Each word of a
+normalised name gets one role:
+
+- `place`: a division at the start of the name (each within the one before: "Xinjiang Kashi Yecheng"), or a
+  province, prefecture or XUAR place anywhere; its `region` is the province (or country) it lies in;
+- `industry`: a word of a specific trade, with its `group` ("garment" → textile, "sugar" → food);
+- `generic`: words of any company name ("technology", "development", "group");
+- `common`: frequent English words ("union", "century", "production"): sharing one says little;
+- `number`: numbers and words of one or two letters ("HY", "JA": initials identify nothing alone);
+- `trade`: everything else — the distinctive core.
+
+A name left without a trade word keeps its last leading place as the trade name ("Hongyuan Green Energy":
+Hongyuan is also a county in Sichuan). Reference tables live in data/reference/ (see scripts/build_reference.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+
+import polars as pl
+
+from screener.paths import data_dir
+from screener.transliterate import OLD_ROMANISATIONS, gazetteer_maps
+
+ROLE_WEIGHTS = {"trade": 1.0, "common": 0.3, "number": 0.3, "place": 0.25, "industry": 0.15, "generic": 0.15}
+"""How much a word of each role counts towards a match (trade words are further scaled by their rarity)."""
+
+COUNTRY_WORDS = {
+    "vietnam": "VN", "cambodia": "KH", "bangladesh": "BD", "india": "IN", "pakistan": "PK", "indonesia": "ID",
+    "malaysia": "MY", "thailand": "TH", "philippines": "PH", "myanmar": "MM", "laos": "LA", "turkey": "TR",
+    "turkiye": "TR", "mexico": "MX", "brazil": "BR", "korea": "KR", "japan": "JP", "usa": "US", "america": "US",
+    "germany": "DE", "italy": "IT", "france": "FR", "spain": "ES", "uk": "GB", "britain": "GB",
+    "kazakhstan": "KZ", "uzbekistan": "UZ", "kyrgyzstan": "KG", "russia": "RU", "mongolia": "MN", "nepal": "NP",
+    "taiwan": "TW", "hongkong": "HK", "macau": "MO", "macao": "MO", "serbia": "RS",
+}
+"""Country words of company names, with the region key they stand for."""
+
+EMPTY_ROLES = {"role": pl.String, "region": pl.String, "group": pl.String}
+
+
+@functools.lru_cache(maxsize=1)
+def places() -> pl.DataFrame:
+    """Place word → region (province pinyin or country code) and level (province, prefecture, county, xuar)."""
+    rows = []
+    path = data_dir() / "reference" / "cn_divisions.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            rows.append((row["pinyin"], row["province"], row["level"]))
+    xuar = set(gazetteer_maps()[0].values()) - {"xpcc"}
+    rows += [(word, "xinjiang", "xuar") for word in xuar if " " not in word]
+    rows += [(word, code, "province") for word, code in COUNTRY_WORDS.items()]
+    old = {target for target in OLD_ROMANISATIONS.values()}
+    known = {word for word, _, _ in rows}
+    rows += [(word, word, "province") for word in old - known if word != "uyghur"]
+    frame = pl.DataFrame(rows, schema={"word": pl.String, "region": pl.String, "level": pl.String}, orient="row")
+    return frame.unique(["word", "region"]).sort("word", "region")
+
+
+@functools.lru_cache(maxsize=1)
+def industries() -> pl.DataFrame:
+    """Industry word → industry group."""
+    return pl.read_csv(data_dir() / "reference" / "industries.csv", schema={"word": pl.String, "group": pl.String})
+
+
+@functools.lru_cache(maxsize=1)
+def common_words() -> pl.Series:
+    """English words frequent enough that sharing one identifies nothing."""
+    text = (data_dir() / "reference" / "common_words.txt").read_text(encoding="utf-8")
+    return pl.Series("word", text.split(), dtype=pl.String)
+
+
+def word_roles(names: pl.DataFrame, key: str, generic: pl.Series, pinyin_word: pl.Expr) -> pl.DataFrame:
+    """One row per (key, word) of the normalised names (`norm`): position, role, region and industry group.
+
+    `generic` lists the words of any company name; `pinyin_word` tells words made of pinyin syllables (never
+    'common', whatever English they spell)."""
+    words = (
+        names.select(key, word=pl.col("norm").str.split(" "))
+        .with_columns(pos=pl.int_ranges(0, pl.col("word").list.len()))
+        .explode(["word", "pos"])
+        .filter(pl.col("word").is_not_null() & (pl.col("word") != ""))
+        .unique([key, "word"], keep="first", maintain_order=True)
+    )
+    regions = places().group_by("word").agg(
+        regions=pl.col("region"),
+        anywhere=pl.col("level").is_in(["province", "prefecture", "xuar"]).any(),
+        county=(pl.col("level") == "county").any(),
+    )
+    marked = (
+        words.join(regions, on="word", how="left")
+        .join(industries(), on="word", how="left")
+        .sort(key, "pos")
+        .with_columns(first_regions=pl.col("regions").first().over(key))
+        .with_columns(
+            in_run=(
+                pl.col("regions").is_not_null()
+                & (pl.col("regions").list.set_intersection(pl.col("first_regions")).list.len() > 0)
+            )
+            .cast(pl.Int8)
+            .cum_min()
+            .over(key, order_by="pos")
+            .cast(pl.Boolean)
+        )
+    )
+    place = pl.col("in_run") | pl.col("anywhere").fill_null(False)
+    role = (
+        pl.when(pl.col("group").is_not_null())
+        .then(pl.lit("industry"))
+        .when(place)
+        .then(pl.lit("place"))
+        .when(pl.col("word").is_in(generic.implode()))
+        .then(pl.lit("generic"))
+        .when(pl.col("word").str.contains(r"\d") | (pl.col("word").str.len_chars() <= 2))
+        .then(pl.lit("number"))
+        .when(pl.col("word").is_in(common_words().implode()) & ~pinyin_word)
+        .then(pl.lit("common"))
+        .otherwise(pl.lit("trade"))
+    )
+    with_roles = marked.with_columns(role=role)
+    no_trade = ~(pl.col("role") == "trade").any().over(key)
+    last_run_place = (pl.col("role") == "place") & pl.col("in_run") & (
+        pl.col("pos") == pl.col("pos").filter(pl.col("role") == "place").max().over(key)
+    )
+    return with_roles.with_columns(
+        role=pl.when(no_trade & last_run_place & pl.col("county") & ~pl.col("anywhere"))
+        .then(pl.lit("trade"))
+        .otherwise(pl.col("role"))
+    ).select(
+        key,
+        "word",
+        "pos",
+        "role",
+        region=pl.when(pl.col("role") == "place").then(pl.col("regions")),
+        group=pl.when(pl.col("role") == "industry").then(pl.col("group")),
+    )

@@ -1,0 +1,104 @@
+"""Compile the matcher's reference tables under data/reference/ from well-kept public packages.
+
+- `cn_divisions.csv`: Chinese administrative divisions (provinces, prefecture-level and county-level divisions,
+  urban districts left out) with their short name, pinyin and province, from the GB/T 2260 division codes as the
+  `cpca` package ships them (MIT licence; codes and names are official PRC data).
+- `common_words.txt`: English words frequent enough (Zipf >= 3.5 in `wordfreq`, Apache-2.0; about one use per
+  300,000 words) that sharing one says little about a company's identity ("union", "century", "production").
+
+    pip install 'cpca>=0.5' 'wordfreq>=3.1' && python scripts/build_reference.py
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import re
+from pathlib import Path
+
+from pypinyin import lazy_pinyin
+
+OUT = Path(__file__).resolve().parents[1] / "data" / "reference"
+COMMON_ZIPF = 3.5
+DIVISION_SUFFIXES = (
+    "特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "自治州", "自治县", "自治旗", "地区", "林区",
+    "省", "市", "县", "盟", "旗", "区",
+)
+ETHNIC_GROUPS = re.compile(
+    "(蒙古|回族|藏族|维吾尔|哈萨克|柯尔克孜|朝鲜族|土家族|苗族|彝族|傣族|白族|景颇族|傈僳族|哈尼族|壮族|布依族|侗族|瑶族|"
+    "羌族|黎族|畲族|满族|达斡尔族|鄂温克族|鄂伦春族|锡伯族|塔吉克|土族|撒拉族|保安族|东乡族|裕固族|仡佬族|水族|仫佬族|"
+    "毛南族|各族|纳西族|普米族|怒族|独龙族|拉祜族|佤族|布朗族|阿昌族|德昂族|基诺族)+$"
+)
+SYLLABLE_WORDS = re.compile(r"^[a-z]+$")
+
+
+def short_name(name: str) -> str:
+    """The name without its division suffix and ethnic qualifiers: 克孜勒苏柯尔克孜自治州 → 克孜勒苏."""
+    for suffix in DIVISION_SUFFIXES:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            name = name[: -len(suffix)]
+            break
+    stripped = ETHNIC_GROUPS.sub("", name)
+    return stripped if len(stripped) >= 2 else name
+
+
+def level(code: str) -> str:
+    if code[2:] == "0" * 10:
+        return "province"
+    if code[4:] == "0" * 8:
+        return "prefecture"
+    return "county"
+
+
+def divisions(adcodes: Path) -> list[dict[str, str]]:
+    """Province, prefecture and county rows (not urban districts, whose names are mostly everyday words)."""
+    with adcodes.open(encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["adcode"][6:] == "0" * 6]
+    provinces = {row["adcode"][:2]: "".join(lazy_pinyin(short_name(row["name"]))) for row in rows if level(row["adcode"]) == "province"}
+    table = []
+    for row in sorted(rows, key=lambda row: row["adcode"]):
+        name = row["name"]
+        if level(row["adcode"]) == "county" and name.endswith("区") or "直辖" in name or name.endswith("辖区"):
+            continue
+        short = short_name(name)
+        pinyin = "".join(lazy_pinyin(short))
+        if not SYLLABLE_WORDS.match(pinyin):
+            continue
+        table.append(
+            {
+                "adcode": row["adcode"][:6],
+                "name_zh": name,
+                "short_zh": short,
+                "pinyin": pinyin,
+                "level": level(row["adcode"]),
+                "province": provinces[row["adcode"][:2]],
+            }
+        )
+    return table
+
+
+def common_words() -> list[str]:
+    from wordfreq import top_n_list, zipf_frequency
+
+    words = {word for word in top_n_list("en", 60_000) if word.isalpha() and word.isascii() and len(word) >= 3}
+    return sorted(word for word in words if zipf_frequency(word, "en") >= COMMON_ZIPF)
+
+
+def main() -> None:
+    spec = importlib.util.find_spec("cpca")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("install cpca first: pip install 'cpca>=0.5'")
+    adcodes = Path(next(iter(spec.submodule_search_locations))) / "resources" / "adcodes.csv"
+    OUT.mkdir(parents=True, exist_ok=True)
+    table = divisions(adcodes)
+    with (OUT / "cn_divisions.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+    words = common_words()
+    (OUT / "common_words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    print(f"cn_divisions.csv: {len(table)} divisions; common_words.txt: {len(words)} words")
+
+
+if __name__ == "__main__":
+    main()
