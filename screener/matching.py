@@ -23,7 +23,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
 from screener.name_parts import places as division_places
 from screener.normalize import GENERIC_WORDS, deletion_keys, han_key, han_trade, normalize_frame
-from screener.transliterate import ALL_PINYIN_SYLLABLES, OLD_ROMANISATIONS, gazetteer_maps
+from screener.transliterate import OLD_ROMANISATIONS, gazetteer_maps, pinyin_word_regex
 
 ADDRESS_WORDS = frozenset(
     """road rd street st avenue ave lane ln alley boulevard blvd highway building bldg tower floor fl room rm unit
@@ -55,6 +55,21 @@ FUZZY_MIN_LENGTH = 5
 FUZZY_MAX_LENGTH = 40
 """Nor do words longer than this (nobody types a 40-letter word twice the same): typo keys stay linear in size."""
 TRANSPOSITION_SIM = 0.95
+SEGMENT_SIM = 1.0
+SEGMENT_MIN_LENGTH = 3
+OCR_SIM = 0.95
+OCR_CONFUSIONS = {"0": "o", "1": "i", "5": "s", "8": "b", "6": "g", "2": "z", "rn": "m", "vv": "w", "cl": "d"}
+"""Characters that scanned documents confuse (0/O, 1/I, rn/m, ...): read back on the supplier side at a small cost."""
+TRUNCATED_WIDTHS = (35, 60)
+"""Name-field widths of customs manifests and ERP vendor masters: a name exactly this long may be cut short, so
+listed words after its end are not counted as missing."""
+TAIL_AFTER_LEGAL_FORM = (
+    r"(?i)^(.*?(?:\b(?:co\.?,?\s*ltd|company\s+limited|limited|ltd|inc|corp|corporation|llc|gmbh|bhd|plc)\b\.?|"
+    r"有限责任公司|股份有限公司|有限公司|公司))[\s,;.:-]*(?:[^\s,;.:-].*)$"
+)
+"""A name followed by more text after its legal form: a branch, factory, address or city that does not change
+which company it is."""
+ADDRESS_TAIL = r"(?i)^(.+?)\s*[,;]\s*(?:no\.?\s*\d|\d|[^,;]*\b(?:road|rd|street|st|avenue|district|building|floor|room|zone)\b).*$"
 FUZZY_MIN_RATIO = 75.0
 NAME_COVERAGE_SHARE = 0.6
 COUNTRY_AGREES_BONUS = 2.0
@@ -140,7 +155,7 @@ class Matcher:
         self._name_table = _name_table(names, entities)
         roles = _word_roles(self._name_table, "nid")
         vocab = _vocabulary(roles, self._name_table)
-        qualifiers = _parenthesised_words(self._name_table, "nid").join(
+        qualifiers = _parenthesised_words(self._name_table, "nid", listed=True).join(
             self._name_table.select("nid", "affiliates"), on="nid"
         )
         persons = self._name_table.filter(pl.col("person")).select("nid", person=pl.lit(True))
@@ -158,7 +173,7 @@ class Matcher:
                 .then(pl.min_horizontal(base, pl.lit(PLACE_WEIGHT)))
                 .otherwise(base)
             )
-            .select("nid", "word", "weight", "role", "region", "group")
+            .select("nid", "word", "pos", "weight", "role", "region", "group")
         )
         block_keys = _block_keys(weighted)
         rank_keys = (
@@ -170,7 +185,7 @@ class Matcher:
             .join(weighted.group_by("nid").agg(name_weight=pl.col("weight").sum()), on="nid")
             .join(self._name_table.select("nid", "entity_id"), on="nid")
         )
-        self._name_table = _with_short_forms(self._name_table, weighted)
+        self._name_table = _with_short_forms(self._name_table)
         self._names = _Index(self._name_table, "nid")
         self._vocab = _Index(vocab, "word")
         self._name_words = _Index(weighted, "nid")
@@ -178,9 +193,11 @@ class Matcher:
         self._block_weight = _Index(block_weight, "nid")
         self._rank_keys = _Index(rank_keys, "nid")
         self._generic_keys = _Index(_generic_keys(weighted), "key")
-        self._joined_words = _Index(_joined_words(weighted), "qword")
+        self._segmenter = _Segmenter(vocab["word"])
         self._deletions = _Index(_deletion_keys(vocab.select("word"), "word"), "key")
-        self._address_words = _address_words(entities.select("entity_id", address="addresses"), "entity_id")
+        self._address_words = _address_words(
+            entities.select("entity_id", address="addresses"), "entity_id", listed=True
+        )
         self._profiles = _Index(_entity_profiles(weighted, self._name_table, entities), "entity_id")
 
     @property
@@ -204,7 +221,7 @@ class Matcher:
         prepared = self._prepare(queries)
         if prepared.is_empty() or self._name_table.is_empty():
             return _empty(queries)
-        query_words = _word_roles(prepared, "qid")
+        query_words = self._without_cut_words(_word_roles(prepared, "qid"), prepared)
         word_map = self._word_map(query_words.select("word").unique())
         hits = query_words.rename({"word": "qword"}).join(word_map, on="qword")
         candidates = self._scan(prepared) if exhaustive else self._candidates(hits)
@@ -220,7 +237,11 @@ class Matcher:
             column: pl.col(column).cast(pl.String) if column in queries.columns else pl.lit(None, pl.String)
             for column in ("country", "address")
         }
-        frame = queries.select(pl.col("row"), pl.col("name").cast(pl.String), **optional).with_row_index("qid")
+        given = queries.select(pl.col("row"), pl.col("name").cast(pl.String), **optional).with_columns(
+            truncated=pl.col("name").str.strip_chars().str.len_chars().is_in(TRUNCATED_WIDTHS),
+            name=_without_tail(pl.col("name")),
+        )
+        frame = pl.concat([given, _script_parts(given)]).with_row_index("qid")
         normal = normalize_frame(frame["name"])
         return frame.with_columns(
             norm=normal["norm"],
@@ -230,21 +251,46 @@ class Matcher:
             grouped=_names_a_group(pl.col("name")),
         ).filter(pl.col("norm") != "")
 
+    def _without_cut_words(self, query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
+        """Query words without the last word of a name cut at a field width, unless it is a whole list word."""
+        last = (
+            query_words.join(prepared.filter(pl.col("truncated")).select("qid"), on="qid")
+            .filter(pl.col("pos") == pl.col("pos").max().over("qid"))
+            .join(self._vocab.rows(query_words["word"]).select("word"), on="word", how="anti")
+        )
+        return query_words.join(last.select("qid", "pos"), on=["qid", "pos"], how="anti")
+
     def _word_map(self, words: pl.DataFrame) -> pl.DataFrame:
         """Query word → list word with similarity 0-1: exact, joined pinyin, or one typing error."""
         words = words.rename({"word": "qword"})
         exact = words.join(
             self._vocab.rows(words["qword"]).select("word"), left_on="qword", right_on="word"
         ).with_columns(word=pl.col("qword"), sim=pl.lit(1.0))
-        joined = words.join(self._joined_words.rows(words["qword"]), on="qword").with_columns(sim=pl.lit(1.0))
+        joined = self._segmenter.pieces(words.join(exact.select("qword"), on="qword", how="anti")["qword"])
         unknown = words.join(exact.select("qword"), on="qword", how="anti").filter(
             pl.col("qword").str.len_chars().is_between(FUZZY_MIN_LENGTH, FUZZY_MAX_LENGTH)
             & ~pl.col("qword").is_in(common_words().implode())
         )
         fuzzy = self._fuzzy(unknown)
-        return pl.concat(
-            [frame.select("qword", "word", pl.col("sim").cast(pl.Float64)) for frame in (exact, joined, fuzzy)]
-        ).unique(["qword", "word"], keep="first")
+        ocr = self._ocr(words.join(exact.select("qword"), on="qword", how="anti"))
+        return (
+            pl.concat(
+                [
+                    frame.select("qword", "word", pl.col("sim").cast(pl.Float64))
+                    for frame in (exact, joined, ocr, fuzzy)
+                ]
+            )
+            .sort("sim", descending=True, maintain_order=True)
+            .unique(["qword", "word"], keep="first", maintain_order=True)
+        )
+
+    def _ocr(self, unknown: pl.DataFrame) -> pl.DataFrame:
+        """Unknown query words that read as a list word once scanning confusions are undone ('J1NFU' jinfu)."""
+        read = unknown.with_columns(
+            word=pl.col("qword").str.replace_many(list(OCR_CONFUSIONS), list(OCR_CONFUSIONS.values()))
+        ).filter(pl.col("word") != pl.col("qword"))
+        known = self._vocab.rows(read["word"]).select("word")
+        return read.join(known, on="word").with_columns(sim=pl.lit(OCR_SIM))
 
     def _fuzzy(self, unknown: pl.DataFrame) -> pl.DataFrame:
         if unknown.is_empty():
@@ -374,6 +420,12 @@ class Matcher:
             )
             .with_columns(weight=pl.coalesce("lweight", "qweight"), sim=pl.col("sim").fill_null(0.0))
         )
+        name_detail = name_detail.join(prepared.select("qid", "truncated"), on="qid").filter(
+            ~(
+                pl.col("truncated")
+                & (pl.col("pos") > pl.col("pos").filter(pl.col("sim") > 0).max().over("qid", "nid").fill_null(-1))
+            )
+        )
         informative = pl.col("weight") >= DISCOUNTED_BELOW
         trade = (pl.col("role") == "trade") & informative
         name_side = name_detail.group_by("qid", "nid").agg(
@@ -382,12 +434,14 @@ class Matcher:
             trade_found=((pl.col("sim") > 0) | ~trade).all() & trade.any(),
             trade_words=pl.col("word").filter(trade),
             name_groups=pl.col("group").drop_nulls().unique(),
+            unmatched_groups=pl.col("group").filter(pl.col("sim") == 0).drop_nulls().unique(),
+            places_only=(pl.col("role") == "place").all(),
         )
         query_side = query_detail.group_by("qid", "nid").agg(
             query_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum(),
             telling_cover=(
                 (pl.col("weight") * pl.col("sim")).sum()
-                / pl.col("weight").filter((pl.col("sim") > 0) | (pl.col("qweight") >= ROLE_WEIGHTS["common"])).sum()
+                / pl.col("weight").filter((pl.col("sim") > 0) | (pl.col("qrole") != "generic")).sum()
             ).fill_nan(0.0),
             extra_trade=pl.col("qword").filter((pl.col("qrole") == "trade") & (pl.col("qweight") >= DISCOUNTED_BELOW) & (pl.col("sim") == 0)),
             query_groups=pl.col("qgroup").drop_nulls().unique(),
@@ -401,8 +455,10 @@ class Matcher:
                 text_score=100
                 * pl.when(pl.col("person"))
                 .then(pl.min_horizontal("name_cover", "query_cover"))
-                .when(pl.col("generic_only"))
+                .when(pl.col("generic_only") & ~pl.col("places_only"))
                 .then(pl.min_horizontal("name_cover", "telling_cover"))
+                .when(pl.col("generic_only"))
+                .then(pl.min_horizontal("name_cover", "query_cover"))
                 .otherwise(
                     NAME_COVERAGE_SHARE * pl.col("name_cover") + (1 - NAME_COVERAGE_SHARE) * pl.col("query_cover")
                 )
@@ -429,10 +485,14 @@ class Matcher:
                 industry_conflict=(pl.col("query_groups").list.len() > 0)
                 & (pl.col("entity_groups").list.len() > 0)
                 & (pl.col("query_groups").list.set_intersection("entity_groups").list.len() == 0),
-                industry_missing=pl.col("name_groups").list.set_difference("query_groups").list.len() > 0,
+                place_agrees=pl.col("query_regions").list.set_intersection("entity_regions").list.len() > 0,
                 group_company=pl.col("grouped") & ~pl.col("entity_grouped"),
+            )
+            .with_columns(
+                industry_missing=(pl.col("unmatched_groups").list.set_difference("query_groups").list.len() > 0)
+                & ~pl.col("place_agrees"),
                 corroborated=(pl.col("query_groups").list.set_intersection("entity_groups").list.len() > 0)
-                | (pl.col("outside_regions").list.set_intersection("entity_regions").list.len() > 0),
+                | pl.col("place_agrees"),
                 has_extra_trade=pl.col("extra_trade").list.len() > 0,
             )
         )
@@ -441,6 +501,12 @@ class Matcher:
         ).list.all()
         differs = pl.col("place_conflict") | pl.col("industry_conflict") | pl.col("industry_missing") | pl.col("group_company")
         uncorroborated = pl.col("short_form") & ~pl.col("corroborated")
+        unverifiable = (
+            ~distinct_trade
+            & (pl.col("query_groups").list.len() > 0)
+            & (pl.col("entity_groups").list.len() == 0)
+            & ~pl.col("place_agrees")
+        )
         related = (
             pl.col("trade_found")
             & ~pl.col("has_extra_trade")
@@ -450,7 +516,7 @@ class Matcher:
             & differs
         )
         return frame.with_columns(
-            capped=differs | pl.col("has_extra_trade") | uncorroborated | pl.col("han_conflict") | ~(pl.col("trade_found") | pl.col("generic_only") | pl.col("person")),
+            capped=differs | pl.col("has_extra_trade") | uncorroborated | unverifiable | pl.col("han_conflict") | ~(pl.col("trade_found") | pl.col("generic_only") | pl.col("person")),
             relation=pl.when(related & pl.col("affiliates"))
             .then(pl.lit("subsidiary"))
             .when(related)
@@ -508,8 +574,8 @@ class Matcher:
                 .then(pl.min_horizontal("score", pl.lit(self.config.match_threshold - CAP_MARGIN)))
                 .otherwise("score")
             )
-            .sort(["qid", "entity_id", "score", kind_rank, "nid"], descending=[False, False, True, False, False])
-            .unique(["qid", "entity_id"], keep="first", maintain_order=True)
+            .sort(["row", "entity_id", "score", kind_rank, "nid"], descending=[False, False, True, False, False])
+            .unique(["row", "entity_id"], keep="first", maintain_order=True)
             .filter(pl.col("score") >= self.config.review_threshold)
             .with_columns(
                 band=pl.when(pl.col("score") >= self.config.match_threshold)
@@ -548,12 +614,12 @@ class Matcher:
         )
 
 
-def _address_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+def _address_words(frame: pl.DataFrame, key: str, *, listed: bool = False) -> pl.DataFrame:
     """(key, word) for the place and other informative words of addresses (no numbers or generic words)."""
     present = frame.filter(pl.col("address").fill_null("").str.strip_chars() != "")
     if present.is_empty():
         return pl.DataFrame(schema={key: frame.schema[key], "word": pl.String})
-    normal = present.with_columns(norm=normalize_frame(present["address"])["norm"])
+    normal = present.with_columns(norm=normalize_frame(present["address"], listed=listed)["norm"])
     return _explode_words(normal, key).filter(
         (_kind_weight(pl.col("word")) >= PLACE_WEIGHT)
         & ~pl.col("word").str.contains(r"\d")
@@ -617,7 +683,7 @@ class _Index:
 
 def _name_table(names: pl.DataFrame, entities: pl.DataFrame) -> pl.DataFrame:
     """List names with their normalised form and entity country, one id (nid) per variant."""
-    norm = names["norm"] if "norm" in names.columns else normalize_frame(names["name"])["norm"]
+    norm = names["norm"] if "norm" in names.columns else normalize_frame(names["name"], listed=True)["norm"]
     countries = entities.select(
         "entity_id",
         country=pl.col("country").replace("", None),
@@ -646,26 +712,18 @@ def _explode_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
     )
 
 
-def _parenthesised_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+def _parenthesised_words(frame: pl.DataFrame, key: str, *, listed: bool = False) -> pl.DataFrame:
     """(key, word) for the normalised words written in parentheses in the raw name: qualifiers such as places."""
     inside = frame.select(key, part=pl.col("name").str.extract_all(r"\(([^()]*)\)")).explode("part").drop_nulls("part")
     if inside.is_empty():
         return pl.DataFrame(schema={key: frame.schema[key], "word": pl.String})
-    words = inside.with_columns(norm=normalize_frame(inside["part"])["norm"])
+    words = inside.with_columns(norm=normalize_frame(inside["part"], listed=listed)["norm"])
     return _explode_words(words, key)
 
 
 def _is_pinyin_word(word: pl.Expr) -> pl.Expr:
     """True for a word made of two or more pinyin syllables: a one-letter variant of it is another Chinese name."""
-    return word.str.contains(f"^{_pinyin_word_regex()}$")
-
-
-@functools.lru_cache(maxsize=1)
-def _pinyin_word_regex() -> str:
-    """Two or more pinyin syllables, the later ones not starting with a vowel (unanchored)."""
-    syllables = sorted(ALL_PINYIN_SYLLABLES, key=len, reverse=True)
-    medial = "|".join(syllable for syllable in syllables if syllable[0] not in "aeo")
-    return f"(?:{'|'.join(syllables)})(?:{medial})+"
+    return word.str.contains(f"^{pinyin_word_regex()}$")
 
 
 @functools.lru_cache(maxsize=1)
@@ -742,21 +800,36 @@ def _generic_keys(name_words: pl.DataFrame) -> pl.DataFrame:
     ).unique()
 
 
-def _joined_words(name_words: pl.DataFrame) -> pl.DataFrame:
-    """Pairs of list words written as one ('sensetime' for 'sense time'), mapped to both words."""
-    ordered = name_words.sort("nid", maintain_order=True)
-    words_by_name = ordered.group_by("nid", maintain_order=True).agg("word")
-    pairs = (
-        words_by_name.with_columns(
-            first=pl.col("word").list.slice(0, pl.col("word").list.len() - 1), second=pl.col("word").list.slice(1)
-        )
-        .select("first", "second")
-        .explode(["first", "second"])
-        .drop_nulls()
-    )
-    joined = pairs.with_columns(qword=pl.col("first") + pl.col("second"))
-    return pl.concat([joined.select("qword", word="first"), joined.select("qword", word="second")]).unique()
+class _Segmenter:
+    """Words written together ('XINJIANGZHONGTAI', 'Shi He Zi' read as 'shihezi', 'SenseTime') split back into list
+    words: the split into the fewest list words of at least three letters each."""
 
+    def __init__(self, vocabulary: pl.Series):
+        self.words = frozenset(word for word in vocabulary.to_list() if len(word) >= SEGMENT_MIN_LENGTH)
+        self.longest = max((len(word) for word in self.words), default=0)
+
+    def pieces(self, unknown: pl.Series) -> pl.DataFrame:
+        """(qword, word, sim) for every list word of each unknown word's split."""
+        rows = [
+            (qword, piece, SEGMENT_SIM)
+            for qword in unknown.unique().to_list()
+            if 2 * SEGMENT_MIN_LENGTH <= len(qword) <= FUZZY_MAX_LENGTH
+            for piece in self.split(qword)
+        ]
+        return pl.DataFrame(rows, schema={"qword": pl.String, "word": pl.String, "sim": pl.Float64}, orient="row")
+
+    def split(self, word: str) -> list[str]:
+        """The fewest list words that spell `word` exactly, or [] when there is no such split into two or more."""
+        best: list[list[str] | None] = [[]] + [None] * len(word)
+        for end in range(1, len(word) + 1):
+            for start in range(max(0, end - self.longest), end - SEGMENT_MIN_LENGTH + 1):
+                before = best[start]
+                if before is not None and word[start:end] in self.words:
+                    candidate = [*before, word[start:end]]
+                    if best[end] is None or len(candidate) < len(best[end]):
+                        best[end] = candidate
+        found = best[len(word)]
+        return found if found and len(found) >= 2 else []
 
 def _deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
     """Deletion keys of the words long enough for typo tolerance."""
@@ -846,28 +919,13 @@ def _role_weight() -> pl.Expr:
     return pl.col("role").replace_strict(ROLE_WEIGHTS, default=1.0, return_dtype=pl.Float64)
 
 
-def _with_short_forms(names: pl.DataFrame, weighted: pl.DataFrame) -> pl.DataFrame:
-    """Mark short forms: names without a legal form whose trade name is one short word (2-3 Chinese characters,
-    two pinyin syllables or three letters) — a brand alias that alone identifies no company."""
-    trade = (
-        weighted.filter(pl.col("role") == "trade")
-        .group_by("nid")
-        .agg(trade_words=pl.len(), trade_word=pl.col("word").first())
-    )
-    short_word = (pl.col("trade_word").str.len_chars() <= 3) | pl.col("trade_word").str.contains(
-        f"^{_short_pinyin_regex()}$"
-    )
+def _with_short_forms(names: pl.DataFrame) -> pl.DataFrame:
+    """Mark short forms: names without a legal form whose trade name is 2-3 Chinese characters, or aliases that are
+    one word of two pinyin syllables — a short alias that alone identifies no company (科达, 'Yida')."""
+    short_pinyin = (pl.col("kind") != "primary") & pl.col("norm").str.contains(f"^{_short_pinyin_regex()}$")
     short_han = pl.col("han_trade").str.len_chars().is_between(1, 3)
-    return (
-        names.join(trade, on="nid", how="left")
-        .with_columns(
-            short_form=~pl.col("formal")
-            & pl.when(pl.col("lang") == "zh")
-            .then(short_han)
-            .otherwise((pl.col("trade_words") == 1) & short_word)
-            .fill_null(False)
-        )
-        .drop("trade_words", "trade_word")
+    return names.with_columns(
+        short_form=~pl.col("formal") & pl.when(pl.col("lang") == "zh").then(short_han).otherwise(short_pinyin)
     )
 
 
@@ -875,7 +933,7 @@ def _entity_profiles(weighted: pl.DataFrame, names: pl.DataFrame, entities: pl.D
     """Per entity, the regions its names and addresses name, its industry groups, and whether a name says group."""
     by_entity = weighted.join(names.select("nid", "entity_id"), on="nid")
     regions = by_entity.select("entity_id", region=pl.col("region")).explode("region").drop_nulls()
-    addressed = entities.select("entity_id", norm=normalize_frame(entities["addresses"])["norm"])
+    addressed = entities.select("entity_id", norm=normalize_frame(entities["addresses"], listed=True)["norm"])
     address_regions = (
         _word_roles(addressed, "entity_id")
         .join(division_places().select("word", address_region="region"), on="word")
@@ -916,16 +974,30 @@ def _han_found(scored: pl.DataFrame, prepared: pl.DataFrame, profiles: pl.DataFr
     )
 
 
+def _script_parts(queries: pl.DataFrame) -> pl.DataFrame:
+    """For names written in Chinese and Latin script at once ('云从科技 CloudWalk'), each script's part as a name of
+    its own: each part names the company; together they would count each word twice."""
+    mixed = queries.filter(pl.col("name").str.contains(r"\p{Han}") & pl.col("name").str.contains(r"\p{Latin}{3}"))
+    if mixed.is_empty():
+        return mixed
+    han = mixed.with_columns(name=pl.col("name").str.extract_all(r"\p{Han}+").list.join(""))
+    latin = mixed.with_columns(name=pl.col("name").str.replace_all(r"[\p{Han}（）]+", " ").str.strip_chars())
+    return pl.concat([han, latin])
+
+
+def _without_tail(name: pl.Expr) -> pl.Expr:
+    """The name without what follows its legal form or an address after a comma (neutral for matching)."""
+    cut = name.str.replace(TAIL_AFTER_LEGAL_FORM, "${1}")
+    return cut.str.replace(ADDRESS_TAIL, "${1}")
+
+
 def _names_a_group(name: pl.Expr) -> pl.Expr:
     return name.fill_null("").str.contains(GROUP_WORDS)
 
 
-@functools.lru_cache(maxsize=1)
 def _short_pinyin_regex() -> str:
-    """One or two pinyin syllables (unanchored)."""
-    syllables = sorted(ALL_PINYIN_SYLLABLES, key=len, reverse=True)
-    medial = "|".join(syllable for syllable in syllables if syllable[0] not in "aeo")
-    return f"(?:{'|'.join(syllables)})(?:{medial})?"
+    """One or two pinyin syllables (unanchored): the length of a short Chinese trade name."""
+    return pinyin_word_regex(2)
 
 
 def _parts_text() -> pl.Expr:
@@ -957,7 +1029,7 @@ def _parts_text() -> pl.Expr:
             ),
         ),
         pl.when(pl.col("industry_missing") & ~pl.col("industry_conflict")).then(
-            pl.format("listed industry not stated ({})", pl.col("name_groups").list.join("/"))
+            pl.format("listed industry not stated ({})", pl.col("unmatched_groups").list.join("/"))
         ),
         note("group_company", pl.lit("names a group or holding company; the listing names one member")),
         note("han_conflict", pl.lit("Chinese characters of the trade name differ (a name that sounds alike)")),

@@ -19,9 +19,17 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 from screener.paths import data_dir
-from screener.transliterate import CHINESE_TERMS, OLD_ROMANISATIONS, PINYIN_SYLLABLES, gazetteer_maps, han_to_latin
+from screener.transliterate import (
+    CHINESE_TERMS,
+    OLD_ROMANISATIONS,
+    PINYIN_SYLLABLES,
+    gazetteer_maps,
+    han_to_latin,
+    pinyin_word_regex,
+    run_pinyin,
+)
 
-VERSION = "3"
+VERSION = "4"
 
 ABBREVIATIONS = {
     "tex": "textile",
@@ -216,20 +224,45 @@ CORRECTION_MIN_RATIO = 85.0
 CORRECTION_MAX_LENGTH = 40
 """Longer tokens are not spelling-corrected: their deletion keys would grow with the square of their length."""
 _HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+RUN_SYLLABLES = frozenset({"he", "she", "you", "ye"})
 _NOT_MERGED = {"a", "e", "o", "he", "me", "she", "you", "die", "lie", "ne", "ye", "yo", "ban", "bin", "tan", "pan"}
 
 
-@functools.lru_cache(maxsize=1)
-def _tables() -> tuple[list[str], list[str], list[str], str]:
-    """Word-sequence replacements (patterns, replacements), removals, and the syllable-join regex."""
+@functools.lru_cache(maxsize=2)
+def _tables(listed: bool) -> tuple[list[str], list[str], list[str], str]:
+    """Word-sequence replacements (patterns, replacements), removals, and the syllable-join regex; supplier names
+    also get the customs abbreviations (never applied to listed names)."""
     places, _ = gazetteer_maps()
-    replacements = {**OLD_ROMANISATIONS, **places, **ABBREVIATIONS}
+    customs = {} if listed else customs_abbreviations()
+    replacements = {**OLD_ROMANISATIONS, **places, **pinyin_terms(), **ABBREVIATIONS, **customs}
     longest_first = sorted(replacements, key=lambda key: (-len(key.split()), -len(key)))
     patterns = [_padded(key) for key in longest_first]
     targets = [_padded(replacements[key]) for key in longest_first]
     removals = [_padded(form) for form in sorted((*LEGAL_FORMS, *STOPWORDS), key=lambda f: -len(f.split()))]
     syllables = "|".join(sorted(PINYIN_SYLLABLES - _NOT_MERGED, key=len, reverse=True))
     return patterns, targets, removals, rf"\b({syllables}) ({syllables})\b"
+
+
+@functools.lru_cache(maxsize=1)
+def customs_abbreviations() -> dict[str, str]:
+    """Abbreviations of supplier masters and customs manifests ('CTN' cotton, 'I/E' import export)."""
+    path = data_dir() / "reference" / "customs_abbreviations.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["abbreviation"]: row["expansion"] for row in csv.DictReader(handle)}
+
+
+@functools.lru_cache(maxsize=1)
+def pinyin_terms() -> dict[str, str]:
+    """The pinyin of every Chinese industry and organisation term of two or more characters, to the English a
+    listed name uses ('huaxue' chemical, 'mianye' cotton industry, 'youse jinshu' nonferrous metals)."""
+    terms = {}
+    for term, english in CHINESE_TERMS.items():
+        if len(term) < 2 or not _HAN_RUN.fullmatch(term) or term != simplified(term):
+            continue
+        latin = run_pinyin(term)
+        if latin and english.strip():
+            terms.setdefault(latin, english.strip())
+    return terms
 
 
 @functools.lru_cache(maxsize=1)
@@ -255,12 +288,16 @@ def deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 def _correct_spelling(padded: pl.Series) -> pl.Series:
-    """Common words misspelt by one typing error after the first letter ('Indstrial', 'Traidng') replaced by the word."""
+    """Common words misspelt by one typing error after the first letter ('Indstrial', 'Traidng') replaced by the word;
+    a token that is itself pinyin ('Tangshan', not a misspelt 'Tianshan') is a word of its own."""
     dictionary = _dictionary_keys()
     unknown = (
         pl.DataFrame({"token": padded.str.split(" ").explode()})
         .unique()
-        .filter(pl.col("token").str.len_chars().is_between(CORRECTION_MIN_LENGTH, CORRECTION_MAX_LENGTH))
+        .filter(
+            pl.col("token").str.len_chars().is_between(CORRECTION_MIN_LENGTH, CORRECTION_MAX_LENGTH)
+            & ~pl.col("token").str.contains(f"^{pinyin_word_regex()}$")
+        )
         .join(dictionary.select(token="word"), on="token", how="anti")
     )
     pairs = (
@@ -292,11 +329,14 @@ def _padded(words: str) -> str:
 
 
 def _fold(names: pl.Expr) -> pl.Expr:
-    """NFKC, lower case, no diacritics."""
+    """NFKC, words written in camel case apart ('SenseTime'), a legal form glued to the name apart
+    ('TextileCo.,Ltd'), lower case, no diacritics."""
     return (
         names.cast(pl.String)
         .fill_null("")
         .str.normalize("NFKC")
+        .str.replace_all(r"(\p{Ll})(\p{Lu}\p{Ll})", "${1} ${2}")
+        .str.replace_all(r"(?i)(\p{L}{3})(co\s*[.,]+\s*ltd)", "${1} ${2}")
         .str.to_lowercase()
         .str.normalize("NFD")
         .str.replace_all(r"\p{Mn}", "")
@@ -322,8 +362,8 @@ def han_key(names: pl.Series) -> pl.Series:
 
 
 def han_trade(names: pl.Series) -> pl.Series:
-    """The trade name (字号) of Chinese-script names: without the leading administrative divisions, the text in
-    brackets, and the industry and legal-form words ('' for other names)."""
+    """The trade name (字号) of Chinese-script names: the characters after the leading administrative divisions and
+    before the first industry or legal-form word, brackets left out ('' for other names)."""
     return _per_distinct_han(names, _trade_of)
 
 
@@ -340,7 +380,7 @@ def _trade_of(name: str) -> str:
     stripped = divisions.sub("", han, count=1)
     while stripped != han:
         han, stripped = stripped, divisions.sub("", stripped, count=1)
-    return terms.sub("", han)
+    return terms.split(han, maxsplit=1)[0]
 
 
 @functools.lru_cache(maxsize=1)
@@ -379,16 +419,21 @@ def _collapse(padded: pl.Expr) -> pl.Expr:
     return padded.str.replace_all(r"\s+", " ").str.strip_chars()
 
 
-def normalize_frame(names: pl.Series) -> pl.DataFrame:
-    """Normalised forms and which steps changed each name: columns norm (str) and steps (list[str])."""
-    patterns, targets, removals, syllable_pair = _tables()
+def normalize_frame(names: pl.Series, *, listed: bool = False) -> pl.DataFrame:
+    """Normalised forms and which steps changed each name: columns norm (str) and steps (list[str]).
+
+    Listed names (`listed=True`) are never spelling-corrected nor read with customs abbreviations: those are
+    readings of what a supplier file may hold, not of what a list says."""
+    patterns, targets, removals, syllable_pair = _tables(listed)
     blanks = [" "] * len(removals)
     folded = pl.DataFrame({"name": names}).select(folded=_fold(pl.col("name")))
     has_han = folded.select(pl.col("folded").str.contains(r"\p{Han}").any()).item()
     latin = _latinise(folded["folded"]) if has_han else folded["folded"]
     spaced = pl.DataFrame({"folded": folded["folded"], "latin": latin}).with_columns(spaced=_words(pl.col("latin")))
-    words = _correct_spelling(spaced["spaced"])
-    padded_joined = _words(pl.col("unlisted").str.replace_all(syllable_pair, "${1}${2}"))
+    words = spaced["spaced"] if listed else _correct_spelling(spaced["spaced"])
+    runs = pl.col("unlisted").map_batches(_join_syllable_runs, return_dtype=pl.String)
+    joined_syllables = pl.col("unlisted").str.replace_all(syllable_pair, "${1}${2}") if listed else runs
+    padded_joined = _words(joined_syllables)
     return (
         spaced.lazy()
         .with_columns(words=words)
@@ -417,11 +462,31 @@ def normalize_frame(names: pl.Series) -> pl.DataFrame:
     )
 
 
-def normalize_series(names: pl.Series) -> pl.Series:
+def _join_syllable_runs(words: pl.Series) -> pl.Series:
+    """Runs of single pinyin syllables written apart, joined ('shi he zi hua fu' → 'shihezihuafu'; the matcher splits
+    such runs back into list words), for the names that have one."""
+    pair = _syllable_run()
+    has_run = words.str.contains(pair.pattern)
+    if not has_run.any():
+        return words
+    distinct = words.filter(has_run).unique()
+    joined = pl.Series([pair.sub(lambda m: m.group(0).replace(" ", ""), text) for text in distinct.to_list()])
+    return words.replace(distinct, joined)
+
+
+@functools.lru_cache(maxsize=1)
+def _syllable_run() -> re.Pattern[str]:
+    """Two or more single syllables in a row ('he', 'she', 'you' count here: next to another syllable they are
+    pinyin, not English)."""
+    syllables = "|".join(sorted(PINYIN_SYLLABLES - _NOT_MERGED | RUN_SYLLABLES, key=len, reverse=True))
+    return re.compile(rf"\b(?:{syllables})(?: (?:{syllables})\b)+")
+
+
+def normalize_series(names: pl.Series, *, listed: bool = False) -> pl.Series:
     """The normalised form of every name (vectorised)."""
-    return normalize_frame(names)["norm"].rename(names.name or "norm")
+    return normalize_frame(names, listed=listed)["norm"].rename(names.name or "norm")
 
 
-def normalize_name(name: str) -> str:
+def normalize_name(name: str, *, listed: bool = False) -> str:
     """The normalised form of one name."""
-    return normalize_series(pl.Series([name], dtype=pl.String))[0]
+    return normalize_series(pl.Series([name], dtype=pl.String), listed=listed)[0]

@@ -208,7 +208,7 @@ class Store:
         names = self.query("SELECT DISTINCT name FROM names")
         with transaction(self.con) as register:
             if len(names):
-                register("name_norms", names.with_columns(norm=normalize.normalize_series(names["name"])))
+                register("name_norms", names.with_columns(norm=normalize.normalize_series(names["name"], listed=True)))
                 self.con.execute(
                     "UPDATE names SET norm = name_norms.norm FROM name_norms WHERE names.name = name_norms.name"
                 )
@@ -221,7 +221,7 @@ class Store:
         entities = conform(entities, ENTITY_SCHEMA, "entities")
         names = conform(names, NAME_SCHEMA, "names").unique(maintain_order=True)
         validate_frames(entities, names)
-        names = names.with_columns(norm=normalize.normalize_series(names["name"]))
+        names = names.with_columns(norm=normalize.normalize_series(names["name"], listed=True))
         with transaction(self.con) as register:
             snapshot_id = self.scalar("SELECT nextval('snapshot_ids')")
             self.con.execute(

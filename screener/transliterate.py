@@ -32,10 +32,19 @@ PINYIN_SYLLABLES = frozenset(
 ALL_PINYIN_SYLLABLES = PINYIN_SYLLABLES | {"a", "e", "o", "he", "she", "you", "ye"}
 """Every pinyin syllable, for telling whether a whole word is pinyin ('hesheng', 'youse')."""
 
+
+@functools.lru_cache(maxsize=2)
+def pinyin_word_regex(most: int | None = None) -> str:
+    """A word of two or more pinyin syllables — or of one up to `most` when given — the later ones not starting
+    with a vowel (unanchored)."""
+    syllables = sorted(ALL_PINYIN_SYLLABLES, key=len, reverse=True)
+    medial = "|".join(syllable for syllable in syllables if syllable[0] not in "aeo")
+    repeat = "+" if most is None else f"{{0,{most - 1}}}"
+    return f"(?:{'|'.join(syllables)})(?:{medial}){repeat}"
+
 OLD_ROMANISATIONS = {
     "szechuan": "sichuan",
     "szechwan": "sichuan",
-    "tsitsihar": "qiqihar",
     "peking": "beijing",
     "peiping": "beijing",
     "canton": "guangzhou",
@@ -69,6 +78,48 @@ OLD_ROMANISATIONS = {
     "swatow": "shantou",
     "tsinan": "jinan",
     "kunming": "kunming",
+    "paotow": "baotou",
+    "mutankiang": "mudanjiang",
+    "tzekung": "zigong",
+    "hsuchow": "xuzhou",
+    "waichow": "huizhou",
+    "hsiangyang": "xiangyang",
+    "manchouli": "manzhouli",
+    "hotse": "heze",
+    "tienshan": "tianshan",
+    "kalgan": "zhangjiakou",
+    "kirin": "jilin",
+    "antung": "dandong",
+    "chefoo": "yantai",
+    "kiukiang": "jiujiang",
+    "ichang": "yichang",
+    "kweilin": "guilin",
+    "wuchow": "wuzhou",
+    "pakhoi": "beihai",
+    "kongmoon": "jiangmen",
+    "chaochow": "chaozhou",
+    "chuanchow": "quanzhou",
+    "ningpo": "ningbo",
+    "wenchow": "wenzhou",
+    "kashing": "jiaxing",
+    "huchow": "huzhou",
+    "shaohing": "shaoxing",
+    "chinkiang": "zhenjiang",
+    "yangchow": "yangzhou",
+    "nantung": "nantong",
+    "wusih": "wuxi",
+    "tatung": "datong",
+    "paoting": "baoding",
+    "lanchow": "lanzhou",
+    "sining": "xining",
+    "chengchow": "zhengzhou",
+    "loyang": "luoyang",
+    "sian": "xian",
+    "chengtu": "chengdu",
+    "luchow": "luzhou",
+    "harbin": "haerbin",
+    "huhehot": "huhehaote",
+    "tsitsihar": "qiqihaer",
     "uighur": "uyghur",
     "uygur": "uyghur",
     "uigur": "uyghur",
@@ -167,6 +218,7 @@ CHINESE_TERMS = {
     "硅業": " silicon industry ",
     "硅": " silicon ",
     "有色金属": " nonferrous metals ",
+    "有色": " nonferrous ",
     "有色金屬": " nonferrous metals ",
     "金属": " metals ",
     "金屬": " metals ",
@@ -234,6 +286,7 @@ CHINESE_TERMS = {
     "汽车": " automotive ",
     "数字": " digital ",
     "数控": " cnc ",
+    "绿色": " green ",
     "數字": " digital ",
     "智能": " intelligent ",
     "网络": " network ",
@@ -327,10 +380,10 @@ def han_to_latin(text: str) -> str:
     """Chinese script to the words an English list entry would use: known terms translated, the rest in pinyin."""
     pattern, terms = _han_pattern()
     translated = pattern.sub(lambda m: terms[m.group(0)], text)
-    return _HAN.sub(lambda m: f" {_run_pinyin(m.group(0))} ", translated)
+    return _HAN.sub(lambda m: f" {run_pinyin(m.group(0))} ", translated)
 
 
-def _run_pinyin(run: str) -> str:
+def run_pinyin(run: str) -> str:
     """Pinyin of a run of Chinese characters, grouped in two-character words as brand names usually are."""
     syllables = [s for s in lazy_pinyin(run, v_to_u=True) if s.strip()]
     if len(syllables) <= 3:
