@@ -153,7 +153,7 @@ class Matcher:
     def __init__(self, names: pl.DataFrame, entities: pl.DataFrame, config: MatchConfig = MatchConfig()):
         self.config = config
         self._name_table = _name_table(names, entities)
-        roles = _word_roles(self._name_table, "nid")
+        roles = _word_roles(self._name_table, "nid", listed=True)
         vocab = _vocabulary(roles, self._name_table)
         qualifiers = _parenthesised_words(self._name_table, "nid", listed=True).join(
             self._name_table.select("nid", "affiliates"), on="nid"
@@ -909,9 +909,14 @@ def _empty(queries: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def _word_roles(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+def _word_roles(frame: pl.DataFrame, key: str, *, listed: bool = False) -> pl.DataFrame:
     """(key, word, pos, role, region, group) for every word of the normalised names (screener.name_parts)."""
-    return word_roles(frame, key, _word_kinds()[0], _is_pinyin_word(pl.col("word")))
+    bracketed = (
+        _parenthesised_words(frame, key, listed=listed)
+        if "name" in frame.columns
+        else pl.DataFrame(schema={key: frame.schema[key], "word": pl.String})
+    )
+    return word_roles(frame, key, _word_kinds()[0], _is_pinyin_word(pl.col("word")), bracketed)
 
 
 def _role_weight() -> pl.Expr:
@@ -935,7 +940,7 @@ def _entity_profiles(weighted: pl.DataFrame, names: pl.DataFrame, entities: pl.D
     regions = by_entity.select("entity_id", region=pl.col("region")).explode("region").drop_nulls()
     addressed = entities.select("entity_id", norm=normalize_frame(entities["addresses"], listed=True)["norm"])
     address_regions = (
-        _word_roles(addressed, "entity_id")
+        _word_roles(addressed, "entity_id", listed=True)
         .join(division_places().select("word", address_region="region"), on="word")
         .select("entity_id", region="address_region")
     )

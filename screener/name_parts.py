@@ -50,14 +50,21 @@ def places() -> pl.DataFrame:
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             rows.append((row["pinyin"], row["province"], row["level"]))
-    xuar = set(gazetteer_maps()[0].values()) - {"xpcc"}
-    rows += [(word, "xinjiang", "xuar") for word in xuar if " " not in word]
+    rows += [(word, "xinjiang", "xuar") for word in _unambiguous_xuar_places()]
     rows += [(word, code, "province") for word, code in COUNTRY_WORDS.items()]
     old = {target for target in OLD_ROMANISATIONS.values()}
     known = {word for word, _, _ in rows}
     rows += [(word, word, "province") for word in old - known if word != "uyghur"]
     frame = pl.DataFrame(rows, schema={"word": pl.String, "region": pl.String, "level": pl.String}, orient="row")
-    return frame.unique(["word", "region"]).sort("word", "region")
+    return frame.unique().sort("word", "region", "level")
+
+
+def _unambiguous_xuar_places() -> set[str]:
+    """XUAR place words that name nothing else (the gazetteer marks 'Shanshan', 'Yili', ... as ambiguous)."""
+    canonical = gazetteer_maps()[0]
+    with (data_dir() / "gazetteer" / "xuar_places.csv").open(encoding="utf-8", newline="") as handle:
+        ambiguous = {row["name_pinyin"].lower().replace(" ", "") for row in csv.DictReader(handle) if row["ambiguous"] == "yes"}
+    return {word for word in set(canonical.values()) - {"xpcc"} if " " not in word and word not in ambiguous}
 
 
 @functools.lru_cache(maxsize=1)
@@ -73,11 +80,14 @@ def common_words() -> pl.Series:
     return pl.Series("word", text.split(), dtype=pl.String)
 
 
-def word_roles(names: pl.DataFrame, key: str, generic: pl.Series, pinyin_word: pl.Expr) -> pl.DataFrame:
+def word_roles(
+    names: pl.DataFrame, key: str, generic: pl.Series, pinyin_word: pl.Expr, bracketed: pl.DataFrame
+) -> pl.DataFrame:
     """One row per (key, word) of the normalised names (`norm`): position, role, region and industry group.
 
     `generic` lists the words of any company name; `pinyin_word` tells words made of pinyin syllables (never
-    'common', whatever English they spell)."""
+    'common', whatever English they spell); `bracketed` holds the (key, word) pairs written in brackets, where a
+    division name is a place wherever it stands ('Hoshine Silicon (Luzhou)')."""
     words = (
         names.select(key, word=pl.col("norm").str.split(" "))
         .with_columns(pos=pl.int_ranges(0, pl.col("word").list.len()))
@@ -92,6 +102,7 @@ def word_roles(names: pl.DataFrame, key: str, generic: pl.Series, pinyin_word: p
     )
     marked = (
         words.join(regions, on="word", how="left")
+        .join(bracketed.unique().with_columns(bracketed=pl.lit(True)), on=[key, "word"], how="left")
         .join(industries(), on="word", how="left")
         .sort(key, "pos")
         .with_columns(first_regions=pl.col("regions").first().over(key))
@@ -106,7 +117,9 @@ def word_roles(names: pl.DataFrame, key: str, generic: pl.Series, pinyin_word: p
             .cast(pl.Boolean)
         )
     )
-    place = pl.col("in_run") | pl.col("anywhere").fill_null(False)
+    place = pl.col("in_run") | (
+        pl.col("regions").is_not_null() & (pl.col("anywhere") | pl.col("bracketed").fill_null(False))
+    )
     role = (
         pl.when(pl.col("group").is_not_null())
         .then(pl.lit("industry"))

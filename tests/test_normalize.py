@@ -39,8 +39,9 @@ def test_chinese_legal_forms_and_script_become_the_english_listing_words():
     assert "pinyin of Chinese script" in steps("新疆中泰化学股份有限公司")
 
 
-def test_pinyin_legal_forms_are_removed():
-    assert normalize_name("Xinjiang Zhongtai Huaxue Gufen Youxian Gongsi") == "xinjiang zhongtai huaxue"
+def test_pinyin_legal_forms_are_removed_and_pinyin_industry_words_translated():
+    assert normalize_name("Xinjiang Zhongtai Huaxue Gufen Youxian Gongsi") == "xinjiang zhongtai chemical"
+    assert normalize_name("Xinjiang Habahe Ashele Tongye Gufen Youxian Gongsi") == "xinjiang habahe ashele copper industry"
     assert normalize_name("Nasida Jituan Youxian Gongsi") == "nasida"
 
 

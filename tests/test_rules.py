@@ -263,13 +263,15 @@ def suppliers(*rows: dict[str, str | None]) -> pl.DataFrame:
     )
 
 
-def candidates(*matches: tuple[int, str, float, str] | tuple[int, str, float, str, str, str]) -> pl.DataFrame:
-    """Hand-built matcher output joined with the entity columns: (row, entity key, score, band[, name, kind])."""
+def candidates(*matches: tuple) -> pl.DataFrame:
+    """Hand-built matcher output joined with the entity columns: (row, entity key, score, band[, relation]) or
+    (row, entity key, score, band, name, kind)."""
     records = []
     for match in matches:
         row, key, score, band = match[:4]
         entity = ENTITIES[key]
         matched_name, kind = (match[4], match[5]) if len(match) == 6 else (entity["name"], "primary")
+        relation = match[4] if len(match) == 5 else None
         records.append(
             dict(
                 row=row,
@@ -278,6 +280,7 @@ def candidates(*matches: tuple[int, str, float, str] | tuple[int, str, float, st
                 name_lang="en",
                 score=score,
                 band=band,
+                relation=relation,
                 explanation="test",
                 **entity,
             )
@@ -290,6 +293,7 @@ def candidates(*matches: tuple[int, str, float, str] | tuple[int, str, float, st
         "name_lang": pl.String,
         "score": pl.Float64,
         "band": pl.String,
+        "relation": pl.String,
         "explanation": pl.String,
         "start_date": pl.Date,
         "end_date": pl.Date,
@@ -420,11 +424,22 @@ def test_uflpa_named_subsidiary_match_is_critical(ruleset: RuleSet) -> None:
 
 
 def test_review_band_near_an_entity_listed_with_affiliates_is_high_for_review(ruleset: RuleSet) -> None:
-    result = one(ruleset, {"name": "XPCC Agricultural Supply"}, (0, "uflpa_affiliates", 82.0, "review"))
+    result = one(ruleset, {"name": "XPCC Agricultural Supply"}, (0, "uflpa_affiliates", 82.0, "review", "subsidiary"))
     assert result["risk_tier"] == "high"
     assert result["fired_rules"][0] == "uflpa_affiliate_review"
     assert "possible subsidiary or affiliate" in result["reasons"]
     assert "needs analyst review" in result["reasons"]
+
+
+@pytest.mark.parametrize("relation", [None, "group"])
+def test_review_band_near_an_entity_listed_with_affiliates_without_a_subsidiary_reading_is_medium(
+    ruleset: RuleSet, relation: str | None
+) -> None:
+    """A name that merely resembles an entity listed with its subsidiaries ('... Production Co.' and the XPCC)
+    is an ordinary review candidate: only a name read as a possible subsidiary is high."""
+    result = one(ruleset, {"name": "Kim Trading And Production"}, (0, "uflpa_affiliates", 82.0, "review", relation))
+    assert result["risk_tier"] == "medium"
+    assert result["fired_rules"] == ["review_candidate"]
 
 
 def test_review_band_near_an_entity_without_affiliates_is_only_medium(ruleset: RuleSet) -> None:
@@ -459,7 +474,7 @@ def test_wro_without_confirmed_status_counts_as_in_force_and_says_so(ruleset: Ru
 
 
 def test_review_band_near_a_wro_covering_subsidiaries_is_high(ruleset: RuleSet) -> None:
-    result = one(ruleset, {"name": "Hoshine Silicon (Luzhou) Co."}, (0, "wro_active", 83.0, "review"))
+    result = one(ruleset, {"name": "Hoshine Silicon (Luzhou) Co."}, (0, "wro_active", 83.0, "review", "subsidiary"))
     assert result["risk_tier"] == "high"
     assert result["fired_rules"] == ["cbp_wro_affiliate_review", "review_candidate"]
     assert "and its subsidiaries" in result["reasons"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from screener.uscc import ALPHABET, check_character, division_name, with_uscc_columns
@@ -75,11 +75,13 @@ def test_division_names_only_for_xuar(code17: str, expected: str | None) -> None
 body = st.text(alphabet=ALPHABET, min_size=17, max_size=17).map(lambda s: s[:2] + "650100" + s[8:])
 
 
+@settings(deadline=None)
 @given(body)
 def test_any_code_with_its_check_character_validates(first17: str) -> None:
     assert facts(first17 + check_character(first17)).row(0, named=True)["uscc_valid"] is True
 
 
+@settings(deadline=None)
 @given(body, st.sampled_from(ALPHABET))
 def test_any_other_check_character_fails(first17: str, wrong: str) -> None:
     if wrong == check_character(first17):
