@@ -22,7 +22,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 
 from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
 from screener.name_parts import places as division_places
-from screener.normalize import GENERIC_WORDS, deletion_keys, han_key, han_trade, normalize_frame
+from screener.normalize import GENERIC_WORDS, deletion_keys, han_key, han_trade, normalize_frame, without_tail
 from screener.transliterate import OLD_ROMANISATIONS, gazetteer_maps, pinyin_word_regex
 
 ADDRESS_WORDS = frozenset(
@@ -58,18 +58,13 @@ TRANSPOSITION_SIM = 0.95
 SEGMENT_SIM = 1.0
 SEGMENT_MIN_LENGTH = 3
 OCR_SIM = 0.95
-OCR_CONFUSIONS = {"0": "o", "1": "i", "5": "s", "8": "b", "6": "g", "2": "z", "rn": "m", "vv": "w", "cl": "d"}
-"""Characters that scanned documents confuse (0/O, 1/I, rn/m, ...): read back on the supplier side at a small cost."""
+OCR_DIGITS = {"0": "o", "1": "i", "5": "s", "8": "b", "6": "g", "2": "z"}
+OCR_LETTERS = {"rn": "m", "vv": "w", "cl": "d"}
+"""Characters that scanned documents confuse (0/O, 1/I, rn/m, ...): read back on the supplier side at a small cost,
+digits in a word always, each letter pair as an alternative of its own."""
 TRUNCATED_WIDTHS = (35, 60)
 """Name-field widths of customs manifests and ERP vendor masters: a name exactly this long may be cut short, so
 listed words after its end are not counted as missing."""
-TAIL_AFTER_LEGAL_FORM = (
-    r"(?i)^(.*?(?:\b(?:co\.?,?\s*ltd|company\s+limited|limited|ltd|inc|corp|corporation|llc|gmbh|bhd|plc)\b\.?|"
-    r"有限责任公司|股份有限公司|有限公司|公司))[\s,;.:-]*(?:[^\s,;.:-].*)$"
-)
-"""A name followed by more text after its legal form: a branch, factory, address or city that does not change
-which company it is."""
-ADDRESS_TAIL = r"(?i)^(.+?)\s*[,;]\s*(?:no\.?\s*\d|\d|[^,;]*\b(?:road|rd|street|st|avenue|district|building|floor|room|zone)\b).*$"
 FUZZY_MIN_RATIO = 75.0
 NAME_COVERAGE_SHARE = 0.6
 COUNTRY_AGREES_BONUS = 2.0
@@ -89,6 +84,8 @@ LEGAL_FORM_TEXT = (
     r"jsc|tbk|gongsi)\b|公司"
 )
 """A registered legal form: a name carrying one is a full legal name, not a short form or brand."""
+LEGAL_FORM_AT_END = r"(?i)(\b(co|ltd|limited|corp|corporation|inc|company|llc|gongsi|bhd)\.?|公司)\s*$"
+"""A name that ends on its legal form was not cut short."""
 _COUNTRY_GROUPS = {"HK": "CN", "MO": "CN"}
 _COUNTRY_NAMES = {
     "china": "CN",
@@ -238,8 +235,9 @@ class Matcher:
             for column in ("country", "address")
         }
         given = queries.select(pl.col("row"), pl.col("name").cast(pl.String), **optional).with_columns(
-            truncated=pl.col("name").str.strip_chars().str.len_chars().is_in(TRUNCATED_WIDTHS),
-            name=_without_tail(pl.col("name")),
+            truncated=pl.col("name").str.strip_chars().str.len_chars().is_in(TRUNCATED_WIDTHS)
+            & ~pl.col("name").str.contains(LEGAL_FORM_AT_END),
+            name=without_tail(pl.col("name")),
         )
         frame = pl.concat([given, _script_parts(given)]).with_row_index("qid")
         normal = normalize_frame(frame["name"])
@@ -286,11 +284,20 @@ class Matcher:
 
     def _ocr(self, unknown: pl.DataFrame) -> pl.DataFrame:
         """Unknown query words that read as a list word once scanning confusions are undone ('J1NFU' jinfu)."""
-        read = unknown.with_columns(
-            word=pl.col("qword").str.replace_many(list(OCR_CONFUSIONS), list(OCR_CONFUSIONS.values()))
-        ).filter(pl.col("word") != pl.col("qword"))
-        known = self._vocab.rows(read["word"]).select("word")
-        return read.join(known, on="word").with_columns(sim=pl.lit(OCR_SIM))
+        digits = pl.col("qword").str.replace_many(list(OCR_DIGITS), list(OCR_DIGITS.values()))
+        readings = [digits, *(digits.str.replace_all(pair, letter) for pair, letter in OCR_LETTERS.items())]
+        read = (
+            pl.concat([unknown.with_columns(reading=reading) for reading in readings])
+            .filter(pl.col("reading") != pl.col("qword"))
+            .unique()
+        )
+        known = read.join(self._vocab.rows(read["reading"]).select(reading="word"), on="reading").with_columns(
+            word=pl.col("reading")
+        )
+        split = read.join(self._segmenter.pieces(read["reading"]).rename({"qword": "reading"}), on="reading")
+        return pl.concat([known.select("qword", "word"), split.select("qword", "word")]).with_columns(
+            sim=pl.lit(OCR_SIM)
+        )
 
     def _fuzzy(self, unknown: pl.DataFrame) -> pl.DataFrame:
         if unknown.is_empty():
@@ -988,12 +995,6 @@ def _script_parts(queries: pl.DataFrame) -> pl.DataFrame:
     han = mixed.with_columns(name=pl.col("name").str.extract_all(r"\p{Han}+").list.join(""))
     latin = mixed.with_columns(name=pl.col("name").str.replace_all(r"[\p{Han}（）]+", " ").str.strip_chars())
     return pl.concat([han, latin])
-
-
-def _without_tail(name: pl.Expr) -> pl.Expr:
-    """The name without what follows its legal form or an address after a comma (neutral for matching)."""
-    cut = name.str.replace(TAIL_AFTER_LEGAL_FORM, "${1}")
-    return cut.str.replace(ADDRESS_TAIL, "${1}")
 
 
 def _names_a_group(name: pl.Expr) -> pl.Expr:

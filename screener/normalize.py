@@ -261,7 +261,8 @@ def pinyin_terms() -> dict[str, str]:
             continue
         latin = run_pinyin(term)
         if latin and english.strip():
-            terms.setdefault(latin, english.strip())
+            for spelling in {latin.replace("ü", "v"), latin.replace("ü", "u")}:
+                terms.setdefault(spelling, english.strip())
     return terms
 
 
@@ -326,6 +327,24 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
 def _padded(words: str) -> str:
     """A word sequence as it appears in a padded string: every word between its own spaces."""
     return " " + "  ".join(words.split()) + " "
+
+
+TAIL_AFTER_LEGAL_FORM = (
+    r"(?i)^(.*?(?:\b(?:co\.?,?\s*ltd|company\s+limited|limited|ltd|inc|corp|corporation|llc|gmbh|bhd|plc)\b\.?|"
+    r"有限责任公司|股份有限公司|有限公司|公司))[\s,;.:-]*(?:[^\s,;.:-].*)$"
+)
+"""A name followed by more text after its legal form: a branch, factory, address or city that does not change
+which company it is (a branch is no legal person of its own)."""
+ADDRESS_TAIL = (
+    r"(?i)^(.+?)\s*[,;]\s*(?:no\.?\s*\d|\d|[^,;]*\b(?:road|rd|street|st|avenue|district|building|floor|room|zone)\b"
+    r"|[^,;]*,[^,;]*\d{4,}|[^,;]*\d{5,}).*$"
+)
+"""A name followed, after a comma, by an address (a street, a number, a postcode)."""
+
+
+def without_tail(name: pl.Expr) -> pl.Expr:
+    """The name without what follows its legal form, or an address after a comma (neutral for matching)."""
+    return name.str.replace(TAIL_AFTER_LEGAL_FORM, "${1}").str.replace(ADDRESS_TAIL, "${1}")
 
 
 def _fold(names: pl.Expr) -> pl.Expr:
@@ -426,7 +445,7 @@ def normalize_frame(names: pl.Series, *, listed: bool = False) -> pl.DataFrame:
     readings of what a supplier file may hold, not of what a list says."""
     patterns, targets, removals, syllable_pair = _tables(listed)
     blanks = [" "] * len(removals)
-    folded = pl.DataFrame({"name": names}).select(folded=_fold(pl.col("name")))
+    folded = pl.DataFrame({"name": names}).select(folded=_fold(without_tail(pl.col("name").cast(pl.String))))
     has_han = folded.select(pl.col("folded").str.contains(r"\p{Han}").any()).item()
     latin = _latinise(folded["folded"]) if has_han else folded["folded"]
     spaced = pl.DataFrame({"folded": folded["folded"], "latin": latin}).with_columns(spaced=_words(pl.col("latin")))

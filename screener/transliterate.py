@@ -84,6 +84,7 @@ OLD_ROMANISATIONS = {
     "hsuchow": "xuzhou",
     "waichow": "huizhou",
     "hsiangyang": "xiangyang",
+    "hsiang yang": "xiangyang",
     "manchouli": "manzhouli",
     "hotse": "heze",
     "tienshan": "tianshan",
