@@ -237,17 +237,30 @@ class Matcher:
         given = queries.select(pl.col("row"), pl.col("name").cast(pl.String), **optional).with_columns(
             truncated=pl.col("name").str.strip_chars().str.len_chars().is_in(TRUNCATED_WIDTHS)
             & ~pl.col("name").str.contains(LEGAL_FORM_AT_END),
-            name=without_tail(pl.col("name")),
+            head=without_tail(pl.col("name")),
         )
         frame = pl.concat([given, _script_parts(given)]).with_row_index("qid")
         normal = normalize_frame(frame["name"])
-        return frame.with_columns(
-            norm=normal["norm"],
-            steps=normal["steps"],
-            country=_country_code(pl.col("country")),
-            han=han_key(frame["name"]),
-            grouped=_names_a_group(pl.col("name")),
-        ).filter(pl.col("norm") != "")
+        tailed = frame.filter(pl.col("head") != pl.col("name"))
+        heads = tailed.select("qid", head_norm=normalize_frame(tailed["head"])["norm"])
+        return (
+            frame.with_columns(
+                norm=normal["norm"],
+                steps=normal["steps"],
+                country=_country_code(pl.col("country")),
+                han=han_key(frame["head"]),
+                grouped=_names_a_group(pl.col("head")),
+            )
+            .join(heads, on="qid", how="left", maintain_order="left")
+            .with_columns(
+                tail_words=pl.col("norm")
+                .str.split(" ")
+                .list.set_difference(pl.col("head_norm").str.split(" "))
+                .fill_null(pl.lit([], pl.List(pl.String)))
+            )
+            .drop("head_norm")
+            .filter(pl.col("norm") != "")
+        )
 
     def _without_cut_words(self, query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
         """Query words without the last word of a name cut at a field width, unless it is a whole list word."""
@@ -444,6 +457,7 @@ class Matcher:
             unmatched_groups=pl.col("group").filter(pl.col("sim") == 0).drop_nulls().unique(),
             places_only=(pl.col("role") == "place").all(),
         )
+        query_detail = query_detail.filter(~(pl.col("qtail") & (pl.col("sim") == 0)))
         query_side = query_detail.group_by("qid", "nid").agg(
             query_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum(),
             telling_cover=(
@@ -536,15 +550,25 @@ class Matcher:
     def _query_weights(query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
         """Weight of each query word by its role; words in parentheses (usually a place) count little."""
         qualifiers = _parenthesised_words(prepared, "qid").with_columns(qualifier=pl.lit(True))
+        tails = prepared.select("qid", word="tail_words").explode("word").drop_nulls().with_columns(tail=pl.lit(True))
         return (
             query_words.join(qualifiers, on=["qid", "word"], how="left")
+            .join(tails.unique(), on=["qid", "word"], how="left")
             .with_columns(weight=_role_weight())
             .with_columns(
                 qweight=pl.when(pl.col("qualifier"))
                 .then(pl.min_horizontal("weight", pl.lit(PLACE_WEIGHT)))
                 .otherwise("weight")
             )
-            .select("qid", qword="word", qweight="qweight", qrole="role", qregion="region", qgroup="group")
+            .select(
+                "qid",
+                qword="word",
+                qweight="qweight",
+                qrole="role",
+                qregion="region",
+                qgroup="group",
+                qtail=pl.col("tail").fill_null(False),
+            )
         )
 
     def _finish(self, scored: pl.DataFrame, prepared: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:

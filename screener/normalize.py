@@ -333,8 +333,7 @@ TAIL_AFTER_LEGAL_FORM = (
     r"(?i)^(.*?(?:\b(?:co\.?,?\s*ltd|company\s+limited|limited|ltd|inc|corp|corporation|llc|gmbh|bhd|plc)\b\.?|"
     r"有限责任公司|股份有限公司|有限公司|公司))[\s,;.:-]*(?:[^\s,;.:-].*)$"
 )
-"""A name followed by more text after its legal form: a branch, factory, address or city that does not change
-which company it is (a branch is no legal person of its own)."""
+"""A name followed by more text after its legal form: a branch, factory, address or city."""
 ADDRESS_TAIL = (
     r"(?i)^(.+?)\s*[,;]\s*(?:no\.?\s*\d|\d|[^,;]*\b(?:road|rd|street|st|avenue|district|building|floor|room|zone)\b"
     r"|[^,;]*,[^,;]*\d{4,}|[^,;]*\d{5,}).*$"
@@ -343,7 +342,7 @@ ADDRESS_TAIL = (
 
 
 def without_tail(name: pl.Expr) -> pl.Expr:
-    """The name without what follows its legal form, or an address after a comma (neutral for matching)."""
+    """The name without what follows its legal form, or without an address after a comma."""
     return name.str.replace(TAIL_AFTER_LEGAL_FORM, "${1}").str.replace(ADDRESS_TAIL, "${1}")
 
 
@@ -445,7 +444,7 @@ def normalize_frame(names: pl.Series, *, listed: bool = False) -> pl.DataFrame:
     readings of what a supplier file may hold, not of what a list says."""
     patterns, targets, removals, syllable_pair = _tables(listed)
     blanks = [" "] * len(removals)
-    folded = pl.DataFrame({"name": names}).select(folded=_fold(without_tail(pl.col("name").cast(pl.String))))
+    folded = pl.DataFrame({"name": names}).select(folded=_fold(pl.col("name")))
     has_han = folded.select(pl.col("folded").str.contains(r"\p{Han}").any()).item()
     latin = _latinise(folded["folded"]) if has_han else folded["folded"]
     spaced = pl.DataFrame({"folded": folded["folded"], "latin": latin}).with_columns(spaced=_words(pl.col("latin")))
