@@ -660,12 +660,12 @@ def test_headline_match_ties_on_tier_go_to_the_highest_score(ruleset: RuleSet) -
 
 
 def test_headline_match_is_never_a_review_band_candidate(ruleset: RuleSet) -> None:
-    review_only = one(ruleset, {"name": "A", "country": "CN"}, (0, "uflpa_affiliates", 80.0, "review"))
+    review_only = one(ruleset, {"name": "A", "country": "CN"}, (0, "uflpa_affiliates", 80.0, "review", "subsidiary"))
     assert review_only["risk_tier"] == "high" and review_only["match_entity_id"] is None
     both = one(
         ruleset,
         {"name": "A", "country": "CN"},
-        (0, "uflpa_affiliates", 80.0, "review"),
+        (0, "uflpa_affiliates", 80.0, "review", "subsidiary"),
         (0, "sanction_removed", 95.0, "match"),
     )
     assert both["risk_tier"] == "high" and both["match_entity_id"] == ENTITIES["sanction_removed"]["entity_id"]
