@@ -7,10 +7,12 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import openpyxl
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from tests.bad_inputs import CORPUS
 from tests.conftest import EXAMPLE_SUPPLIERS
 from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, ServerError, served_app
 
@@ -99,3 +101,24 @@ def test_a_deep_link_opens_the_page_inside_the_app_navigation(browser_app_url, c
     assert navigation.get_by_text("Check an entity").is_visible()
     assert navigation.get_by_text("Portfolios").is_visible()
     assert "A flag is a lead to investigate" in page.locator("[data-testid=stSidebar]").inner_text()
+
+
+HOSTILE_UPLOADS = [item for item in CORPUS if item.isolate or item.error]
+
+
+def test_the_server_keeps_answering_after_every_hostile_upload(browser_app_url, browser_page, tmp_path):
+    """Each hostile file of the corpus uploaded in turn: one error line each, the server healthy after each, and a
+    good file still screens at the end."""
+    page = browser_page
+    for item in HOSTILE_UPLOADS:
+        path = tmp_path / item.filename
+        path.write_bytes(item.make())
+        page.locator("input[type=file]").first.set_input_files(str(path))
+        if item.error:
+            page.get_by_role("alert").filter(has_text=item.error).first.wait_for()
+        else:
+            page.get_by_role("heading", name="Preview").wait_for()
+        assert httpx.get(f"{browser_app_url}/_stcore/health", timeout=10).text.strip() == "ok", item.filename
+    page.locator("input[type=file]").first.set_input_files(str(EXAMPLE_SUPPLIERS))
+    page.get_by_role("button", name="Screen suppliers").click()
+    page.get_by_text("suppliers screened in").wait_for()
