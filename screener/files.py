@@ -43,10 +43,14 @@ def read_limited(path: Path, limit: int, what: str) -> bytes:
     return data
 
 
+def special_kind(mode: int) -> str | None:
+    """What a file that is not a regular file is ("a directory", "a named pipe (FIFO)", ...), else None."""
+    return next((kind for test, kind in _KINDS.items() if test(mode)), None)
+
+
 def _check(path: Path, status: os.stat_result, limit: int, what: str) -> None:
-    for test, kind in _KINDS.items():
-        if test(status.st_mode):
-            raise FileLimitError(f"{path} is {kind}, not a regular file; give the path of a {what}")
+    if kind := special_kind(status.st_mode):
+        raise FileLimitError(f"{path} is {kind}, not a regular file; give the path of a {what}")
     if status.st_size > limit:
         raise FileLimitError(f"{path} holds more than {_size(limit)}, the limit for a {what}")
 

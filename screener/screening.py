@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from screener.supplier_io import read_supplier_table
 
 SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc")
 CHUNK_ROWS = 5_000
+READ_ONLY_FILE = re.compile(r"Permission denied|Operation not permitted|Read-only file system", re.IGNORECASE)
 NO_NAME_REASON = "No supplier name in this row: it could not be screened against the lists; add the name and screen again"
 
 Progress = Callable[[int, int], None]
@@ -36,9 +38,19 @@ class ScreenConfig:
 
 
 def load_lists(db_path: Path, as_of: dt.date | None = None) -> Lists:
-    """Open the store (creating it from the embedded snapshot on first use) and read the lists in force."""
-    with Store(db_path) as store:
-        ensure_embedded(store)
+    """Open the store (creating it from the embedded snapshot on first use) and read the lists in force.
+
+    A database the user may read but not write (a shared, read-only copy) is screened against as it is.
+    """
+    try:
+        store = Store(db_path)
+    except StoreError as error:
+        if not READ_ONLY_FILE.search(str(error)):
+            raise
+        store = Store(db_path, read_only=True)
+    with store:
+        if not store.read_only:
+            ensure_embedded(store)
         lists = store.read_current(as_of)
     if lists.snapshots.is_empty():
         when = f" on {as_of.isoformat()}" if as_of else ""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from screener.errors import first_line
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
 
 SCHEMA_VERSION = 2
+_LOCK_CONFLICT = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
+_NOT_A_DATABASE = re.compile(r"Corrupt database|not a valid DuckDB database|checksum|invalid|magic", re.IGNORECASE)
 LOCK_TIMEOUT_ENV = "SCREENER_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 30.0
 
@@ -119,7 +122,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[Register]:
         yield register
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        with suppress(duckdb.Error):  # a failed rollback (disk full, say) must not hide why the work failed
+            con.execute("ROLLBACK")
         raise
     finally:
         for view in views:
@@ -164,6 +168,7 @@ class Store:
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = _connect_waiting_for_lock(self.path, read_only)
+        self._refuse_newer_schema()
         if not read_only:
             self._migrate()
             self._refresh_norms()
@@ -191,6 +196,16 @@ class Store:
         if not exists:
             return 0
         return self.scalar("SELECT max(version) FROM schema_version") or 0
+
+    def _refuse_newer_schema(self) -> None:
+        """A database written by a newer screener is left untouched: its tables may mean something else."""
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            self.close()
+            raise StoreError(
+                f"the database {self.path} was written by a newer screener (schema version {version}; this one "
+                f"reads up to version {SCHEMA_VERSION}): upgrade screener to use it, or give another --db"
+            )
 
     def _migrate(self) -> None:
         self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)")
@@ -292,11 +307,19 @@ def _connect_waiting_for_lock(path: Path, read_only: bool) -> duckdb.DuckDBPyCon
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as error:
-            if "lock" not in str(error).lower():
-                raise StoreError(f"cannot open the database {path}: {first_line(error)}") from error
+            if not _LOCK_CONFLICT.search(str(error)):
+                raise StoreError(_open_failure(path, error)) from error
             if time.monotonic() >= deadline:
                 raise StoreError(
                     f"the database {path} is in use by another screener process (an ingest or a screen); "
                     f"wait for it to finish and try again, or raise ${LOCK_TIMEOUT_ENV} (seconds)"
                 ) from error
             time.sleep(0.2)
+
+
+def _open_failure(path: Path, error: duckdb.Error) -> str:
+    """Why the file cannot be opened, without quoting any of its content."""
+    if _NOT_A_DATABASE.search(str(error)):
+        return (f"the database {path} is damaged or is not a screener database; move it aside (the lists are "
+                "rebuilt from the embedded data on the next run) or give another --db")
+    return f"cannot open the database {path}: {first_line(error)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import tempfile
 
 import openpyxl
 import polars as pl
@@ -327,9 +328,11 @@ def test_malformed_rules_file_shows_one_line_error(app):
     assert "\n" not in app.error[0].value
 
 
-def test_custom_rules_apply_to_this_session_until_removed(app):
+def test_custom_rules_apply_to_this_session_until_removed(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     upload_rules(app, "ours.toml", '[[rule]]\nid = "uflpa_entity"\ntier = "high"\nweight = 70\n')
     assert not app.error
+    assert not list(tmp_path.iterdir()), "the uploaded rules file is left behind"
     rules = pl.from_pandas(app.dataframe[0].value)
     assert rules.filter(pl.col("id") == "uflpa_entity")["tier"].to_list() == ["high"]
     check(app, "Xinjiang Zhongtai Chemical Co., Ltd.", "CN")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from screener.files import special_kind
 from screener.reports.csv_report import write_csv
 from screener.reports.html_report import write_html
 from screener.reports.json_report import write_json
@@ -29,7 +31,10 @@ class Staging:
         self._moves: list[tuple[Path, Path]] = []
 
     def __call__(self, target: Path) -> Path:
-        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
+        if target.exists() and (kind := special_kind(target.stat().st_mode)):
+            raise ReportError(f"{target} is {kind}, not a regular file; give a new or regular file for the report")
+        _remove_stale_parts(target)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.part")
         self._moves.append((temporary, target))
         return temporary
 
@@ -46,6 +51,24 @@ class Staging:
     def discard(self) -> None:
         for temporary, _ in self._moves:
             temporary.unlink(missing_ok=True)
+
+
+def _remove_stale_parts(target: Path) -> None:
+    """Delete the partial files a killed writer of this target left behind (their process is gone)."""
+    for part in target.parent.glob(f".{glob.escape(target.name)}.*-*.part"):
+        pid = part.name[len(target.name) + 2:].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            part.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def report_format(path: Path, format: str | None = None) -> str:

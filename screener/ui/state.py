@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -58,16 +57,12 @@ def reload_lists() -> None:
 
 def apply_custom_rules(file_name: str, content: bytes) -> RuleSet:
     """Validate an uploaded rules file and use it, on top of the built-in rules, for this session."""
-    folder = Path(tempfile.mkdtemp(prefix="screener-rules-"))
     safe_name = re.sub(r"[^\w.-]", "_", Path(file_name).name) or "rules.toml"
-    path = folder / safe_name
-    path.write_bytes(content)
-    try:
+    with tempfile.TemporaryDirectory(prefix="screener-rules-") as folder:
+        path = Path(folder) / safe_name
+        path.write_bytes(content)
         ruleset = load_rules([path])
-    except Exception:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    st.session_state[RULES_KEY] = {"name": file_name, "paths": (path,), "ruleset": ruleset}
+    st.session_state[RULES_KEY] = {"name": file_name, "paths": (Path(safe_name),), "ruleset": ruleset}
     return ruleset
 
 
