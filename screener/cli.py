@@ -31,6 +31,7 @@ from screener.freshness import ages_line
 from screener.matching import MatchConfig
 from screener.paths import default_db_path
 from screener.reports import report_format, write_report
+from screener.reports.tables import location_label
 from screener.result import TIERS, ScreenResult
 from screener.screening import Progress as ScreenProgress
 from screener.screening import ScreenConfig, Screener, screen_file, tiers_summary
@@ -220,16 +221,20 @@ def print_summary(result: ScreenResult) -> None:
         table.add_column(tier, justify="right", style=TIER_STYLES[tier])
     table.add_row(*(str(counts[tier]) for tier in TIERS))
     out.print(table)
-    flagged = result.rows.filter(pl.col("risk_tier").is_in(["critical", "high"])).sort("risk_score", descending=True)
+    flagged = (
+        result.rows.filter(pl.col("risk_tier").is_in(["critical", "high"]))
+        .sort("risk_score", descending=True)
+        .with_columns(location_label(result.rows).alias("location"))
+    )
     if flagged.is_empty():
         print_list_ages(result)
         return
     name_column = result.metadata["columns"]["name"]
     top = Table(title="Top flagged suppliers")
-    for column in ("row", "supplier", "tier", "score", "listed entity", "first reason"):
+    for column in ("in file", "supplier", "tier", "score", "listed entity", "first reason"):
         top.add_column(column, overflow="fold")
     for row in flagged.head(15).iter_rows(named=True):
-        top.add_row(str(row["row"] + 2), str(row.get(name_column) or ""), row["risk_tier"], str(row["risk_score"]),
+        top.add_row(row["location"], str(row.get(name_column) or ""), row["risk_tier"], str(row["risk_score"]),
                     row["match_name"] or "", textwrap.shorten((row["reasons"] or "").split(" | ")[0], 80))
     out.print(top)
     print_list_ages(result)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 import polars as pl
 
-from screener.supplier_io import InputFileError
+from screener.supplier_io import SOURCE_COLUMNS, InputFileError
 
 # Header synonyms per role, most specific first; compared after folding case, spaces and punctuation.
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -82,7 +82,7 @@ def detect_role(headers: list[str], role: str, taken: set[str] = frozenset()) ->
 
 def detect_columns(frame: pl.DataFrame, **given: str | None) -> ColumnMapping:
     """Map roles to columns: the columns given by the user, the rest detected from headers."""
-    headers = frame.columns
+    headers = [column for column in frame.columns if column not in SOURCE_COLUMNS]
     for role, column in given.items():
         if column is not None and column not in headers:
             raise InputFileError(f"no column {column!r} for the {role.replace('_', ' ')}; the columns are: {_listing(headers)}")

@@ -24,8 +24,8 @@ TIERS = ("critical", "high", "medium", "low", "clear")
 class ScreenResult:
     """Rows in input order with the added verdict columns, every candidate, and run metadata.
 
-    `rows` keeps the input columns and adds `row` (0-based input position), `name_missing`
-    and ADDED_COLUMNS. `candidates` holds every candidate at or above the review threshold,
+    `rows` keeps the input columns (with `source_row`, the supplier's row number in its file, and for workbooks
+    `source_sheet`) and adds `row` (0-based input position), `name_missing` and ADDED_COLUMNS. `candidates` holds every candidate at or above the review threshold,
     joined with its entity's columns (source, list_name, program, start_date, status,
     merchandise, citation, source_url, ...). `metadata` records tool_version, rules_version,
     snapshots (list of dicts: source, title, snapshot_id, as_of, url, coverage, age_days, age_warning: empty

@@ -18,7 +18,7 @@ from screener.matching import MatchConfig, Matcher
 from screener.result import ScreenResult
 from screener.rules import RuleSet, evaluate, load_rules
 from screener.store import Lists, Store, StoreError
-from screener.supplier_io import read_supplier_table
+from screener.supplier_io import read_supplier_table, with_source_rows
 
 SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc")
 CHUNK_ROWS = 5_000
@@ -123,7 +123,8 @@ class Screener:
         output = verdicts.select("row", "name_missing", "risk_tier", "risk_score").join(best, on="row", how="left")
         output = output.join(verdicts.select("row", "reasons", "fired_rules"), on="row", how="left")
         clashing = [column for column in output.columns if column in frame.columns]
-        inputs = frame.rename({column: f"{column}_input" for column in clashing}).with_row_index("row")
+        inputs = with_source_rows(frame).rename({column: f"{column}_input" for column in clashing})
+        inputs = inputs.with_row_index("row")
         return inputs.join(output, on="row", how="left").sort("row")
 
     def _metadata(self, input_name: str, mapping: ColumnMapping) -> dict[str, object]:

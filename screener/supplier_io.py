@@ -46,6 +46,11 @@ LEGACY_ENCODINGS = ("gb18030", "big5", "cp1252", "cp1251", "shift_jis", "euc_kr"
 _HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]{3}")
 
 
+SOURCE_ROW = "source_row"
+SOURCE_SHEET = "source_sheet"
+SOURCE_COLUMNS = (SOURCE_SHEET, SOURCE_ROW)
+
+
 class InputFileError(ValueError):
     """A supplier file that cannot be read; the message says why and what to do."""
 
@@ -59,12 +64,18 @@ class SupplierTable:
 
 
 def read_suppliers(source: str | Path | bytes, *, filename: str = "", sheet: str | None = None) -> pl.DataFrame:
-    """Read a supplier CSV or spreadsheet (path or bytes) into a frame whose columns are all strings."""
+    """Read a supplier CSV or spreadsheet (path or bytes) into a frame whose columns are all strings
+    (see read_supplier_table)."""
     return read_supplier_table(source, filename=filename, sheet=sheet).frame
 
 
 def read_supplier_table(source: str | Path | bytes, *, filename: str = "", sheet: str | None = None) -> SupplierTable:
-    """Read a supplier file, repairing the rows that can be repaired and saying which."""
+    """Read a supplier file, repairing the rows that can be repaired and saying which.
+
+    The file's own columns come with `source_row`, the row number a spreadsheet program shows for each
+    supplier (header, title and blank rows counted), and for workbooks `source_sheet`; a file column of the
+    same name is kept as `<name>_input`.
+    """
     if isinstance(source, (str, Path)):
         filename = filename or Path(source).name
         try:
@@ -84,6 +95,14 @@ def read_supplier_table(source: str | Path | bytes, *, filename: str = "", sheet
         _refuse_binary(data, label)
         table = _read_delimited(_decode(data, label), label)
     return SupplierTable(_tidy(table.frame, label), table.repairs)
+
+
+def with_source_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with integer SOURCE_ROW numbers; a frame not read from a file counts as a table with its header on
+    row 1 (first supplier on row 2)."""
+    if SOURCE_ROW in frame.columns:
+        return frame.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64, strict=False))
+    return frame.with_row_index(SOURCE_ROW, offset=2).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
 
 
 def _refuse_binary(data: bytes, label: str) -> None:
@@ -139,11 +158,12 @@ def _read_delimited(text: str, label: str) -> SupplierTable:
     counted again without it, padded or cut to the header's width; NUL characters removed and reported."""
     delimiter = _sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    records, lines = [], []
-    for record in reader:
+    records, lines, rows = [], [], []
+    for row, record in enumerate(reader, start=1):
         if record:
             records.append(record)
             lines.append(reader.line_num)
+            rows.append(row)
     _cross_check(text, delimiter, records, lines, label)
     header, body = records[0], records[1:]
     width = _checked_width(len(header), label)
@@ -156,6 +176,7 @@ def _read_delimited(text: str, label: str) -> SupplierTable:
     nul = frame.select(pl.any_horizontal(pl.all().str.contains("\x00", literal=True)).alias("nul"))["nul"]
     repairs += [(lines[1 + index], "NUL character(s) removed") for index in nul.arg_true().to_list()]
     frame = frame.with_columns(pl.all().str.replace_all("\x00", "", literal=True))
+    frame = _numbered(frame, pl.Series(rows[1:], dtype=pl.Int64))
     return SupplierTable(frame, tuple(f"line {line}: {what}" for line, what in sorted(repairs)))
 
 
@@ -205,10 +226,11 @@ def _read_spreadsheet(data: bytes, label: str, sheet: str | None) -> pl.DataFram
     if sheet is not None and sheet not in names:
         raise InputFileError(f"{label} has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
     for name in [sheet] if sheet is not None else names:
-        cells = workbook.load_sheet(name, header_row=None, dtypes="string").to_polars()
+        cells = workbook.load_sheet(name, header_row=None, dtypes="string", skip_rows=0).to_polars()
         _checked_width(cells.width, label)
-        if cells.width and cells.height > 1:
-            return _promote_header_row(cells)
+        used = _from_first_used_row(cells.with_row_index(SOURCE_ROW, offset=1))
+        if used.width > 1 and used.height > 1:
+            return _promote_header_row(used).with_columns(pl.lit(name).alias(SOURCE_SHEET))
     raise InputFileError(f"{label}: every sheet is empty or has a header but no rows")
 
 
@@ -221,15 +243,28 @@ def _check_workbook(data: bytes, label: str) -> None:
         raise InputFileError(f"{label}: not a readable spreadsheet ({first_line(error)})") from error
 
 
+def _from_first_used_row(cells: pl.DataFrame) -> pl.DataFrame:
+    """The sheet's rows from its first non-empty one (cells numbered with their sheet row in SOURCE_ROW)."""
+    used = pl.any_horizontal(pl.exclude(SOURCE_ROW).fill_null("").str.strip_chars() != "")
+    return cells.filter(used.cum_max())
+
+
 def _promote_header_row(cells: pl.DataFrame) -> pl.DataFrame:
     """Use the fullest of the first rows as the header, skipping titles above it (often merged cells)."""
     filled = cells.head(HEADER_SEARCH_ROWS).select(
-        pl.sum_horizontal(pl.all().fill_null("").str.strip_chars() != "").alias("filled")
+        pl.sum_horizontal(pl.exclude(SOURCE_ROW).fill_null("").str.strip_chars() != "").alias("filled")
     )["filled"]
     header_at = int(filled.arg_max() or 0)
-    header = ["" if value is None else value for value in cells.row(header_at)]
+    header = ["" if value is None else value for value in cells.drop(SOURCE_ROW).row(header_at)]
     body = cells.slice(header_at + 1)
-    return body.rename(dict(zip(body.columns, _distinct(header), strict=True)))
+    return _numbered(body.drop(SOURCE_ROW).rename(dict(zip(body.columns[1:], _distinct(header), strict=True))),
+                     body[SOURCE_ROW])
+
+
+def _numbered(frame: pl.DataFrame, numbers: pl.Series) -> pl.DataFrame:
+    """The frame with each row's number in the file as SOURCE_ROW; file columns of that name become `_input`."""
+    clashing = {column: f"{column}_input" for column in frame.columns if column in SOURCE_COLUMNS}
+    return frame.rename(clashing).with_columns(numbers.cast(pl.Int64).alias(SOURCE_ROW))
 
 
 def _distinct(headers: list[str]) -> list[str]:
@@ -246,12 +281,14 @@ def _distinct(headers: list[str]) -> list[str]:
 
 
 def _tidy(frame: pl.DataFrame, label: str) -> pl.DataFrame:
-    """Trim header names, name blank headers, and drop fully empty rows."""
-    if frame.width == 0:
+    """Trim header names, name blank headers, and drop fully empty rows; the row numbers come first."""
+    columns = [column for column in frame.columns if column not in SOURCE_COLUMNS]
+    if not columns:
         raise InputFileError(f"{label} has no columns")
-    renamed = dict(zip(frame.columns, _distinct(frame.columns), strict=True))
-    frame = frame.rename(renamed).select(pl.all().cast(pl.String))
-    not_blank = pl.any_horizontal(pl.all().fill_null("").str.strip_chars() != "")
+    renamed = dict(zip(columns, _distinct(columns), strict=True))
+    numbers = [column for column in SOURCE_COLUMNS if column in frame.columns]
+    frame = frame.rename(renamed).select(*numbers, pl.col(list(renamed.values())).cast(pl.String))
+    not_blank = pl.any_horizontal(pl.col(list(renamed.values())).fill_null("").str.strip_chars() != "")
     frame = frame.filter(not_blank)
     if frame.height == 0:
         raise InputFileError(f"{label} has a header but no rows")

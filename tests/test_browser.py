@@ -67,7 +67,7 @@ def test_upload_screen_check_and_download_in_a_real_browser(browser_page, tmp_pa
     suppliers = len(EXAMPLE_SUPPLIERS.read_text(encoding="utf-8").strip().splitlines()) - 1
     page.get_by_text(f"1 of {suppliers} suppliers shown").wait_for()
     expect(page.get_by_role("combobox", name="Supplier", exact=True)).to_have_value(
-        f"row 1 · {LISTED_SUPPLIER} · critical"
+        f"row 2 · {LISTED_SUPPLIER} · critical"
     )
     page.get_by_text("CRITICAL · risk score").first.wait_for()
     citation = page.get_by_role("link", name="source", exact=True).first

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import xlsxwriter
 
 from tests.conftest import EXAMPLE_SUPPLIERS
 
@@ -28,6 +29,23 @@ def test_screen_prints_tiers_top_flags_and_the_lists_used(lists_db):
     assert "45 suppliers screened" in done.stdout
     assert "Xinjiang Zhongtai" in done.stdout
     assert "Lists used: cbp_wro" in done.stdout and "uflpa #" in done.stdout
+
+
+def test_summary_and_report_give_the_same_row_a_spreadsheet_shows(lists_db, tmp_path):
+    book = tmp_path / "suppliers.xlsx"
+    frame = pl.read_csv(EXAMPLE_SUPPLIERS, infer_schema=False)
+    with xlsxwriter.Workbook(str(book)) as workbook:
+        sheet = workbook.add_worksheet("Tier 1")
+        sheet.write(0, 0, "Approved suppliers")
+        sheet.write_row(2, 0, frame.columns)
+        for position, row in enumerate(frame.head(3).iter_rows()):
+            sheet.write_row(3 + position, 0, row)
+    done = screener("screen", str(book), db=lists_db)
+    assert "Tier 1, row 4" in done.stdout and frame["supplier_name"][0] in done.stdout
+    report = tmp_path / "report.csv"
+    assert screener("screen", str(book), "--out", str(report), db=lists_db).returncode == 0
+    first = pl.read_csv(report, infer_schema=False).row(0, named=True)
+    assert (first["source_sheet"], first["source_row"]) == ("Tier 1", "4")
 
 
 def test_screen_writes_the_contracted_json_with_every_row_and_its_snapshots(lists_db, tmp_path):

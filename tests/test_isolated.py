@@ -9,7 +9,7 @@ from tests.bad_inputs import HEADER, NAMES, ROWS, delimited, workbook
 
 def test_a_readable_file_comes_back_whole():
     frame = read_isolated(delimited(ROWS), filename="suppliers.csv").frame
-    assert frame.columns == HEADER
+    assert frame.columns == ["source_row", *HEADER]
     assert frame["Supplier Name"].to_list() == NAMES
 
 

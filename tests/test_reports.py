@@ -166,8 +166,8 @@ def test_csv_keeps_every_row_in_order_with_inputs_and_verdicts(tmp_path, result)
     path = write_report(result, tmp_path / "report.csv")
     rows = read_csv(path)
     assert rows.height == 8
-    assert rows["input_row"].to_list() == [str(n) for n in range(1, 9)]
-    assert rows.columns[:5] == ["input_row", "Supplier Name", "Country", "Address", "Notes"]
+    assert rows["source_row"].to_list() == [str(n) for n in range(2, 10)]
+    assert rows.columns[:5] == ["source_row", "Supplier Name", "Country", "Address", "Notes"]
     assert rows["risk_tier"].to_list() == [tier for tier, *_ in VERDICTS]
     assert rows["Supplier Name"][1] == CHINESE_NAME
     assert rows["Country"][1] == "中国"
@@ -193,7 +193,7 @@ def test_csv_cites_each_match_with_list_program_date_url_and_snapshot(tmp_path, 
 
 def test_csv_is_utf8_with_bom_and_header_on_the_first_line(tmp_path, result):
     raw = write_report(result, tmp_path / "report.csv").read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbfinput_row,Supplier Name,")
+    assert raw.startswith(b"\xef\xbb\xbfsource_row,Supplier Name,")
     assert CHINESE_NAME.encode("utf-8") in raw
 
 
@@ -209,7 +209,7 @@ def test_csv_sidecars_record_snapshots_run_facts_and_candidates(tmp_path, result
     assert set(sources["run_at"]) == {"2026-11-23T09:30:00+00:00"}
     candidates = read_csv(tmp_path / "report.candidates.csv")
     assert candidates.height == len(CANDIDATES)
-    assert candidates["input_row"].to_list() == ["1", "2", "4", "7", "7"]
+    assert candidates["source_row"].to_list() == ["2", "3", "5", "8", "8"]
     assert candidates["band"].to_list()[-2:] == ["match", "review"]
     assert candidates["supplier_name"][1] == CHINESE_NAME
     assert candidates["matched_name"][1] == CHINESE_NAME
@@ -226,10 +226,9 @@ def test_csv_neutralises_formulas_in_input_and_headers(tmp_path, result):
 
 
 def test_csv_renames_input_columns_that_clash_with_report_columns(tmp_path):
-    suppliers = {"Supplier Name": ["Acme"], "input_row": ["A-17"], "match_program": ["internal"], "Address": [""]}
+    suppliers = {"Supplier Name": ["Acme"], "match_program": ["internal"], "Address": [""]}
     rows = read_csv(write_report(make_result(suppliers, with_candidates=False), tmp_path / "r.csv"))
-    assert rows["input_row"].to_list() == ["1"]
-    assert rows["input_row_input"].to_list() == ["A-17"]
+    assert rows["source_row"].to_list() == ["2"]
     assert rows["match_program_input"].to_list() == ["internal"]
     assert rows["match_program"].to_list() == [None]
 
@@ -279,7 +278,7 @@ def test_xlsx_sheets_results_formatting_and_values(tmp_path, result):
     assert sheet.freeze_panes == "A2"
     assert sheet.tables and next(iter(sheet.tables.values())).autoFilter is not None
     records = sheet_records(sheet)
-    assert [record["input_row"] for record in records] == list(range(1, 9))
+    assert [record["source_row"] for record in records] == list(range(2, 10))
     assert [record["risk_tier"] for record in records] == [tier for tier, *_ in VERDICTS]
     assert records[1]["Supplier Name"] == CHINESE_NAME
     assert records[0]["match_listed_on"].date() == dt.date(2022, 6, 21)
@@ -289,7 +288,7 @@ def test_xlsx_sheets_results_formatting_and_values(tmp_path, result):
     assert any(rule.formula == ['"critical"'] for rule in tier_rules)
     header = [cell.value for cell in sheet[1]]
     reasons_letter = openpyxl.utils.get_column_letter(header.index("reasons") + 1)
-    row_letter = openpyxl.utils.get_column_letter(header.index("input_row") + 1)
+    row_letter = openpyxl.utils.get_column_letter(header.index("source_row") + 1)
     assert sheet.column_dimensions[reasons_letter].width > 3 * sheet.column_dimensions[row_letter].width
 
 

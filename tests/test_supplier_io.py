@@ -26,7 +26,7 @@ def test_chinese_csv_in_common_encodings(tmp_path, encoding):
     path = tmp_path / "suppliers.csv"
     path.write_bytes(csv_bytes(encoding=encoding))
     frame = read_suppliers(path)
-    assert frame.columns == ["供应商名称", "国家"]
+    assert frame.columns == ["source_row", "供应商名称", "国家"]
     assert frame["供应商名称"].to_list() == [name for name, _ in ROWS]
 
 
@@ -34,7 +34,7 @@ def test_chinese_csv_in_common_encodings(tmp_path, encoding):
 def test_delimiters_are_sniffed(tmp_path, delimiter):
     path = tmp_path / "suppliers.csv"
     path.write_bytes(csv_bytes(delimiter=delimiter))
-    assert read_suppliers(path).shape == (2, 2)
+    assert read_suppliers(path).drop("source_row").shape == (2, 2)
 
 
 def test_quoted_newlines_and_ragged_rows_are_kept(tmp_path):
@@ -87,8 +87,31 @@ def test_blank_and_duplicate_headers_get_distinct_names(tmp_path):
     path = tmp_path / "suppliers.csv"
     path.write_text("name,name, \nAlpha,Beta,Gamma\n", encoding="utf-8")
     frame = read_suppliers(path)
-    assert len(set(frame.columns)) == 3
-    assert frame.row(0) == ("Alpha", "Beta", "Gamma")
+    assert len(set(frame.columns)) == 4
+    assert frame.row(0) == (2, "Alpha", "Beta", "Gamma")
+
+
+def test_each_supplier_keeps_the_row_number_a_spreadsheet_shows_it_at(tmp_path):
+    path = tmp_path / "suppliers.csv"
+    path.write_text('name,address,source_row\n"Alpha","Line 1\nLine 2",a\n,,\nBeta,Urumqi,b\n', encoding="utf-8")
+    frame = read_suppliers(path)
+    assert frame.select("source_row", "name", "source_row_input").rows() == [(2, "Alpha", "a"), (4, "Beta", "b")]
+
+
+def test_workbook_rows_count_title_rows_blank_rows_and_the_sheet(tmp_path):
+    path = tmp_path / "suppliers.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    workbook.add_worksheet("Cover")
+    data = workbook.add_worksheet("Tier 2")
+    data.write(2, 1, "Supplier list, third quarter")
+    data.write_row(4, 1, ["Vendor Name", "Country"])
+    data.write_row(5, 1, ["Alpha Co.", "CN"])
+    data.write_row(7, 1, ["Beta Co.", "DE"])
+    workbook.close()
+    frame = read_suppliers(path)
+    assert frame.select("source_sheet", "source_row", "Vendor Name").rows() == [
+        ("Tier 2", 6, "Alpha Co."), ("Tier 2", 8, "Beta Co."),
+    ]
 
 
 def test_bytes_upload_is_read_like_a_file():

@@ -13,6 +13,7 @@ from screener.reports.tables import (
     REASON_SEPARATOR,
     cited_rows,
     input_column,
+    location_label,
     list_counts,
     rule_counts,
     run_facts,
@@ -66,7 +67,7 @@ def flagged_rows(result: ScreenResult) -> list[dict[str, Any]]:
         .sort(["rank", "row"])
         .join(matches_by_row(result), on="row", how="left", maintain_order="left")
         .select(
-            (pl.col("row") + 1).alias("input_row"),
+            location_label(rows).alias("location"),
             _supplier_field(result, rows, "name", "supplier"),
             _supplier_field(result, rows, "country", "country"),
             _supplier_field(result, rows, "address", "address"),

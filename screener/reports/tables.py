@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from screener.result import ADDED_COLUMNS, TIERS, ScreenResult
+from screener.supplier_io import SOURCE_COLUMNS, SOURCE_ROW, SOURCE_SHEET, with_source_rows
 
 VERDICT_COLUMNS = ("row", "name_missing", *ADDED_COLUMNS, "fired_rules")
 CITATION_COLUMNS = (
@@ -101,19 +102,17 @@ def cited_rows(result: ScreenResult) -> pl.DataFrame:
     Input columns named like a citation column are kept as `<name>_input`, as screening does for verdicts.
     """
     clashing = {column: f"{column}_input" for column in input_columns(result) if column in CITATION_COLUMNS}
-    return result.rows.rename(clashing).with_columns(pl.col("row").cast(pl.Int64)).join(
+    return with_source_rows(result.rows.rename(clashing)).with_columns(pl.col("row").cast(pl.Int64)).join(
         best_match_citations(result), on="row", how="left", maintain_order="left"
     )
 
 
 def report_rows(result: ScreenResult) -> pl.DataFrame:
-    """Rows for people: input_row (1 = first supplier row), the input columns untouched, then the verdict."""
+    """Rows for people: where each is in the file (source_sheet, source_row), its columns untouched, the verdict."""
     cited = cited_rows(result)
     inputs = [column for column in cited.columns if column not in VERDICT_COLUMNS and column not in CITATION_COLUMNS]
-    renamed = {column: f"{column}_input" for column in inputs if column == "input_row"}
     return cited.select(
-        (pl.col("row") + 1).alias("input_row"),
-        *[pl.col(column).alias(renamed.get(column, column)) for column in inputs],
+        *inputs,
         *VERDICT_ORDER,
         *CITATION_COLUMNS,
         pl.col("fired_rules").list.join("; "),
@@ -122,10 +121,12 @@ def report_rows(result: ScreenResult) -> pl.DataFrame:
 
 
 def report_candidates(result: ScreenResult) -> pl.DataFrame:
-    """Every candidate with input_row, the supplier's name and the snapshot it was read from."""
+    """Every candidate with the supplier's place in the file, its name and the snapshot it was read from."""
     name_column = input_column(result, result.rows, "name")
-    supplier = result.rows.select(
+    rows = with_source_rows(result.rows)
+    supplier = rows.select(
         pl.col("row").cast(pl.Int64),
+        *source_location(rows),
         (pl.col(name_column) if name_column else pl.lit(None, pl.String)).alias("supplier_name"),
     )
     candidates = result.candidates.with_columns(pl.col("row").cast(pl.Int64))
@@ -134,12 +135,25 @@ def report_candidates(result: ScreenResult) -> pl.DataFrame:
         .join(snapshot_labels(result.metadata), on="source", how="left")
         .sort(["row", "score"], descending=[False, True], maintain_order=True)
         .select(
-            (pl.col("row") + 1).alias("input_row"),
+            *source_location(rows),
             "supplier_name",
             *[column for column in candidates.columns if column != "row"],
             "snapshot",
         )
     )
+
+
+def source_location(rows: pl.DataFrame) -> list[str]:
+    """The columns that say where a supplier is in its file: source_sheet (workbooks) and source_row."""
+    return [column for column in SOURCE_COLUMNS if column in rows.columns]
+
+
+def location_label(rows: pl.DataFrame) -> pl.Expr:
+    """'row 7' or 'Tier 2, row 7': where a person finds the supplier in the file."""
+    row = pl.format("row {}", pl.col(SOURCE_ROW))
+    if SOURCE_SHEET not in rows.columns:
+        return row
+    return pl.when(pl.col(SOURCE_SHEET).is_not_null()).then(pl.format("{}, {}", pl.col(SOURCE_SHEET), row)).otherwise(row)
 
 
 def tier_counts(result: ScreenResult) -> pl.DataFrame:

@@ -12,7 +12,7 @@ import polars as pl
 from screener.columns import ColumnMapping
 from screener.reports import write_report
 from screener.isolated import sheets_isolated
-from screener.reports.tables import cited_rows, input_column, tier_rank
+from screener.reports.tables import cited_rows, input_column, location_label, tier_rank
 from screener.supplier_io import EXCEL_SUFFIXES, InputFileError
 from screener.result import TIERS, ScreenResult
 
@@ -72,7 +72,8 @@ def results_table(result: ScreenResult) -> pl.DataFrame:
     name_column = input_column(result, rows, "name")
     country_column = input_column(result, rows, "country")
     return rows.sort([tier_rank(), pl.col("risk_score"), pl.col("row")], descending=[False, True, False]).select(
-        (pl.col("row") + 1).alias("input_row"),
+        "row",
+        location_label(rows).alias("in_file"),
         _text_column(name_column).alias("supplier"),
         _text_column(country_column).alias("country"),
         pl.col("risk_tier").alias("tier"),

@@ -13,6 +13,7 @@ from screener.columns import ColumnMapping, detect_columns
 from screener.result import TIERS, ScreenResult
 from screener.isolated import read_isolated
 from screener.text import markdown_literal
+from screener.supplier_io import SOURCE_COLUMNS
 from screener.ui.data import (
     REPORT_FORMATS,
     ROLE_LABELS,
@@ -44,7 +45,7 @@ UPLOAD_KEY = "upload"
 RESULT_KEY = "screening"
 SHEETS_KEY = "upload_sheets"
 RESULT_COLUMNS = {
-    "input_row": st.column_config.NumberColumn("row", help="Row in the uploaded file (1 = first supplier)"),
+    "in_file": st.column_config.TextColumn("in file", help="Sheet and row of the supplier in the uploaded file"),
     "supplier": st.column_config.TextColumn("supplier"),
     "tier": st.column_config.TextColumn("tier"),
     "score": st.column_config.NumberColumn("risk score", format="%.0f"),
@@ -73,7 +74,8 @@ def render() -> None:
     if frame is None:
         return
     st.subheader("Preview")
-    st.caption(f"{upload.name}: {frame.height:,} rows, {frame.width} columns (first {PREVIEW_ROWS} shown)")
+    columns = frame.width - sum(column in SOURCE_COLUMNS for column in frame.columns)
+    st.caption(f"{upload.name}: {frame.height:,} rows, {columns} columns (first {PREVIEW_ROWS} shown)")
     st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
     mapping = column_mapping_form(frame, source_id, upload.name)
     if mapping is not None and st.button("Screen suppliers", type="primary", key="screen_button"):
@@ -146,7 +148,7 @@ def column_mapping_form(frame: pl.DataFrame, source_id: str, file_name: str) -> 
         )
     st.subheader("Columns")
     st.caption("Detected columns are pre-selected; correct them if needed. Only the name is required.")
-    options: list[str | None] = [None, *frame.columns]
+    options: list[str | None] = [None, *(column for column in frame.columns if column not in SOURCE_COLUMNS)]
     choices: dict[str, str | None] = {}
     cells = st.columns(3)
     for index, role in enumerate(ROLES):
@@ -305,12 +307,14 @@ def detail_panel(result: ScreenResult, shown: pl.DataFrame) -> None:
     if shown.is_empty():
         st.info("No supplier matches the filters.")
         return
-    choices = shown.head(DETAIL_CHOICES).select("input_row", "supplier", "tier")
-    labels = {row: f"row {row} · {supplier or '(no name)'} · {tier}" for row, supplier, tier in choices.iter_rows()}
+    choices = shown.head(DETAIL_CHOICES).select("row", "in_file", "supplier", "tier")
+    labels = {
+        row: f"{where} · {supplier or '(no name)'} · {tier}" for row, where, supplier, tier in choices.iter_rows()
+    }
     picked = st.selectbox("Supplier", list(labels), format_func=labels.get, key="detail_row")
     if picked is None:
         return
-    candidates = supplier_candidates(result, picked - 1)
-    verdict_card(supplier_row(result, picked - 1), candidates)
+    candidates = supplier_candidates(result, picked)
+    verdict_card(supplier_row(result, picked), candidates)
     st.markdown("**Candidate listings**")
     candidate_table(candidates)
