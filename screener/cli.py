@@ -33,7 +33,6 @@ from screener.paths import default_db_path
 from screener.reports import report_format, write_report
 from screener.reports.tables import location_label
 from screener.result import TIERS, ScreenResult
-from screener.screening import Progress as ScreenProgress
 from screener.screening import ScreenConfig, Screener, screen_file, tiers_summary
 from screener.store import Store
 
@@ -59,14 +58,29 @@ class ReportFormat(str, Enum):
     html = "html"
 
 
+class Stages:
+    """One progress line on stderr through the stages of a run: rows screened, then the report being written."""
+
+    def __init__(self, progress: Progress, label: str):
+        self._progress = progress
+        self._task = progress.add_task(label, total=None)
+
+    def advance(self, done: int, total: int) -> None:
+        self._progress.update(self._task, completed=done, total=total)
+
+    def stage(self, label: str) -> None:
+        """A stage whose length is unknown: the bar pulses and the clock runs until the run ends."""
+        self._progress.reset(self._task, description=label, total=None)
+
+
 @contextmanager
-def progress_bar(label: str) -> Iterator[ScreenProgress]:
-    """A rich progress bar on stderr; yields the (done, total) callback."""
+def progress_bar(label: str) -> Iterator[Stages]:
+    """A rich progress line on stderr, cleared when the run ends."""
     with Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+        transient=True,
     ) as progress:
-        task = progress.add_task(label, total=None)
-        yield lambda done, total: progress.update(task, completed=done, total=total)
+        yield Stages(progress, label)
 
 
 def _config(match_threshold: float | None, review_threshold: float | None, rules: list[Path] | None,
@@ -118,14 +132,18 @@ def screen(
                "hs_code": hs_col, "uscc": id_col}
     config = _config(match_threshold, review_threshold, rules, as_of)
     chosen = report_format(out_path, format.value if format else None) if out_path else None
-    with progress_bar("Screening") as advance:
-        result = screen_file(input, default_db_path(db), config=config, columns=columns, sheet=sheet, progress=advance)
+    with progress_bar("Screening") as stages:
+        result = screen_file(
+            input, default_db_path(db), config=config, columns=columns, sheet=sheet, progress=stages.advance
+        )
+        if out_path is not None:
+            stages.stage(f"Writing {out_path.name}")
+            write_report(result, out_path, chosen)
     for repair in result.metadata["input_repairs"]:
         err.print(f"Repaired on reading {input.name}, {repair}")
     if out_path is None:
         print_summary(result)
         return
-    write_report(result, out_path, chosen)
     err.print(f"Wrote {result.rows.height} rows to {out_path} ({chosen})")
 
 

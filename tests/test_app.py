@@ -57,6 +57,12 @@ def rendered(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown)
 
 
+def row_of(at: AppTest, supplier: str) -> int:
+    """The input position of a supplier in the screened example."""
+    rows = at.session_state["screening"]["result"].rows
+    return rows.filter(pl.col("supplier_name") == supplier)["row"][0]
+
+
 def markdown_text(at: AppTest) -> str:
     return "\n".join(element.value for element in at.markdown)
 
@@ -113,14 +119,24 @@ def test_an_excel_upload_screens_like_the_csv(app):
 def test_detail_panel_shows_reasons_citations_and_candidates(app):
     screened(app)
     detail = app.selectbox(key="detail_row")
-    row = next(option for option in detail.options if LISTED_SUPPLIER in option)
-    detail.set_value(int(row.split()[1])).run()
+    detail.set_value(row_of(app, LISTED_SUPPLIER)).run()
     text = markdown_text(app)
     assert ":red-badge[CRITICAL" in text
     assert "Citations" in text and "UFLPA Entity List" in text and "](http" in text
     candidates = table_with(app, "explanation")
     assert {"score", "band", "matched_name", "explanation"} <= set(candidates.columns)
     assert candidates["band"][0] == "match"
+
+
+def test_a_citation_with_several_addresses_shows_each_as_a_link(app):
+    screened(app)
+    result = app.session_state["screening"]["result"]
+    cited = result.candidates.filter((pl.col("band") == "match") & pl.col("source_url").str.contains(" | ", literal=True))
+    app.selectbox(key="detail_row").set_value(cited["row"][0]).run()
+    citations = next(line for line in markdown_text(app).split("**Citations**")[1:])
+    urls = cited["source_url"][0].split(" | ")
+    assert all(f"]({url})" in citations for url in urls)
+    assert " | " not in citations
 
 
 def test_tier_filter_and_search_narrow_the_table(app):

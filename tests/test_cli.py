@@ -188,3 +188,17 @@ def test_version_and_short_help():
     assert version.returncode == 0 and version.stdout.strip() == f"screener {__version__}"
     short = screener("check", "-h")
     assert short.returncode == 0 and re.search(r"Usage: .*screener check", short.stdout)
+
+
+def test_the_progress_line_moves_on_to_writing_the_report_instead_of_sitting_at_full():
+    from rich.progress import Progress
+
+    from screener.cli import Stages
+
+    with Progress(transient=True) as progress:
+        stages = Stages(progress, "Screening")
+        stages.advance(45, 45)
+        assert progress.tasks[0].finished
+        stages.stage("Writing report.xlsx")
+        task = progress.tasks[0]
+        assert task.description == "Writing report.xlsx" and task.total is None and not task.finished

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 from typing import Any
 
 import polars as pl
@@ -83,7 +85,7 @@ def results_table(result: ScreenResult) -> pl.DataFrame:
         pl.col("match_score"),
         pl.col("reasons").str.split(REASON_SEPARATOR).list.first().alias("main_reason"),
         pl.col("match_program").alias("program"),
-        pl.col("match_url").alias("source_url"),
+        first_url("match_url").alias("source_url"),
         pl.col("reasons").alias("all_reasons"),
         pl.col("lists").fill_null(pl.lit([], pl.List(pl.String))),
         pl.col("match_entity_id"),
@@ -183,7 +185,8 @@ def supplier_candidates(result: ScreenResult, row: int) -> pl.DataFrame:
             "start_date",
             "status",
             "citation",
-            "source_url",
+            first_url("source_url").alias("source_url"),
+            pl.col("source_url").alias("source_urls"),
             "snapshot",
             "explanation",
             "entity_id",
@@ -219,9 +222,24 @@ def citation_lines(candidates: pl.DataFrame) -> list[str]:
             parts.append(f"status {listing['status']}")
         if listing["snapshot"]:
             parts.append(listing["snapshot"])
-        link = f" — [source]({listing['source_url']})" if listing["source_url"] else ""
-        lines.append(f"{listing['entity']}: " + ", ".join(parts) + link)
+        links = source_links(listing["source_urls"])
+        lines.append(f"{listing['entity']}: " + ", ".join(parts) + (f" — {links}" if links else ""))
     return lines
+
+
+def source_links(urls: str | None) -> str:
+    """Each http(s) address of a ' | '-separated citation as a Markdown link labelled with its site."""
+    links = []
+    for url in (part.strip() for part in (urls or "").split(REASON_SEPARATOR)):
+        if re.match(r"https?://[^\s]+$", url):
+            site = urlparse(url).netloc.removeprefix("www.")
+            links.append(f"[{site}]({url.replace('(', '%28').replace(')', '%29')})")
+    return " · ".join(links)
+
+
+def first_url(column: str) -> pl.Expr:
+    """The first address of a ' | '-separated citation (for a link cell, which holds one)."""
+    return pl.col(column).str.split(REASON_SEPARATOR).list.first().str.strip_chars()
 
 
 def is_workbook(file_name: str) -> bool:
