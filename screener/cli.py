@@ -70,7 +70,8 @@ class Stages:
 
     def stage(self, label: str) -> None:
         """A stage whose length is unknown: the bar pulses and the clock runs until the run ends."""
-        self._progress.reset(self._task, description=label, total=None)
+        self._progress.update(self._task, visible=False)
+        self._task = self._progress.add_task(label, total=None)
 
 
 @contextmanager
