@@ -87,7 +87,7 @@ def test_hostile_rules_files_are_refused_with_one_line(tmp_path, item: BadRules)
 def test_headers_differing_in_case_or_holding_controls_come_out_distinct_and_printable(tmp_path):
     content = delimited(ROWS, header=["Supplier Name", "Country", "country"]).replace(b"Supplier", b"Supp\x1blier")
     columns = read_supplier_table(content, filename="headers.csv").frame.columns
-    assert columns == ["Supp\\x1blier Name", "Country", "country_3"]
+    assert columns == ["source_row", "Supp\\x1blier Name", "Country", "country_3"]
 
 
 MARKUP_AND_ESCAPES = ["[/]", "[bold]Bold Co[/bold]", "Clip\x1b]52;c;aGVsbG8=\x07 Co", "Wipe\x1b[2J Co", ":warning: Co"]
