@@ -154,13 +154,14 @@ def check(
     country: Annotated[Optional[str], typer.Option("--country", help="Country (ISO code or name).")] = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Address text.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+    as_of: Annotated[Optional[dt.datetime], typer.Option("--as-of", formats=["%Y-%m-%d"], help="Check against the listings in force on this date.")] = None,
     rules: RulesOption = None,
     match_threshold: MatchOption = None,
     review_threshold: ReviewOption = None,
     db: DbOption = None,
 ) -> None:
     """Check one entity by name."""
-    screener = Screener.from_db(default_db_path(db), _config(match_threshold, review_threshold, rules))
+    screener = Screener.from_db(default_db_path(db), _config(match_threshold, review_threshold, rules, as_of))
     result = screener.check(name, country=country, address=address)
     if as_json:
         out.print_json(json.dumps(verdict_json(result), default=str, ensure_ascii=False))
@@ -264,6 +265,9 @@ def print_list_ages(result: ScreenResult) -> None:
     """The lists used with their age, and a warning with the refresh command for each list past the age limit."""
     snapshots = result.metadata["snapshots"]
     out.print(f"Lists used: {ages_line(snapshots)}.", soft_wrap=True)
+    if result.metadata.get("as_of_basis"):
+        counts = ", ".join(f"{s['source']} {s.get('entities_in_force', 0)}" for s in snapshots)
+        out.print(f"Screened against {result.metadata['as_of_basis']}: {counts} entities.", soft_wrap=True)
     for snapshot in snapshots:
         if snapshot.get("age_warning"):
             out.print(Text("warning:", "yellow"), snapshot["age_warning"], soft_wrap=True)

@@ -26,6 +26,10 @@ READ_ONLY_FILE = re.compile(r"Permission denied|Operation not permitted|Read-onl
 NO_NAME_REASON = "No supplier name in this row: it could not be screened against the lists; add the name and screen again"
 
 Progress = Callable[[int, int], None]
+AS_OF_BASIS = (
+    "the listings in force on {} by their listing, effective and end dates, read from the newest snapshot of each "
+    "list (and from older snapshots for listings removed since)"
+)
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,9 @@ class Screener:
         snapshots = self.lists.snapshots.sort("source").select(
             "source", "title", "snapshot_id", "as_of", "url", "coverage", "origin", "sha256"
         )
+        if self.config.as_of:
+            in_force = self.lists.entities.group_by("source").agg(entities_in_force=pl.len().cast(pl.Int64))
+            snapshots = snapshots.join(in_force, on="source", how="left").with_columns(pl.col("entities_in_force").fill_null(0))
         return {
             "tool_version": __version__,
             "rules_version": self.ruleset.version,
@@ -144,6 +151,7 @@ class Screener:
             "max_age_days": max_age_days(),
             "thresholds": {"match": self.config.match.match_threshold, "review": self.config.match.review_threshold},
             "as_of": self.config.as_of.isoformat() if self.config.as_of else None,
+            "as_of_basis": AS_OF_BASIS.format(self.config.as_of) if self.config.as_of else None,
             "run_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "input": input_name,
             "columns": mapping.as_dict(),

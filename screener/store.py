@@ -182,7 +182,7 @@ class Store:
     def close(self) -> None:
         self.con.close()
 
-    def query(self, sql: str, params: list[object] | None = None) -> pl.DataFrame:
+    def query(self, sql: str, params: list[object] | dict[str, object] | None = None) -> pl.DataFrame:
         """Run a read query and return its rows as a frame."""
         return self.con.sql(sql, params=params).pl()
 
@@ -262,16 +262,9 @@ class Store:
             params.append(source)
         return self.query(query + " ORDER BY snapshot_id DESC", params)
 
-    def current_snapshots(self, as_of: dt.date | None = None) -> pl.DataFrame:
-        """One snapshot per source: the current one, or the newest in force on `as_of`."""
-        if as_of is None:
-            return self.query("SELECT * FROM snapshots WHERE status = 'current' ORDER BY source")
-        return self.query(
-            """SELECT * FROM snapshots WHERE status IN ('current', 'superseded') AND as_of <= ?
-               QUALIFY row_number() OVER (PARTITION BY source ORDER BY as_of DESC, snapshot_id DESC) = 1
-               ORDER BY source""",
-            [as_of],
-        )
+    def current_snapshots(self) -> pl.DataFrame:
+        """One snapshot per source: the current one."""
+        return self.query("SELECT * FROM snapshots WHERE status = 'current' ORDER BY source")
 
     def update_snapshot_check(self, snapshot_id: int, etag: str, last_modified: str) -> None:
         """Record validators of an unchanged download against the snapshot it confirmed."""
@@ -289,8 +282,45 @@ class Store:
         return Lists(snapshots=snapshots, entities=entities, names=names)
 
     def read_current(self, as_of: dt.date | None = None) -> Lists:
-        """The lists in force now, or on `as_of`."""
-        return self.read_lists(self.current_snapshots(as_of)["snapshot_id"].to_list())
+        """The lists in force now, or the listings in force on `as_of` (see read_as_of)."""
+        if as_of is not None:
+            return self.read_as_of(as_of)
+        return self.read_lists(self.current_snapshots()["snapshot_id"].to_list())
+
+    def read_as_of(self, as_of: dt.date) -> Lists:
+        """The listings in force on `as_of`, by their listing/effective and end dates.
+
+        Every source keeps its current snapshot (none is dropped for being newer than the date); an entity
+        older snapshots hold but the current one no longer does counts when a snapshot dated on or after `as_of`
+        still listed it. A listing that ended after `as_of` was in force then: it is read as active, its remarks
+        saying how and when it ended."""
+        snapshots = self.current_snapshots()
+        entities = self.query(
+            """WITH held AS (
+                   SELECT e.* FROM entities e JOIN snapshots s USING (snapshot_id)
+                   WHERE s.status = 'current' OR (s.status = 'superseded' AND s.as_of >= $as_of)
+                   QUALIFY row_number() OVER (PARTITION BY e.entity_id ORDER BY e.snapshot_id DESC) = 1
+               )
+               SELECT * REPLACE (
+                   CASE WHEN end_date IS NULL THEN status ELSE 'active' END AS status,
+                   CAST(NULL AS DATE) AS end_date,
+                   CASE WHEN end_date IS NULL THEN remarks ELSE concat_ws(' ',
+                       'In force on ' || strftime($as_of, '%Y-%m-%d') || '; ' || coalesce(status, 'ended')
+                       || ' on ' || strftime(end_date, '%Y-%m-%d') || '.', remarks) END AS remarks
+               ) FROM held
+               WHERE (start_date IS NULL OR start_date <= $as_of) AND (end_date IS NULL OR end_date > $as_of)
+               ORDER BY snapshot_id, entity_id""",
+            {"as_of": as_of},
+        )
+        return Lists(snapshots=snapshots, entities=entities, names=self._names_of(entities))
+
+    def _names_of(self, entities: pl.DataFrame) -> pl.DataFrame:
+        """The names of the given (snapshot_id, entity_id) rows."""
+        self.con.register("chosen_entities", entities.select("snapshot_id", "entity_id"))
+        try:
+            return self.query("SELECT n.* FROM names n JOIN chosen_entities c USING (snapshot_id, entity_id)")
+        finally:
+            self.con.unregister("chosen_entities")
 
 
 def _lock_timeout() -> float:

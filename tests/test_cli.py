@@ -203,3 +203,21 @@ def test_the_progress_line_moves_on_to_writing_the_report_instead_of_sitting_at_
         shown = [task for task in progress.tasks if task.visible]
         assert [task.description for task in shown] == ["Writing report.xlsx"]
         assert shown[0].total is None and not shown[0].finished
+
+
+def test_as_of_screens_against_the_listings_in_force_then_and_says_so(lists_db, tmp_path):
+    done = screener("screen", str(EXAMPLE_SUPPLIERS), "--as-of", "2024-06-30", db=lists_db)
+    assert done.returncode == 0, done.stderr
+    assert "Screened against the listings in force on 2024-06-30" in done.stdout
+    for source in ("cbp_wro", "sanctions", "uflpa"):
+        assert f"{source} " in done.stdout.split("Screened against", 1)[1]
+    then = json.loads(screener("check", "Top Glove Corporation Bhd", "--as-of", "2021-06-30", "--json", db=lists_db).stdout)
+    now = json.loads(screener("check", "Top Glove Corporation Bhd", "--json", db=lists_db).stdout)
+    assert (then["risk_tier"], now["risk_tier"]) == ("high", "low")
+    assert then["metadata"]["as_of"] == "2021-06-30" and "in force on 2021-06-30" in then["metadata"]["as_of_basis"]
+    before_uflpa = screener("check", "TBEA Co., Ltd.", "--as-of", "2026-08-02", "--json", db=lists_db)
+    assert json.loads(before_uflpa.stdout)["risk_tier"] != "critical"
+    report = tmp_path / "then.csv"
+    assert screener("screen", str(EXAMPLE_SUPPLIERS), "--as-of", "2024-06-30", "--out", str(report), db=lists_db).returncode == 0
+    sources = pl.read_csv(tmp_path / "then.sources.csv", infer_schema=False)
+    assert sources["entities_in_force"].cast(int).min() > 0 and "in force on 2024-06-30" in sources["lists_as_of"][0]

@@ -86,9 +86,41 @@ def test_new_snapshot_supersedes_and_history_stays_queryable(tmp_path):
         second = store.add_snapshot(meta(dt.date(2024, 5, 17)), *frames("Alpha Co.", "Beta Co."))
         assert store.current_snapshots()["snapshot_id"].to_list() == [second]
         assert store.read_lists([first]).entities["name"].to_list() == ["Alpha Co."]
-        in_force_2023 = store.current_snapshots(as_of=dt.date(2023, 12, 31))
-        assert in_force_2023["snapshot_id"].to_list() == [first]
-        assert store.current_snapshots(as_of=dt.date(2020, 1, 1)).is_empty()
+        assert store.read_as_of(dt.date(2023, 12, 31)).entities["name"].to_list() == ["Alpha Co.", "Beta Co."]
+
+
+def dated(name: str, start: dt.date, end: dt.date | None = None, status: str = "active", source: str = "cbp_wro"):
+    entities, names = frames(name, source=source)
+    return entities.with_columns(start_date=pl.lit(start), end_date=pl.lit(end, pl.Date), status=pl.lit(status)), names
+
+
+def test_as_of_reads_the_listings_in_force_on_that_date_from_every_source(tmp_path):
+    with Store(tmp_path / "db.duckdb") as store:
+        store.add_snapshot(meta(dt.date(2026, 1, 29), "cbp_wro"), *[pl.concat(parts) for parts in zip(
+            dated("Old Order Co.", dt.date(2019, 1, 1)),
+            dated("Lifted Glove Co.", dt.date(2020, 7, 15), dt.date(2021, 9, 9), "modified"),
+            dated("New Order Co.", dt.date(2025, 12, 18)),
+            dated("Undated Order Co.", None),
+        )])
+        store.add_snapshot(meta(dt.date(2025, 1, 15)), *frames("Alpha Co."))
+        on_2021 = store.read_as_of(dt.date(2021, 6, 30))
+        assert sorted(on_2021.snapshots["source"]) == ["cbp_wro", "uflpa"]
+        assert sorted(on_2021.entities["name"]) == ["Lifted Glove Co.", "Old Order Co.", "Undated Order Co."]
+        lifted = on_2021.entities.filter(pl.col("name") == "Lifted Glove Co.").row(0, named=True)
+        assert (lifted["status"], lifted["end_date"]) == ("active", None)
+        assert lifted["remarks"].startswith("In force on 2021-06-30; modified on 2021-09-09.")
+        assert set(on_2021.names["entity_id"]) == set(on_2021.entities["entity_id"])
+        on_2025 = store.read_as_of(dt.date(2025, 6, 30))
+        assert sorted(on_2025.entities["name"]) == ["Alpha Co.", "Old Order Co.", "Undated Order Co."]
+
+
+def test_as_of_keeps_a_listing_removed_since_from_the_snapshot_that_still_held_it(tmp_path):
+    with Store(tmp_path / "db.duckdb") as store:
+        store.add_snapshot(meta(dt.date(2024, 5, 17)), *frames("Alpha Co.", "Gone Co."))
+        store.add_snapshot(meta(dt.date(2025, 1, 15)), *frames("Alpha Co."))
+        assert sorted(store.read_as_of(dt.date(2024, 1, 1)).entities["name"]) == ["Alpha Co.", "Gone Co."]
+        assert sorted(store.read_as_of(dt.date(2024, 12, 1)).entities["name"]) == ["Alpha Co."]
+        assert store.read_current().entities["name"].to_list() == ["Alpha Co."]
 
 
 def test_invalid_frames_leave_the_store_untouched(tmp_path):

@@ -29,8 +29,11 @@ VERDICT_ORDER = (
     "match_entity_id",
     "reasons",
 )
-SNAPSHOT_FIELDS = ("source", "title", "snapshot_id", "as_of", "age_days", "age_warning", "url", "sha256", "origin", "coverage")
-INTEGER_FIELDS = ("snapshot_id", "age_days")
+SNAPSHOT_FIELDS = (
+    "source", "title", "snapshot_id", "as_of", "age_days", "age_warning", "entities_in_force", "url", "sha256", "origin",
+    "coverage",
+)
+INTEGER_FIELDS = ("snapshot_id", "age_days", "entities_in_force")
 REASON_SEPARATOR = " | "
 _FORMULA_START = r"^[=+\-@\t\r＝＋－＠]"
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -215,7 +218,7 @@ def run_facts(result: ScreenResult) -> dict[str, str]:
         "input": str(metadata.get("input") or ""),
         "rows screened": str(result.rows.height),
         "run at": str(metadata.get("run_at") or ""),
-        "lists as of": str(metadata.get("as_of") or "latest snapshot of each list"),
+        "lists as of": str(metadata.get("as_of_basis") or metadata.get("as_of") or "latest snapshot of each list"),
         "list age limit (days)": str(metadata.get("max_age_days") or ""),
         "tool version": str(metadata.get("tool_version") or ""),
         "rules version": str(metadata.get("rules_version") or ""),
