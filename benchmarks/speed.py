@@ -129,7 +129,7 @@ def watchlist(rng: np.random.Generator, size: int) -> tuple[pl.DataFrame, pl.Dat
         }
     )
     frame = pl.DataFrame({"entity_id": ids, "name": names, "kind": ["primary"] * size, "lang": ["en"] * size})
-    return frame.with_columns(norm=normalize_series(frame["name"])), entities
+    return frame.with_columns(norm=normalize_series(frame["name"], listed=True)), entities
 
 
 def peak_rss_mib() -> float:
@@ -196,7 +196,7 @@ def main() -> None:
     lists = read_embedded()
     embedded_entities = pl.concat([item.entities for item in lists], how="vertical_relaxed")
     embedded_names = pl.concat([item.names for item in lists], how="vertical_relaxed")
-    embedded_names = embedded_names.with_columns(norm=normalize_series(embedded_names["name"]))
+    embedded_names = embedded_names.with_columns(norm=normalize_series(embedded_names["name"], listed=True))
     listed = embedded_names.filter(pl.col("lang") == "en")["name"].to_list()
     queries = suppliers(rng, args.rows, listed)
 
