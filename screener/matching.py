@@ -950,6 +950,33 @@ def _word_roles(frame: pl.DataFrame, key: str, *, listed: bool = False) -> pl.Da
     return word_roles(frame, key, _word_kinds()[0], _is_pinyin_word(pl.col("word")), bracketed)
 
 
+def registration_claims(suppliers: pl.DataFrame) -> pl.DataFrame:
+    """`row, claim`: the administrative division a supplier name says it is registered in — the places a Chinese
+    enterprise name begins with (行政区划) and the word after them, and places in brackets — as text the XUAR
+    gazetteer can read ('xinjiang goens', 'shihezi xinren'); null for names that begin with no place."""
+    named = suppliers.select("row", "name").filter(pl.col("name").is_not_null() & (pl.col("name") != ""))
+    if named.is_empty():
+        return pl.DataFrame(schema={"row": suppliers.schema["row"], "claim": pl.String})
+    prepared = named.with_columns(norm=normalize_frame(named["name"])["norm"])
+    roles = _word_roles(prepared, "row").with_columns(
+        first_other=pl.col("pos").filter(pl.col("role") != "place").min().over("row").fill_null(1_000)
+    )
+    bracketed = _parenthesised_words(prepared, "row").join(roles.filter(pl.col("role") == "place"), on=["row", "word"])
+    leading = roles.filter((pl.col("pos") < pl.col("first_other")) | (pl.col("pos") == pl.col("first_other")))
+    claimed = (
+        pl.concat([leading.filter(pl.col("pos") < pl.col("first_other")).select("row"), bracketed.select("row")])
+        .unique()
+    )
+    words = pl.concat([leading.select("row", "pos", "word"), bracketed.select("row", pos=pl.lit(10_000, pl.Int64), word="word")], how="vertical_relaxed")
+    return (
+        words.join(claimed, on="row")
+        .sort("row", "pos")
+        .group_by("row", maintain_order=True)
+        .agg(claim=pl.col("word").str.join(" "))
+        .with_columns(pl.col("row").cast(suppliers.schema["row"]))
+    )
+
+
 def _role_weight() -> pl.Expr:
     """Weight of a word from its role alone."""
     return pl.col("role").replace_strict(ROLE_WEIGHTS, default=1.0, return_dtype=pl.Float64)

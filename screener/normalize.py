@@ -17,6 +17,7 @@ from collections.abc import Callable
 import opencc
 import polars as pl
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from screener.paths import data_dir
 from screener.transliterate import (
@@ -289,7 +290,8 @@ def deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 def _correct_spelling(padded: pl.Series) -> pl.Series:
-    """Common words misspelt by one typing error after the first letter ('Indstrial', 'Traidng') replaced by the word;
+    """Common words misspelt by one typing error (one letter left out, added, changed or two swapped) after the first
+    letter ('Indstrial', 'Traidng') replaced by the word;
     a token that is itself pinyin ('Tangshan', not a misspelt 'Tianshan') is a word of its own."""
     dictionary = _dictionary_keys()
     unknown = (
@@ -310,10 +312,12 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
     )
     if pairs.is_empty():
         return padded
-    ratios = process.cpdist(pairs["token"].to_list(), pairs["word"].to_list(), scorer=fuzz.ratio, workers=-1)
+    tokens, words = pairs["token"].to_list(), pairs["word"].to_list()
+    ratios = process.cpdist(tokens, words, scorer=fuzz.ratio, workers=-1)
+    edits = process.cpdist(tokens, words, scorer=OSA.distance, workers=-1)
     best = (
-        pairs.with_columns(ratio=pl.Series(ratios, dtype=pl.Float64))
-        .filter(pl.col("ratio") >= CORRECTION_MIN_RATIO)
+        pairs.with_columns(ratio=pl.Series(ratios, dtype=pl.Float64), edits=pl.Series(edits, dtype=pl.Int64))
+        .filter((pl.col("edits") == 1) & (pl.col("ratio") >= CORRECTION_MIN_RATIO))
         .sort(["ratio", "word"], descending=[True, False])
         .unique("token", keep="first")
     )

@@ -22,6 +22,8 @@ Condition kinds (`when` parameters):
   supplier's product) and xinjiang_related (the entry names Xinjiang, the XPCC or Uyghurs). Without `band`
   only `match`-band candidates count.
 - xuar_address: the address names a XUAR place (see screener/gazetteer.py for how look-alikes are ruled out).
+- xuar_name: the supplier name begins with (or brackets) a XUAR administrative division: Chinese enterprise names
+  start with the division that registered them; read with the same look-alike care as addresses.
 - uscc_region: `prefixes` = division-code prefixes of the Unified Social Credit Code (characters 3-8).
 - uscc_invalid: the registration number fails the GB 32100-2015 format or check character.
 - product_sector: the product or HS code is in a `[[sector]]`; `china = true` limits it to suppliers in China,
@@ -53,6 +55,7 @@ import polars as pl
 
 from screener.files import FileLimitError, read_limited
 from screener.gazetteer import gazetteer_path, is_china, mentions_china, xuar_addresses
+from screener.matching import registration_claims
 from screener.paths import rules_dir
 from screener.result import TIERS
 from screener.sectors import SECTOR_FIELDS, Sector, sector_hits
@@ -422,6 +425,10 @@ def _fire_xuar_address(_: Rule, facts: pl.DataFrame, __: pl.DataFrame, ___: Rule
     return facts.filter(pl.col("xuar_address")).with_columns(confidence=pl.lit(1.0))
 
 
+def _fire_xuar_name(_: Rule, facts: pl.DataFrame, __: pl.DataFrame, ___: RuleSet) -> pl.DataFrame:
+    return facts.filter(pl.col("xuar_name")).with_columns(confidence=pl.lit(1.0))
+
+
 def _fire_uscc_region(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, __: RuleSet) -> pl.DataFrame:
     named = facts.with_columns(uscc_division_name=division_name(pl.col("uscc_division"), rule.when["prefixes"]))
     return named.filter(pl.col("uscc_division_name").is_not_null()).with_columns(
@@ -453,6 +460,7 @@ def _fire_otherwise(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, __: RuleSe
 KINDS: dict[str, Kind] = {
     "list_match": Kind(_check_list_match, (*CANDIDATE_FIELDS, *DERIVED_CANDIDATE_FIELDS), _fire_list_match),
     "xuar_address": Kind(_check_keys({}), ("xuar_places",), _fire_xuar_address),
+    "xuar_name": Kind(_check_keys({}), ("xuar_name_places",), _fire_xuar_name),
     "uscc_region": Kind(
         _check_keys({"prefixes": list}, ("prefixes",)),
         ("uscc", "uscc_division", "uscc_division_name"),
@@ -498,6 +506,9 @@ def supplier_facts(suppliers: pl.DataFrame) -> pl.DataFrame:
     )
     xuar = xuar_addresses(facts.select("row", address=pl.col("supplier_address"), country=pl.col("supplier_country")))
     facts = with_uscc_columns(facts.join(xuar, on="row", how="left", maintain_order="left"), "supplier_uscc")
+    facts = facts.join(_xuar_names(facts), on="row", how="left", maintain_order="left").with_columns(
+        pl.col("xuar_name").fill_null(False)
+    )
     country_unknown = pl.col("supplier_country").is_null()
     return facts.with_columns(
         china_based=is_china(pl.col("supplier_country"))
@@ -506,6 +517,16 @@ def supplier_facts(suppliers: pl.DataFrame) -> pl.DataFrame:
             & (mentions_china(pl.col("supplier_address")) | pl.col("xuar_address") | pl.col("uscc_valid"))
         )
     )
+
+
+def _xuar_names(facts: pl.DataFrame) -> pl.DataFrame:
+    """`row, xuar_name, xuar_name_places`: the name begins with (or brackets) a XUAR division, read with the same
+    look-alike care as addresses."""
+    claims = registration_claims(facts.select("row", name="supplier_name")).join(
+        facts.select("row", country="supplier_country"), on="row"
+    )
+    judged = xuar_addresses(claims.select("row", address="claim", country="country"))
+    return judged.select("row", xuar_name="xuar_address", xuar_name_places="xuar_places")
 
 
 def prepare_candidates(candidates: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFrame:

@@ -498,7 +498,7 @@ def test_order_modified_so_goods_are_admitted_is_not_in_force_even_without_a_dat
 
 
 def test_xinjiang_sanction_is_high_and_keeps_reason_separator_out_of_urls(ruleset: RuleSet) -> None:
-    result = one(ruleset, {"name": "Xinjiang PSB"}, (0, "sanction", 94.0, "match"))
+    result = one(ruleset, {"name": "Regional PSB"}, (0, "sanction", 94.0, "match"))
     assert result["risk_tier"] == "high"
     assert result["fired_rules"] == ["xinjiang_sanction"]
     assert "OFAC SDN List — GLOMAG" in result["reasons"]
@@ -515,7 +515,7 @@ def test_removed_sanction_is_low_with_removal_date(ruleset: RuleSet) -> None:
 
 
 def test_other_list_naming_xinjiang_is_high_and_unrelated_listing_medium(ruleset: RuleSet) -> None:
-    rows = suppliers({"name": "Urumqi Surveillance"}, {"name": "Volga Shipping"})
+    rows = suppliers({"name": "Regional Surveillance"}, {"name": "Volga Shipping"})
     out = evaluate(rows, candidates((0, "csl_xinjiang", 95.0, "match"), (1, "csl_other", 95.0, "match")), ruleset)
     assert out["risk_tier"].to_list() == ["high", "medium"]
     assert out["fired_rules"].to_list() == [["other_listing_xinjiang"], ["other_legal_listing"]]
@@ -530,6 +530,38 @@ def test_research_dataset_is_high_evidence_not_legal_listing(ruleset: RuleSet) -
 
 
 # ------------------------------------------------------------------ 5-7 supplier facts
+
+
+@pytest.mark.parametrize(
+    ("name", "place"),
+    [
+        ("Xinjiang Goens Energy Technology Co., Ltd.", "Xinjiang"),
+        ("Shihezi Xinren Battery Aluminum Foil Technology Co., Ltd.", "Shihezi"),
+        ("新疆中泰化学股份有限公司", "Xinjiang"),
+        ("Solar Panel Works (Xinjiang) Co., Ltd.", "Xinjiang"),
+    ],
+)
+def test_name_that_states_registration_in_xuar_is_high(ruleset: RuleSet, name: str, place: str) -> None:
+    result = one(ruleset, {"name": name, "country": "CN"})
+    assert result["risk_tier"] == "high"
+    assert result["fired_rules"][0] == "xuar_name"
+    assert f"Name states registration in XUAR: it begins with {place}" in result["reasons"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Tianshan Material Co., Ltd.",
+        "Beijing Xinjiang Restaurant Co., Ltd.",
+        "Hami Fruit Trading Co. (Shanghai)",
+        "Zhongtai Xinjiang Cotton Import Co., Ltd.",
+    ],
+)
+def test_xuar_word_that_is_a_brand_or_a_dish_is_no_registration_claim(ruleset: RuleSet, name: str) -> None:
+    """A brand word ('Tianshan'), a cuisine after another province, an ambiguous place with another province, or a
+    place after the trade name: none is the registering division."""
+    result = one(ruleset, {"name": name, "country": "CN"})
+    assert "xuar_name" not in result["fired_rules"]
 
 
 def test_xuar_address_is_critical_with_the_places_found(ruleset: RuleSet) -> None:
