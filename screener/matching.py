@@ -59,8 +59,8 @@ SEGMENT_SIM = 1.0
 SEGMENT_MIN_LENGTH = 3
 OCR_SIM = 0.95
 OCR_DIGITS = {"0": "o", "1": "i", "5": "s", "8": "b", "6": "g", "2": "z"}
-OCR_LETTERS = {"rn": "m", "vv": "w", "cl": "d"}
-"""Characters that scanned documents confuse (0/O, 1/I, rn/m, ...): read back on the supplier side at a small cost,
+OCR_LETTERS = {"rn": "m", "vv": "w", "cl": "d", "l": "i"}
+"""Characters that scanned documents confuse (0/O, 1/I, l/I, rn/m, ...): read back on the supplier side at a small cost,
 digits in a word always, each letter pair as an alternative of its own."""
 TRUNCATED_WIDTHS = (35, 60)
 """Name-field widths of customs manifests and ERP vendor masters: a name exactly this long may be cut short, so

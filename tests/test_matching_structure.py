@@ -1,0 +1,179 @@
+"""Names read by their structure: one test per way a supplier file writes a listed name (must match) and per way
+an unlisted name resembles one (must not reach the match band). The list is invented, in the forms real lists use."""
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from screener.matching import MatchConfig, Matcher
+from screener.normalize import normalize_name
+from screener.schema import ENTITY_SCHEMA, entity_id
+
+LISTED = [
+    # (primary name, includes_affiliates, [(other name, kind, lang)])
+    (
+        "Xinjiang Hengrui Cotton Industry Co., Ltd.",
+        False,
+        [("新疆恒瑞棉业有限公司", "alias", "zh"), ("恒瑞", "alias", "zh")],
+    ),
+    ("Kelvoro Technology Co., Ltd.", False, [("Kelvoro", "alias", "en")]),
+    ("Golden Union Metals Co., Ltd.", False, []),
+    ("Lianfeng Chemical Co., Ltd.", False, []),
+    ("Shaya Tongrui Textile Co., Ltd.", False, []),
+    ("Zanfor Sugar Holding Co., Ltd.", False, []),
+    ("Zerk Packaging Co., Ltd.", False, []),
+    ("Qorvane Silicon Industry (Shanshan) Co., Ltd.", True, []),
+    ("Qixin Green Energy Co., Ltd.", False, [("QX Solar", "alias", "en")]),
+    ("Tangshan Moheng Machinery Group", False, []),
+]
+
+
+def lists() -> tuple[pl.DataFrame, pl.DataFrame]:
+    entity_rows, name_rows = [], []
+    for name, affiliates, others in LISTED:
+        key = entity_id("uflpa", name)
+        entity_rows.append(
+            {
+                "entity_id": key,
+                "source": "uflpa",
+                "list_name": "UFLPA Entity List",
+                "list_kind": "legal",
+                "authority": "US-DHS",
+                "program": "UFLPA 2(d)(2)(B)(v)",
+                "entity_type": "organization",
+                "name": name,
+                "country": "CN",
+                "addresses": "",
+                "sector": "",
+                "merchandise": "",
+                "status": "active",
+                "start_date": dt.date(2024, 5, 17),
+                "end_date": None,
+                "citation": "FR",
+                "remarks": "",
+                "source_url": "https://example.gov",
+                "includes_affiliates": affiliates,
+            }
+        )
+        name_rows.append({"entity_id": key, "name": name, "kind": "primary", "lang": "en"})
+        name_rows += [{"entity_id": key, "name": other, "kind": kind, "lang": lang} for other, kind, lang in others]
+    return pl.DataFrame(name_rows), pl.DataFrame(entity_rows, schema=ENTITY_SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    names, entities = lists()
+    return Matcher(names, entities, MatchConfig())
+
+
+def best(matcher: Matcher, name: str, country: str | None = "CN") -> dict | None:
+    found = matcher.check(name, country)
+    return None if found.is_empty() else found.row(0, named=True)
+
+
+def matches(matcher: Matcher, name: str, listed: str) -> bool:
+    top = best(matcher, name)
+    return top is not None and top["band"] == "match" and top["entity_id"] == entity_id("uflpa", listed)
+
+
+HENGRUI = "Xinjiang Hengrui Cotton Industry Co., Ltd."
+
+
+@pytest.mark.parametrize(
+    ("category", "query"),
+    [
+        ("customs abbreviations", "XINJIANG HENGRUI CTN IND CO LTD"),
+        ("address after the legal form", "Xinjiang Hengrui Cotton Industry Co., Ltd., No. 8 Beijing Road, Urumqi 830000"),
+        ("address after a comma", "Xinjiang Hengrui Cotton Industry, 18 Youhao Road, Urumqi 830000"),
+        ("branch after the legal form", "Xinjiang Hengrui Cotton Industry Co., Ltd. Kuitun Branch"),
+        ("branch in Chinese", "新疆恒瑞棉业有限公司第二分厂"),
+        ("scanning confusion", "XINJIANG HENGRU1 COTTON INDUSTRY CO LTD"),
+        ("scanning confusion of letters", "Xinjiang Hengrui Cotton lndustry Co., Ltd."),
+        ("words written together", "XINJIANGHENGRUI COTTON INDUSTRY CO LTD"),
+        ("syllables written apart", "Xin Jiang Heng Rui Cotton Industry Co., Ltd."),
+        ("tone marks", "Xīnjiāng Héngruì Cotton Industry Co., Ltd."),
+        ("traditional characters", "新疆恆瑞棉業有限公司"),
+        ("both scripts in one cell", "新疆恒瑞棉业 Xinjiang Hengrui Cotton"),
+        ("industry and legal form in pinyin", "Xinjiang Hengrui Mianye Youxian Gongsi"),
+        ("old romanisation of the place", "Sinkiang Hengrui Cotton Industry Co., Ltd."),
+        ("place in brackets", "Hengrui Cotton Industry (Xinjiang) Co., Ltd."),
+        ("legal form glued to the name", "Xinjiang Hengrui Cotton IndustryCo.,Ltd."),
+        ("swapped letters in pinyin", "Xinjiang Hnegrui Cotton Industry Co., Ltd."),
+        ("short alias with its industry", "恒瑞棉业"),
+    ],
+)
+def test_supplier_file_forms_of_a_listed_name_match(matcher, category, query):
+    assert matches(matcher, query, HENGRUI), category
+
+
+def test_name_cut_at_a_manifest_field_width_matches(matcher):
+    cut = "XINJIANG HENGRUI COTTON INDUSTRY GROUP CO LTD"[:35]
+    assert len(cut) == 35 and cut.endswith(" GR")
+    assert matches(matcher, cut, HENGRUI)
+
+
+def reading(matcher: Matcher, query: str) -> dict:
+    """The best candidate of a name that must not reach the match band."""
+    top = best(matcher, query)
+    assert top is None or top["band"] != "match", top
+    return top or {}
+
+
+@pytest.mark.parametrize(
+    ("category", "query", "why"),
+    [
+        ("same sound, other characters", "新疆恒锐棉业有限公司", "Chinese characters of the trade name differ"),
+        ("short alias and a group word", "恒瑞集团有限公司", "group or holding company"),
+        ("short alias in pinyin, nothing else", "Hengrui Co., Ltd.", "short listed alias"),
+        ("common English words", "Golden Union Holdings Co., Ltd.", ""),
+        ("shared trade name, other industry", "Lianfeng Garment Co., Ltd.", "industry conflicts"),
+        ("shared trade name, other province", "Jiangyin Tongrui Textile Co., Ltd.", "place conflicts"),
+        ("another trade name word", "Yuanshan Kelvoro Technology Co., Ltd.", "other trade name words: yuanshan"),
+        ("initials of an alias", "QX Energy Group Co., Ltd.", ""),
+        ("pinyin one letter off", "Xinjiang Hengrun Cotton Industry Co., Ltd.", ""),
+        ("short word one letter off", "Zork Packaging Co., Ltd.", ""),
+    ],
+)
+def test_look_alikes_of_a_listed_name_do_not_match(matcher, category, query, why):
+    top = reading(matcher, query)
+    if why:
+        assert why in top["explanation"], category
+
+
+def test_sister_company_is_same_group_for_review(matcher):
+    top = reading(matcher, "Zanfor Capital Holdings Co., Ltd.")
+    assert (top["band"], top["relation"]) == ("review", "group")
+    assert "same group, different company" in top["explanation"]
+
+
+def test_group_of_a_listed_member_is_same_group_for_review(matcher):
+    top = reading(matcher, "Kelvoro Group Co., Ltd.")
+    assert (top["band"], top["relation"]) == ("review", "group")
+
+
+def test_other_subsidiary_of_an_entity_listed_with_subsidiaries_is_a_possible_subsidiary(matcher):
+    top = reading(matcher, "Qorvane Silicon Industry (Luzhou) Co., Ltd.")
+    assert (top["band"], top["relation"]) == ("review", "subsidiary")
+
+
+def test_explanation_names_the_parts(matcher):
+    top = best(matcher, "XINJIANG HENGRUI CTN IND CO LTD")
+    assert "trade name agrees (hengrui)" in top["explanation"]
+
+
+def test_listed_names_are_never_rewritten():
+    """A listed name is read as written: 'Tangshan' is a city, not a misspelt 'Tianshan'."""
+    assert normalize_name("Tangshan Moheng Machinery Group", listed=True) == "tangshan moheng machinery"
+    assert normalize_name("TANGSHAN MOHENG CTN", listed=True) == "tangshan moheng ctn"
+    assert normalize_name("TANGSHAN MOHENG CTN") == "tangshan moheng cotton"
+
+
+@pytest.mark.parametrize("length", [50_000, 60_000])
+def test_a_word_of_tens_of_thousands_of_letters_is_matched_in_linear_time(matcher, length):
+    """No typo keys for such a word (their number grows with the square of its length)."""
+    assert best(matcher, "x" * length) is None
+    names, entities = lists()
+    long_name = pl.DataFrame({"entity_id": [entities["entity_id"][0]], "name": ["y" * length], "kind": ["alias"], "lang": ["en"]})
+    grown = Matcher(pl.concat([names, long_name]), entities)
+    assert matches(grown, HENGRUI, HENGRUI)
