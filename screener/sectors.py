@@ -26,13 +26,15 @@ class Sector:
     hs_prefixes: tuple[str, ...] = ()
 
     def keyword_pattern(self) -> str | None:
-        """Whole-word, case-insensitive, optionally plural English keywords."""
+        """Whole-word, case-insensitive, optionally plural English keywords.
+
+        Word edges are ASCII ones, so a keyword written against Chinese text ("PVC塑料地板") is still a word."""
         if not self.keywords:
             return None
         words = "|".join(
             re.escape(word).replace(r"\ ", r"[\s\-]+") for word in sorted(self.keywords, key=len, reverse=True)
         )
-        return rf"(?i)\b(?:{words})s?\b"
+        return rf"(?i)(?-u:\b)(?:{words})s?(?-u:\b)"
 
     def keyword_zh_pattern(self) -> str | None:
         if not self.keywords_zh:

@@ -508,6 +508,16 @@ def test_xinjiang_sanction_is_high_and_keeps_reason_separator_out_of_urls(rulese
     )
 
 
+def test_name_near_a_bis_entity_list_party_explains_the_affiliates_rule(ruleset: RuleSet) -> None:
+    result = one(ruleset, {"name": "Urumqi Surveillance Tech Subsidiary"}, (0, "csl_xinjiang", 78.0, "review"))
+    assert result["risk_tier"] == "medium"
+    assert result["fired_rules"] == ["bis_affiliate_review", "review_candidate"]
+    assert "owned 50 % or more" in result["reasons"] and "2025-19001" in result["reasons"]
+    assert "reimposed automatically on 2026-11-10" in result["reasons"]
+    other = one(ruleset, {"name": "Some Other Co"}, (0, "sanction", 78.0, "review"))
+    assert "bis_affiliate_review" not in other["fired_rules"]
+
+
 def test_removed_sanction_is_low_with_removal_date(ruleset: RuleSet) -> None:
     result = one(ruleset, {"name": "Institute of Forensic Science"}, (0, "sanction_removed", 95.0, "match"))
     assert result["risk_tier"] == "low"
@@ -605,6 +615,12 @@ def test_uscc_failing_its_check_is_a_data_quality_note(ruleset: RuleSet) -> None
         ("lithium carbonate", "2836.91", "lithium"),
         ("烧碱", None, "caustic soda"),
         ("dried red dates", None, "red dates"),
+        ("PVC塑料地板的研发、生产和销售", None, "polyvinyl chloride"),
+        ("PVC管材管件", None, "polyvinyl chloride"),
+        ("特殊钢的冶炼和金属压延加工业务", None, "steel"),
+        ("优特钢生产与销售", None, "steel"),
+        ("大型钢结构产品", None, "steel"),
+        ("钢制滚型车轮", None, "steel"),
     ],
 )
 def test_high_priority_sectors_from_keywords_or_hs_codes(
@@ -625,6 +641,8 @@ def test_high_priority_sectors_from_keywords_or_hs_codes(
         ("hand tools", "8205.40"),
         ("polyester fabric", "5407.61"),
         ("钢琴", None),
+        ("玻璃钢化设备、低辐射镀膜玻璃设备", None),
+        ("codeine syrup", None),
     ],
 )
 def test_ordinary_products_are_not_priority_sectors(product: str, hs_code: str | None, ruleset: RuleSet) -> None:
