@@ -80,6 +80,9 @@ def _report(results: list[IngestResult]) -> None:
         table.add_row(result.source, result.status, str(result.snapshot_id or ""), str(result.added),
                       str(result.removed), str(result.changed), str(result.total))
     out.print(table)
+    for result in results:
+        if result.status != "failed" and result.message and result.status != "unchanged":
+            err.print(Text("note:", "yellow"), f"{result.source}: {result.message}", soft_wrap=True)
     failed = [result for result in results if result.status == "failed"]
     if len(failed) == len(results) == 1:
         raise IngestError(f"{failed[0].source}: {failed[0].message}")

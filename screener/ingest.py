@@ -12,8 +12,9 @@ import polars as pl
 from screener.errors import first_line
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
 from screener.store import SnapshotMeta, Store
+from sources import opensanctions
 from sources._base import Download, Parsed, Source, SourceFormatError, Validators
-from sources._http import is_local
+from sources._http import DownloadRefused, is_local
 
 DEFAULT_MAX_LOSS = 0.5
 COMPARED = [column for column in ENTITY_SCHEMA if column != "entity_id"]
@@ -63,7 +64,12 @@ def ingest_source(
     validators = Validators() if force or current is None else Validators(current["etag"] or "",
                                                                            current["last_modified"] or "")
     on_stage("downloading")
-    download = source.download(client, url or source.url, validators)
+    try:
+        download = source.download(client, url or source.url, validators)
+    except DownloadRefused as refused:
+        if url or not source.mirror:
+            raise
+        return _ingest_copy(store, source, client, refused, current, max_loss, force, on_stage)
     if current is not None and not force and (download.not_modified or download.sha256 == current["sha256"]):
         etag = download.etag or current["etag"] or ""
         stamp = download.last_modified or current["last_modified"] or ""
@@ -82,6 +88,49 @@ def ingest_source(
     snapshot_id = store.add_snapshot(_meta(source, download, parsed.as_of), entities, names)
     added, removed, changed = diff.counts()
     return IngestResult(source.name, "updated", snapshot_id, added, removed, changed, entities.height)
+
+
+def _ingest_copy(store: Store, source: Source, client: httpx.Client, refused: DownloadRefused,
+                 current: dict[str, object] | None, max_loss: float, force: bool,
+                 on_stage: Callable[[str], None]) -> IngestResult:
+    """Store OpenSanctions' copy of a list whose publisher refused the download, saying so in the snapshot."""
+    mirror = opensanctions.make_source((source.mirror,))
+    try:
+        download = mirror.download(client, mirror.url, Validators())
+        on_stage("parsing")
+        parsed = _as_copy_of(source, mirror.parse(download))
+    except Exception as error:
+        raise IngestError(
+            f"{source.name}: the publisher refused the download ({first_line(refused)}) and the OpenSanctions copy "
+            f"({source.mirror}) failed too ({first_line(error)}); open {source.url} in a browser, save the page "
+            f"(or the CSV it links to) and run `screener ingest {source.name} --from-file FILE` — the stored list was kept"
+        ) from error
+    on_stage("validating")
+    entities = conform(parsed.entities, ENTITY_SCHEMA, "entities")
+    names = conform(parsed.names, NAME_SCHEMA, "names").unique(maintain_order=True)
+    validate_frames(entities, names)
+    diff = _diff_against_current(store, current, entities, names)
+    _guard_shrink(source.name, current, diff, entities.height, max_loss, force)
+    on_stage("storing")
+    copy = f"OpenSanctions copy ({source.mirror}), read because the publisher refused the download"
+    meta = dataclasses.replace(
+        _meta(source, download, parsed.as_of), title=f"{source.title} ({copy})", licence=opensanctions.LICENCE,
+        coverage=f"{copy}: {source.coverage} Licence {opensanctions.LICENCE}.",
+    )
+    snapshot_id = store.add_snapshot(meta, entities, names)
+    added, removed, changed = diff.counts()
+    return IngestResult(source.name, "updated", snapshot_id, added, removed, changed, entities.height,
+                        message=f"{copy} ({first_line(refused)}); licence {opensanctions.LICENCE}")
+
+
+def _as_copy_of(source: Source, parsed: Parsed) -> Parsed:
+    """OpenSanctions' records of a list as that list's own entities (source name and id prefix)."""
+    prefix = pl.col("entity_id").str.replace(f"^{opensanctions.NAME}:", f"{source.name}:")
+    return dataclasses.replace(
+        parsed,
+        entities=parsed.entities.with_columns(prefix, source=pl.lit(source.name)),
+        names=parsed.names.with_columns(prefix),
+    )
 
 
 def _parse(source: Source, download: Download) -> Parsed:

@@ -87,6 +87,8 @@ class Source:
     download: Callable[[httpx.Client, str, Validators], Download]
     parse: Callable[[Download], Parsed]
     options: dict[str, object] = field(default_factory=dict)
+    mirror: str = ""
+    """The OpenSanctions dataset holding a copy of this list, read when the publisher refuses the download."""
 
 
 def single_download(client: httpx.Client, url: str, previous: Validators) -> Download:
@@ -135,7 +137,10 @@ def canonical_names(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-_SENTENCE_PERIOD = re.compile(r"(?<!\bLtd)(?<!\bCo)(?<!\bInc)(?<!\bBhd)(?<!\bCorp)(?<!\bPvt)(?<!\.V)(?<!\.A)\.$")
+# Not the period of an abbreviation: Ltd., Co., ... or a dotted one such as S.A., D.O.O., L.L.C.
+_SENTENCE_PERIOD = re.compile(
+    r"(?<!\bLtd)(?<!\bCo)(?<!\bInc)(?<!\bBhd)(?<!\bCorp)(?<!\bPvt)(?<!\.[A-Z])\.$", re.IGNORECASE
+)
 
 
 def drop_sentence_period(text: str) -> str:
@@ -157,9 +162,10 @@ def require_text(content: bytes, what: str) -> None:
 
 
 def decode_text(content: bytes) -> str:
-    """UTF-8 (with or without BOM), falling back to Windows-1252 as some government CSVs use."""
+    """UTF-8 (with or without BOM), falling back to Windows-1252 as some government CSVs use (BOM or not)."""
+    content = content.removeprefix(b"\xef\xbb\xbf")
     try:
-        return content.decode("utf-8-sig")
+        return content.decode("utf-8")
     except UnicodeDecodeError:
         return content.decode("cp1252", errors="replace")
 

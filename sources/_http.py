@@ -25,6 +25,10 @@ class FetchError(RuntimeError):
     """A download failed after its retries; the message says what to do."""
 
 
+class DownloadRefused(FetchError):
+    """The publisher refused the download (HTTP 401, 403 or 429: bot protection or rate limits)."""
+
+
 @dataclass(frozen=True)
 class Fetched:
     """One downloaded resource, or the news that it has not changed (HTTP 304)."""
@@ -166,7 +170,7 @@ def _accept(url: str, response: httpx.Response) -> Fetched:
     if response.status_code == 304:
         return Fetched(url=str(response.url), content=b"", etag=etag, last_modified=last_modified, not_modified=True)
     if response.status_code in (401, 403, 429):
-        raise FetchError(
+        raise DownloadRefused(
             f"download of {url} refused: HTTP {response.status_code}; the publisher blocks automated downloads, "
             "so save the page or file in a browser and ingest it with --from-file"
         )

@@ -30,6 +30,8 @@ from sources._http import fetch, require_same_site
 NAME = "cbp_wro"
 URL = "https://www.cbp.gov/document/stats/withhold-release-orders-findings"
 REQUIRED = ("Entity", "Country", "Status", "WRO/Finding", "Effective Date")
+# Earlier names of columns CBP renamed (the dataset called "Effective Date" "Date" until May 2025).
+RENAMED = {"Date": "Effective Date", "Entity Name": "Entity", "Type": "WRO/Finding"}
 OPTIONAL = ("Country Code", "Merchandise", "Industry", "Remarks", "Press Release", "Modified Date")
 COUNTRY_CODES = {
     "china": "CN", "malaysia": "MY", "mexico": "MX", "japan": "JP", "dominican republic": "DO", "india": "IN",
@@ -51,8 +53,18 @@ _NAMED_SUBSIDIARIES = re.compile(
 _COLLECTIVELY = re.compile(r"^(?P<members>.+?)\s*\(collectively,?\s*(?P<group>[^)]+)\)$", re.IGNORECASE)
 _MEMBER_SPLIT = re.compile(rf"(?<=\w)(?:,\s+and\s+|,\s+|\s+and\s+)(?!{_LEGAL_END})")
 _PARSED = pl.List(pl.Struct({"name": pl.String, "aliases": pl.List(pl.String), "subsidiaries": pl.List(pl.String),
-                             "includes_affiliates": pl.Boolean, "vessel": pl.Boolean}))
+                             "includes_affiliates": pl.Boolean, "vessel": pl.Boolean, "address": pl.String}))
 _VESSEL = re.compile(r"^Fishing Vessel:\s*", re.IGNORECASE)
+_OWNED_BY = re.compile(r"^(?:All products harvested by\s+)?fishing vessels?\s+owned\s+by\s+(?P<owner>.+)$", re.IGNORECASE)
+_FLEET = re.compile(r"^All products harvested by (?:the )?fishing vessels\s+(?P<vessels>.+)$", re.IGNORECASE)
+_FLEET_SPLIT = re.compile(r",\s*(?:or|and)\s+|,\s*|\s+(?:or|and)\s+")
+_OF_PLACE = re.compile(r"\s*\(of (?P<place>[^)]+)\)$", re.IGNORECASE)
+# Words that make a ';'-segment an organisation rather than the place a cell ends with ("...; Kathmandu.").
+_ORGANISATION = re.compile(
+    r"(?i)\b(co|company|corp|corporation|ltd|limited|inc|llc|pvt|bhd|sdn|gmbh|s\.a|factory|farm|camp|prison|plant|mill|"
+    r"mine|works|industr\w*|group|holdings?|enterprises?|trading|center|centre|fields?|vessel|region|carpet|tea)\b"
+)
+_LEGAL_FORM_ONLY = re.compile(r"(?i)^(?:ltd\.?|limited|inc\.?|co\.|llc|bhd\.?|s\.a\.?)$")
 
 
 def download(client: httpx.Client, url: str, previous: Validators) -> Download:
@@ -119,6 +131,7 @@ def _read(content: bytes) -> pl.DataFrame:
         raise SourceFormatError(f"the WRO/Findings file is not a readable CSV ({str(error).splitlines()[0]}); "
                                 "the stored list was kept") from error
     raw = raw.rename({column: " ".join(column.split()) for column in raw.columns})
+    raw = raw.rename({old: new for old, new in RENAMED.items() if old in raw.columns and new not in raw.columns})
     require_columns(raw.columns, REQUIRED, "the WRO/Findings file")
     raw = raw.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in OPTIONAL if c not in raw.columns])
     return raw.with_columns(pl.col(pl.String).str.replace_all("\u00a0", " ").str.strip_chars()).filter(
@@ -133,8 +146,32 @@ def split_entity_cell(cell: str) -> list[dict[str, object]]:
     if collective:
         members = [m.strip(" ,") for m in _MEMBER_SPLIT.split(collective["members"]) if m.strip(" ,")]
         return [_entity(collective["group"].strip(), subsidiaries=members)]
-    found = [entity for part in cell.split(";") for entity in _entities_in(part.strip(" ,"))]
-    return [entity for entity in found if entity["name"]]
+    owned = _OWNED_BY.match(cell)
+    if owned:
+        return [_entity(owned["owner"].strip(" ,"))]
+    fleet = _FLEET.match(cell)
+    if fleet:
+        return [_entity(vessel.strip(" ,"), vessel=True) for vessel in _FLEET_SPLIT.split(fleet["vessels"]) if vessel.strip(" ,")]
+    parts = [part.strip(" ,") for part in cell.split(";") if part.strip(" ,")]
+    place = parts.pop() if len(parts) > 1 and _is_place(parts[-1]) else None
+    found = [entity for part in parts for entity in _entities_in(part)]
+    return [{**entity, "address": entity["address"] or place} for entity in found if entity["name"]]
+
+
+def _is_place(text: str) -> bool:
+    """A short segment naming no organisation: the place a cell's entities are in."""
+    return len(text.split()) <= 3 and not _ORGANISATION.search(text) and "a/k/a" not in text.lower()
+
+
+def _listed(text: str) -> list[str]:
+    """'A Pvt., B Pvt., Ltd., C, and D' as its members, a legal form after a comma kept with its name."""
+    members: list[str] = []
+    for piece in re.split(r",\s+(?:and\s+)?", text):
+        if members and _LEGAL_FORM_ONLY.match(piece.strip()):
+            members[-1] = f"{members[-1]}, {piece.strip()}"
+        elif piece.strip():
+            members.append(piece.strip())
+    return members
 
 
 def _entities_in(text: str) -> list[dict[str, object]]:
@@ -146,19 +183,27 @@ def _entities_in(text: str) -> list[dict[str, object]]:
     if named:
         subsidiaries = [s.strip(" ,") for s in _MEMBER_SPLIT.split(named["list"]) if s.strip(" ,")]
         text, affiliates = text[: named.start()], True
-    pieces = [text] if _AKA.search(text) else _AND_AFTER_LEGAL_FORM.sub("\\g<end>\0", text).split("\0")
+    place = _OF_PLACE.search(text)
+    text = _OF_PLACE.sub("", text)
+    if _AKA.search(text):
+        pieces = [text]
+    elif re.search(r",\s+and\s+", text) and all(len(member.split()) > 1 for member in _listed(text)):
+        pieces = _listed(text)
+    else:
+        pieces = _AND_AFTER_LEGAL_FORM.sub("\\g<end>\0", text).split("\0")
     entities = []
     for index, piece in enumerate(pieces):
         vessel = bool(_VESSEL.match(piece))
         main, *aliases = [name.strip(" ,") for name in _AKA.split(_VESSEL.sub("", piece.strip(" ,")))]
-        entities.append(_entity(main, aliases, subsidiaries if index == 0 else [], affiliates, vessel))
+        entities.append(_entity(main, aliases, subsidiaries if index == 0 else [], affiliates, vessel,
+                                place["place"] if place else None))
     return entities
 
 
 def _entity(main: str, aliases: list[str] | None = None, subsidiaries: list[str] | None = None,
-            affiliates: bool = False, vessel: bool = False) -> dict[str, object]:
+            affiliates: bool = False, vessel: bool = False, address: str | None = None) -> dict[str, object]:
     return {"name": main, "aliases": aliases or [], "subsidiaries": subsidiaries or [],
-            "includes_affiliates": affiliates, "vessel": vessel}
+            "includes_affiliates": affiliates, "vessel": vessel, "address": address}
 
 
 def _split_rows(raw: pl.DataFrame, url: str) -> pl.DataFrame:
@@ -203,7 +248,9 @@ def _frames(listings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             pl.col("Merchandise").drop_nulls().unique(maintain_order=True).str.join("; ").alias("merchandise"),
             pl.col("Industry").drop_nulls().unique(maintain_order=True).str.join("; ").alias("sector"),
             pl.col("Remarks").drop_nulls().unique(maintain_order=True).str.join(" | ").alias("remarks"),
-            pl.col("Press Release").drop_nulls().unique(maintain_order=True).str.join(" ").alias("citation"),
+            pl.format("CBP {} effective {}", pl.col("WRO/Finding"), pl.col("start").cast(pl.String).fill_null("(date not given)"))
+            .unique(maintain_order=True).str.join("; ").alias("citation"),
+            pl.col("address").drop_nulls().unique(maintain_order=True).str.join("; ").alias("addresses"),
             pl.col("status").last(),
             pl.col("start").min().alias("start_date"),
             pl.col("modified").last(),
@@ -213,7 +260,7 @@ def _frames(listings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             pl.col("vessel").any(),
         )
         .with_columns(
-            end_date=pl.when(pl.col("status").is_in(["inactive", "revoked"])).then(pl.col("modified")),
+            end_date=pl.when(pl.col("status").is_in(["inactive", "revoked", "modified"])).then(pl.col("modified")),
             entity_type=pl.when(pl.col("vessel")).then(pl.lit("vessel")).otherwise(pl.lit("organization")),
             source=pl.lit(NAME), list_name=pl.lit("CBP Withhold Release Orders and Findings"),
             list_kind=pl.lit("legal"), authority=pl.lit("US-CBP"),
@@ -237,4 +284,5 @@ SOURCE = Source(
     coverage="Every WRO and Finding under 19 U.S.C. 1307, all countries, with merchandise and status.",
     download=download,
     parse=parse,
+    mirror="us_cbp_forced_labor",
 )

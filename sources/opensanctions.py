@@ -38,7 +38,13 @@ DATASETS: dict[str, tuple[str, str, str]] = {
 ENTITY_SCHEMATA = {"Company": "organization", "Organization": "organization", "LegalEntity": "organization",
                    "PublicBody": "organization", "Person": "person", "Vessel": "vessel"}
 PROPERTIES = ("name", "alias", "weakAlias", "previousName", "country", "jurisdiction", "address", "addressEntity",
-              "sector", "notes", "sourceUrl", "program", "startDate", "endDate", "entity", "owner", "asset", "full")
+              "sector", "notes", "sourceUrl", "program", "startDate", "endDate", "entity", "owner", "asset", "full",
+              "description", "topics")
+# Datasets whose records say in `description` which kind of order they are, and whose `sanction` topic (with a
+# Sanction record) marks the orders in force: CBP's inactive, revoked or modified orders have neither.
+ORDER_DATASETS = ("us_cbp_forced_labor",)
+_ORDER_TYPES = r"^(WRO|Finding)$"
+_UFLPA_SECTION = r"(?i)2\(d\)\(2\)\(B\)\((i|ii|iii|iv|v)\)"
 _ROW = {
     "id": pl.String, "schema": pl.String, "datasets": pl.List(pl.String),
     "properties": pl.Struct({prop: pl.List(pl.String) for prop in PROPERTIES}),
@@ -130,14 +136,19 @@ def frames(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             list_name=pl.coalesce("list_name", pl.lit("OpenSanctions: ") + pl.col("dataset")),
             list_kind=pl.coalesce("list_kind", pl.lit("research")),
             authority=pl.coalesce("authority", pl.lit("OpenSanctions")),
-            program=pl.coalesce("sanction_program", pl.col("program").list.join("; ").replace("", None), "dataset"),
+            program=pl.coalesce(
+                pl.col("description").list.eval(pl.element().filter(pl.element().str.contains(_ORDER_TYPES))).list.first(),
+                pl.format("UFLPA 2(d)(2)(B)({})", pl.col("sanction_program").str.extract(_UFLPA_SECTION, 1)),
+                "sanction_program", pl.col("program").list.join("; ").replace("", None), "dataset",
+            ),
             entity_type=pl.col("schema").replace_strict(ENTITY_SCHEMATA, default="organization"),
             name=pl.col("name").list.first(),
             country=pl.coalesce(pl.col("country").list.first(), pl.col("jurisdiction").list.first()).str.to_uppercase(),
             addresses=pl.concat_list(pl.col("address").fill_null([]), pl.col("linked_addresses").fill_null([]))
             .list.unique(maintain_order=True).list.join("; "),
             sector=pl.col("sector").list.join("; "),
-            status=pl.lit("active"),
+            status=pl.when(pl.col("dataset").is_in(ORDER_DATASETS) & ~pl.col("topics").list.contains("sanction").fill_null(False))
+            .then(pl.lit("inactive")).otherwise(pl.lit("active")),
             start_date="start_date",
             end_date="end_date",
             citation=pl.lit("OpenSanctions ") + pl.col("dataset") + pl.lit(" ") + pl.col("id"),

@@ -218,4 +218,5 @@ SOURCE = Source(
     coverage="Every entity on the four statutory lists of UFLPA Section 2(d)(2)(B)(i)-(v), with aliases and named subsidiaries.",
     download=single_download,
     parse=parse,
+    mirror="us_dhs_uflpa",
 )

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import httpx
+import polars as pl
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -11,7 +12,7 @@ import sources._http
 from screener import cli_ingest
 from screener.ingest import IngestError, diff_snapshots, ingest_many, ingest_source
 from screener.store import Store
-from sources import csl, uflpa
+from sources import cbp_wro, csl, uflpa
 from sources._base import SourceFormatError
 from sources._http import RETRIES, FetchError
 from tests.fixtures.sources.mock_http import FIXTURES, FakeWeb, fixture, ok, status, timeout, truncated
@@ -261,10 +262,45 @@ def test_the_client_identifies_itself():
     assert seen[0].headers["User-Agent"].startswith("xuar-screener/")
 
 
-def test_a_blocked_download_suggests_a_saved_copy(store):
-    with pytest.raises(FetchError, match="HTTP 403.*--from-file"):
+def test_a_blocked_download_without_a_copy_to_fall_back_on_says_how_to_save_the_page(store):
+    with pytest.raises(IngestError, match="HTTP 403.*OpenSanctions copy \\(us_dhs_uflpa\\) failed too.*--from-file"):
         ingest(store, FakeWeb({uflpa.URL: status(403)}))
     assert state(store) == ([], 0, 0)
+    with pytest.raises(FetchError, match="HTTP 403.*--from-file"):
+        ingest(store, FakeWeb({csl.URL: status(403)}), source=csl.SOURCE)
+
+
+def os_copy(dataset: str) -> tuple[str, object]:
+    from sources import opensanctions
+
+    return opensanctions.URL.format(dataset=dataset), ok(fixture(f"opensanctions/{dataset}.ftm.json"))
+
+
+def test_a_refused_download_falls_back_to_the_opensanctions_copy_and_says_so(store):
+    web = FakeWeb({uflpa.URL: status(403), **dict([os_copy("us_dhs_uflpa")])})
+    result = ingest(store, web)
+    assert result.status == "updated" and "OpenSanctions copy (us_dhs_uflpa)" in result.message
+    assert "HTTP 403" in result.message and "CC BY-NC" in result.message
+    snapshot = store.current_snapshots().row(0, named=True)
+    assert snapshot["source"] == "uflpa" and "OpenSanctions copy" in snapshot["title"]
+    assert snapshot["licence"].startswith("CC BY-NC") and snapshot["url"].startswith("https://data.opensanctions.org/")
+    entities = store.read_current().entities
+    assert set(entities["source"]) == {"uflpa"} and entities["entity_id"].str.starts_with("uflpa:").all()
+    ninestar = entities.filter(pl.col("name") == "Ninestar Corporation").row(0, named=True)
+    assert ninestar["program"] == "UFLPA 2(d)(2)(B)(ii)" and "UFLPA" in ninestar["list_name"]
+    assert len(web.hits(uflpa.URL)) == 1
+
+
+def test_the_opensanctions_copy_of_cbp_orders_keeps_their_type_and_status(store):
+    web = FakeWeb({cbp_wro.URL: status(403), **dict([os_copy("us_cbp_forced_labor")])})
+    assert ingest(store, web, source=cbp_wro.SOURCE).status == "updated"
+    entities = store.read_current().entities
+    orders = {row["name"]: (row["program"], row["status"], row["entity_type"]) for row in entities.iter_rows(named=True)}
+    assert orders == {
+        "Harbour Lantern Textiles Ltd": ("WRO", "active", "organization"),
+        "Pelita Gloves Sdn Bhd": ("Finding", "inactive", "organization"),
+        "Morning Tide 7": ("WRO", "active", "vessel"),
+    }
 
 
 def test_cli_reads_chosen_opensanctions_datasets(monkeypatch, tmp_path):

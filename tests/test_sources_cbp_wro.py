@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
 from sources import cbp_wro
@@ -96,3 +97,50 @@ def test_page_without_a_csv_link_is_refused():
 def test_renamed_columns_are_refused():
     with pytest.raises(SourceFormatError, match="lacks the columns Entity"):
         parse(CSV.replace(b"Entity", b"Company Name", 1))
+
+
+# The real dataset's shape since October 2025 (header order, UTF-8 BOM before Windows-1252 bytes, M/D/YYYY dates,
+# multi-line quoted remarks, no Modified Date column), with made-up entities.
+REAL_FORMAT = fixture("cbp_wro_fy26_real_format.csv")
+
+
+def test_the_real_layout_with_a_bom_before_windows_1252_bytes_is_read():
+    parsed = parse(REAL_FORMAT)
+    assert entity(parsed, "Tara Looms")["remarks"].split() == ["Issued", "after", "a", "site", "visit.", "See", "the",
+                                                               "release."]
+    assert entity(parsed, "Novi Sad Metal D.O.O.")["start_date"] == dt.date(2026, 6, 16)
+
+
+def test_a_list_of_companies_ending_in_their_town_is_split_and_the_town_is_an_address():
+    parsed = parse(REAL_FORMAT)
+    members = ["Lumbini Rug Pvt.", "Gorkha Weaving Pvt., Ltd.", "Tara Looms", "S.S. Rug Industries"]
+    for name in members:
+        assert entity(parsed, name)["addresses"] == "Pokhara" and entity(parsed, name)["country"] == "NP"
+    assert parsed.entities.filter(pl.col("name").str.contains("Pokhara")).is_empty()
+
+
+def test_fleet_cells_become_the_owner_or_the_vessels():
+    parsed = parse(REAL_FORMAT)
+    owner = entity(parsed, "Coral Sea Fishing Co. Ltd.")
+    assert owner["entity_type"] == "organization"
+    for vessel in ("Sea Star 3", "Blue Wave", "Hai Feng 8"):
+        assert entity(parsed, vessel)["entity_type"] == "vessel"
+    assert parsed.entities.filter(pl.col("name").str.starts_with("All products")).is_empty()
+
+
+def test_a_place_in_parentheses_is_an_address_not_part_of_the_name():
+    ukiyo = entity(parse(REAL_FORMAT), "Ukiyo Tea Trading Co., Ltd.")
+    assert (ukiyo["addresses"], ukiyo["status"]) == ("Shizuoka, Japan", "inactive")
+
+
+def test_status_semantics_and_a_citation_on_every_order():
+    parsed = parse(REAL_FORMAT)
+    assert entity(parsed, "Kenanga Glove Sdn. Bhd.")["status"] == "modified"
+    assert entity(parsed, "Tobacco grown in Malawi")["status"] == "partially active"
+    assert entity(parsed, "Novi Sad Metal D.O.O.")["citation"] == "CBP WRO effective 2026-06-16"
+    assert (parsed.entities["citation"] != "").all()
+
+
+def test_the_earlier_date_column_name_is_accepted():
+    parsed = parse(REAL_FORMAT.replace(b"Effective Date,", b"Date,", 1))
+    assert entity(parsed, "Novi Sad Metal D.O.O.")["start_date"] == dt.date(2026, 6, 16)
