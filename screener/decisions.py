@@ -18,8 +18,10 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import xlsxwriter
 
 from screener.reports.tables import neutralise_formulas
+from screener.reports.xlsx_report import WORKBOOK_OPTIONS
 from screener.store import transaction
 
 DECISIONS = ("confirmed", "false_positive", "escalated")
@@ -185,7 +187,8 @@ def export_audit_log(con: duckdb.DuckDBPyConnection, path: Path, portfolio: str 
         if suffix == ".csv":
             safe.write_csv(staged, include_bom=True)
         else:
-            safe.write_excel(staged, worksheet="audit log", autofit=True)
+            with xlsxwriter.Workbook(staged, WORKBOOK_OPTIONS) as workbook:  # comments stay text, never links
+                safe.write_excel(workbook, worksheet="audit log", autofit=True)
         staged.replace(path)
     finally:
         staged.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ import re
 # C0 and C1 controls (tab kept), DEL, and the bidirectional overrides and isolates that reorder what follows
 _INVISIBLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=\"'&])")
+WEB_LINK = r"^https?://[^\s<>()\[\]\"'`\\]+$"
 
 
 def visible(text: str, keep: str = "") -> str:
@@ -22,3 +23,11 @@ def markdown_literal(text: str) -> str:
     """The text as Markdown that renders exactly as written: visible controls, every Markdown character escaped
     (no links, images, emphasis or HTML)."""
     return _MARKDOWN.sub(r"\\\1", visible(text))
+
+
+def markdown_link(label: str, url: str | None) -> str:
+    """A Markdown link when `url` is a plain http(s) address; otherwise the address as literal text (no
+    data:, javascript: or file: links, nothing that could close the link early)."""
+    if url and re.fullmatch(WEB_LINK, url):
+        return f"[{markdown_literal(label)}]({url})"
+    return markdown_literal(url or "")

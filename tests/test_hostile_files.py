@@ -11,12 +11,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pytest
 
+from screener import decisions
 from screener.reports import ReportError, write_report
 from screener.screening import load_lists
 from screener.store import SCHEMA_VERSION, Store, StoreError, transaction
 from tests.test_reports import make_result
+from tests.test_workflow import NINESTAR, rescreen, save, suppliers
 
 
 def test_a_database_from_a_newer_screener_is_refused_untouched(lists_db):
@@ -88,3 +91,17 @@ def test_partial_files_of_a_killed_writer_are_removed_by_the_next_write(tmp_path
         part.write_bytes(b"partial")
     write_report(make_result(), target)
     assert target.is_file() and not stale.exists() and in_progress.exists()
+
+
+def test_audit_log_comments_are_exported_as_text_never_as_links(lists_db, tmp_path):
+    save(lists_db, "main", suppliers("Ninestar Corporation"))
+    rescreen(lists_db, "main")
+    comments = ["external:C:\\Windows\\System32\\calc.exe", "https://evil.example/x", "file:///etc/passwd"]
+    with Store(lists_db) as store:
+        for comment in comments:
+            decisions.decide(store.con, "main", "Ninestar Corporation", NINESTAR, "escalated", comment, "mallory")
+        decisions.export_audit_log(store.con, tmp_path / "audit.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "audit.xlsx").active
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    assert not [cell.hyperlink for cell in cells if cell.hyperlink]
+    assert set(comments) <= {cell.value for cell in cells}

@@ -39,6 +39,14 @@ HEADER_FORMAT = {"bold": True, "bg_color": "#D9D9D9", "text_wrap": True, "valign
 _WIDE_CHARACTERS = r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]"
 MIN_WIDTH, MAX_WIDTH = 6, 60
 PIXELS_PER_CHARACTER = 7
+# every string written as text: never turned into a formula, a hyperlink (file:, external:, data:) or a number
+WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "nan_inf_to_errors": True,
+    "default_date_format": "yyyy-mm-dd",
+}
 
 
 def column_widths(frame: pl.DataFrame) -> dict[str, int]:
@@ -225,14 +233,7 @@ def document_properties(result: ScreenResult) -> dict[str, object]:
 
 def write_xlsx(result: ScreenResult, path: Path, stage: Callable[[Path], Path]) -> None:
     """Write the four-sheet workbook."""
-    options = {
-        "strings_to_formulas": False,
-        "strings_to_urls": False,
-        "strings_to_numbers": False,
-        "nan_inf_to_errors": True,
-        "default_date_format": "yyyy-mm-dd",
-    }
-    workbook = xlsxwriter.Workbook(stage(path), options)
+    workbook = xlsxwriter.Workbook(stage(path), WORKBOOK_OPTIONS)
     workbook.set_properties(document_properties(result))
     try:
         for sheet in ("Results", "Candidates", "Summary", "Sources"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from screener.result import ScreenResult
+from screener.text import markdown_literal
 from screener.ui.data import supplier_candidates, supplier_row
 from screener.ui.state import attempt, current_screener
 from screener.ui.views import candidate_table, verdict_card
@@ -51,7 +52,7 @@ def run_check(name: str, country: str, address: str) -> None:
 def show_verdict(result: ScreenResult) -> None:
     record = supplier_row(result, 0)
     candidates = supplier_candidates(result, 0)
-    st.subheader(f"Verdict for {record['supplier']}")
+    st.subheader(markdown_literal(f"Verdict for {record['supplier']}"))
     verdict_card(record, candidates)
     st.markdown(f"**Top candidates** ({min(candidates.height, TOP_CANDIDATES)} of {candidates.height})")
     candidate_table(candidates.head(TOP_CANDIDATES))

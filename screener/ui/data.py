@@ -16,6 +16,7 @@ from screener.reports import write_report
 from screener.isolated import sheets_isolated
 from screener.reports.tables import cited_rows, input_column, location_label, tier_rank
 from screener.supplier_io import EXCEL_SUFFIXES, InputFileError
+from screener.text import WEB_LINK, markdown_link, markdown_literal
 from screener.result import TIERS, ScreenResult
 
 TIER_COLOURS = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "clear": "green"}
@@ -214,16 +215,16 @@ def citation_lines(candidates: pl.DataFrame) -> list[str]:
     """One Markdown line per matched listing: list, program, date, status, citation, link and snapshot."""
     lines = []
     for listing in candidates.filter(pl.col("band") == "match").iter_rows(named=True):
-        parts = [f"**{listing['list']}**"]
-        parts += [text for text in (listing["program"], listing["citation"]) if text]
+        parts = [f"**{markdown_literal(listing['list'])}**"]
+        parts += [markdown_literal(text) for text in (listing["program"], listing["citation"]) if text]
         if listing["start_date"]:
             parts.append(f"listed {listing['start_date']}")
         if listing["status"]:
             parts.append(f"status {listing['status']}")
         if listing["snapshot"]:
-            parts.append(listing["snapshot"])
+            parts.append(markdown_literal(listing["snapshot"]))
         links = source_links(listing["source_urls"])
-        lines.append(f"{listing['entity']}: " + ", ".join(parts) + (f" — {links}" if links else ""))
+        lines.append(f"{markdown_literal(listing['entity'])}: " + ", ".join(parts) + (f" — {links}" if links else ""))
     return lines
 
 
@@ -231,15 +232,17 @@ def source_links(urls: str | None) -> str:
     """Each http(s) address of a ' | '-separated citation as a Markdown link labelled with its site."""
     links = []
     for url in (part.strip() for part in (urls or "").split(REASON_SEPARATOR)):
-        if re.match(r"https?://[^\s]+$", url):
-            site = urlparse(url).netloc.removeprefix("www.")
-            links.append(f"[{site}]({url.replace('(', '%28').replace(')', '%29')})")
+        url = url.replace("(", "%28").replace(")", "%29")
+        if re.fullmatch(WEB_LINK, url):
+            links.append(markdown_link(urlparse(url).netloc.removeprefix("www."), url))
     return " · ".join(links)
 
 
 def first_url(column: str) -> pl.Expr:
-    """The first address of a ' | '-separated citation (for a link cell, which holds one)."""
-    return pl.col(column).str.split(REASON_SEPARATOR).list.first().str.strip_chars()
+    """The first address of a ' | '-separated citation (for a link cell, which holds one), when it is an http(s)
+    address: data:, javascript: or file: addresses are no link at all."""
+    first = pl.col(column).str.split(REASON_SEPARATOR).list.first().str.strip_chars()
+    return pl.when(first.str.contains(WEB_LINK)).then(first)
 
 
 def is_workbook(file_name: str) -> bool:

@@ -21,6 +21,7 @@ from screener.screening import Screener
 from screener.store import Store
 from screener.isolated import read_isolated
 from screener.supplier_io import SOURCE_COLUMNS
+from screener.text import markdown_literal
 from screener.ui.data import REPORT_FORMATS, report_bytes, report_file_name
 from screener.ui.screen_page import UPLOAD_TYPES, column_mapping_form, read_upload_once
 from screener.ui.state import attempt, current_screener, db_path, reload_lists
@@ -234,7 +235,7 @@ def add_form(existing: list[str]) -> None:
         if frame is None:
             return
         columns = ", ".join(column for column in frame.columns if column not in SOURCE_COLUMNS)
-        st.caption(f"{upload.name}: {frame.height:,} suppliers, columns {columns}")
+        st.caption(markdown_literal(f"{upload.name}: {frame.height:,} suppliers, columns {columns}"))
         mapping = column_mapping_form(frame, f"portfolio-{upload.file_id}", upload.name)
         name = st.text_input("Portfolio name", value=Path(upload.name).stem, key=f"portfolio_name_{upload.file_id}")
         taken = name.strip() in existing

@@ -12,8 +12,8 @@ import streamlit as st
 from screener.columns import ColumnMapping, detect_columns
 from screener.result import TIERS, ScreenResult
 from screener.isolated import read_isolated
-from screener.text import markdown_literal
 from screener.supplier_io import SOURCE_COLUMNS
+from screener.text import markdown_literal
 from screener.ui.data import (
     REPORT_FORMATS,
     ROLE_LABELS,
@@ -75,7 +75,7 @@ def render() -> None:
         return
     st.subheader("Preview")
     columns = frame.width - sum(column in SOURCE_COLUMNS for column in frame.columns)
-    st.caption(f"{upload.name}: {frame.height:,} rows, {columns} columns (first {PREVIEW_ROWS} shown)")
+    st.caption(markdown_literal(f"{upload.name}: {frame.height:,} rows, {columns} columns (first {PREVIEW_ROWS} shown)"))
     st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
     mapping = column_mapping_form(frame, source_id, upload.name)
     if mapping is not None and st.button("Screen suppliers", type="primary", key="screen_button"):
@@ -142,8 +142,8 @@ def column_mapping_form(frame: pl.DataFrame, source_id: str, file_name: str) -> 
     except ValueError:
         detected = dict.fromkeys(ROLES)
         st.error(
-            f"No supplier-name column was recognised in {file_name} (columns: {', '.join(frame.columns)}). "
-            "Choose the column that holds the supplier name below.",
+            markdown_literal(f"No supplier-name column was recognised in {file_name} (columns: "
+                             f"{', '.join(frame.columns)}). Choose the column that holds the supplier name below."),
             icon="⚠️",
         )
     st.subheader("Columns")

@@ -9,6 +9,7 @@ import streamlit as st
 from screener.embedded import ensure_embedded
 from screener.ingest import Diff, IngestError, IngestResult, diff_snapshots, ingest_many
 from screener.store import Store
+from screener.text import markdown_literal
 from screener.ui.state import attempt, db_path, reload_lists
 from sources._http import make_client
 from sources.registry import SOURCES, get_source
@@ -53,9 +54,10 @@ def render() -> None:
     st.dataframe(current, hide_index=True, column_order=list(SNAPSHOT_COLUMNS), column_config=SNAPSHOT_COLUMNS)
     for snapshot in current.iter_rows(named=True):
         with st.expander(f"{snapshot['title']} — coverage and licence"):
-            st.markdown(f"**Coverage.** {snapshot['coverage'] or 'not stated'}")
-            st.markdown(f"**Licence.** {snapshot['licence'] or 'not stated'}")
-            st.markdown(f"**Source.** {snapshot['url']} · sha256 `{snapshot['sha256'] or ''}`")
+            st.markdown(f"**Coverage.** {markdown_literal(snapshot['coverage'] or 'not stated')}")
+            st.markdown(f"**Licence.** {markdown_literal(snapshot['licence'] or 'not stated')}")
+            st.markdown(f"**Source.** {markdown_literal(snapshot['url'] or '')} · "
+                        f"sha256 {markdown_literal(snapshot['sha256'] or '')}")
     refresh_section()
     latest_changes(current)
     with st.expander(f"Snapshot history ({history.height} stored)"):
@@ -111,14 +113,14 @@ def run_refresh(names: list[str], force: bool) -> list[IngestResult] | None:
 def show_refresh(results: list[IngestResult]) -> None:
     for result in results:
         if result.status == "failed":
-            st.error(f"{result.source}: {result.message}", icon="⚠️")
+            st.error(markdown_literal(f"{result.source}: {result.message}"), icon="⚠️")
         elif result.status == "updated":
             st.success(
                 f"{result.source}: new snapshot {result.snapshot_id} with {result.total:,} entities "
                 f"({result.added} added, {result.removed} removed, {result.changed} changed)"
             )
         else:
-            st.info(f"{result.source}: {result.status}, {result.message}")
+            st.info(markdown_literal(f"{result.source}: {result.status}, {result.message}"))
 
 
 def snapshot_diffs(sources: list[str]) -> dict[str, tuple[int, int, Diff] | None]:

@@ -13,6 +13,7 @@ from typing import TypeVar
 import streamlit as st
 
 from screener.errors import first_line
+from screener.text import markdown_literal
 from screener.matching import MatchConfig
 from screener.paths import default_db_path
 from screener.rules import RuleSet, load_rules
@@ -75,5 +76,5 @@ def attempt(action: str, work: Callable[[], T]) -> T | None:
     try:
         return work()
     except Exception as error:  # noqa: BLE001 - every failure becomes a one-line message for the user
-        st.error(f"{action}: {first_line(error)}", icon="⚠️")
+        st.error(markdown_literal(f"{action}: {first_line(error)}"), icon="⚠️")
         return None

@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from screener.freshness import ages_line, with_ages
+from screener.text import markdown_literal
 from screener.ui.data import TIER_COLOURS, citation_lines
 
 CANDIDATE_COLUMNS = {
@@ -49,13 +50,13 @@ def verdict_card(record: dict[str, Any], candidates: pl.DataFrame) -> None:
         tier_badge(record["risk_tier"], record["risk_score"])
         if record.get("match_name"):
             st.markdown(
-                f"Best match: **{record['match_name']}** on {record.get('match_list') or 'a list'} "
-                f"(name score {record.get('match_score')})"
+                f"Best match: **{markdown_literal(record['match_name'])}** on "
+                f"{markdown_literal(record.get('match_list') or 'a list')} (name score {record.get('match_score')})"
             )
         reasons = record.get("reason_list") or []
-        st.markdown("\n".join(f"- {reason}" for reason in reasons) if reasons else "No rule fired.")
+        st.markdown("\n".join(f"- {markdown_literal(reason)}" for reason in reasons) if reasons else "No rule fired.")
         if record.get("fired_rules"):
-            st.caption("Rules fired: " + ", ".join(record["fired_rules"]))
+            st.caption(markdown_literal("Rules fired: " + ", ".join(record["fired_rules"])))
         citations = citation_lines(candidates)
         if citations:
             st.markdown("**Citations**\n" + "\n".join(f"- {line}" for line in citations))
