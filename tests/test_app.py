@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import screener.screening
 from screener.ui import state
-from screener.ui.data import REPORT_FORMATS, report_bytes
+from screener.ui.data import REPORT_FORMATS, citation_lines, report_bytes
 from tests.bad_inputs import CORPUS, workbook
 from tests.conftest import EXAMPLE_SUPPLIERS, REPO
 
@@ -370,3 +370,26 @@ def test_a_workbook_sheet_can_be_chosen(app):
     assert next(box.value for box in app.selectbox if box.key.startswith("column_name_")) == "Vendor name"
     app.button(key="screen_button").click().run()
     assert results(app).select("supplier", "tier").rows()[0] == ("Camel Group Co., Ltd.", "critical")
+
+
+INJECTED = "Hoshine ![pixel](https://evil.example/p.png) [open](data:text/html,x) <img src=x> :red[alarm] Silicon"
+LIVE_MARKDOWN = re.compile(r"(?<!\\)(!?\[[^\]]*(?<!\\)\]\(|<img|(?<!\\):red\[)")
+
+
+def test_typed_and_listed_text_is_shown_as_text_not_markdown(app):
+    check(app, INJECTED, "CN")
+    assert not app.exception
+    shown = [element.value for element in [*app.subheader, *app.markdown, *app.caption]]
+    assert any(rendered(value) == f"Verdict for {INJECTED}" for value in shown)
+    assert not [value for value in shown if INJECTED[:20] in rendered(value) and LIVE_MARKDOWN.search(value)]
+
+
+def test_citations_link_only_to_web_addresses():
+    candidates = pl.DataFrame({
+        "band": ["match", "match"], "entity": ["Evil ](javascript:alert(1)) Co", "Good Co"], "list": ["L", "L"],
+        "program": [None, None], "citation": [None, None], "start_date": [None, None], "status": [None, None],
+        "snapshot": [None, None], "source_url": ["data:text/html,<script>alert(1)</script>", "https://www.dhs.gov/x"],
+    })
+    first, second = citation_lines(candidates)
+    assert "](" not in first.replace("\\]\\(", "")
+    assert second.endswith("[source](https://www.dhs.gov/x)")
