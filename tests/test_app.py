@@ -388,8 +388,9 @@ def test_citations_link_only_to_web_addresses():
     candidates = pl.DataFrame({
         "band": ["match", "match"], "entity": ["Evil ](javascript:alert(1)) Co", "Good Co"], "list": ["L", "L"],
         "program": [None, None], "citation": [None, None], "start_date": [None, None], "status": [None, None],
-        "snapshot": [None, None], "source_url": ["data:text/html,<script>alert(1)</script>", "https://www.dhs.gov/x"],
+        "snapshot": [None, None],
+        "source_urls": ["data:text/html,<script>alert(1)</script> | javascript:alert(1)", "https://www.dhs.gov/x"],
     })
     first, second = citation_lines(candidates)
     assert "](" not in first.replace("\\]\\(", "")
-    assert second.endswith("[source](https://www.dhs.gov/x)")
+    assert second.endswith("[dhs\\.gov](https://www.dhs.gov/x)")
