@@ -34,6 +34,7 @@ from pathlib import Path
 
 import polars as pl
 
+from screener.countries import is_china, is_hong_kong_or_macao
 from screener.paths import data_dir
 
 STRENGTHS = ("context", "country", "specific")
@@ -77,15 +78,6 @@ OTHER_PROVINCES_CJK = tuple(
 """Other provinces, provincial capitals and big industrial cities: naming one contradicts an ambiguous hit."""
 
 CHINA_MENTION = r"(?i)\b(?:china|p\.?\s?r\.?\s?c\.?|people'?s republic of china)\b|中国|中華人民共和國|中华人民共和国"
-CHINA_COUNTRY = (
-    r"(?i)^\s*(?:CN|CHN|156|PRC|P\.\s?R\.\s?C\.?|P\.?\s?R\.?\s?CHINA|(?:MAINLAND\s+)?CHINA(?:\s*\(MAINLAND\))?"
-    r"|(?:THE\s+)?PEOPLE'?S\s+REPUBLIC\s+OF\s+CHINA|CHINA,\s*(?:THE\s+)?PEOPLE'?S\s+REPUBLIC\s+OF"
-    r"|中国(?:大陆)?|中國(?:大陸)?|中华人民共和国|中華人民共和國)\s*$"
-)
-"""Country-column values meaning mainland China (Hong Kong, Macao and Taiwan are not mainland)."""
-HONG_KONG_MACAO = r"(?i)^\s*(?:HK|HKG|MO|MAC|HONG\s*KONG(?:\s+SAR)?|MACAU|MACAO|香港|澳门|澳門)\s*$"
-"""Suppliers registered here often produce in the mainland: a stated HK/Macao country does not rule out XUAR."""
-
 XUAR_POSTCODE = r"(?:^|[^0-9])(8[34][0-9]{4})(?:[^0-9]|$)"
 _ADMIN_WORDS = re.compile(
     r"(?i)\b(?:prefecture|city|county|district|autonomous|diqu|shi|xian|qu|zizhizhou|division)\b"
@@ -95,11 +87,6 @@ _SPECIFIC_CLAUSE = re.compile(r"([^.;:]*?)\s+(?:is|are) (?:specific|unambiguous)
 _ASKS_ONLY_FOR_CHINA = re.compile(r"(?i)\b(?:require|need)s?\s+(?:country\s*=\s*)?China\b")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _APOSTROPHES = "'’ʼ"
-
-
-def is_china(country: pl.Expr) -> pl.Expr:
-    """True where a country cell means mainland China."""
-    return country.str.contains(CHINA_COUNTRY).fill_null(False)
 
 
 def mentions_china(text: pl.Expr) -> pl.Expr:
@@ -265,7 +252,7 @@ def xuar_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer | None = None) 
         china=is_china(pl.col("country")) | mentions_china(address),
         foreign=pl.col("country").is_not_null()
         & ~is_china(pl.col("country"))
-        & ~pl.col("country").str.contains(HONG_KONG_MACAO)
+        & ~is_hong_kong_or_macao(pl.col("country"))
         & ~mentions_china(address),
         postcode=address.str.extract(XUAR_POSTCODE, 1),
         other_province=_hits(address, other_latin, other_cjk).list.eval(_is_place_use(pl.element())).list.any(),

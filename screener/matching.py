@@ -20,6 +20,7 @@ import polars as pl
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein
 
+from screener.countries import country_code
 from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
 from screener.name_parts import places as division_places
 from screener.normalize import GENERIC_WORDS, deletion_keys, han_key, han_trade, normalize_frame, without_tail
@@ -87,33 +88,6 @@ LEGAL_FORM_TEXT = (
 LEGAL_FORM_AT_END = r"(?i)(\b(co|ltd|limited|corp|corporation|inc|company|llc|gongsi|bhd)\.?|公司)\s*$"
 """A name that ends on its legal form was not cut short."""
 _COUNTRY_GROUPS = {"HK": "CN", "MO": "CN"}
-_COUNTRY_NAMES = {
-    "china": "CN",
-    "prc": "CN",
-    "peoples republic of china": "CN",
-    "hong kong": "HK",
-    "taiwan": "TW",
-    "malaysia": "MY",
-    "india": "IN",
-    "mexico": "MX",
-    "united states": "US",
-    "usa": "US",
-    "japan": "JP",
-    "korea": "KR",
-    "south korea": "KR",
-    "vietnam": "VN",
-    "viet nam": "VN",
-    "thailand": "TH",
-    "indonesia": "ID",
-    "bangladesh": "BD",
-    "pakistan": "PK",
-    "turkey": "TR",
-    "brazil": "BR",
-    "fiji": "FJ",
-    "dominican republic": "DO",
-    "zimbabwe": "ZW",
-    "nepal": "NP",
-}
 
 OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.Int64(),
@@ -247,7 +221,7 @@ class Matcher:
             frame.with_columns(
                 norm=normal["norm"],
                 steps=normal["steps"],
-                country=_country_code(pl.col("country")),
+                country=country_code(pl.col("country")),
                 han=han_key(frame["head"]),
                 grouped=_names_a_group(pl.col("head")),
             )
@@ -865,17 +839,6 @@ class _Segmenter:
 def _deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
     """Deletion keys of the words long enough for typo tolerance."""
     return deletion_keys(words.filter(pl.col(column).str.len_chars().is_between(FUZZY_MIN_LENGTH, FUZZY_MAX_LENGTH)), column)
-
-
-def _country_code(country: pl.Expr) -> pl.Expr:
-    """ISO alpha-2 from a code or a common country name; null when blank."""
-    folded = country.str.strip_chars().str.to_lowercase()
-    return (
-        pl.when(folded.str.len_chars() == 2)
-        .then(folded.str.to_uppercase())
-        .otherwise(folded.replace_strict(_COUNTRY_NAMES, default=None, return_dtype=pl.String))
-        .replace("", None)
-    )
 
 
 def _country_group(code: pl.Expr) -> pl.Expr:

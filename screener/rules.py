@@ -54,7 +54,8 @@ from typing import Any
 import polars as pl
 
 from screener.files import FileLimitError, read_limited
-from screener.gazetteer import gazetteer_path, is_china, mentions_china, xuar_addresses
+from screener.countries import is_china
+from screener.gazetteer import gazetteer_path, mentions_china, xuar_addresses
 from screener.matching import registration_claims
 from screener.paths import rules_dir
 from screener.result import TIERS

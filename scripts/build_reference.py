@@ -3,10 +3,13 @@
 - `cn_divisions.csv`: Chinese administrative divisions (provinces, prefecture-level and county-level divisions,
   urban districts left out) with their short name, pinyin and province, from the GB/T 2260 division codes as the
   `cpca` package ships them (MIT licence; codes and names are official PRC data).
+- `countries.csv`: ISO 3166-1 countries (alpha-2, alpha-3, numeric) with every name a supplier file may use for
+  them: ISO short, official and common names from `pycountry` (LGPL-2.1; ISO 3166 data), and the English and Chinese
+  forms below.
 - `common_words.txt`: English words frequent enough (Zipf >= 3.5 in `wordfreq`, Apache-2.0; about one use per
   300,000 words) that sharing one says little about a company's identity ("union", "century", "production").
 
-    pip install 'cpca>=0.5' 'wordfreq>=3.1' && python scripts/build_reference.py
+    pip install '.[reference]' && python scripts/build_reference.py
 """
 
 from __future__ import annotations
@@ -77,6 +80,65 @@ def divisions(adcodes: Path) -> list[dict[str, str]]:
     return table
 
 
+COUNTRY_FORMS = {
+    "CN": "China; PRC; P.R.C.; P.R. China; PR China; Mainland China; China (Mainland); China Mainland; "
+    "People's Republic of China; China, People's Republic of; 中国; 中国大陆; 中國; 中國大陸; 中华人民共和国; 中華人民共和國",
+    "HK": "Hong Kong; Hong Kong SAR; Hong Kong, China; HKSAR; 香港; 中国香港",
+    "MO": "Macau; Macao; Macau SAR; Macao SAR; 澳门; 澳門; 中国澳门",
+    "TW": "Taiwan; Taiwan, China; Chinese Taipei; Republic of China; 台湾; 臺灣; 台灣",
+    "KR": "South Korea; Korea; Korea (South); Republic of Korea; Korea, South; 韩国; 韓國; 南韩",
+    "KP": "North Korea; Korea (North); DPRK; 朝鲜",
+    "VN": "Vietnam; Viet Nam; 越南",
+    "US": "USA; U.S.A.; U.S.; US; United States; United States of America; America; 美国; 美國",
+    "GB": "UK; U.K.; United Kingdom; Great Britain; Britain; England; 英国; 英國",
+    "TR": "Turkey; Turkiye; Türkiye; 土耳其",
+    "RU": "Russia; Russian Federation; 俄罗斯",
+    "JP": "Japan; 日本",
+    "IN": "India; 印度",
+    "BD": "Bangladesh; 孟加拉; 孟加拉国",
+    "PK": "Pakistan; 巴基斯坦",
+    "KH": "Cambodia; 柬埔寨",
+    "ID": "Indonesia; 印度尼西亚; 印尼",
+    "MY": "Malaysia; 马来西亚; 馬來西亞",
+    "TH": "Thailand; 泰国; 泰國",
+    "PH": "Philippines; 菲律宾",
+    "MM": "Myanmar; Burma; 缅甸",
+    "LA": "Laos; Lao PDR; 老挝",
+    "SG": "Singapore; 新加坡",
+    "LK": "Sri Lanka; 斯里兰卡",
+    "NP": "Nepal; 尼泊尔",
+    "KZ": "Kazakhstan; 哈萨克斯坦",
+    "UZ": "Uzbekistan; 乌兹别克斯坦",
+    "KG": "Kyrgyzstan; Kyrgyz Republic; 吉尔吉斯斯坦",
+    "MN": "Mongolia; 蒙古",
+    "DE": "Germany; 德国",
+    "FR": "France; 法国",
+    "IT": "Italy; 意大利",
+    "ES": "Spain; 西班牙",
+    "MX": "Mexico; 墨西哥",
+    "BR": "Brazil; 巴西",
+    "CA": "Canada; 加拿大",
+    "AU": "Australia; 澳大利亚",
+    "RS": "Serbia; 塞尔维亚",
+    "DO": "Dominican Republic; 多米尼加",
+}
+"""Names supplier files use for a country beyond its ISO names: abbreviations, older forms, Chinese."""
+
+
+def countries() -> list[dict[str, str]]:
+    import pycountry
+
+    table = []
+    for country in sorted(pycountry.countries, key=lambda item: item.alpha_2):
+        names = [country.name, getattr(country, "official_name", ""), getattr(country, "common_name", "")]
+        names += COUNTRY_FORMS.get(country.alpha_2, "").split(";")
+        unique = list(dict.fromkeys(name.strip() for name in names if name and name.strip()))
+        table.append(
+            {"iso2": country.alpha_2, "iso3": country.alpha_3, "numeric": country.numeric, "names": "; ".join(unique)}
+        )
+    return table
+
+
 def common_words() -> list[str]:
     from wordfreq import top_n_list, zipf_frequency
 
@@ -95,9 +157,14 @@ def main() -> None:
         writer = csv.DictWriter(handle, fieldnames=list(table[0]))
         writer.writeheader()
         writer.writerows(table)
+    nations = countries()
+    with (OUT / "countries.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(nations[0]))
+        writer.writeheader()
+        writer.writerows(nations)
     words = common_words()
     (OUT / "common_words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
-    print(f"cn_divisions.csv: {len(table)} divisions; common_words.txt: {len(words)} words")
+    print(f"cn_divisions.csv: {len(table)} divisions; countries.csv: {len(nations)}; common_words.txt: {len(words)} words")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,56 @@
+"""One country normaliser for the matcher and the rules: any code or name a supplier file uses → ISO 3166 alpha-2."""
+
+from __future__ import annotations
+
+import csv
+import functools
+
+import polars as pl
+
+from screener.paths import data_dir
+
+CHINA = "CN"
+HONG_KONG_MACAO = ("HK", "MO")
+"""Suppliers registered here often produce in the mainland: a stated HK/Macao country does not rule out XUAR."""
+
+
+def _key(text: pl.Expr) -> pl.Expr:
+    """Case, punctuation and spacing folded: 'P.R. China' and 'pr china' meet."""
+    return (
+        text.cast(pl.String)
+        .str.normalize("NFKC")
+        .str.to_lowercase()
+        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
+        .str.strip_chars()
+        .str.replace(r"^the ", "")
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _keys() -> tuple[list[str], list[str]]:
+    """Every folded code and name of data/reference/countries.csv, and its alpha-2 code."""
+    pairs: dict[str, str] = {}
+    with (data_dir() / "reference" / "countries.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            for form in (row["iso2"], row["iso3"], row["numeric"], *row["names"].split(";")):
+                if form.strip():
+                    pairs.setdefault(form.strip(), row["iso2"])
+    folded = pl.select(_key(pl.Series(list(pairs), dtype=pl.String))).to_series().to_list()
+    keys = dict(zip(folded, pairs.values(), strict=True))
+    return list(keys), list(keys.values())
+
+
+def country_code(country: pl.Expr) -> pl.Expr:
+    """ISO 3166 alpha-2 code of a country code or name in any common form ('CHN', '中国', "People's Republic of
+    China" → 'CN'); null when blank or unknown."""
+    keys, codes = _keys()
+    return _key(country).replace_strict(keys, codes, default=None, return_dtype=pl.String)
+
+
+def is_china(country: pl.Expr) -> pl.Expr:
+    """The country is mainland China."""
+    return (country_code(country) == CHINA).fill_null(False)
+
+
+def is_hong_kong_or_macao(country: pl.Expr) -> pl.Expr:
+    return country_code(country).is_in(HONG_KONG_MACAO).fill_null(False)
