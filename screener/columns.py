@@ -35,6 +35,10 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "hs code", "hs_code", "hs", "hts", "hts code", "hts_code", "hs number", "tariff code", "commodity code",
         "海关编码", "hs编码", "商品编码", "税则号",
     ),
+    "parent": (
+        "parent company", "parent company name", "parent_company", "parent name", "ultimate parent", "parent",
+        "group company", "母公司", "母公司名称", "集团公司", "所属集团",
+    ),
     "uscc": (
         "uscc", "unified social credit code", "social credit code", "credit code", "registration number",
         "registration_number", "registration no", "business registration number", "统一社会信用代码", "信用代码",
@@ -53,6 +57,7 @@ class ColumnMapping:
     product: str | None = None
     hs_code: str | None = None
     uscc: str | None = None
+    parent: str | None = None
 
     def as_dict(self) -> dict[str, str | None]:
         return {field.name: getattr(self, field.name) for field in fields(self)}
@@ -88,7 +93,7 @@ def detect_columns(frame: pl.DataFrame, **given: str | None) -> ColumnMapping:
             raise InputFileError(f"no column {column!r} for the {role.replace('_', ' ')}; the columns are: {_listing(headers)}")
     chosen: dict[str, str | None] = {}
     taken = {column for column in given.values() if column}
-    for role in ("name", "country", "address", "hs_code", "uscc", "product"):
+    for role in ("parent", "name", "country", "address", "hs_code", "uscc", "product"):
         column = given.get(role) or detect_role(headers, role, taken)
         chosen[role] = column
         if column:

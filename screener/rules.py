@@ -63,7 +63,7 @@ from screener.sectors import SECTOR_FIELDS, Sector, sector_hits
 from screener.uscc import division_name, with_uscc_columns
 
 FIRING_TIERS = TIERS[:-1]
-SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc")
+SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc", "parent")
 REASON_SEPARATOR = " | "
 MAX_RULES_FILE_BYTES = 256 * 1024
 MAX_KEY_PARTS = 16
@@ -73,7 +73,7 @@ _DEEP_KEY = re.compile(rf"\s*\[{{0,2}}{_KEY_PART}(?:\.{_KEY_PART}){{{MAX_KEY_PAR
 
 CANDIDATE_STRING_FIELDS = tuple(
     (
-        "entity_id matched_name name_kind name_lang band relation explanation source list_name list_kind authority "
+        "entity_id matched_name name_kind name_lang band relation via explanation source list_name list_kind authority "
         "program entity_type name country addresses sector merchandise status citation remarks source_url"
     ).split()
 )
@@ -561,7 +561,8 @@ def prepare_candidates(candidates: pl.DataFrame, facts: pl.DataFrame) -> pl.Data
 
 
 def _matched_as() -> pl.Expr:
-    """ "listed name 'X'", "alias 'X' of 'Entity'", "named subsidiary 'X' of 'Entity'"."""
+    """ "listed name 'X'", "alias 'X' of 'Entity'", "named subsidiary 'X' of 'Entity'"; for a match on the supplier's
+    parent company, "its parent company 'P' (parent company listed), as listed name 'X'"."""
     kind = pl.col("name_kind").fill_null("primary")
     label = kind.replace(
         {"primary": "listed name", "alias": "alias", "subsidiary": "named subsidiary", "former": "former name"}
@@ -569,7 +570,12 @@ def _matched_as() -> pl.Expr:
     owner = pl.when((kind != "primary") & (pl.col("name") != pl.col("matched_name"))).then(
         pl.format(" of '{}'", pl.col("name"))
     )
-    return pl.concat_str(label, pl.lit(" '"), pl.col("matched_name"), pl.lit("'"), owner.fill_null(""))
+    parent = pl.when(pl.col("via") == "parent").then(
+        pl.format("its parent company '{}' (parent company listed), as ", pl.col("supplier_parent"))
+    )
+    return pl.concat_str(
+        parent.fill_null(""), label, pl.lit(" '"), pl.col("matched_name"), pl.lit("'"), owner.fill_null("")
+    )
 
 
 def _stems(text: pl.Expr) -> pl.Expr:

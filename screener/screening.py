@@ -20,7 +20,7 @@ from screener.rules import RuleSet, evaluate, load_rules
 from screener.store import Lists, Store, StoreError
 from screener.supplier_io import read_supplier_table, with_source_rows
 
-SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc")
+SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc", "parent")
 CHUNK_ROWS = 5_000
 READ_ONLY_FILE = re.compile(r"Permission denied|Operation not permitted|Read-only file system", re.IGNORECASE)
 NO_NAME_REASON = "No supplier name in this row: it could not be screened against the lists; add the name and screen again"
@@ -84,8 +84,7 @@ class Screener:
         candidate_chunks = []
         for start in range(0, max(suppliers.height, 1), CHUNK_ROWS):
             chunk = suppliers.slice(start, CHUNK_ROWS).filter(~pl.col("name_missing"))
-            queries = chunk.select("row", "name", "country", "address")
-            candidate_chunks.append(self.matcher.match(queries))
+            candidate_chunks.append(self._match_with_parents(chunk))
             if progress:
                 progress(min(start + CHUNK_ROWS, suppliers.height), suppliers.height)
         candidates = pl.concat(candidate_chunks, how="vertical_relaxed").join(
@@ -93,6 +92,15 @@ class Screener:
         )
         rows = self.score(frame, suppliers, candidates)
         return ScreenResult(rows=rows, candidates=candidates, metadata=self._metadata(input_name, mapping))
+
+    def _match_with_parents(self, chunk: pl.DataFrame) -> pl.DataFrame:
+        """Candidates of the suppliers' names and of their parent companies' names (`via` tells which)."""
+        own = self.matcher.match(chunk.select("row", "name", "country", "address")).with_columns(via=pl.lit("supplier"))
+        parents = chunk.filter(pl.col("parent").is_not_null() & (pl.col("parent") != pl.col("name")))
+        if parents.is_empty():
+            return own
+        of_parents = self.matcher.match(parents.select("row", name="parent", country="country", address=pl.lit(None)))
+        return pl.concat([own, of_parents.with_columns(via=pl.lit("parent"))], how="vertical_relaxed")
 
     def score(self, frame: pl.DataFrame, suppliers: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
         """Apply the rules to supplier rows and their candidates (all of them, or those an analyst kept)."""
