@@ -55,7 +55,7 @@ import polars as pl
 
 from screener.files import FileLimitError, read_limited
 from screener.countries import is_china
-from screener.gazetteer import gazetteer_path, mentions_china, xuar_addresses
+from screener.gazetteer import gazetteer_path, load_gazetteer, mentions_china, xuar_addresses
 from screener.matching import registration_claims
 from screener.paths import rules_dir
 from screener.result import TIERS
@@ -523,7 +523,10 @@ def supplier_facts(suppliers: pl.DataFrame) -> pl.DataFrame:
 def _xuar_names(facts: pl.DataFrame) -> pl.DataFrame:
     """`row, xuar_name, xuar_name_places`: the name begins with (or brackets) a XUAR division, read with the same
     look-alike care as addresses."""
-    claims = registration_claims(facts.select("row", name="supplier_name")).join(
+    gazetteer = load_gazetteer()
+    name = pl.col("supplier_name")
+    mentions = facts.filter(name.str.contains(gazetteer.latin_pattern) | name.str.contains(gazetteer.cjk_pattern))
+    claims = registration_claims(mentions.select("row", name="supplier_name")).join(
         facts.select("row", country="supplier_country"), on="row"
     )
     judged = xuar_addresses(claims.select("row", address="claim", country="country"))
