@@ -79,9 +79,7 @@ def ingest_source(
     on_stage("parsing")
     parsed = _parse(source, download)
     on_stage("validating")
-    entities = conform(parsed.entities, ENTITY_SCHEMA, "entities")
-    names = conform(parsed.names, NAME_SCHEMA, "names").unique(maintain_order=True)
-    validate_frames(entities, names)
+    entities, names = _validated(store, current, parsed)
     diff = _diff_against_current(store, current, entities, names)
     _guard_shrink(source.name, current, diff, entities.height, max_loss, force)
     on_stage("storing")
@@ -106,9 +104,7 @@ def _ingest_copy(store: Store, source: Source, client: httpx.Client, refused: Do
             f"(or the CSV it links to) and run `screener ingest {source.name} --from-file FILE` — the stored list was kept"
         ) from error
     on_stage("validating")
-    entities = conform(parsed.entities, ENTITY_SCHEMA, "entities")
-    names = conform(parsed.names, NAME_SCHEMA, "names").unique(maintain_order=True)
-    validate_frames(entities, names)
+    entities, names = _validated(store, current, parsed)
     diff = _diff_against_current(store, current, entities, names)
     _guard_shrink(source.name, current, diff, entities.height, max_loss, force)
     on_stage("storing")
@@ -121,6 +117,37 @@ def _ingest_copy(store: Store, source: Source, client: httpx.Client, refused: Do
     added, removed, changed = diff.counts()
     return IngestResult(source.name, "updated", snapshot_id, added, removed, changed, entities.height,
                         message=f"{copy} ({first_line(refused)}); licence {opensanctions.LICENCE}")
+
+
+def _validated(store: Store, current: dict[str, object] | None, parsed: Parsed) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The parsed frames in canonical form, renamed listings keeping their stored ids, checked."""
+    entities = conform(parsed.entities, ENTITY_SCHEMA, "entities")
+    names = conform(parsed.names, NAME_SCHEMA, "names").unique(maintain_order=True)
+    if current is not None:
+        entities, names = keep_renamed_ids(store.read_lists([current["snapshot_id"]]).entities, entities, names)
+    validate_frames(entities, names)
+    return entities, names
+
+
+def _folded(column: str) -> pl.Expr:
+    return pl.col(column).str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+
+
+def keep_renamed_ids(stored: pl.DataFrame, entities: pl.DataFrame, names: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A listing renamed on the list keeps its id: a new entity formerly known by the name of a stored entity
+    that the new list no longer holds takes that entity's id (so `diff` shows a renaming, not a removal and an addition)."""
+    gone = stored.join(entities.select("entity_id"), on="entity_id", how="anti").select(
+        old_id="entity_id", key=_folded("name"))
+    new_ids = entities.join(stored.select("entity_id"), on="entity_id", how="anti").select("entity_id")
+    renamed = (
+        names.filter(pl.col("kind") == "former").join(new_ids, on="entity_id")
+        .select("entity_id", key=_folded("name")).join(gone, on="key")
+        .unique("entity_id", keep="first", maintain_order=True).unique("old_id", keep="first", maintain_order=True)
+    )
+    if renamed.is_empty():
+        return entities, names
+    mapping = pl.col("entity_id").replace(renamed["entity_id"], renamed["old_id"])
+    return entities.with_columns(mapping), names.with_columns(mapping)
 
 
 def _as_copy_of(source: Source, parsed: Parsed) -> Parsed:
@@ -218,9 +245,9 @@ def diff_frames(old_entities: pl.DataFrame, old_names: pl.DataFrame, new_entitie
     removed = old.join(new.select("entity_id"), on="entity_id", how="anti").drop("name_set")
     fields = [*COMPARED, "name_set"]
     both = new.join(old, on="entity_id", how="inner", suffix="_old")
+    labels = {"name_set": pl.lit("names"), "name": pl.format("renamed (was '{}')", pl.col("name_old"))}
     differs = [
-        pl.when(~pl.col(field).eq_missing(pl.col(f"{field}_old")))
-        .then(pl.lit("names" if field == "name_set" else field))
+        pl.when(~pl.col(field).eq_missing(pl.col(f"{field}_old"))).then(labels.get(field, pl.lit(field)))
         for field in fields
     ]
     changed = (

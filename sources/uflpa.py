@@ -35,6 +35,16 @@ _ALIAS_GROUP = re.compile(
     r"\s*\((?P<intro>(?:and|including)\s+(?P<count>\w+)\s+alias(?:es)?\s*:|(?P<former>formerly|also)\s+known\s+as:?)"
     r"\s*(?P<list>[^()]*(?:\([^()]*\)[^()]*)*)\)"
 )
+# "... and formerly known as X; Y" inside an alias group, or ending it: the names after it are former names.
+_FORMER_SWITCH = re.compile(r"[,;]?\s*(?:and\s+)?formerly\s+known\s+as:?\s*", re.IGNORECASE)
+# The clause a table heading names in words when it does not cite "2(d)(2)(B)(x)" (the statute's own wording).
+CLAUSE_WORDS = (
+    ("ii", re.compile(r"working with the government of Xinjiang to recruit", re.IGNORECASE)),
+    ("iv", re.compile(r"exported products", re.IGNORECASE)),
+    ("iii", re.compile(r"list of products (?:mined|made|produced)", re.IGNORECASE)),
+    ("v", re.compile(r"source material from Xinjiang", re.IGNORECASE)),
+    ("i", re.compile(r"in Xinjiang that mine, produce,? or manufacture", re.IGNORECASE)),
+)
 _AFFILIATES = re.compile(
     r",?\s+and\s+(?:its\s+)?(?:subordinate\s+and\s+affiliated\s+entities|subsidiaries)\s*\.?$", re.IGNORECASE
 )
@@ -66,8 +76,10 @@ def split_name_cell(cell: str) -> NameCell:
     aliases: list[str] = []
     formers: list[str] = []
     for group in _ALIAS_GROUP.finditer(text):
-        names = split_list(group["list"], _NUMBERS.get((group["count"] or "").lower()))
+        listed, *former_tail = _FORMER_SWITCH.split(group["list"], maxsplit=1)
+        names = split_list(listed, _NUMBERS.get((group["count"] or "").lower()))
         (formers if group["former"] and group["former"].lower() == "formerly" else aliases).extend(names)
+        formers.extend(split_list(former_tail[0]) if former_tail else [])
     text = _ALIAS_GROUP.sub("", text).strip()
     affiliates = bool(_AFFILIATES.search(text))
     text = _AFFILIATES.sub("", text)
@@ -149,10 +161,11 @@ def _clause_of(table: Node) -> tuple[str, str]:
                 break
             text = sibling.text(separator=" ", strip=True) if sibling.tag != "-text" else (sibling.text_content or "")
             found = CLAUSE.search(text)
-            if found:
+            clause = found["clause"] if found else next((c for c, words in CLAUSE_WORDS if words.search(text)), None)
+            if clause:
                 strong = sibling.css_first("strong") if sibling.tag != "-text" else None
                 description = strong.text(strip=True) if strong is not None else CLAUSE.sub("", text).strip(" -–")
-                return found["clause"], description
+                return clause, description
             sibling = sibling.prev
         node = node.parent if node is not None else None
     raise SourceFormatError(

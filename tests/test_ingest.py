@@ -322,3 +322,18 @@ def test_cli_reads_chosen_opensanctions_datasets(monkeypatch, tmp_path):
         assert "CC BY-NC 4.0" in snapshot["licence"]
         kinds = opened.read_current().entities.group_by("list_kind").len().sort("list_kind").rows()
     assert kinds == [("legal", 3), ("research", 3)]
+
+
+def test_a_listing_renamed_on_the_list_keeps_its_id_and_diff_says_renamed(store):
+    ingest(store, FakeWeb({uflpa.URL: ok(PAGE)}))
+    old_id = store.read_current().entities.filter(pl.col("name") == "Changji Esquel Textile Co. Ltd.")["entity_id"][0]
+    renamed = PAGE.replace(
+        b"Changji Esquel Textile Co. Ltd. (and one alias: Changji Yida Textile)",
+        b"Changji Brightloom Textile Co., Ltd. (formerly known as Changji Esquel Textile Co. Ltd.)",
+    )
+    result = ingest(store, FakeWeb({uflpa.URL: ok(renamed)}))
+    assert (result.added, result.removed, result.changed) == (0, 0, 1)
+    current = store.read_current().entities
+    assert current.filter(pl.col("entity_id") == old_id)["name"].to_list() == ["Changji Brightloom Textile Co., Ltd."]
+    _, _, diff = diff_snapshots(store, "uflpa")
+    assert "renamed (was 'Changji Esquel Textile Co. Ltd.')" in diff.changed["changed_fields"][0]

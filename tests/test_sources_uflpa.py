@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from sources import uflpa
+from sources.uflpa import split_name_cell
 from sources._base import Download, SourceFormatError
 from sources._http import Fetched
 from tests.fixtures.sources.mock_http import fixture
@@ -104,10 +105,30 @@ def test_renamed_columns_are_refused():
         parse(page)
 
 
-def test_table_without_clause_heading_is_refused():
+def test_a_heading_naming_the_clause_only_in_words_is_read_by_its_words():
     page = PAGE.replace(b"UFLPA Section 2(d)(2)(B)(i)</a>", b"UFLPA</a>", 1)
+    assert entity(parse(page), "Hetian Haolin Hair Accessories Co. Ltd.")["program"] == "UFLPA 2(d)(2)(B)(i)"
+
+
+def test_table_without_clause_heading_is_refused():
+    page = PAGE.replace(b"UFLPA Section 2(d)(2)(B)(i)</a>", b"UFLPA</a>", 1).replace(
+        b"Entities in Xinjiang that mine, produce, or manufacture wholly or in part", b"Entities listed", 1)
     with pytest.raises(SourceFormatError, match="heading"):
         parse(page)
+
+
+def test_mixed_alias_and_former_name_groups_keep_every_name_with_its_kind():
+    cell = split_name_cell(
+        "Sunrise Crystal Energy Co., Ltd. (also known as SC Solar; and Sunrize Crystal Energy Co. Ltd., and formerly "
+        "known as Dawn Grinding CNC Co., Ltd.; Dawn Grinding Automation Co., Ltd.; and Dawn Grinding Machine Co., Ltd.)"
+    )
+    assert cell.aliases == ["SC Solar", "Sunrize Crystal Energy Co. Ltd."]
+    assert cell.formers == ["Dawn Grinding CNC Co., Ltd.", "Dawn Grinding Automation Co., Ltd.",
+                            "Dawn Grinding Machine Co., Ltd."]
+    tail = split_name_cell("Lakeside Sweetener Ingredients Co., Ltd. (also known as LSweet; Lakeside Sweetener Additive "
+                           "Co., Ltd.; and formerly known as Lakeside Biotech Co., Ltd.)")
+    assert tail.aliases == ["LSweet", "Lakeside Sweetener Additive Co., Ltd."]
+    assert tail.formers == ["Lakeside Biotech Co., Ltd."]
 
 
 def test_accordion_layout_clause_headings_are_found():
