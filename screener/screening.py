@@ -134,7 +134,8 @@ class Screener:
         )
         output = verdicts.select("row", "name_missing", "risk_tier", "risk_score").join(best, on="row", how="left")
         output = output.join(verdicts.select("row", "reasons", "fired_rules"), on="row", how="left")
-        clashing = [column for column in output.columns if column in frame.columns]
+        added = {column.casefold() for column in output.columns}  # spreadsheets and tables ignore case
+        clashing = [column for column in frame.columns if column.casefold() in added]
         inputs = with_source_rows(frame).rename({column: f"{column}_input" for column in clashing})
         inputs = inputs.with_row_index("row")
         return inputs.join(output, on="row", how="left").sort("row")

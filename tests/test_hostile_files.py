@@ -16,9 +16,9 @@ import pytest
 
 from screener import decisions
 from screener.reports import ReportError, write_report
-from screener.screening import load_lists
+from screener.screening import load_lists, screen_file
 from screener.store import SCHEMA_VERSION, Store, StoreError, transaction
-from tests.test_reports import make_result
+from tests.test_reports import SUPPLIERS, make_result
 from tests.test_workflow import NINESTAR, rescreen, save, suppliers
 
 
@@ -105,3 +105,28 @@ def test_audit_log_comments_are_exported_as_text_never_as_links(lists_db, tmp_pa
     cells = [cell for row in sheet.iter_rows() for cell in row]
     assert not [cell.hyperlink for cell in cells if cell.hyperlink]
     assert set(comments) <= {cell.value for cell in cells}
+
+
+def test_text_over_an_excel_cell_is_cut_saying_so_and_kept_whole_in_csv_and_json(tmp_path):
+    long_name = "Kashgar Cotton " * 3_000  # 45,000 characters
+    suppliers = {column: list(values) for column, values in SUPPLIERS.items()}
+    suppliers["Supplier Name"][4] = long_name
+    result = make_result(suppliers)
+    write_report(result, tmp_path / "report.xlsx")
+    write_report(result, tmp_path / "report.json")
+    book = openpyxl.load_workbook(tmp_path / "report.xlsx")
+    cells = [cell.value for row in book["Results"].iter_rows() for cell in row if isinstance(cell.value, str)]
+    cut = [value for value in cells if value.startswith("Kashgar Cotton")]
+    assert len(cut) == 1 and len(cut[0]) <= 32_767 and cut[0].endswith("the CSV and JSON reports keep the full text]")
+    facts = {row[0]: row[1] for row in book["Sources"].iter_rows(values_only=True) if row[0]}
+    assert facts["cells cut to Excel's 32,767-character limit"].startswith("1 ")
+    assert long_name in (tmp_path / "report.json").read_text(encoding="utf-8")
+
+
+def test_input_headers_differing_from_report_columns_only_in_case_keep_the_header_row(lists_db, tmp_path):
+    suppliers = tmp_path / "suppliers.csv"
+    suppliers.write_text("Supplier Name,RISK_TIER,Match_URL,Reasons\nAcme Textiles GmbH,low,http://x,mine\n")
+    write_report(screen_file(suppliers, lists_db), tmp_path / "report.xlsx")
+    header = [cell.value for cell in next(openpyxl.load_workbook(tmp_path / "report.xlsx")["Results"].iter_rows())]
+    assert None not in header and len({name.casefold() for name in header}) == len(header)
+    assert {"RISK_TIER_input", "Match_URL_input", "Reasons_input", "risk_tier", "reasons"} <= set(header)

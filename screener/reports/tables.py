@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
@@ -60,10 +61,14 @@ def input_column(result: ScreenResult, frame: pl.DataFrame, role: str) -> str | 
     column = (result.metadata.get("columns") or {}).get(role)
     if not column:
         return None
-    clashes = column in VERDICT_COLUMNS or column in CITATION_COLUMNS
-    if clashes and f"{column}_input" in frame.columns:
+    if _clashes(column, (*VERDICT_COLUMNS, *CITATION_COLUMNS)) and f"{column}_input" in frame.columns:
         return f"{column}_input"
     return column if column in frame.columns else None
+
+
+def _clashes(column: str, report_columns: Iterable[str]) -> bool:
+    """Whether an input column has a report column's name, ignoring case as spreadsheets and tables do."""
+    return column.casefold() in {name.casefold() for name in report_columns}
 
 
 def snapshot_labels(metadata: dict[str, Any]) -> pl.DataFrame:
@@ -104,7 +109,7 @@ def cited_rows(result: ScreenResult) -> pl.DataFrame:
 
     Input columns named like a citation column are kept as `<name>_input`, as screening does for verdicts.
     """
-    clashing = {column: f"{column}_input" for column in input_columns(result) if column in CITATION_COLUMNS}
+    clashing = {column: f"{column}_input" for column in input_columns(result) if _clashes(column, CITATION_COLUMNS)}
     return with_source_rows(result.rows.rename(clashing)).with_columns(pl.col("row").cast(pl.Int64)).join(
         best_match_citations(result), on="row", how="left", maintain_order="left"
     )

@@ -27,6 +27,8 @@ from screener.reports.tables import (
 from screener.result import ScreenResult
 
 EXCEL_MAX_DATA_ROWS = 1_048_575
+EXCEL_MAX_CELL_CHARS = 32_767
+CUT_MARK = " … [cut at Excel's {limit:,}-character cell limit; the CSV and JSON reports keep the full text]"
 TIER_CELL_COLOURS = {
     "critical": {"bg_color": "#9C0006", "font_color": "#FFFFFF", "bold": True},
     "high": {"bg_color": "#E26B0A", "font_color": "#FFFFFF", "bold": True},
@@ -120,7 +122,7 @@ def write_sheet(
     """Write one neutralised frame as a filterable table (columns sized unless told not); return its worksheet."""
     if frame.height > EXCEL_MAX_DATA_ROWS:
         raise ReportError(f"{frame.height} rows do not fit in an Excel sheet ({sheet}); write a CSV report instead")
-    safe = neutralise_formulas(frame)
+    safe = fit_cells(neutralise_formulas(frame))
     worksheet = workbook.get_worksheet_by_name(sheet)
     first_row, first_column = xl_cell_to_rowcol(position)
     header = workbook.add_format(HEADER_FORMAT)
@@ -141,6 +143,26 @@ def write_sheet(
         for index, width in enumerate(column_widths(safe).values()):
             worksheet.set_column_pixels(first_column + index, first_column + index, width)
     return worksheet
+
+
+def fit_cells(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text longer than an Excel cell holds, cut to fit and saying so in the cell itself."""
+    mark = CUT_MARK.format(limit=EXCEL_MAX_CELL_CHARS)
+    keep = EXCEL_MAX_CELL_CHARS - len(mark)
+    return frame.with_columns(
+        pl.when(pl.col(name).str.len_chars() > EXCEL_MAX_CELL_CHARS)
+        .then(pl.col(name).str.slice(0, keep) + pl.lit(mark))
+        .otherwise(pl.col(name))
+        for name, dtype in frame.schema.items() if dtype == pl.String
+    )
+
+
+def overlong_cells(frame: pl.DataFrame) -> int:
+    """How many text cells of the frame exceed what an Excel cell holds."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    if not text:
+        return 0
+    return int(frame.select(pl.sum_horizontal((pl.col(text).str.len_chars() > EXCEL_MAX_CELL_CHARS).sum())).item())
 
 
 def size_stacked_columns(sheet: Worksheet, frames: list[pl.DataFrame]) -> None:
@@ -170,12 +192,20 @@ def colour_tiers(workbook: xlsxwriter.Workbook, sheet: Worksheet, frame: pl.Data
         })
 
 
-def write_results(workbook: xlsxwriter.Workbook, result: ScreenResult) -> None:
-    """Every row in input order with its verdict, header frozen, tiers coloured."""
+def write_results(workbook: xlsxwriter.Workbook, result: ScreenResult) -> int:
+    """Every row in input order with its verdict, header frozen, tiers coloured; the number of cells cut."""
     rows = report_rows(result)
     sheet = write_sheet(workbook, "Results", rows)
     sheet.freeze_panes(1, 0)
     colour_tiers(workbook, sheet, rows)
+    return overlong_cells(rows)
+
+
+def write_candidates(workbook: xlsxwriter.Workbook, result: ScreenResult) -> int:
+    """Every candidate of every row, header frozen; the number of cells cut."""
+    candidates = report_candidates(result)
+    write_sheet(workbook, "Candidates", candidates).freeze_panes(1, 0)
+    return overlong_cells(candidates)
 
 
 def write_summary(workbook: xlsxwriter.Workbook, result: ScreenResult) -> None:
@@ -206,10 +236,12 @@ def write_summary(workbook: xlsxwriter.Workbook, result: ScreenResult) -> None:
     sheet.insert_chart("E2", chart)
 
 
-def write_sources(workbook: xlsxwriter.Workbook, result: ScreenResult) -> None:
-    """The snapshot of each list, then the run facts: tool and rules versions, thresholds, run time."""
+def write_sources(workbook: xlsxwriter.Workbook, result: ScreenResult, cut_cells: int = 0) -> None:
+    """The snapshot of each list, then the run facts: tool and rules versions, thresholds, run time, cut cells."""
     snapshots = snapshots_frame(result.metadata)
-    facts = run_facts_frame(result)
+    cut = f"{cut_cells:,}" + (" (each says so; the CSV and JSON reports keep the full text)" if cut_cells else "")
+    facts = pl.concat([run_facts_frame(result), pl.DataFrame(
+        {"fact": [f"cells cut to Excel's {EXCEL_MAX_CELL_CHARS:,}-character limit"], "value": [cut]})])
     sheet = write_sheet(workbook, "Sources", snapshots, "A2", sized=False)
     bold = workbook.add_format({"bold": True})
     sheet.write(0, 0, "List snapshots screened against", bold)
@@ -238,10 +270,9 @@ def write_xlsx(result: ScreenResult, path: Path, stage: Callable[[Path], Path]) 
     try:
         for sheet in ("Results", "Candidates", "Summary", "Sources"):
             workbook.add_worksheet(sheet)
-        write_results(workbook, result)
-        write_sheet(workbook, "Candidates", report_candidates(result)).freeze_panes(1, 0)
+        cut_cells = write_results(workbook, result) + write_candidates(workbook, result)
         write_summary(workbook, result)
-        write_sources(workbook, result)
+        write_sources(workbook, result, cut_cells)
     except BaseException:
         with contextlib.suppress(Exception):
             workbook.close()
