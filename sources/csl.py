@@ -44,6 +44,17 @@ LISTS: dict[str, tuple[str, str, str]] = {
     "Nonproliferation Sanctions (ISN) - State Department": ("State Nonproliferation Sanctions", "US-ISN", "ISN"),
 }
 ENTITY_TYPES = {"Individual": "person", "Vessel": "vessel", "Aircraft": "vessel"}
+# Lists of people as much as companies whose rows leave `type` empty: an untyped row there naming no organisation
+# is a person (BIS Denied Persons, DDTC Debarred, State Nonproliferation).
+PERSON_LISTS = ("DPL", "DTC", "ISN")
+_ORGANISATION = (
+    r"(?i)\b(co|company|corp|corporation|ltd|limited|inc|llc|plc|gmbh|s\.?a|ag|bv|jsc|ooo|pvt|group|holding|holdings|"
+    r"industr\w*|international|trading|technolog\w*|institute|university|academy|bureau|ministry|center|centre|"
+    r"laborator\w*|factory|enterprises?|services|systems|electronics|aviation|import|export|bank|organi[sz]ation|"
+    r"regiment|brigade|army|guard|force|agency|office|department|airlines?|airways|shipping|technik|plan)\b"
+)
+# "…; and any successor, sub-unit, or subsidiary thereof" ending a name: the listing covers them, the name ends before.
+_SUCCESSORS = r"(?i)[;,]?\s*and any successors?,?.*$"
 
 
 def parse(download: Download) -> Parsed:
@@ -81,7 +92,15 @@ def frames(raw: pl.DataFrame, url: str) -> tuple[pl.DataFrame, pl.DataFrame]:
             end=pl.col("end_date").str.to_date("%Y-%m-%d", strict=False),
         )
     )
-    rows = rows.with_columns(entity_id=entity_ids(NAME, rows["list_name"] + "|" + rows["name"]))
+    rows = rows.with_columns(
+        covers_successors=pl.col("name").str.contains(_SUCCESSORS),
+        name=pl.col("name").str.replace(_SUCCESSORS, "").str.strip_chars(" ;,"),
+    )
+    # Two different rows with one name on one list (different addresses) are two entities; exact repeats are one.
+    twins = pl.struct("list_name", "name").is_duplicated() & ~pl.struct("list_name", "name", "addresses").is_duplicated()
+    key = pl.concat_str([pl.col("list_name"), pl.col("name"), pl.when(twins).then(pl.col("addresses"))],
+                        separator="|", ignore_nulls=True)
+    rows = rows.with_columns(entity_id=entity_ids(NAME, rows.select(key.alias("key"))["key"]))
     entities = rows.select(
         "entity_id",
         source=pl.lit(NAME),
@@ -89,7 +108,9 @@ def frames(raw: pl.DataFrame, url: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         list_kind=pl.lit("legal"),
         authority="authority",
         program=pl.coalesce(pl.col("programs").replace("", None), "code", pl.lit("")),
-        entity_type=pl.col("type").replace_strict(ENTITY_TYPES, default="organization"),
+        entity_type=pl.when(pl.col("type").fill_null("").eq("") & pl.col("code").is_in(PERSON_LISTS)
+                            & ~pl.col("name").str.contains(_ORGANISATION))
+        .then(pl.lit("person")).otherwise(pl.col("type").replace_strict(ENTITY_TYPES, default="organization")),
         name="name",
         country=_country(),
         addresses=pl.col("addresses").fill_null(""),
@@ -99,13 +120,15 @@ def frames(raw: pl.DataFrame, url: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         citation=pl.col("federal_register_notice").fill_null(""),
         remarks=pl.concat_str([pl.col("title"), pl.col("remarks")], separator="; ", ignore_nulls=True),
         source_url=pl.coalesce(pl.col("source_information_url"), pl.col("source_list_url"), pl.lit(url)),
-        includes_affiliates=pl.col("remarks").fill_null("").str.contains(r"(?i)subsidiar|affiliate"),
+        includes_affiliates=pl.col("remarks").fill_null("").str.contains(r"(?i)subsidiar|affiliate")
+        | pl.col("covers_successors"),
     ).unique(subset="entity_id", keep="first", maintain_order=True)
     if entities.is_empty():
         raise SourceFormatError("the CSL file has no named entries; the stored list was kept")
     names = pl.concat([
         rows.select("entity_id", "name", kind=pl.lit("primary")),
-        rows.select("entity_id", name=pl.col("alt_names").str.split(";"), kind=pl.lit("alias")).explode("name"),
+        rows.select("entity_id", name=pl.col("alt_names").str.split(";"), kind=pl.lit("alias")).explode("name")
+        .with_columns(pl.col("name").str.strip_chars().str.replace(r"(?i)^and\s+", "")),
     ])
     return canonical_entities(entities), canonical_names(names)
 
@@ -120,8 +143,12 @@ def _authority_of(source: pl.Expr) -> pl.Expr:
 
 
 def _country() -> pl.Expr:
-    """ISO code ending the first address (`street, city, state, postcode, CC`), else the first nationality."""
-    from_address = pl.col("addresses").str.split(";").list.first().str.extract(r",\s*([A-Z]{2})\s*$")
+    """ISO code ending the first address that has one (`street, city, state, postcode, CC`; multi-address rows
+    join addresses with "; and" and code only the last), else the first nationality."""
+    from_address = (
+        pl.col("addresses").str.split(";")
+        .list.eval(pl.element().str.extract(r",\s*([A-Z]{2})\s*$")).list.drop_nulls().list.first()
+    )
     from_person = pl.coalesce(pl.col("nationalities"), pl.col("citizenships")).str.extract(r"^\s*([A-Z]{2})\b")
     return pl.coalesce(from_address, from_person, pl.lit(""))
 

@@ -73,3 +73,35 @@ def test_truncated_csv_is_refused():
     cut = CSV[: CSV.index(b"Hangzhou") + 40]
     with pytest.raises(SourceFormatError, match="not a readable CSV"):
         parse(cut)
+
+
+# The real v1 layout (header order, empty `type` on BIS, State and DDTC rows, "; and"-joined addresses and
+# aliases, legal tails), with made-up entries.
+REAL_FORMAT = fixture("csl_v1_real_format.csv")
+
+
+def test_untyped_people_on_person_lists_are_people_and_companies_stay_companies():
+    parsed = parse(REAL_FORMAT)
+    assert entity(parsed, "J. QUILLAN")["entity_type"] == "person"
+    assert entity(parsed, "Marisol Arbelo Quintana")["entity_type"] == "person"
+    assert entity(parsed, "Lotus Import and Export Company")["entity_type"] == "organization"
+    assert entity(parsed, "Harbin Research Institute 77")["entity_type"] == "organization"
+
+
+def test_multi_address_rows_keep_their_country_and_and_aliases_lose_the_and():
+    parsed = parse(REAL_FORMAT)
+    harbin = entity(parsed, "Harbin Research Institute 77")
+    assert harbin["country"] == "CN"
+    aliases = parsed.names.filter(pl.col("entity_id") == harbin["entity_id"])["name"].to_list()
+    assert "Harbin Institute Seventy-Seven" in aliases and not [name for name in aliases if name.startswith("and ")]
+
+
+def test_a_successors_tail_ends_the_name_and_covers_affiliates():
+    lotus = entity(parse(REAL_FORMAT), "Lotus Import and Export Company")
+    assert lotus["includes_affiliates"] is True
+
+
+def test_one_name_listed_twice_with_different_addresses_stays_two_entities():
+    parsed = parse(REAL_FORMAT)
+    twins = parsed.entities.filter(pl.col("name") == "Bright Harbor Trading Co., Ltd.")
+    assert sorted(twins["country"]) == ["AE", "HK"] and twins["entity_id"].n_unique() == 2
