@@ -27,7 +27,7 @@ from screener.cli_workflow import decide_command, decisions_app, help_when_bare,
 from screener.doctor import run_checks
 from screener.embedded import ensure_embedded
 from screener.errors import first_line
-from screener.freshness import ages_line
+from screener.freshness import ages_line, with_ages
 from screener.matching import MatchConfig
 from screener.paths import default_db_path
 from screener.reports import report_format, write_report
@@ -174,15 +174,18 @@ def sources(db: DbOption = None) -> None:
     """List each list in force: snapshot, as-of date, counts and coverage."""
     with Store(default_db_path(db)) as store:
         ensure_embedded(store)
-        snapshots = store.current_snapshots()
+        snapshots = with_ages(store.current_snapshots().to_dicts())
     table = Table(title="Lists in force")
-    for column in ("source", "list", "as of", "entities", "names", "snapshot", "origin", "coverage and licence"):
+    for column in ("source", "list", "as of", "age (days)", "entities", "names", "snapshot", "origin", "coverage and licence"):
         table.add_column(column, overflow="fold")
-    for snap in snapshots.iter_rows(named=True):
+    for snap in snapshots:
         notes = " ".join(part for part in (snap["coverage"], f"Licence: {snap['licence']}" if snap["licence"] else "") if part)
-        table.add_row(snap["source"], snap["title"], str(snap["as_of"] or ""), str(snap["row_count"]),
-                      str(snap["name_count"]), str(snap["snapshot_id"]), snap["origin"], notes)
+        table.add_row(snap["source"], snap["title"], str(snap["as_of"] or ""), str(snap["age_days"] or ""),
+                      str(snap["row_count"]), str(snap["name_count"]), str(snap["snapshot_id"]), snap["origin"], notes)
     out.print(table)
+    for snap in snapshots:
+        if snap["age_warning"]:
+            out.print(Text("warning:", "yellow"), snap["age_warning"], soft_wrap=True)
 
 
 @app.command()

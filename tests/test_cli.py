@@ -74,10 +74,11 @@ def test_screen_writes_every_other_format(lists_db, tmp_path, suffix):
 
 
 def test_database_location_comes_from_the_environment(lists_db):
-    done = screener("sources", env={"SCREENER_DB": str(lists_db)})
+    done = screener("sources", env={"SCREENER_DB": str(lists_db), "SCREENER_MAX_AGE_DAYS": "0"})
     assert done.returncode == 0, done.stderr
     for source in ("uflpa", "cbp_wro", "sanctions"):
         assert source in done.stdout
+    assert "age (days)" in done.stdout and "warning: The uflpa list is" in done.stdout
 
 
 def test_check_one_listed_entity_in_chinese_script_as_json(lists_db):
