@@ -483,9 +483,10 @@ def assemble(source: str, entities: pl.DataFrame, extra: list[pl.DataFrame], zh:
     base_names = finish_names(entities, extra)
     own = zh.filter(pl.col("list_file") == list_file)
     own_names, own_sources, unjoined = chinese_names(own, base_names)
-    # A Chinese name given for the same primary name on another list applies here too.
+    # A Chinese name given on another list for one of this entity's primary or former names applies here too (a
+    # renamed listing keeps the Chinese name of its former name, as a former name).
     other = zh.filter(pl.col("list_file") != list_file)
-    other_names, other_sources, _ = chinese_names(other, base_names.filter(pl.col("kind") == "primary"))
+    other_names, other_sources, _ = chinese_names(other, base_names.filter(pl.col("kind").is_in(["primary", "former"])))
     zh_names = pl.concat([own_names, other_names])
     zh_sources = pl.concat([own_sources, other_sources]).group_by("entity_id", maintain_order=True).agg(
         zh_note=pl.format("Chinese name per {}.", pl.col("source_url").unique(maintain_order=True).str.join(" | ")).first()
