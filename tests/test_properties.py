@@ -6,10 +6,14 @@ from hypothesis import strategies as st
 from screener.columns import detect_columns
 from screener.supplier_io import read_suppliers
 
-CI_BUDGET = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+CI_BUDGET = settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
+# Control characters are left to the hostile corpus (tests/bad_inputs.py): a file made mostly of them is rightly
+# refused as binary.
 supplier_names = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=60
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60
 ).filter(lambda name: name.strip())
 countries = st.sampled_from(["CN", "中国", "VN", "", "US"])
 
