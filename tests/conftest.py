@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from screener.embedded import ensure_embedded
 from screener.store import Store
@@ -14,6 +15,11 @@ from screener.store import Store
 # The CLI's rich consoles read the terminal width when first imported; give them a wide one so that
 # assertions on printed text do not depend on where a line happened to wrap.
 os.environ["COLUMNS"] = "250"
+
+# Property tests draw the same examples on every run and have no time limit per example: a loaded CI machine
+# must not turn them into flaky failures.
+settings.register_profile("screener", derandomize=True, deadline=None)
+settings.load_profile("screener")
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SUPPLIERS = REPO / "examples" / "suppliers.csv"
