@@ -23,28 +23,10 @@ from rapidfuzz.distance import OSA, Levenshtein
 from screener.countries import country_code
 from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
 from screener.name_parts import places as division_places
-from screener.normalize import GENERIC_WORDS, deletion_keys, han_key, han_trade, normalize_frame, without_tail
-from screener.transliterate import OLD_ROMANISATIONS, gazetteer_maps, pinyin_word_regex
+from screener import reference
+from screener.normalize import deletion_keys, han_key, han_trade, normalize_frame, without_tail
+from screener.transliterate import gazetteer_maps, pinyin_word_regex
 
-ADDRESS_WORDS = frozenset(
-    """road rd street st avenue ave lane ln alley boulevard blvd highway building bldg tower floor fl room rm unit
-    suite block plaza square estate garden gardens industrial no number po box post address near opposite""".split()
-)
-"""Words of any address: sharing them corroborates nothing."""
-
-PROVINCES_AND_CITIES = frozenset(
-    """beijing shanghai tianjin chongqing hebei shanxi liaoning jilin heilongjiang jiangsu zhejiang anhui fujian
-    jiangxi shandong henan hubei hunan guangdong hainan sichuan guizhou yunnan shaanxi gansu qinghai taiwan
-    neimenggu inner mongolia guangxi ningxia tibet xizang hongkong macau macao shenzhen guangzhou hangzhou
-    nanjing wuhan chengdu xian suzhou wuxi ningbo qingdao dalian shenyang harbin changchun zhengzhou jinan
-    hefei fuzhou xiamen nanchang changsha kunming guiyang nanning lanzhou xining yinchuan hohhot baotou
-    dongguan foshan zhuhai shantou wenzhou taiyuan shijiazhuang tangshan baoding handan zibo weifang yantai
-    linyi luoyang xuzhou changzhou nantong yangzhou jiaxing shaoxing jinhua taizhou vietnam viet nam cambodia
-    bangladesh india pakistan indonesia malaysia thailand philippines myanmar laos turkey turkiye mexico brazil
-    korea japan usa america american europe european germany italy france spain uk britain kazakhstan
-    uzbekistan kyrgyzstan russia mongolia nepal sri lanka africa""".split()
-)
-"""Chinese provinces and large cities, and countries: places count little in a company name."""
 
 GENERIC_WEIGHT = 0.15
 PLACE_WEIGHT = 0.25
@@ -734,11 +716,12 @@ def _is_pinyin_word(word: pl.Expr) -> pl.Expr:
 @functools.lru_cache(maxsize=1)
 def _word_kinds() -> tuple[pl.Series, pl.Series, pl.Series]:
     """Generic words, place names and address words, as series ready for membership tests."""
-    places = (set(gazetteer_maps()[0].values()) | set(OLD_ROMANISATIONS.values()) | PROVINCES_AND_CITIES) - {"xpcc"}
+    old = reference.meanings("old_romanisation").values()
+    places = (set(gazetteer_maps()[0].values()) | set(old) | set(reference.words("place"))) - {"xpcc"}
     return (
-        pl.Series(sorted(GENERIC_WORDS), dtype=pl.String),
+        pl.Series(sorted(reference.words("generic")), dtype=pl.String),
         pl.Series(sorted(places), dtype=pl.String),
-        pl.Series(sorted(ADDRESS_WORDS), dtype=pl.String),
+        pl.Series(sorted(reference.words("address_word")), dtype=pl.String),
     )
 
 

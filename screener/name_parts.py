@@ -24,7 +24,8 @@ import functools
 import polars as pl
 
 from screener.paths import data_dir
-from screener.transliterate import OLD_ROMANISATIONS, gazetteer_maps
+from screener import reference
+from screener.transliterate import gazetteer_maps
 
 ROLE_WEIGHTS = {"trade": 1.0, "common": 0.3, "number": 0.3, "place": 0.25, "industry": 0.15, "generic": 0.15}
 """How much a word of each role counts towards a match (trade words are further scaled by their rarity)."""
@@ -52,7 +53,7 @@ def places() -> pl.DataFrame:
             rows.append((row["pinyin"], row["province"], row["level"]))
     rows += [(word, "xinjiang", "xuar") for word in _unambiguous_xuar_places()]
     rows += [(word, code, "province") for word, code in COUNTRY_WORDS.items()]
-    old = {target for target in OLD_ROMANISATIONS.values()}
+    old = set(reference.meanings("old_romanisation").values())
     known = {word for word, _, _ in rows}
     rows += [(word, word, "province") for word in old - known if word != "uyghur"]
     frame = pl.DataFrame(rows, schema={"word": pl.String, "region": pl.String, "level": pl.String}, orient="row")

@@ -20,11 +20,11 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from screener.paths import data_dir
+from screener import reference
 from screener.transliterate import (
-    CHINESE_TERMS,
-    OLD_ROMANISATIONS,
     PINYIN_SYLLABLES,
     gazetteer_maps,
+    chinese_terms,
     han_to_latin,
     pinyin_word_regex,
     run_pinyin,
@@ -32,194 +32,6 @@ from screener.transliterate import (
 
 VERSION = "4"
 
-ABBREVIATIONS = {
-    "tex": "textile",
-    "textiles": "textile",
-    "txtl": "textile",
-    "ind": "industry",
-    "inds": "industry",
-    "indl": "industry",
-    "indus": "industry",
-    "industries": "industry",
-    "industrial": "industry",
-    "grp": "group",
-    "intl": "international",
-    "intnl": "international",
-    "trd": "trade",
-    "trdg": "trade",
-    "trading": "trade",
-    "info": "information",
-    "tech": "technology",
-    "techn": "technology",
-    "techs": "technology",
-    "technologies": "technology",
-    "elec": "electronic",
-    "electronics": "electronic",
-    "matl": "material",
-    "matls": "material",
-    "materials": "material",
-    "mfg": "manufacture",
-    "mfr": "manufacture",
-    "mfrs": "manufacture",
-    "manufacturing": "manufacture",
-    "manufacturer": "manufacture",
-    "prod": "product",
-    "prods": "product",
-    "products": "product",
-    "dev": "development",
-    "devt": "development",
-    "sci": "science",
-    "sciences": "science",
-    "biotech": "biotechnology",
-    "bio technology": "biotechnology",
-    "biological technology": "biotechnology",
-    "hldgs": "holdings",
-    "hldg": "holding",
-    "constr": "construction",
-    "natl": "national",
-    "chem": "chemical",
-    "chemicals": "chemical",
-    "pharm": "pharmaceutical",
-    "pharma": "pharmaceutical",
-    "pharmaceuticals": "pharmaceutical",
-    "agri": "agriculture",
-    "agric": "agriculture",
-    "agricultural": "agriculture",
-    "agro": "agriculture",
-    "engg": "engineering",
-    "equip": "equipment",
-    "svc": "service",
-    "svcs": "service",
-    "services": "service",
-    "mgmt": "management",
-    "mach": "machinery",
-    "univ": "university",
-    "inst": "institute",
-    "govt": "government",
-    "dept": "department",
-    "bur": "bureau",
-    "psb": "public security bureau",
-    "metal": "metals",
-    "garments": "garment",
-    "apparels": "apparel",
-    "foods": "food",
-    "logistic": "logistics",
-    "econ": "economic",
-    "assn": "association",
-    "bros": "brothers",
-    "gloves": "glove",
-    "mills": "mill",
-    "works": "work",
-    "farms": "farm",
-    "factories": "factory",
-}
-"""Abbreviations and word forms, to one canonical word (applied to whole words only)."""
-
-GENERIC_WORDS = frozenset(
-    """xinjiang china chinese international national global asia asian pacific new general united joint
-    industry technology science trade economic development product manufacture factory plant mill work works
-    farm ranch company enterprise enterprises business commercial service management investment capital
-    park zone center centre branch office division department bureau institute university college school
-    academy research public security government peoples region autonomous province prefecture county city
-    district town village township cotton textile apparel garment clothing knitting spinning weaving dyeing
-    printing yarn fabric fiber fibre wool linen silk leather footwear shoe glove hair accessories accessory
-    chemical material metals nonferrous steel iron aluminum aluminium copper magnesium silicon mining mineral
-    coal energy power solar photovoltaic battery electric electronic electrical equipment machinery machine
-    engineering construction building real estate property logistics storage warehouse warehousing transport
-    shipping import export information digital network communication software system systems intelligent smart
-    data cloud food agriculture livestock dairy sugar tomato fruit vegetable tea grain oil seed biotechnology
-    biological pharmaceutical medical health green environmental home appliance appliances auto automotive
-    parts tools tool instrument optical labor labour camp prison reform laogai detention education vocational
-    training supply chain resources holding investment first second third no number great star golden sun
-    sunshine east west south north central western eastern southern northern hong kong sar""".split()
-)
-"""Words too common in company names to identify one; they count little towards a match."""
-
-LEGAL_FORMS = (
-    "co",
-    "company",
-    "companies",
-    "ltd",
-    "limited",
-    "corp",
-    "corporation",
-    "inc",
-    "incorporated",
-    "llc",
-    "plc",
-    "bhd",
-    "berhad",
-    "sdn",
-    "pte",
-    "pvt",
-    "gmbh",
-    "ag",
-    "sa",
-    "srl",
-    "sarl",
-    "spa",
-    "bv",
-    "nv",
-    "kk",
-    "ltda",
-    "lp",
-    "llp",
-    "jsc",
-    "ojsc",
-    "pjsc",
-    "cjsc",
-    "ooo",
-    "tbk",
-    "pt",
-    "cv",
-    "group",
-    "holding",
-    "holdings",
-    "cooperative",
-    "youxian gongsi",
-    "youxiangongsi",
-    "youxian zeren gongsi",
-    "gufen",
-    "gongsi",
-    "zeren",
-    "jituan",
-    "konggu",
-    "s a de c v",
-    "sa de cv",
-    "de cv",
-    "s de rl",
-    "s de rl de cv",
-    "s a",
-    "s r l",
-    "s p a",
-    "private limited",
-    "pvt ltd",
-    "co ltd",
-)
-STOPWORDS = ("the", "of", "and", "s")
-SPELLED_WORDS = frozenset(
-    {
-        "production",
-        "corporation",
-        "construction",
-        "corps",
-        "manufacturing",
-        "industrial",
-        "industries",
-        "trading",
-        "technologies",
-        "products",
-        "agricultural",
-        "material",
-        "materials",
-        "processing",
-        "accessories",
-        "development",
-        "economic",
-        "international",
-    }
-)
-"""Extra common words whose misspellings (one typing error) are corrected, besides the generic and abbreviation words."""
 CORRECTION_MIN_LENGTH = 5
 CORRECTION_MIN_RATIO = 85.0
 CORRECTION_MAX_LENGTH = 40
@@ -235,11 +47,12 @@ def _tables(listed: bool) -> tuple[list[str], list[str], list[str], str]:
     also get the customs abbreviations (never applied to listed names)."""
     places, _ = gazetteer_maps()
     customs = {} if listed else customs_abbreviations()
-    replacements = {**OLD_ROMANISATIONS, **places, **pinyin_terms(), **ABBREVIATIONS, **customs}
+    replacements = {**reference.meanings("old_romanisation"), **places, **pinyin_terms(), **reference.meanings("abbreviation"), **customs}
     longest_first = sorted(replacements, key=lambda key: (-len(key.split()), -len(key)))
     patterns = [_padded(key) for key in longest_first]
     targets = [_padded(replacements[key]) for key in longest_first]
-    removals = [_padded(form) for form in sorted((*LEGAL_FORMS, *STOPWORDS), key=lambda f: -len(f.split()))]
+    legal = (*reference.words("legal_form"), *reference.words("stopword"))
+    removals = [_padded(form) for form in sorted(legal, key=lambda f: -len(f.split()))]
     syllables = "|".join(sorted(PINYIN_SYLLABLES - _NOT_MERGED, key=len, reverse=True))
     return patterns, targets, removals, rf"\b({syllables}) ({syllables})\b"
 
@@ -257,7 +70,7 @@ def pinyin_terms() -> dict[str, str]:
     """The pinyin of every Chinese industry and organisation term of two or more characters, to the English a
     listed name uses ('huaxue' chemical, 'mianye' cotton industry, 'youse jinshu' nonferrous metals)."""
     terms = {}
-    for term, english in CHINESE_TERMS.items():
+    for term, english in chinese_terms().items():
         if len(term) < 2 or not _HAN_RUN.fullmatch(term) or term != simplified(term):
             continue
         latin = run_pinyin(term)
@@ -271,7 +84,15 @@ def pinyin_terms() -> dict[str, str]:
 def _dictionary_keys() -> pl.DataFrame:
     """Deletion keys of the common words whose misspellings are corrected."""
     places = {variant for variant in gazetteer_maps()[0] if variant.isalpha()}
-    words = GENERIC_WORDS | SPELLED_WORDS | set(ABBREVIATIONS.values()) | set(ABBREVIATIONS) | set(LEGAL_FORMS) | places
+    abbreviations = reference.meanings("abbreviation")
+    words = (
+        set(reference.words("generic"))
+        | set(reference.words("spelled"))
+        | set(abbreviations.values())
+        | set(abbreviations)
+        | set(reference.words("legal_form"))
+        | places
+    )
     single = sorted(word for word in words if " " not in word and len(word) >= CORRECTION_MIN_LENGTH)
     return deletion_keys(pl.DataFrame({"word": single}), "word")
 
@@ -412,7 +233,7 @@ def _han_tables() -> tuple[re.Pattern[str], re.Pattern[str]]:
         names = {value for row in csv.DictReader(handle) for value in (row["name_zh"], row["short_zh"])}
     names |= {name for name in gazetteer_maps()[1] if len(name) >= 2}
     longest = sorted(names, key=len, reverse=True)
-    terms = sorted((term for term in CHINESE_TERMS if _HAN_RUN.fullmatch(term)), key=len, reverse=True)
+    terms = sorted((term for term in chinese_terms() if _HAN_RUN.fullmatch(term)), key=len, reverse=True)
     return re.compile("^(?:" + "|".join(map(re.escape, longest)) + ")"), re.compile("|".join(map(re.escape, terms)))
 
 
