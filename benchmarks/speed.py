@@ -167,30 +167,27 @@ def exhaustive_losses(matcher: Matcher, sample: pl.DataFrame, chunk: int = 100) 
     return expected, lost
 
 
-def check_latency(matcher: Matcher, names: list[str], calls: int = 300) -> tuple[float, float]:
+def latency(check, names: list[str], calls: int) -> tuple[float, float]:
+    """p50 and p95 in ms of `check(name, "CN")` over the names, after 20 warm-up calls."""
     for name in names[:20]:
-        matcher.check(name)
+        check(name, "CN")
     timings = []
     for name in names[:calls]:
         start = time.perf_counter()
-        matcher.check(name, "CN")
+        check(name, "CN")
         timings.append((time.perf_counter() - start) * 1000)
     return float(np.percentile(timings, 50)), float(np.percentile(timings, 95))
+
+
+def check_latency(matcher: Matcher, names: list[str], calls: int = 300) -> tuple[float, float]:
+    return latency(matcher.check, names, calls)
 
 
 def screener_check_latency(names: list[str], calls: int = 200) -> tuple[float, float]:
     """`Screener.check` — the path `screener check`, the web app's Check page and a service call — on the embedded
     lists: matching, rules and the cited verdict, warm."""
     with tempfile.TemporaryDirectory() as folder:
-        screener = Screener.from_db(Path(folder) / "screener.duckdb")
-        for name in names[:20]:
-            screener.check(name, "CN")
-        timings = []
-        for name in names[:calls]:
-            start = time.perf_counter()
-            screener.check(name, "CN")
-            timings.append((time.perf_counter() - start) * 1000)
-    return float(np.percentile(timings, 50)), float(np.percentile(timings, 95))
+        return latency(Screener.from_db(Path(folder) / "screener.duckdb").check, names, calls)
 
 
 def main() -> None:

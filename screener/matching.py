@@ -1003,6 +1003,10 @@ def _short_pinyin_regex() -> str:
     return pinyin_word_regex(2)
 
 
+def _versus(label: str, query: str, listed: str) -> pl.Expr:
+    return pl.format(f"{label} ({{}} vs listed {{}})", pl.col(query).list.join("/"), pl.col(listed).list.join("/"))
+
+
 def _parts_text() -> pl.Expr:
     """The part-by-part reading of a pair, for the explanation."""
 
@@ -1015,22 +1019,8 @@ def _parts_text() -> pl.Expr:
         .when(pl.col("trade_words").list.len() > 0)
         .then(pl.format("trade name differs ({})", pl.col("trade_words").list.join(" "))),
         note("has_extra_trade", pl.format("other trade name words: {}", pl.col("extra_trade").list.join(", "))),
-        note(
-            "place_conflict",
-            pl.format(
-                "place conflicts ({} vs listed {})",
-                pl.col("query_regions").list.join("/"),
-                pl.col("entity_regions").list.join("/"),
-            ),
-        ),
-        note(
-            "industry_conflict",
-            pl.format(
-                "industry conflicts ({} vs listed {})",
-                pl.col("query_groups").list.join("/"),
-                pl.col("entity_groups").list.join("/"),
-            ),
-        ),
+        note("place_conflict", _versus("place conflicts", "query_regions", "entity_regions")),
+        note("industry_conflict", _versus("industry conflicts", "query_groups", "entity_groups")),
         pl.when(pl.col("industry_missing") & ~pl.col("industry_conflict")).then(
             pl.format("listed industry not stated ({})", pl.col("unmatched_groups").list.join("/"))
         ),
