@@ -31,6 +31,7 @@ from screener.freshness import ages_line, with_ages
 from screener.matching import MatchConfig
 from screener.paths import default_db_path
 from screener.reports import report_format, write_report
+from screener.reports.check_record import HASH_FIELD, check_record, record_format, write_check_record
 from screener.reports.tables import location_label
 from screener.result import TIERS, ScreenResult
 from screener.screening import ScreenConfig, Screener, screen_file, tiers_summary
@@ -154,19 +155,29 @@ def check(
     country: Annotated[Optional[str], typer.Option("--country", help="Country (ISO code or name).")] = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Address text.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+    record: Annotated[Optional[Path], typer.Option(
+        "--record", help="Save the record of this check (lists, snapshots, thresholds, time, content hash): .html or .json."
+    )] = None,
     as_of: Annotated[Optional[dt.datetime], typer.Option("--as-of", formats=["%Y-%m-%d"], help="Check against the listings in force on this date.")] = None,
     rules: RulesOption = None,
     match_threshold: MatchOption = None,
     review_threshold: ReviewOption = None,
     db: DbOption = None,
 ) -> None:
-    """Check one entity by name."""
+    """Check one entity by name; say what was searched, and save the record with --record."""
+    if record is not None:
+        record_format(record)
     screener = Screener.from_db(default_db_path(db), _config(match_threshold, review_threshold, rules, as_of))
     result = screener.check(name, country=country, address=address)
     if as_json:
         out.print_json(json.dumps(verdict_json(result), default=str, ensure_ascii=False))
     else:
         print_verdict(result)
+        print_searched(result)
+    if record is not None:
+        sealed = check_record(result)
+        write_check_record(sealed, record)
+        err.print(f"Saved the check record to {record} ({HASH_FIELD} {sealed[HASH_FIELD]})", highlight=False)
 
 
 @app.command()
@@ -235,6 +246,19 @@ def print_verdict(result: ScreenResult) -> None:
                       f"{cand['matched_name']} ({cand['name_kind']})", cand["explanation"])
     out.print(table)
     print_list_ages(result)
+
+
+def print_searched(result: ScreenResult) -> None:
+    """When, with which thresholds and against which list dates a check searched (the lists follow)."""
+    metadata = result.metadata
+    thresholds = metadata.get("thresholds") or {}
+    when = f"lists in force on {metadata['as_of']}" if metadata.get("as_of") else "the latest snapshot of each list"
+    out.print(
+        f"Searched at {metadata.get('run_at')} against {when}; match threshold {thresholds.get('match')}, "
+        f"review threshold {thresholds.get('review')}; rules version {metadata.get('rules_version')}. "
+        "Save this record with --record check.html (or .json).",
+        soft_wrap=True, highlight=False,
+    )
 
 
 def print_summary(result: ScreenResult) -> None:

@@ -229,6 +229,19 @@ def test_check_an_entity_gives_a_cited_verdict_and_candidates(app):
     assert candidates["entity"][0].startswith("Xinjiang Zhongtai")
 
 
+def test_a_clean_check_says_what_it_searched_and_offers_the_sealed_record(app):
+    check(app, "Nordic Timber AB", "SE")
+    assert not app.exception and not app.error
+    text = markdown_text(app)
+    assert "What was searched" in text
+    for title in ("UFLPA", "Withhold Release Orders", "sanctions"):
+        assert title in text
+    caption = "\n".join(element.value for element in app.caption)
+    assert "match threshold" in caption and "Content hash (SHA-256)" in caption and "Checked at" in caption
+    labels = [button.label for button in app.get("download_button")]
+    assert {"Download printable record (HTML)", "Download record (JSON)"} <= set(labels)
+
+
 def test_check_accepts_chinese_script(app):
     check(app, "新疆生产建设兵团")
     assert not app.exception and not app.error

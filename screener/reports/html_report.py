@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 import polars as pl
 
 from screener.reports.tables import (
@@ -31,12 +33,25 @@ MATCH_FIELDS = (
     "snapshot", "explanation",
 )
 URL_SEPARATOR = " | "
+_URL = re.compile(r"(https?://[^\s<>\"']+[^\s<>\"'.,;:)\]])")
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+def environment() -> jinja2.Environment:
+    """The report templates, escaping every value, with the `linkify` filter."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["linkify"] = linkify
+    return env
+
+
+def linkify(text: str | None) -> Markup:
+    """Escaped text with every http(s) address in it made a link."""
+    pieces = _URL.split(text or "")
+    return Markup("").join(
+        Markup('<a href="{0}">{0}</a>').format(piece) if index % 2 else escape(piece)
+        for index, piece in enumerate(pieces)
     )
 
 
@@ -84,7 +99,7 @@ def render_html(result: ScreenResult) -> str:
     """The report as one HTML document."""
     tiers = tier_counts(result)
     largest = max(tiers["suppliers"].max() or 0, 1)
-    return _environment().get_template("report.html.j2").render(
+    return environment().get_template("report.html.j2").render(
         title=f"Forced-labour risk screening: {result.metadata.get('input') or 'suppliers'}",
         total=result.rows.height,
         tiers=tiers.with_columns(percent=(pl.col("suppliers") * 100 / largest).round(1)).to_dicts(),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
+
+from screener.reports.check_record import HASH_FIELD, check_record, record_html, record_json
 
 from screener.result import ScreenResult
 from screener.text import markdown_literal
 from screener.ui.data import supplier_candidates, supplier_row
+from screener.text import markdown_literal
 from screener.ui.state import attempt, current_screener
 from screener.ui.views import candidate_table, verdict_card
 
@@ -54,5 +59,33 @@ def show_verdict(result: ScreenResult) -> None:
     candidates = supplier_candidates(result, 0)
     st.subheader(markdown_literal(f"Verdict for {record['supplier']}"))
     verdict_card(record, candidates)
+    searched(check_record(result))
     st.markdown(f"**Top candidates** ({min(candidates.height, TOP_CANDIDATES)} of {candidates.height})")
     candidate_table(candidates.head(TOP_CANDIDATES))
+
+
+def searched(record: dict[str, Any]) -> None:
+    """What the check searched — lists, snapshots, as-of dates, thresholds, time — and the record to download."""
+    with st.container(border=True):
+        st.markdown("**What was searched**")
+        lists = "\n".join(
+            f"- {markdown_literal(snapshot['title'] or snapshot['source'])}: snapshot #{snapshot['snapshot_id']}, "
+            f"as of {snapshot['as_of'] or 'unknown'}" for snapshot in record["lists_searched"]
+        )
+        st.markdown(lists)
+        thresholds = record["thresholds"]
+        st.caption(
+            f"Checked at {record['checked_at']} against the {record['lists_as_of']}; match threshold "
+            f"{thresholds['match']}, review threshold {thresholds['review']}; rules version "
+            f"{record['rules_version']}. Content hash (SHA-256): `{record[HASH_FIELD]}`"
+        )
+        stem = "check-" + "".join(char if char.isalnum() else "-" for char in record["query"]["name"])[:60]
+        html_cell, json_cell, _ = st.columns([1, 1, 2])
+        html_cell.download_button(
+            "Download printable record (HTML)", record_html(record), file_name=f"{stem}.html", mime="text/html",
+            on_click="ignore", key="check_record_html",
+        )
+        json_cell.download_button(
+            "Download record (JSON)", record_json(record), file_name=f"{stem}.json", mime="application/json",
+            on_click="ignore", key="check_record_json",
+        )
