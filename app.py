@@ -17,6 +17,7 @@ navigation = st.navigation(
         st.Page(PAGES / "sources.py", title="Data sources", icon=":material/database:"),
         st.Page(PAGES / "rules.py", title="Rules", icon=":material/gavel:"),
         st.Page(PAGES / "portfolios.py", title="Portfolios", icon=":material/folder_shared:"),
+        st.Page(PAGES / "entity.py", title="Listed entity", icon=":material/badge:"),
     ]
 )
 st.sidebar.caption(

@@ -26,6 +26,7 @@ from screener.console import err, out
 from screener.cli_workflow import decide_command, decisions_app, help_when_bare, monitor_command, portfolio_app
 from screener.doctor import run_checks
 from screener.embedded import ensure_embedded
+from screener.entity import entity_profile
 from screener.errors import first_line
 from screener.freshness import ages_line, with_ages
 from screener.matching import MatchConfig
@@ -298,6 +299,46 @@ def print_list_ages(result: ScreenResult) -> None:
     for snapshot in snapshots:
         if snapshot.get("age_warning"):
             out.print(Text("warning:", "yellow"), snapshot["age_warning"], soft_wrap=True)
+
+
+@app.command()
+def entity(
+    entity_id: Annotated[str, typer.Argument(help="Entity id, e.g. uflpa:1a2b3c4d5e6f (match_entity_id in reports).", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Everything stored about one listed entity: names in every script, addresses, listing, status history, citations."""
+    profile = entity_profile(default_db_path(db), entity_id)
+    if as_json:
+        out.print_json(json.dumps(profile.as_dict(), default=str, ensure_ascii=False))
+        return
+    listing = profile.listing
+    out.print(Text(listing["name"], "bold"), f"({listing['entity_id']})", highlight=False)
+    out.print(Text(
+        f"{listing['list_name']} — {listing['program'] or 'no section given'}; listed {listing['start_date'] or 'date unknown'}"
+        f"{'; ended ' + str(listing['end_date']) if listing['end_date'] else ''}; status {listing['status'] or 'not confirmed'}"
+        f"{'; listed with its subsidiaries or affiliates' if listing['includes_affiliates'] else ''}."
+    ), soft_wrap=True)
+    names = Table(title="Names")
+    for column in ("name", "kind", "script"):
+        names.add_column(column, overflow="fold")
+    for row in profile.names.iter_rows(named=True):
+        names.add_row(Text(row["name"]), row["kind"], row["script"])
+    out.print(names)
+    for label, values in (("Addresses", profile.addresses), ("Sources", profile.urls)):
+        if values:
+            out.print(f"{label}:", highlight=False)
+            for value in values:
+                out.print("  •", Text(value), highlight=False, soft_wrap=True)
+    if listing.get("citation"):
+        out.print("Citation:", Text(listing["citation"]), highlight=False, soft_wrap=True)
+    history = Table(title="Status in each stored snapshot")
+    for column in ("snapshot", "as of", "snapshot state", "status", "listed", "ended", "section"):
+        history.add_column(column, overflow="fold")
+    for row in profile.history.iter_rows(named=True):
+        history.add_row(f"#{row['snapshot_id']}", str(row["snapshot_as_of"] or ""), row["snapshot_status"],
+                        row["status"] or "", str(row["start_date"] or ""), str(row["end_date"] or ""), row["program"] or "")
+    out.print(history)
 
 
 app.command("ingest")(ingest_command)

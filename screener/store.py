@@ -314,6 +314,19 @@ class Store:
         )
         return Lists(snapshots=snapshots, entities=entities, names=self._names_of(entities))
 
+    def entity_history(self, entity_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Every stored listing of one entity with its snapshot (newest first), and the names of the newest."""
+        listings = self.query(
+            """SELECT e.*, s.as_of AS snapshot_as_of, s.status AS snapshot_status, s.origin AS snapshot_origin,
+                      s.title AS snapshot_title, s.sha256 AS snapshot_sha256
+               FROM entities e JOIN snapshots s USING (snapshot_id)
+               WHERE e.entity_id = ? ORDER BY e.snapshot_id DESC""",
+            [entity_id],
+        )
+        if listings.is_empty():
+            return listings, self.query("SELECT * FROM names WHERE false")
+        return listings, self._names_of(listings.head(1))
+
     def _names_of(self, entities: pl.DataFrame) -> pl.DataFrame:
         """The names of the given (snapshot_id, entity_id) rows."""
         self.con.register("chosen_entities", entities.select("snapshot_id", "entity_id"))

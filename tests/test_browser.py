@@ -163,3 +163,20 @@ def test_a_clean_check_shows_what_was_searched_and_downloads_a_sealed_record(bro
     page.goto(printable.as_uri())
     expect(page.get_by_text(record["content_sha256"])).to_be_visible()
     save_screenshot(page, tmp_path, "check_record_print.png")
+
+
+def test_a_match_opens_its_entity_page_with_every_name(browser_app_url, chromium_page, tmp_path):
+    page = chromium_page
+    page.goto(f"{browser_app_url}/check")
+    page.get_by_label("Name", exact=True).fill("合盛硅业股份有限公司")
+    page.get_by_role("button", name="Check").click()
+    page.get_by_text("What was searched").wait_for()
+    link = page.get_by_role("link", name="entity page").first
+    href = link.get_attribute("href")
+    assert "entity?id=" in href
+    page.goto(f"{browser_app_url}/{href.split('/')[-1]}")
+    page.get_by_role("heading", name="Status in each stored snapshot").wait_for()
+    expect(page.get_by_role("heading", name="Names")).to_be_visible()
+    expect(page.get_by_role("cell", name="Chinese").first).to_be_visible()
+    expect(page.get_by_text("UFLPA Entity List").first).to_be_visible()
+    save_screenshot(page, tmp_path, "entity.png")

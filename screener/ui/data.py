@@ -6,7 +6,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 from typing import Any
 
 import polars as pl
@@ -223,9 +223,17 @@ def citation_lines(candidates: pl.DataFrame) -> list[str]:
             parts.append(f"status {listing['status']}")
         if listing["snapshot"]:
             parts.append(markdown_literal(listing["snapshot"]))
-        links = source_links(listing["source_urls"])
-        lines.append(f"{markdown_literal(listing['entity'])}: " + ", ".join(parts) + (f" — {links}" if links else ""))
+        links = " · ".join(
+            link for link in (source_links(listing["source_urls"]), f"[entity page]({entity_link(listing['entity_id'])})")
+            if link
+        )
+        lines.append(f"{markdown_literal(listing['entity'])}: " + ", ".join(parts) + f" — {links}")
     return lines
+
+
+def entity_link(entity_id: str) -> str:
+    """The app address of a listed entity's page, relative to any page of the app."""
+    return f"entity?id={quote(entity_id, safe=':')}"
 
 
 def source_links(urls: str | None) -> str:

@@ -1,0 +1,3 @@
+from screener.ui.entity_page import render
+
+render()
