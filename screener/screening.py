@@ -150,6 +150,7 @@ class Screener:
         return {
             "tool_version": __version__,
             "rules_version": self.ruleset.version,
+            "rules": {rule.id: {"title": rule.title, "tier": rule.tier, "basis": rule.basis} for rule in self.ruleset.rules},
             "snapshots": with_ages(
                 [
                     {**snapshot, "as_of": snapshot["as_of"].isoformat() if snapshot["as_of"] else None}

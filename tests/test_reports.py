@@ -373,13 +373,12 @@ def test_html_is_self_contained_and_escapes_hostile_names(tmp_path, result):
     assert HOSTILE_SCRIPT in text
     assert HOSTILE_FORMULA in text
     assert not any(link.startswith("javascript:") for link in parsed.links)
-    assert "javascript:alert(2)" in text
     assert "@media print" in html
 
 
 def test_html_lists_flagged_rows_by_tier_then_input_row_with_citations(tmp_path, result):
     html, parsed = parse_html(write_report(result, tmp_path / "report.html"))
-    flagged = html[html.index('id="flagged"'):html.index('id="sources"')]
+    flagged = html[html.index('id="flagged"'):html.index("Clear suppliers")]
     order = [SUPPLIERS["Supplier Name"][index] for index in (0, 1, 6)] + ["(no name)"]
     positions = [flagged.index(name.replace("&", "&amp;")) for name in order]
     assert positions == sorted(positions)
@@ -390,6 +389,15 @@ def test_html_lists_flagged_rows_by_tier_then_input_row_with_citations(tmp_path,
     for cited in ("UFLPA 2(d)(2)(B)(ii)", "listed 2022-06-21", "Federal Register 2022-16754",
                   "uflpa snapshot 3, as of 2025-01-15", "needs analyst review"):
         assert cited in flagged
+
+
+def test_html_prints_compactly_with_linked_urls_and_the_clear_suppliers_listed(tmp_path, result):
+    html, parsed = parse_html(write_report(result, tmp_path / "report.html"))
+    assert "@page { size: auto" in html and "Noto Sans CJK" in html
+    clear = html[html.index("Clear suppliers"):]
+    assert "Acme Textiles GmbH" in clear and "row 6" in clear
+    flagged = html[html.index('id="flagged"'):html.index("Clear suppliers")]
+    assert flagged.count("<li>") == 0 and "Also:" in flagged
 
 
 def test_html_summary_sources_and_how_to_read(tmp_path, result):

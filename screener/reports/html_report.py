@@ -75,9 +75,12 @@ def matches_by_row(result: ScreenResult) -> pl.DataFrame:
 
 
 def flagged_rows(result: ScreenResult) -> list[dict[str, Any]]:
-    """Every row not clear, most severe tier first then input order, with reasons and cited matches."""
+    """Every row not clear, most severe tier first then input order: its main reason in full (the legal basis,
+    printed once per rule elsewhere, left out), the other fired rules by title, and its matched listings."""
     rows = cited_rows(result).filter(pl.col("risk_tier") != "clear")
-    return (
+    rules = result.metadata.get("rules") or {}
+    titles = {rule_id: rule["title"] for rule_id, rule in rules.items()}
+    flagged = (
         rows.with_columns(rank=tier_rank())
         .sort(["rank", "row"])
         .join(matches_by_row(result), on="row", how="left", maintain_order="left")
@@ -88,11 +91,38 @@ def flagged_rows(result: ScreenResult) -> list[dict[str, Any]]:
             _supplier_field(result, rows, "address", "address"),
             "risk_tier",
             "risk_score",
-            pl.col("reasons").str.split(REASON_SEPARATOR).alias("reasons"),
+            pl.col("reasons").str.split(REASON_SEPARATOR).list.first().alias("main_reason"),
+            pl.col("fired_rules").list.slice(1).alias("other_rules"),
             "matches",
         )
         .to_dicts()
     )
+    bases = sorted({rule["basis"] for rule in rules.values() if rule.get("basis")}, key=len, reverse=True)
+    for row in flagged:
+        row["main_reason"] = without_bases(row["main_reason"] or "", bases)
+        row["other_rules"] = [titles.get(rule_id, rule_id) for rule_id in row["other_rules"] or []]
+    return flagged
+
+
+def without_bases(reason: str, bases: list[str]) -> str:
+    """The reason with any rule's legal-basis text taken out (the report prints each basis once)."""
+    for basis in bases:
+        reason = reason.replace(f" {basis}", "").replace(basis, "")
+    return reason
+
+
+def rule_bases(result: ScreenResult) -> list[dict[str, str]]:
+    """The title and legal basis of each rule that fired in the run, most frequent first."""
+    rules = result.metadata.get("rules") or {}
+    fired = rule_counts(result)["rule"].to_list()
+    return [{"title": rules[rule]["title"], "basis": rules[rule]["basis"]}
+            for rule in fired if rule in rules and rules[rule].get("basis")]
+
+
+def clear_rows(result: ScreenResult) -> list[dict[str, Any]]:
+    """The rows rated clear, in input order: where they are in the file and the supplier's name."""
+    rows = cited_rows(result).filter(pl.col("risk_tier") == "clear").sort("row")
+    return rows.select(location_label(rows).alias("location"), _supplier_field(result, rows, "name", "supplier")).to_dicts()
 
 
 def render_html(result: ScreenResult) -> str:
@@ -106,6 +136,8 @@ def render_html(result: ScreenResult) -> str:
         lists=list_counts(result).to_dicts(),
         rules=rule_counts(result).to_dicts(),
         flagged=flagged_rows(result),
+        clear=clear_rows(result),
+        bases=rule_bases(result),
         snapshots=snapshots_frame(result.metadata).with_columns(urls=pl.col("url").str.split(URL_SEPARATOR)).to_dicts(),
         facts=run_facts(result),
     )
