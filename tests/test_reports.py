@@ -292,6 +292,23 @@ def test_xlsx_sheets_results_formatting_and_values(tmp_path, result):
     assert sheet.column_dimensions[reasons_letter].width > 3 * sheet.column_dimensions[row_letter].width
 
 
+def test_xlsx_keeps_numbers_as_numbers_wraps_reasons_and_links_sources(tmp_path):
+    height = len(SUPPLIERS["Supplier Name"])
+    suppliers = SUPPLIERS | {"Spend": [str(1000 * n) for n in range(height - 1)] + [""],
+                             "Ref": [f"00{n}" for n in range(height)], "Rate": ["0.5"] * height}
+    book = openpyxl.load_workbook(write_report(make_result(suppliers), tmp_path / "r.xlsx"))
+    sheet = book["Results"]
+    header = [cell.value for cell in sheet[1]]
+    cell = lambda row, name: sheet.cell(row, header.index(name) + 1)  # noqa: E731
+    assert cell(3, "Spend").value == 1000 and cell(2, "Rate").value == 0.5
+    assert cell(2, "Ref").value == "000" and cell(2, "Notes").value == "aluminium"
+    assert cell(2, "reasons").alignment.wrap_text
+    assert cell(2, "match_url").hyperlink.target == UFLPA_URL
+    hoshine = cell(8, "match_url")
+    assert hoshine.hyperlink.target == BIS_URL and hoshine.value == f"{BIS_URL} | {PRESS_URL}"
+    assert cell(2, "Supplier Name").font.name == "Microsoft YaHei"
+
+
 def test_xlsx_neutralises_formulas_and_stores_them_as_text(tmp_path, result):
     book = openpyxl.load_workbook(write_report(result, tmp_path / "report.xlsx"))
     sheet = book["Results"]

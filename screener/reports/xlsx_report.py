@@ -15,6 +15,8 @@ from xlsxwriter.worksheet import Worksheet
 
 from screener.reports.tables import (
     ReportError,
+    input_column,
+    input_columns,
     list_counts,
     neutralise_formulas,
     report_candidates,
@@ -41,6 +43,12 @@ HEADER_FORMAT = {"bold": True, "bg_color": "#D9D9D9", "text_wrap": True, "valign
 _WIDE_CHARACTERS = r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]"
 MIN_WIDTH, MAX_WIDTH = 6, 60
 PIXELS_PER_CHARACTER = 7
+CJK_FONT = "Microsoft YaHei"  # a font with Chinese glyphs that Excel ships on Windows; others substitute their own
+WRAPPED_COLUMNS = ("reasons",)
+LINK_COLUMNS = ("match_url", "source_url")
+MAX_LINKS_PER_SHEET = 65_000  # Excel stores at most 65,530 hyperlinks in a sheet
+_PLAIN_DECIMAL = r"^-?(0|[1-9][0-9]{0,14})(\.[0-9]+)?$"
+_URL_START = r"^https?://"
 # every string written as text: never turned into a formula, a hyperlink (file:, external:, data:) or a number
 WORKBOOK_OPTIONS = {
     "strings_to_formulas": False,
@@ -48,6 +56,7 @@ WORKBOOK_OPTIONS = {
     "strings_to_numbers": False,
     "nan_inf_to_errors": True,
     "default_date_format": "yyyy-mm-dd",
+    "default_format_properties": {"font_name": CJK_FONT},
 }
 
 
@@ -100,14 +109,45 @@ def cell_writer(sheet: Worksheet, dtype: pl.DataType) -> Callable[..., object]:
     raise ReportError(f"column type {dtype} cannot be written to a spreadsheet cell; convert it to text first")
 
 
-def write_column_cells(sheet: Worksheet, first_row: int, column: int, values: pl.Series, style: Format) -> None:
-    """Store the non-empty values of one column downwards from first_row; empty cells are not written."""
+def write_column_cells(
+    sheet: Worksheet, first_row: int, column: int, values: pl.Series, style: Format, *, links: bool = False
+) -> None:
+    """Store the non-empty values of one column downwards from first_row; empty cells are not written.
+
+    With `links`, a cell starting with a web address links to it (its first one, when several are listed).
+    """
     present = values.to_frame("value").with_row_index("row", offset=first_row).filter(pl.col("value").is_not_null())
     if values.dtype == pl.String:
         present = present.filter(pl.col("value") != "")
     write = cell_writer(sheet, values.dtype)
+    if links:
+        present = present.with_columns(
+            url=pl.when(pl.col("value").str.contains(_URL_START)).then(pl.col("value").str.extract(r"^(\S+)"))
+        )
+        for row, value, url in present.select("row", "value", "url").iter_rows():
+            if url:
+                sheet.write_url(row, column, url, style, string=value)
+            else:
+                write(row, column, value, style)
+        return
     for row, value in zip(present["row"].to_list(), present["value"].to_list(), strict=True):
         write(row, column, value, style)
+
+
+def with_numbers(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The given text columns as numbers where every non-empty value is a plain decimal number (no leading zeros,
+    at most 15 digits before the point), so spreadsheets sum and sort them; codes and ids with zeros stay text."""
+    def values(column: str) -> pl.Series:
+        return frame[column].str.strip_chars().replace("", None).drop_nulls()
+
+    numeric = {
+        column: pl.Int64 if values(column).str.contains(r"^-?[0-9]+$").all() else pl.Float64
+        for column in columns
+        if frame.schema[column] == pl.String and values(column).len() and values(column).str.contains(_PLAIN_DECIMAL).all()
+    }
+    return frame.with_columns(
+        pl.col(column).str.strip_chars().replace("", None).cast(dtype) for column, dtype in numeric.items()
+    )
 
 
 def table_name(workbook: xlsxwriter.Workbook) -> str:
@@ -137,8 +177,12 @@ def write_sheet(
             for name, style in zip(safe.columns, styles, strict=True)
         ],
     })
+    wrap = workbook.add_format({"valign": "top", "text_wrap": True})
+    linked = safe.height <= MAX_LINKS_PER_SHEET
     for index, (values, style) in enumerate(zip(safe.iter_columns(), styles, strict=True)):
-        write_column_cells(worksheet, first_row + 1, first_column + index, values, style)
+        style = wrap if values.name in WRAPPED_COLUMNS else style
+        write_column_cells(worksheet, first_row + 1, first_column + index, values, style,
+                           links=linked and values.name in LINK_COLUMNS)
     if sized:
         for index, width in enumerate(column_widths(safe).values()):
             worksheet.set_column_pixels(first_column + index, first_column + index, width)
@@ -195,6 +239,8 @@ def colour_tiers(workbook: xlsxwriter.Workbook, sheet: Worksheet, frame: pl.Data
 def write_results(workbook: xlsxwriter.Workbook, result: ScreenResult) -> int:
     """Every row in input order with its verdict, header frozen, tiers coloured; the number of cells cut."""
     rows = report_rows(result)
+    codes = {column for role in ("hs_code", "uscc") if (column := input_column(result, rows, role))}
+    rows = with_numbers(rows, [column for column in input_columns(result) if column in rows.columns and column not in codes])
     sheet = write_sheet(workbook, "Results", rows)
     sheet.freeze_panes(1, 0)
     colour_tiers(workbook, sheet, rows)
