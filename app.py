@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from screener.ui.state import attempt, current_screener
-from screener.ui.views import list_age_banner
+from screener.ui.views import list_age_banner, settings_panel
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
@@ -24,6 +24,7 @@ st.sidebar.caption(
     "Screens suppliers against the UFLPA Entity List, CBP Withhold Release Orders and Findings and "
     "Xinjiang-related sanctions. A flag is a lead to investigate, not a legal determination."
 )
+settings_panel()
 loaded = attempt("Cannot read the lists", current_screener)
 if loaded is not None:
     list_age_banner(loaded.lists.snapshots)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -240,6 +241,16 @@ def test_a_clean_check_says_what_it_searched_and_offers_the_sealed_record(app):
     assert "match threshold" in caption and "Content hash (SHA-256)" in caption and "Checked at" in caption
     labels = [button.label for button in app.get("download_button")]
     assert {"Download printable record (HTML)", "Download record (JSON)"} <= set(labels)
+
+
+def test_thresholds_and_list_date_set_in_the_sidebar_apply_to_the_check(app):
+    app.date_input(key="setting_as_of").set_value(dt.date(2021, 1, 1)).run()
+    app.slider(key="setting_match_threshold").set_value(99.5).run()
+    check(app, "Hoshine Silicon Industry (Shanshan) Co., Ltd.", "CN")
+    assert not app.exception and not app.error
+    caption = "\n".join(element.value for element in app.caption)
+    assert "match threshold 99.5" in caption and "2021-01-01" in caption
+    assert "UFLPA Entity List" not in markdown_text(app).split("What was searched")[0]
 
 
 def test_check_accepts_chinese_script(app):

@@ -54,7 +54,7 @@ def check_record(result: ScreenResult) -> dict[str, Any]:
         "lists_searched": [
             {field: snapshot.get(field) for field in SNAPSHOT_FIELDS} for snapshot in metadata.get("snapshots") or []
         ],
-        "lists_as_of": metadata.get("as_of") or "latest snapshot of each list",
+        "lists_as_of": metadata.get("as_of"),
         "thresholds": metadata.get("thresholds"),
         "rules_version": metadata.get("rules_version"),
         "tool_version": metadata.get("tool_version"),

@@ -75,7 +75,9 @@ def searched(record: dict[str, Any]) -> None:
         st.markdown(lists)
         thresholds = record["thresholds"]
         st.caption(
-            f"Checked at {record['checked_at']} against the {record['lists_as_of']}; match threshold "
+            f"Checked at {record['checked_at']} against "
+            + (f"the listings in force on {record['lists_as_of']}" if record["lists_as_of"] else "the latest lists")
+            + "; match threshold "
             f"{thresholds['match']}, review threshold {thresholds['review']}; rules version "
             f"{record['rules_version']}. Content hash (SHA-256): `{record[HASH_FIELD]}`"
         )

@@ -45,17 +45,19 @@ UPLOAD_KEY = "upload"
 RESULT_KEY = "screening"
 SHEETS_KEY = "upload_sheets"
 RESULT_COLUMNS = {
-    "in_file": st.column_config.TextColumn("in file", help="Sheet and row of the supplier in the uploaded file"),
-    "supplier": st.column_config.TextColumn("supplier"),
-    "tier": st.column_config.TextColumn("tier"),
-    "score": st.column_config.NumberColumn("risk score", format="%.0f"),
-    "matched_entity": st.column_config.TextColumn("matched entity"),
-    "list": st.column_config.TextColumn("list"),
-    "match_score": st.column_config.NumberColumn("name score", format="%.1f"),
+    "in_file": st.column_config.TextColumn("in file", help="Sheet and row of the supplier in the uploaded file", width="small"),
+    "supplier": st.column_config.TextColumn("supplier", width="medium"),
+    "tier": st.column_config.TextColumn("tier", width="small"),
+    "score": st.column_config.NumberColumn("risk", format="%.0f", width="small"),
+    "list": st.column_config.TextColumn("list", width="medium"),
     "main_reason": st.column_config.TextColumn("main reason", width="large"),
+    "matched_entity": st.column_config.TextColumn("matched entity"),
+    "match_score": st.column_config.NumberColumn("name score", format="%.1f"),
     "program": st.column_config.TextColumn("program / section"),
     "source_url": st.column_config.LinkColumn("source", display_text="open"),
 }
+PAGE_ROWS = 500
+CLICKED_KEY = "results_clicked_row"
 
 
 def render() -> None:
@@ -73,11 +75,12 @@ def render() -> None:
     frame, source_id = uploaded_frame(upload)
     if frame is None:
         return
-    st.subheader("Preview")
+    screened = (st.session_state.get(RESULT_KEY) or {}).get("source_id") == source_id
     columns = frame.width - sum(column in SOURCE_COLUMNS for column in frame.columns)
-    st.caption(markdown_literal(f"{upload.name}: {frame.height:,} rows, {columns} columns (first {PREVIEW_ROWS} shown)"))
-    st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
-    mapping = column_mapping_form(frame, source_id, upload.name)
+    with st.expander(markdown_literal(f"Preview and columns of {upload.name}"), expanded=not screened):
+        st.caption(markdown_literal(f"{upload.name}: {frame.height:,} rows, {columns} columns (first {PREVIEW_ROWS} shown)"))
+        st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
+        mapping = column_mapping_form(frame, source_id, upload.name)
     if mapping is not None and st.button("Screen suppliers", type="primary", key="screen_button"):
         run_screening(frame, mapping, source_id, upload.name)
     screening = st.session_state.get(RESULT_KEY)
@@ -201,15 +204,36 @@ def show_results(screening: dict[str, Any]) -> None:
     downloads(result)
     charts(result, table)
     shown = filter_results(table, result_filter(table, screening["source_id"]))
-    st.caption(f"{shown.height:,} of {table.height:,} suppliers shown, most severe first")
-    st.dataframe(
-        styled(shown),
+    page = page_of(shown, screening["source_id"])
+    picked = st.dataframe(
+        styled(page),
         hide_index=True,
         column_order=list(RESULT_COLUMNS),
         column_config=RESULT_COLUMNS,
         key="results_table",
+        on_select="rerun",
+        selection_mode="single-row",
     )
+    clicked = page["row"][picked.selection.rows[0]] if picked.selection.rows else None
+    if clicked is not None and clicked != st.session_state.get(CLICKED_KEY):
+        st.session_state["detail_row"] = clicked
+    st.session_state[CLICKED_KEY] = clicked
     detail_panel(result, shown)
+
+
+def page_of(shown: pl.DataFrame, source_id: str) -> pl.DataFrame:
+    """The page of the results the user is on ({PAGE_ROWS} rows a page), with a caption saying where it is."""
+    pages = max(1, -(-shown.height // PAGE_ROWS))
+    number = 1
+    if pages > 1:
+        number = int(st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"results_page_{source_id}"))
+    first = (number - 1) * PAGE_ROWS
+    st.caption(
+        f"{shown.height:,} suppliers match the filters, most severe first; rows {first + 1:,}–"
+        f"{min(first + PAGE_ROWS, shown.height):,} shown. Click a row to open its detail below."
+        if shown.height else "No supplier matches the filters."
+    )
+    return shown.slice(first, PAGE_ROWS)
 
 
 def summary(result: ScreenResult, seconds: float) -> None:
@@ -307,7 +331,14 @@ def detail_panel(result: ScreenResult, shown: pl.DataFrame) -> None:
     if shown.is_empty():
         st.info("No supplier matches the filters.")
         return
-    choices = shown.head(DETAIL_CHOICES).select("row", "in_file", "supplier", "tier")
+    chosen = st.session_state.get("detail_row")
+    listed = shown.head(DETAIL_CHOICES)
+    if chosen is not None and chosen not in listed["row"]:
+        found = shown.filter(pl.col("row") == chosen)
+        if found.is_empty():
+            st.session_state.pop("detail_row")
+        listed = pl.concat([found, listed])
+    choices = listed.select("row", "in_file", "supplier", "tier")
     labels = {
         row: f"{where} · {supplier or '(no name)'} · {tier}" for row, where, supplier, tier in choices.iter_rows()
     }

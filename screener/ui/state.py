@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime as dt
 import re
 import tempfile
 from collections.abc import Callable
@@ -21,6 +22,9 @@ from screener.screening import ScreenConfig, Screener
 
 T = TypeVar("T")
 RULES_KEY = "custom_rules"
+MATCH_KEY = "setting_match_threshold"
+REVIEW_KEY = "setting_review_threshold"
+AS_OF_KEY = "setting_as_of"
 
 
 def db_path() -> Path:
@@ -29,14 +33,24 @@ def db_path() -> Path:
 
 
 @st.cache_resource(show_spinner="Loading the lists and building the name index…", max_entries=4)
-def base_screener(database: str, match: MatchConfig) -> Screener:
-    """The lists and matcher for one database and thresholds, built once and shared by every session."""
-    return Screener.from_db(Path(database), ScreenConfig(match=match))
+def base_screener(database: str, match: MatchConfig, as_of: dt.date | None = None) -> Screener:
+    """The lists and matcher for one database, thresholds and list date, built once and shared by every session."""
+    return Screener.from_db(Path(database), ScreenConfig(match=match, as_of=as_of))
+
+
+def session_settings() -> tuple[MatchConfig, dt.date | None]:
+    """This session's thresholds and list date (the defaults until the user changes them in the sidebar)."""
+    defaults = MatchConfig()
+    match = MatchConfig(
+        match_threshold=float(st.session_state.get(MATCH_KEY, defaults.match_threshold)),
+        review_threshold=float(st.session_state.get(REVIEW_KEY, defaults.review_threshold)),
+    )
+    return match, st.session_state.get(AS_OF_KEY)
 
 
 def current_screener() -> Screener:
-    """The shared Screener, with this session's custom rules when the user uploaded some."""
-    base = base_screener(str(db_path()), MatchConfig())
+    """The shared Screener for this session's settings, with its custom rules when the user uploaded some."""
+    base = base_screener(str(db_path()), *session_settings())
     custom = st.session_state.get(RULES_KEY)
     if not custom:
         return base

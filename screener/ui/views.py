@@ -8,8 +8,10 @@ import polars as pl
 import streamlit as st
 
 from screener.freshness import ages_line, with_ages
+from screener.matching import MatchConfig
 from screener.text import markdown_literal
 from screener.ui.data import TIER_COLOURS, citation_lines
+from screener.ui.state import AS_OF_KEY, MATCH_KEY, REVIEW_KEY, session_settings
 
 CANDIDATE_COLUMNS = {
     "score": st.column_config.NumberColumn("score", format="%.1f", help="Name similarity, 0-100"),
@@ -37,6 +39,24 @@ CANDIDATE_ORDER = (
     "source_url",
     "name_kind",
 )
+
+
+def settings_panel() -> None:
+    """Sidebar controls for the thresholds and the list date every page screens with (as the CLI's options)."""
+    defaults = MatchConfig()
+    with st.sidebar.expander("Screening settings", expanded=False):
+        st.slider("Match threshold", 50.0, 100.0, defaults.match_threshold, 0.5, key=MATCH_KEY,
+                  help="Name score (0-100) from which a listed name is flagged (--match-threshold).")
+        st.slider("Review threshold", 40.0, 100.0, defaults.review_threshold, 0.5, key=REVIEW_KEY,
+                  help="Name score from which a listed name is shown for analyst review (--review-threshold).")
+        st.date_input("Lists in force on", value=None, key=AS_OF_KEY, format="YYYY-MM-DD",
+                      help="Leave empty for the latest lists; a date screens against the listings in force then (--as-of).")
+        match, as_of = session_settings()
+        if match.review_threshold > match.match_threshold:
+            st.error("The review threshold must not be above the match threshold.", icon="⚠️")
+        elif (match, as_of) != (defaults, None):
+            st.caption(f"Screening with match {match.match_threshold}, review {match.review_threshold}"
+                       + (f", lists in force on {as_of}" if as_of else "") + ".")
 
 
 def tier_badge(tier: str, score: Any) -> None:
