@@ -412,9 +412,10 @@ def test_citations_link_only_to_web_addresses():
     candidates = pl.DataFrame({
         "band": ["match", "match"], "entity": ["Evil ](javascript:alert(1)) Co", "Good Co"], "list": ["L", "L"],
         "program": [None, None], "citation": [None, None], "start_date": [None, None], "status": [None, None],
-        "snapshot": [None, None],
+        "snapshot": [None, None], "entity_id": ["uflpa:1", "uflpa:2"],
         "source_urls": ["data:text/html,<script>alert(1)</script> | javascript:alert(1)", "https://www.dhs.gov/x"],
     })
     first, second = citation_lines(candidates)
-    assert "](" not in first.replace("\\]\\(", "")
-    assert second.endswith("[dhs\\.gov](https://www.dhs.gov/x)")
+    assert first.endswith(" — [entity page](entity?id=uflpa:1)")
+    assert "](" not in first.removesuffix(" — [entity page](entity?id=uflpa:1)").replace("\\]\\(", "")
+    assert second.endswith("[dhs\\.gov](https://www.dhs.gov/x) · [entity page](entity?id=uflpa:2)")
