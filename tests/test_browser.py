@@ -134,7 +134,7 @@ def test_the_server_keeps_answering_after_every_hostile_upload(browser_app_url, 
         if item.error:
             page.get_by_role("alert").filter(has_text=item.error).first.wait_for()
         else:
-            page.get_by_role("heading", name="Preview").wait_for()
+            page.get_by_text("Preview and columns of").first.wait_for()
         assert httpx.get(f"{browser_app_url}/_stcore/health", timeout=10).text.strip() == "ok", item.filename
     page.locator("input[type=file]").first.set_input_files(str(EXAMPLE_SUPPLIERS))
     page.get_by_role("button", name="Screen suppliers").click()
@@ -180,3 +180,18 @@ def test_a_match_opens_its_entity_page_with_every_name(browser_app_url, chromium
     expect(page.get_by_role("cell", name="Chinese").first).to_be_visible()
     expect(page.get_by_text("UFLPA Entity List").first).to_be_visible()
     save_screenshot(page, tmp_path, "entity.png")
+
+
+def test_the_headline_match_is_the_listing_that_decided_the_tier(browser_page, tmp_path):
+    page = browser_page
+    page.locator("input[type=file]").first.set_input_files(str(EXAMPLE_SUPPLIERS))
+    page.get_by_role("button", name="Screen suppliers").click()
+    page.get_by_text("suppliers screened in").wait_for()
+    search = page.get_by_placeholder("supplier, entity or reason")
+    search.fill("Hetian Taida")
+    search.press("Enter")
+    page.get_by_text("1 of 45 suppliers shown").wait_for()
+    headline = page.get_by_text("Headline match (the listing behind the tier)")
+    expect(headline).to_contain_text("Hetian Taida Apparel")
+    expect(headline).to_contain_text("on UFLPA Entity List")
+    save_screenshot(page, tmp_path, "headline_match.png")

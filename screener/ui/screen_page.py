@@ -194,6 +194,7 @@ def run_screening(frame: pl.DataFrame, mapping: ColumnMapping, source_id: str, f
         "table": results_table(result),
         "seconds": time.perf_counter() - started,
     }
+    st.rerun()  # fold the preview and column form away now that results exist
 
 
 def show_results(screening: dict[str, Any]) -> None:
@@ -204,7 +205,7 @@ def show_results(screening: dict[str, Any]) -> None:
     downloads(result)
     charts(result, table)
     shown = filter_results(table, result_filter(table, screening["source_id"]))
-    page = page_of(shown, screening["source_id"])
+    page = page_of(shown, table.height, screening["source_id"])
     picked = st.dataframe(
         styled(page),
         hide_index=True,
@@ -221,17 +222,16 @@ def show_results(screening: dict[str, Any]) -> None:
     detail_panel(result, shown)
 
 
-def page_of(shown: pl.DataFrame, source_id: str) -> pl.DataFrame:
+def page_of(shown: pl.DataFrame, total: int, source_id: str) -> pl.DataFrame:
     """The page of the results the user is on ({PAGE_ROWS} rows a page), with a caption saying where it is."""
     pages = max(1, -(-shown.height // PAGE_ROWS))
     number = 1
     if pages > 1:
         number = int(st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"results_page_{source_id}"))
     first = (number - 1) * PAGE_ROWS
+    rows = f" (rows {first + 1:,}–{min(first + PAGE_ROWS, shown.height):,} on this page)" if pages > 1 else ""
     st.caption(
-        f"{shown.height:,} suppliers match the filters, most severe first; rows {first + 1:,}–"
-        f"{min(first + PAGE_ROWS, shown.height):,} shown. Click a row to open its detail below."
-        if shown.height else "No supplier matches the filters."
+        f"{shown.height:,} of {total:,} suppliers shown{rows}, most severe first. Click a row to open its detail below."
     )
     return shown.slice(first, PAGE_ROWS)
 

@@ -70,7 +70,7 @@ def verdict_card(record: dict[str, Any], candidates: pl.DataFrame) -> None:
         tier_badge(record["risk_tier"], record["risk_score"])
         if record.get("match_name"):
             st.markdown(
-                f"Best match: **{markdown_literal(record['match_name'])}** on "
+                f"Headline match (the listing behind the tier): **{markdown_literal(record['match_name'])}** on "
                 f"{markdown_literal(record.get('match_list') or 'a list')} (name score {record.get('match_score')})"
             )
         reasons = record.get("reason_list") or []
