@@ -64,7 +64,12 @@ def parse_decision(text: str) -> str:
 
 def default_analyst() -> str:
     """Who is deciding: $SCREENER_ANALYST, else the login name."""
-    return os.environ.get(ANALYST_ENV) or getpass.getuser()
+    return configured_analyst() or getpass.getuser()
+
+
+def configured_analyst() -> str:
+    """$SCREENER_ANALYST, or '' — what a shared server's web app offers (its login is not the analyst's)."""
+    return os.environ.get(ANALYST_ENV, "").strip()
 
 
 def md5_hex(texts: pl.Series) -> pl.Series:

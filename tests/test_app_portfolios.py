@@ -125,6 +125,16 @@ def test_a_taken_name_or_an_unreadable_file_is_refused_with_one_line(page, lists
         assert store.query("SELECT supplier_count FROM portfolios").rows() == [(2,)]
 
 
+def test_the_analyst_is_never_the_servers_login(page, lists_db, monkeypatch):
+    monkeypatch.delenv("SCREENER_ANALYST")
+    create(page, "Tier 1", "Ninestar Corporation")
+    pick_match(page, NINESTAR)
+    assert page.text_input(key="decision_analyst").value == ""
+    decide(page, "false_positive", "Different company")
+    assert any("analyst" in error.value for error in page.error)
+    assert stored_decisions(lists_db).is_empty()
+
+
 def test_a_decision_from_the_buttons_is_audited_and_dismisses_the_match_on_rescreen(page, lists_db):
     create(page, "Tier 1", "Ninestar Corporation", "Quiet Meadow Textiles GmbH")
     pick_match(page, NINESTAR)

@@ -396,7 +396,8 @@ def decision_panel(name: str, matches: pl.DataFrame) -> None:
 
 def decision_form(name: str, supplier_key: str, entity_id: str) -> None:
     comment = st.text_area("Comment (required: why, kept in the audit log)", key="decision_comment")
-    analyst = st.text_input("Analyst", value=decision_log.default_analyst(), key="decision_analyst")
+    analyst = st.text_input("Analyst (required: your name)", value=decision_log.configured_analyst(),
+                            key="decision_analyst")
     for cell, (decision, label) in zip(st.columns(len(DECISION_BUTTONS)), DECISION_BUTTONS.items(), strict=True):
         if cell.button(label, key=f"decide_{decision}"):
             record_decision(name, supplier_key, entity_id, decision, comment, analyst)

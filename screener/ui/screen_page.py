@@ -75,7 +75,9 @@ def render() -> None:
     frame, source_id = uploaded_frame(upload)
     if frame is None:
         return
+    # folded once results exist, or from the run in which the Screen button was pressed
     screened = (st.session_state.get(RESULT_KEY) or {}).get("source_id") == source_id
+    screened = screened or bool(st.session_state.get("screen_button"))
     columns = frame.width - sum(column in SOURCE_COLUMNS for column in frame.columns)
     with st.expander(markdown_literal(f"Preview and columns of {upload.name}"), expanded=not screened):
         st.caption(markdown_literal(f"{upload.name}: {frame.height:,} rows, {columns} columns (first {PREVIEW_ROWS} shown)"))
@@ -194,7 +196,6 @@ def run_screening(frame: pl.DataFrame, mapping: ColumnMapping, source_id: str, f
         "table": results_table(result),
         "seconds": time.perf_counter() - started,
     }
-    st.rerun()  # fold the preview and column form away now that results exist
 
 
 def show_results(screening: dict[str, Any]) -> None:
