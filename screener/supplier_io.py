@@ -89,6 +89,11 @@ def read_supplier_table(source: str | Path | bytes, *, filename: str = "", sheet
         raise InputFileError(f"{label} holds more than {MAX_FILE_BYTES // 1024**2} MB, the limit for a supplier list")
     if not data.strip():
         raise InputFileError(f"{label} is empty: it has no header and no rows")
+    if filename.lower().endswith(".numbers"):
+        raise InputFileError(
+            f"{label} is an Apple Numbers file, which cannot be read: in Numbers choose File > Export To > CSV "
+            "(or Excel) and screen that file"
+        )
     if data.startswith((_ZIP_MAGIC, _OLE_MAGIC)) or filename.lower().endswith(EXCEL_SUFFIXES):
         table = SupplierTable(_read_spreadsheet(data, label, sheet))
     else:

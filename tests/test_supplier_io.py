@@ -2,6 +2,7 @@
 
 import csv
 import io
+import zipfile
 
 import polars as pl
 import pytest
@@ -75,6 +76,48 @@ def test_unreadable_files_get_one_clear_message(tmp_path, content, message):
     path = tmp_path / "suppliers.csv"
     path.write_bytes(content)
     with pytest.raises(InputFileError, match=message):
+        read_suppliers(path)
+
+
+def ods_bytes(rows: list[list[str]]) -> bytes:
+    """A minimal OpenDocument spreadsheet (as LibreOffice or Google Sheets export) with one sheet."""
+    cells = "".join(
+        "<table:table-row>" + "".join(
+            f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>' for value in row
+        ) + "</table:table-row>" for row in rows
+    )
+    office = "urn:oasis:names:tc:opendocument:xmlns"
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="{office}:office:1.0" '
+        f'xmlns:table="{office}:table:1.0" xmlns:text="{office}:text:1.0" office:version="1.2"><office:body>'
+        f'<office:spreadsheet><table:table table:name="Suppliers">{cells}</table:table></office:spreadsheet>'
+        "</office:body></office:document-content>"
+    )
+    manifest = (
+        f'<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="{office}:manifest:1.0" '
+        'manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry '
+        'manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content)
+    return buffer.getvalue()
+
+
+def test_an_ods_spreadsheet_is_read_like_a_workbook(tmp_path):
+    path = tmp_path / "suppliers.ods"
+    path.write_bytes(ods_bytes([["Vendor Name", "Country"], [ROWS[0][0], "CN"]]))
+    frame = read_suppliers(path)
+    assert frame.select("source_sheet", "source_row", "Vendor Name").rows() == [("Suppliers", 2, ROWS[0][0])]
+
+
+def test_an_apple_numbers_file_gets_advice_to_export_it(tmp_path):
+    path = tmp_path / "suppliers.numbers"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 64)
+    with pytest.raises(InputFileError, match="Apple Numbers file.*Export To > CSV"):
         read_suppliers(path)
 
 

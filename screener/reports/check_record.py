@@ -10,26 +10,12 @@ from typing import Any
 
 import polars as pl
 
+from screener.reports.json_report import MATCH_FIELDS
 from screener.reports.tables import REASON_SEPARATOR, ReportError
 from screener.result import ScreenResult
 
 HASH_FIELD = "content_sha256"
 RECORD_FORMATS = ("json", "html")
-CANDIDATE_FIELDS = {
-    "entity_id": "entity_id",
-    "entity_name": "name",
-    "matched_name": "matched_name",
-    "name_kind": "name_kind",
-    "list": "list_name",
-    "program": "program",
-    "score": "score",
-    "band": "band",
-    "status": "status",
-    "listed_on": "start_date",
-    "citation": "citation",
-    "source_url": "source_url",
-    "explanation": "explanation",
-}
 SNAPSHOT_FIELDS = ("source", "title", "snapshot_id", "as_of", "age_days", "sha256", "url", "origin", "coverage")
 
 
@@ -66,7 +52,7 @@ def candidate_records(candidates: pl.DataFrame) -> list[dict[str, Any]]:
     """Every candidate at or above the review threshold, best first, as plain values."""
     if candidates.is_empty():
         return []
-    present = {field: column for field, column in CANDIDATE_FIELDS.items() if column in candidates.columns}
+    present = {field: column for field, column in MATCH_FIELDS.items() if column in candidates.columns}
     frame = candidates.sort("score", descending=True).select(
         *(pl.col(column).alias(field) for field, column in present.items())
     )
