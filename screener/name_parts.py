@@ -40,6 +40,11 @@ COUNTRY_WORDS = {
 }
 """Country words of company names, with the region key they stand for."""
 
+DIVERSIFIED_WORD = "industry"
+"""'Industrial', 实业: as a name's only industry word it states an industry of its own (a diversified business), as
+the enterprise-name rules read it, so 'Yasheng Industrial' and 'Yasheng International Trade' are two companies."""
+DIVERSIFIED_GROUP = "industrial"
+
 EMPTY_ROLES = {"role": pl.String, "region": pl.String, "group": pl.String}
 
 
@@ -134,7 +139,7 @@ def word_roles(
         .then(pl.lit("common"))
         .otherwise(pl.lit("trade"))
     )
-    with_roles = marked.with_columns(role=role)
+    with_roles = _diversified(marked.with_columns(role=role), key)
     no_trade = ~(pl.col("role") == "trade").any().over(key)
     last_run_place = (pl.col("role") == "place") & pl.col("in_run") & (
         pl.col("pos") == pl.col("pos").filter(pl.col("role") == "place").max().over(key)
@@ -150,4 +155,13 @@ def word_roles(
         "role",
         region=pl.when(pl.col("role") == "place").then(pl.col("regions")),
         group=pl.when(pl.col("role") == "industry").then(pl.col("group")),
+    )
+
+
+def _diversified(words: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The generic word 'industry' as the only industry word of a name: an industry of its own."""
+    alone = (pl.col("word") == DIVERSIFIED_WORD) & ~(pl.col("role") == "industry").any().over(key)
+    return words.with_columns(
+        group=pl.when(alone).then(pl.lit(DIVERSIFIED_GROUP)).otherwise(pl.col("group")),
+        role=pl.when(alone).then(pl.lit("industry")).otherwise(pl.col("role")),
     )

@@ -26,6 +26,11 @@ LISTED = [
     ("Qorvane Silicon Industry (Shanshan) Co., Ltd.", True, []),
     ("Qixin Green Energy Co., Ltd.", False, [("QX Solar", "alias", "en")]),
     ("Tangshan Moheng Machinery Group", False, []),
+    (
+        "Gansu Brivant International Trading Co., Ltd.",
+        False,
+        [("Gansu Brivant International Trade Group Co., Ltd.", "alias", "en")],
+    ),
 ]
 
 
@@ -105,6 +110,32 @@ HENGRUI = "Xinjiang Hengrui Cotton Industry Co., Ltd."
 )
 def test_supplier_file_forms_of_a_listed_name_match(matcher, category, query):
     assert matches(matcher, query, HENGRUI), category
+
+
+BRIVANT = "Gansu Brivant International Trading Co., Ltd."
+
+
+@pytest.mark.parametrize(
+    ("category", "query"),
+    [
+        ("trade as the list writes it", "Gansu Brivant International Trade Co., Ltd."),
+        ("trade in customs abbreviations", "GANSU BRIVANT INTL TRDG CO LTD"),
+    ],
+)
+def test_trading_company_written_another_way_matches(matcher, category, query):
+    assert matches(matcher, query, BRIVANT), category
+
+
+@pytest.mark.parametrize(
+    ("category", "query"),
+    [
+        ("a maker, where a trading company is listed", "Gansu Brivant Textile Co., Ltd."),
+        ("'industrial' as the only industry word (实业)", "Gansu Brivant Industrial Co., Ltd."),
+        ("the industrial group beside a listed trading group", "Gansu Brivant Industrial (Group) Co., Ltd."),
+    ],
+)
+def test_same_trade_name_and_place_with_another_stated_industry_is_another_company(matcher, category, query):
+    assert "industry conflicts" in reading(matcher, query)["explanation"], category
 
 
 def test_name_cut_at_a_manifest_field_width_matches(matcher):
