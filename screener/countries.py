@@ -27,7 +27,7 @@ def _key(text: pl.Expr) -> pl.Expr:
 
 
 @functools.lru_cache(maxsize=1)
-def _keys() -> tuple[list[str], list[str]]:
+def _keys() -> tuple[pl.Series, pl.Series]:
     """Every folded code and name of data/reference/countries.csv, and its alpha-2 code."""
     pairs: dict[str, str] = {}
     with (data_dir() / "reference" / "countries.csv").open(encoding="utf-8", newline="") as handle:
@@ -37,7 +37,7 @@ def _keys() -> tuple[list[str], list[str]]:
                     pairs.setdefault(form.strip(), row["iso2"])
     folded = pl.select(_key(pl.Series(list(pairs), dtype=pl.String))).to_series().to_list()
     keys = dict(zip(folded, pairs.values(), strict=True))
-    return list(keys), list(keys.values())
+    return pl.Series(list(keys), dtype=pl.String), pl.Series(list(keys.values()), dtype=pl.String)
 
 
 def country_code(country: pl.Expr) -> pl.Expr:

@@ -225,6 +225,7 @@ def _cjk_pattern(spellings: list[str]) -> str:
     return f"(?:{alternatives}){_CJK_TAIL}?"
 
 
+@functools.lru_cache(maxsize=1)
 def _other_provinces_patterns() -> tuple[str, str]:
     return _latin_pattern(list(OTHER_PROVINCES_LATIN)), _cjk_pattern(list(OTHER_PROVINCES_CJK))
 
@@ -242,8 +243,23 @@ def _is_place_use(hit: pl.Expr) -> pl.Expr:
 
 
 def xuar_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer | None = None) -> pl.DataFrame:
-    """`row, xuar_address (bool), xuar_places (str)` for a frame with `row, address, country`."""
-    gazetteer = gazetteer or load_gazetteer()
+    """`row, xuar_address (bool), xuar_places (str)` for a frame with `row, address, country`; only rows with an
+    address are read (a row without one is never in XUAR)."""
+    addressed = suppliers.filter(pl.col("address").is_not_null())
+    verdicts = _judge_addresses(addressed, gazetteer or load_gazetteer()) if not addressed.is_empty() else None
+    if verdicts is not None and verdicts.height == suppliers.height:
+        return verdicts
+    unread = suppliers.select("row", xuar_address=pl.lit(False), xuar_places=pl.lit(None, pl.String))
+    if verdicts is None:
+        return unread
+    return unread.join(verdicts, on="row", how="left", maintain_order="left").select(
+        "row",
+        xuar_address=pl.col("xuar_address_right").fill_null(False),
+        xuar_places=pl.col("xuar_places_right"),
+    )
+
+
+def _judge_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer) -> pl.DataFrame:
     other_latin, other_cjk = _other_provinces_patterns()
     address = pl.col("address")
     rows = suppliers.select(

@@ -42,6 +42,7 @@ the highest score), so a row made critical by its UFLPA listing names that listi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import tomllib
@@ -308,6 +309,7 @@ def _check_template(template: str, fields: set[str]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _render(template: str) -> pl.Expr:
     """The template as one string expression over the frame's columns (null and '' fields count as empty)."""
     parts: list[pl.Expr] = []
@@ -402,6 +404,8 @@ def _check_keys(
 
 
 def _fire_list_match(rule: Rule, _: pl.DataFrame, candidates: pl.DataFrame, __: RuleSet) -> pl.DataFrame:
+    if candidates.is_empty():
+        return candidates
     condition = pl.lit(True)
     for key, value in rule.when.items():
         if key.endswith("_not_matches"):
@@ -446,7 +450,9 @@ def _fire_uscc_invalid(_: Rule, facts: pl.DataFrame, __: pl.DataFrame, ___: Rule
 def _fire_product_sector(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
     wanted = rule.when.get("sectors")
     sectors = tuple(sector for sector in ruleset.sectors if wanted is None or sector.id in wanted)
-    eligible = facts.filter(pl.col("china_based")) if rule.when.get("china", False) else facts
+    eligible = facts.filter(pl.col("supplier_product").is_not_null() | pl.col("supplier_hs_code").is_not_null())
+    if rule.when.get("china", False):
+        eligible = eligible.filter(pl.col("china_based"))
     hits = sector_hits(
         eligible.select("row", product=pl.col("supplier_product"), hs_code=pl.col("supplier_hs_code")), sectors
     )
@@ -526,6 +532,8 @@ def _xuar_names(facts: pl.DataFrame) -> pl.DataFrame:
     gazetteer = load_gazetteer()
     name = pl.col("supplier_name")
     mentions = facts.filter(name.str.contains(gazetteer.latin_pattern) | name.str.contains(gazetteer.cjk_pattern))
+    if mentions.is_empty():
+        return pl.DataFrame(schema={"row": facts.schema["row"], "xuar_name": pl.Boolean, "xuar_name_places": pl.String})
     claims = registration_claims(mentions.select("row", name="supplier_name")).join(
         facts.select("row", country="supplier_country"), on="row"
     )
@@ -590,7 +598,10 @@ def _stems(text: pl.Expr) -> pl.Expr:
 
 def _fired(rule: Rule, position: int, facts: pl.DataFrame, matches: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
     """The rows a rule fires for: `row, rule_id, tier_rank, position, contribution, reason`."""
-    hits = _with_headline(KINDS[rule.kind].fire(rule, facts, matches, ruleset))
+    fired = KINDS[rule.kind].fire(rule, facts, matches, ruleset)
+    if fired.is_empty():
+        return _empty_fired(facts)
+    hits = _with_headline(fired)
     if "score" in hits.columns:
         hits = hits.with_columns(pl.col("score").round(0).cast(pl.Int64))
     reasons = hits.with_columns(basis=pl.lit(rule.basis), title=pl.lit(rule.title)).select(

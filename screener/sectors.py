@@ -64,6 +64,8 @@ def sector_hits(suppliers: pl.DataFrame, sectors: tuple[Sector, ...]) -> pl.Data
         "row", product=pl.col("product"), hs=pl.col("hs_code"), hs_digits=hs_digits(pl.col("hs_code"))
     )
     schema = {"row": frame.schema["row"], **dict.fromkeys(SECTOR_FIELDS, pl.String)}
+    if frame.is_empty():
+        return pl.DataFrame(schema=schema)
     frames = [
         frame.select("row", sector_evidence=_evidence(sector))
         .filter(pl.col("sector_evidence").is_not_null())

@@ -7,6 +7,8 @@ character computed modulo 31 over the code alphabet (digits and capitals without
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -57,10 +59,13 @@ def check_character(first17: str) -> str:
 def with_uscc_columns(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """Add uscc_code (cleaned), uscc_valid, uscc_problem (why invalid, null if valid or absent), uscc_division."""
     code = pl.col("uscc_code")
-    frame = frame.with_columns(
-        pl.col(column).str.to_uppercase().str.replace_all(r"[\s\-]", "").alias("uscc_code")
-    ).with_columns(_well_formed=code.str.contains(_FORMAT))
-    frame = frame.with_columns(_expected=pl.when("_well_formed").then(_expected_check(code)))
+    frame = frame.with_columns(pl.col(column).str.to_uppercase().str.replace_all(r"[\s\-]", "").alias("uscc_code"))
+    if frame["uscc_code"].null_count() == frame.height:
+        return frame.with_columns(
+            uscc_valid=pl.lit(False), uscc_problem=pl.lit(None, pl.String), uscc_division=pl.lit(None, pl.String)
+        )
+    frame = frame.with_columns(_well_formed=code.str.contains(_FORMAT))
+    frame = frame.with_columns(_expected=pl.when("_well_formed").then(_expected_check()))
     problem = (
         pl.when(code.is_null())
         .then(None)
@@ -83,8 +88,10 @@ def with_uscc_columns(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     ).drop("_well_formed", "_expected")
 
 
-def _expected_check(code: pl.Expr) -> pl.Expr:
-    """The check character GB 32100-2015 gives for the first 17 characters of a well-formed code."""
+@functools.lru_cache(maxsize=1)
+def _expected_check() -> pl.Expr:
+    """The check character GB 32100-2015 gives for the first 17 characters of a well-formed `uscc_code`."""
+    code = pl.col("uscc_code")
     total = pl.sum_horizontal(_value(code.str.slice(position, 1)) * weight for position, weight in enumerate(WEIGHTS))
     return pl.lit(ALPHABET).str.slice((31 - total % 31) % 31, 1)
 

@@ -149,3 +149,13 @@ def test_country_cells_meaning_mainland_china(country: str | None, china: bool) 
 def test_hong_kong_company_with_a_xinjiang_factory_address_is_xuar() -> None:
     assert detect("Factory: Urumqi Economic Zone", "HK")["xuar_address"] is True
     assert detect("Factory: Urumqi Economic Zone", "DE")["xuar_address"] is False
+
+
+def test_rows_without_an_address_are_not_in_xuar_and_keep_the_columns_of_read_rows() -> None:
+    frame = pl.DataFrame(
+        {"row": [0, 1], "address": [None, "Kashgar, Xinjiang"], "country": ["CN", "CN"]},
+        schema={"row": pl.UInt32, "address": pl.String, "country": pl.String},
+    )
+    unread, mixed = xuar_addresses(frame.head(1)), xuar_addresses(frame)
+    assert unread.schema == mixed.schema
+    assert unread.row(0) == mixed.row(0) == (0, False, None)

@@ -89,3 +89,9 @@ def test_any_other_check_character_fails(first17: str, wrong: str) -> None:
     row = facts(first17 + wrong).row(0, named=True)
     assert row["uscc_valid"] is False
     assert "check character" in row["uscc_problem"]
+
+
+def test_rows_without_codes_get_the_same_columns_as_rows_with_codes() -> None:
+    without, mixed = facts(None, None), facts(None, URUMQI_CODE)
+    assert without.schema == mixed.schema
+    assert without.row(0) == mixed.row(0)
