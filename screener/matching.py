@@ -198,7 +198,7 @@ class Matcher:
         frame = pl.concat([given, _script_parts(given)]).with_row_index("qid")
         normal = normalize_frame(frame["name"])
         tailed = frame.filter(pl.col("head") != pl.col("name"))
-        heads = tailed.select("qid", head_norm=normalize_frame(tailed["head"])["norm"])
+        heads = tailed.select("qid", head_norm=normalize_frame(tailed["head"])["norm"] if tailed.height else pl.lit(""))
         return (
             frame.with_columns(
                 norm=normal["norm"],

@@ -101,13 +101,8 @@ def word_roles(
         .filter(pl.col("word").is_not_null() & (pl.col("word") != ""))
         .unique([key, "word"], keep="first", maintain_order=True)
     )
-    regions = places().group_by("word").agg(
-        regions=pl.col("region"),
-        anywhere=pl.col("level").is_in(["province", "prefecture", "xuar"]).any(),
-        county=(pl.col("level") == "county").any(),
-    )
     marked = (
-        words.join(regions, on="word", how="left")
+        words.join(_place_words(), on="word", how="left")
         .join(bracketed.unique().with_columns(bracketed=pl.lit(True)), on=[key, "word"], how="left")
         .join(industries(), on="word", how="left")
         .sort(key, "pos")
@@ -155,6 +150,16 @@ def word_roles(
         "role",
         region=pl.when(pl.col("role") == "place").then(pl.col("regions")),
         group=pl.when(pl.col("role") == "industry").then(pl.col("group")),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _place_words() -> pl.DataFrame:
+    """Place word → the regions it may stand for, whether it is a place anywhere in a name, and whether a county."""
+    return places().group_by("word", maintain_order=True).agg(
+        regions=pl.col("region"),
+        anywhere=pl.col("level").is_in(["province", "prefecture", "xuar"]).any(),
+        county=(pl.col("level") == "county").any(),
     )
 
 

@@ -124,6 +124,8 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
         )
         .join(dictionary.select(token="word"), on="token", how="anti")
     )
+    if unknown.is_empty():
+        return padded
     pairs = (
         deletion_keys(unknown, "token")
         .join(dictionary, on="key")
@@ -213,6 +215,8 @@ def han_trade(names: pl.Series) -> pl.Series:
 def _per_distinct_han(names: pl.Series, convert: Callable[[str], str]) -> pl.Series:
     text = names.cast(pl.String).fill_null("")
     distinct = text.filter(text.str.contains(r"\p{Han}")).unique()
+    if distinct.is_empty():
+        return pl.repeat("", text.len(), dtype=pl.String, eager=True).alias(text.name)
     converted = pl.Series([convert(value) for value in distinct.to_list()], dtype=pl.String)
     return text.replace_strict(distinct, converted, default="", return_dtype=pl.String)
 

@@ -404,8 +404,16 @@ def _check_keys(
 
 
 def _fire_list_match(rule: Rule, _: pl.DataFrame, candidates: pl.DataFrame, __: RuleSet) -> pl.DataFrame:
-    if candidates.is_empty():
-        return candidates
+    return (
+        candidates.filter(_list_match_condition(rule))
+        .sort(["row", "score"], descending=[False, True])
+        .unique(["row", "entity_id"], keep="first", maintain_order=True)
+        .with_columns(confidence=pl.col("score").cast(pl.Float64) / 100)
+    )
+
+
+def _list_match_condition(rule: Rule) -> pl.Expr:
+    """The candidates a list_match rule fires for."""
     condition = pl.lit(True)
     for key, value in rule.when.items():
         if key.endswith("_not_matches"):
@@ -418,12 +426,7 @@ def _fire_list_match(rule: Rule, _: pl.DataFrame, candidates: pl.DataFrame, __: 
             condition &= pl.col(key).is_in(value).fill_null(False)
     if "band" not in rule.when:
         condition &= pl.col("band") == "match"
-    return (
-        candidates.filter(condition)
-        .sort(["row", "score"], descending=[False, True])
-        .unique(["row", "entity_id"], keep="first", maintain_order=True)
-        .with_columns(confidence=pl.col("score").cast(pl.Float64) / 100)
-    )
+    return condition
 
 
 def _fire_xuar_address(_: Rule, facts: pl.DataFrame, __: pl.DataFrame, ___: RuleSet) -> pl.DataFrame:
@@ -489,7 +492,12 @@ def evaluate(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet
     facts = supplier_facts(suppliers)
     matches = prepare_candidates(candidates, facts)
     ordinary = [rule for rule in ruleset.rules if rule.kind != "otherwise"]
-    fired = [_fired(rule, position, facts, matches, ruleset) for position, rule in enumerate(ordinary)]
+    may_fire = _may_fire(ordinary, facts, matches)
+    fired = [
+        _fired(rule, position, facts, matches, ruleset)
+        for position, rule in enumerate(ordinary)
+        if may_fire[position]
+    ]
     explained = pl.concat(fired)["row"].unique() if fired else pl.Series("row", [], facts.schema["row"])
     rest = facts.filter(~pl.col("row").is_in(explained.implode()))
     fired += [
@@ -497,6 +505,34 @@ def evaluate(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet
         for position, rule in enumerate(rule for rule in ruleset.rules if rule.kind == "otherwise")
     ]
     return _verdicts(facts.select("row"), pl.concat(fired) if fired else _empty_fired(facts))
+
+
+def _may_fire(rules: list[Rule], facts: pl.DataFrame, matches: pl.DataFrame) -> list[bool]:
+    """Per rule, whether any row holds what it tests (a candidate it accepts, an address in XUAR, a product ...):
+    the others are not evaluated, so a row without an address or codes costs nothing for those rules."""
+    signals = {"facts": {}, "candidates": {}}
+    for position, rule in enumerate(rules):
+        frame, signal = _signal(rule)
+        signals[frame][str(position)] = signal.any()
+    flags: dict[str, bool] = {}
+    for frame, named in (("facts", facts), ("candidates", matches)):
+        if signals[frame] and not named.is_empty():
+            flags.update(named.select(**signals[frame]).row(0, named=True))
+    return [bool(flags.get(str(position))) for position in range(len(rules))]
+
+
+def _signal(rule: Rule) -> tuple[str, pl.Expr]:
+    """The frame a rule reads (candidates or supplier facts) and a condition that holds on a row it may fire for."""
+    if rule.kind == "list_match":
+        return "candidates", _list_match_condition(rule)
+    china = pl.col("china_based") if rule.when.get("china", False) else pl.lit(True)
+    return "facts", {
+        "xuar_address": pl.col("xuar_address"),
+        "xuar_name": pl.col("xuar_name"),
+        "uscc_region": pl.col("uscc_division").is_not_null(),
+        "uscc_invalid": pl.col("uscc_problem").is_not_null(),
+        "product_sector": (pl.col("supplier_product").is_not_null() | pl.col("supplier_hs_code").is_not_null()) & china,
+    }.get(rule.kind, pl.lit(True))
 
 
 def supplier_facts(suppliers: pl.DataFrame) -> pl.DataFrame:
