@@ -30,12 +30,13 @@ from screener.entity import entity_profile
 from screener.errors import first_line
 from screener.freshness import ages_line, with_ages
 from screener.matching import MatchConfig
+from screener.parties import screen_file
 from screener.paths import default_db_path
 from screener.reports import report_format, write_report
 from screener.reports.check_record import HASH_FIELD, check_record, record_format, write_check_record
 from screener.reports.tables import location_label
 from screener.result import TIERS, ScreenResult
-from screener.screening import ScreenConfig, Screener, screen_file, tiers_summary
+from screener.screening import ScreenConfig, Screener, tiers_summary
 from screener.store import Store
 
 app = typer.Typer(
@@ -123,6 +124,9 @@ def screen(
     product_col: Annotated[Optional[str], typer.Option("--product-col", help="Column with the product description.")] = None,
     hs_col: Annotated[Optional[str], typer.Option("--hs-col", help="Column with the HS/HTS code.")] = None,
     id_col: Annotated[Optional[str], typer.Option("--id-col", help="Column with the registration number (USCC).")] = None,
+    party_col: Annotated[Optional[list[str]], typer.Option(
+        "--party-col", help="Shipments: a party column (COLUMN or ROLE=COLUMN), repeatable; every party is screened "
+        "and the row gets its worst party's tier (default: shipper, consignee, manufacturer, ... headers found).")] = None,
     sheet: Annotated[Optional[str], typer.Option("--sheet", help="Spreadsheet sheet (default: first non-empty).")] = None,
     as_of: Annotated[Optional[dt.datetime], typer.Option("--as-of", formats=["%Y-%m-%d"], help="Screen against the lists in force on this date.")] = None,
     rules: RulesOption = None,
@@ -137,7 +141,8 @@ def screen(
     chosen = report_format(out_path, format.value if format else None) if out_path else None
     with progress_bar("Screening") as stages:
         result = screen_file(
-            input, default_db_path(db), config=config, columns=columns, sheet=sheet, progress=stages.advance
+            input, default_db_path(db), config=config, columns=columns, parties=party_col or (), sheet=sheet,
+            progress=stages.advance,
         )
         if out_path is not None:
             stages.stage(f"Writing {out_path.name}")

@@ -134,11 +134,7 @@ class Screener:
         )
         output = verdicts.select("row", "name_missing", "risk_tier", "risk_score").join(best, on="row", how="left")
         output = output.join(verdicts.select("row", "reasons", "fired_rules"), on="row", how="left")
-        added = {column.casefold() for column in output.columns}  # spreadsheets and tables ignore case
-        clashing = [column for column in frame.columns if column.casefold() in added]
-        inputs = with_source_rows(frame).rename({column: f"{column}_input" for column in clashing})
-        inputs = inputs.with_row_index("row")
-        return inputs.join(output, on="row", how="left").sort("row")
+        return with_verdicts(frame, output)
 
     def _metadata(self, input_name: str, mapping: ColumnMapping) -> dict[str, object]:
         snapshots = self.lists.snapshots.sort("source").select(
@@ -178,6 +174,15 @@ def headline_matches(verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.Dat
         .sort(["row", "decided", "score"], descending=[False, True, True])
         .unique("row", keep="first", maintain_order=True)
     )
+
+
+def with_verdicts(frame: pl.DataFrame, verdicts: pl.DataFrame) -> pl.DataFrame:
+    """The input rows, in order, with their verdict columns (joined on `row`, the input position); an input column
+    named like an added one is kept as `<name>_input`."""
+    added = {column.casefold() for column in verdicts.columns}  # spreadsheets and tables ignore case
+    clashing = [column for column in frame.columns if column.casefold() in added]
+    inputs = with_source_rows(frame).rename({column: f"{column}_input" for column in clashing})
+    return inputs.with_row_index("row").join(verdicts, on="row", how="left").sort("row")
 
 
 def supplier_frame(frame: pl.DataFrame, mapping: ColumnMapping) -> pl.DataFrame:

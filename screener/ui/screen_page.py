@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 from screener.columns import ColumnMapping, detect_columns
+from screener.parties import PartyMapping, detect_parties, screen_parties
 from screener.result import TIERS, ScreenResult
 from screener.isolated import read_isolated
 from screener.supplier_io import SOURCE_COLUMNS
@@ -82,7 +83,7 @@ def render() -> None:
     with st.expander(markdown_literal(f"Preview and columns of {upload.name}"), expanded=not screened):
         st.caption(markdown_literal(f"{upload.name}: {frame.height:,} rows, {columns} columns (first {PREVIEW_ROWS} shown)"))
         st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
-        mapping = column_mapping_form(frame, source_id, upload.name)
+        mapping = shipment_parties(frame) or column_mapping_form(frame, source_id, upload.name)
     if mapping is not None and st.button("Screen suppliers", type="primary", key="screen_button"):
         run_screening(frame, mapping, source_id, upload.name)
     screening = st.session_state.get(RESULT_KEY)
@@ -171,7 +172,17 @@ def column_mapping_form(frame: pl.DataFrame, source_id: str, file_name: str) -> 
     return attempt("Check the column choices", lambda: mapping_from_choices(choices))
 
 
-def run_screening(frame: pl.DataFrame, mapping: ColumnMapping, source_id: str, file_name: str) -> None:
+def shipment_parties(frame: pl.DataFrame) -> PartyMapping | None:
+    """The parties of a shipment file (shipper, consignee, manufacturer, ... headers), said in a caption."""
+    parties = detect_parties(frame)
+    if parties is not None:
+        named = ", ".join(f"{party.role} ({party.name})" for party in parties.parties)
+        st.caption(markdown_literal(f"Shipment file: every party is screened — {named} — and each row gets its worst "
+                                    "party's tier; reasons name the party."))
+    return parties
+
+
+def run_screening(frame: pl.DataFrame, mapping: ColumnMapping | PartyMapping, source_id: str, file_name: str) -> None:
     """Screen the frame with a progress bar and keep the result in the session."""
     screener = attempt("Cannot load the lists", current_screener)
     if screener is None:
@@ -182,9 +193,13 @@ def run_screening(frame: pl.DataFrame, mapping: ColumnMapping, source_id: str, f
         bar.progress(done / total if total else 1.0, text=f"Screened {done:,} of {total:,} suppliers")
 
     started = time.perf_counter()
-    result = attempt(
-        "Screening failed", lambda: screener.screen(frame, mapping, progress=advance, input_name=file_name)
-    )
+    if isinstance(mapping, PartyMapping):
+        result = attempt("Screening failed", lambda: screen_parties(
+            screener, frame, mapping, progress=advance, input_name=file_name))
+    else:
+        result = attempt(
+            "Screening failed", lambda: screener.screen(frame, mapping, progress=advance, input_name=file_name)
+        )
     if result is None:
         bar.empty()
         return
