@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from screener.cli_ingest import diff_command, ingest_command
+from screener.cli_service import keys_app, serve_command
 from screener import __version__
 from screener.console import err, out
 from screener.cli_workflow import decide_command, decisions_app, help_when_bare, monitor_command, portfolio_app
@@ -352,6 +353,8 @@ app.add_typer(portfolio_app, name="portfolio")
 app.command("decide")(decide_command)
 app.add_typer(decisions_app, name="decisions")
 app.command("monitor")(monitor_command)
+app.command("serve")(serve_command)
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from screener import normalize
 from screener.errors import first_line
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _LOCK_CONFLICT = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
 _NOT_A_DATABASE = re.compile(r"Corrupt database|not a valid DuckDB database|checksum|invalid|magic", re.IGNORECASE)
 LOCK_TIMEOUT_ENV = "SCREENER_LOCK_TIMEOUT"
@@ -100,6 +100,18 @@ _MIGRATIONS: dict[int, list[str]] = {
             comment VARCHAR NOT NULL, analyst VARCHAR NOT NULL, decided_at TIMESTAMP NOT NULL,
             evidence VARCHAR NOT NULL, portfolio VARCHAR, run_id INTEGER, supplier_name VARCHAR,
             entity_name VARCHAR, list_name VARCHAR, snapshot_id INTEGER, origin VARCHAR NOT NULL
+        )""",
+    ],
+    3: [  # the screening service (screener/service/): API keys and file-screening jobs
+        """CREATE TABLE api_keys (
+            key_id VARCHAR PRIMARY KEY, label VARCHAR NOT NULL, salt BLOB NOT NULL, digest BLOB NOT NULL,
+            rate_per_minute INTEGER NOT NULL, created_at TIMESTAMP NOT NULL, revoked_at TIMESTAMP
+        )""",
+        """CREATE TABLE jobs (
+            job_id VARCHAR PRIMARY KEY, key_id VARCHAR, status VARCHAR NOT NULL, runner VARCHAR, filename VARCHAR NOT NULL,
+            options VARCHAR NOT NULL, input BLOB, rows_done INTEGER NOT NULL, rows_total INTEGER,
+            created_at TIMESTAMP NOT NULL, started_at TIMESTAMP, finished_at TIMESTAMP, error VARCHAR,
+            result_rows BLOB, result_candidates BLOB, result_metadata VARCHAR
         )""",
     ],
 }

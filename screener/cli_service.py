@@ -1,0 +1,94 @@
+"""CLI commands of the screening service: `screener serve` and `screener keys add|list|revoke`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from screener.cli_workflow import help_when_bare
+from screener.console import err, out
+from screener.paths import default_db_path
+from screener.service.config import ServiceConfig, is_loopback
+from screener.service.errors import ServiceError
+from screener.service.keys import DEFAULT_RATE_PER_MINUTE, active_key_count, add_key, list_keys, revoke_key
+
+DbOption = Annotated[Optional[Path], typer.Option("--db", help="Database file (default: $SCREENER_DB or the user data dir).")]
+keys_app = typer.Typer(help="API keys of the service: add, list, revoke.")
+keys_app.callback(invoke_without_command=True)(help_when_bare)
+
+
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; a non-loopback address needs API keys.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 1,
+    cors_origin: Annotated[Optional[list[str]], typer.Option(
+        "--cors-origin", help="Allow browser pages of this origin (repeatable); CORS is off without it.")] = None,
+    open_reads: Annotated[Optional[bool], typer.Option(
+        "--open-reads/--keyed-reads",
+        help="Answer read endpoints without a key (default: on loopback only).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Serve the screening API (yente-compatible /match, OpenRefine /reconcile, jobs); docs at /docs."""
+    try:
+        import uvicorn
+    except ImportError as error:
+        raise ServiceError("missing_extra", "the service needs its extra: pip install 'xuar-screener[service]'") from error
+    db_path = default_db_path(db)
+    loopback = is_loopback(host)
+    if not loopback and active_key_count(db_path) == 0:
+        raise ServiceError(
+            "no_keys",
+            f"refusing to listen on {host} without API keys: anyone who can reach it could write; "
+            "create one with `screener keys add LABEL`, or listen on 127.0.0.1",
+        )
+    config = ServiceConfig(
+        db_path=db_path, open_reads=loopback if open_reads is None else open_reads, cors_origins=tuple(cors_origin or ()),
+    )
+    os.environ.update(config.environment())
+    err.print(f"Serving on http://{host}:{port} (docs at /docs; reads {'open' if config.open_reads else 'need a key'}, "
+              "writes need a key)", highlight=False)
+    uvicorn.run("screener.service.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", proxy_headers=False, server_header=False)
+
+
+@keys_app.command("add")
+def keys_add(
+    label: Annotated[str, typer.Argument(help="Who or what uses the key (e.g. erp, openrefine-anna).", show_default=False)],
+    rate: Annotated[int, typer.Option("--rate", min=1, help="Requests a minute the key may make.")] = DEFAULT_RATE_PER_MINUTE,
+    db: DbOption = None,
+) -> None:
+    """Create an API key; it is shown once and stored only as a salted hash."""
+    key, token = add_key(default_db_path(db), label, rate)
+    err.print(f"Created key {key.key_id} for '{key.label}' ({key.rate_per_minute} requests a minute). "
+              "Copy it now: it cannot be shown again.", highlight=False)
+    out.print(token, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(db: DbOption = None) -> None:
+    """Every key issued: id, label, rate limit, created, revoked (never the secret)."""
+    keys = list_keys(default_db_path(db))
+    if keys.is_empty():
+        out.print("No API key yet: create one with `screener keys add LABEL`.")
+        return
+    table = Table(title="API keys")
+    for column in ("key id", "label", "requests/min", "created", "revoked"):
+        table.add_column(column)
+    for row in keys.iter_rows(named=True):
+        table.add_row(row["key_id"], row["label"], str(row["rate_per_minute"]), str(row["created_at"])[:19],
+                      str(row["revoked_at"] or "")[:19])
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id `screener keys list` shows.", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Revoke a key: a running server refuses it within seconds."""
+    revoke_key(default_db_path(db), key_id)
+    err.print(f"Revoked key {key_id}.", highlight=False)

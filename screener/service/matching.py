@@ -1,0 +1,226 @@
+"""Queries by example, screened through `Screener.screen` (the path of `screener check` and `screener screen`),
+and their answers in yente's shapes: candidates as scored entities (score 0-1, match, explanations) with the
+verdict (tier, cited reasons, lists used) riding along for clients that read it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from screener.columns import ColumnMapping
+from screener.result import TIERS, ScreenResult
+from screener.screening import Screener, supplier_frame
+from screener.service.catalog import Catalog
+from screener.service.errors import ServiceError
+
+ALL_DATASETS = "default"
+MAX_BATCH = 100
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 5
+ALGORITHM = "screener-structural"
+# yente's algorithm names: accepted so its clients run unchanged; every one is answered by the one matcher here
+YENTE_ALGORITHMS = ("best", "logic-v1", "logic-v2", "name-based", "name-qualified", "regression-v1", "regression-v2")
+NAME_PROPERTIES = ("name", "alias", "previousName", "weakAlias", "abbreviation")
+COUNTRY_PROPERTIES = ("country", "jurisdiction", "mainCountry", "nationality", "registrationCountry")
+ADDRESS_PROPERTIES = ("address", "addressFull")
+REGISTRATION_PROPERTIES = ("registrationNumber", "taxNumber", "uscc", "idNumber")
+QUERY_SCHEMATA = frozenset({
+    "Thing", "LegalEntity", "Organization", "Company", "PublicBody", "Person", "Vessel", "Asset",
+})
+QUERY_COLUMNS = ColumnMapping(name="name", country="country", address="address", uscc="uscc")
+REASON_SEPARATOR = " | "
+
+
+@dataclass(frozen=True)
+class Query:
+    """One example to match: its key in the request, every name given, and the first country, address and
+    registration number."""
+
+    key: str
+    names: tuple[str, ...]
+    country: str | None = None
+    address: str | None = None
+    registration: str | None = None
+
+
+def _values(properties: dict[str, Any], names: Iterable[str]) -> list[str]:
+    found: list[str] = []
+    for name in names:
+        value = properties.get(name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item.strip():
+                found.append(item.strip())
+    return found
+
+
+def query_from_example(key: str, schema: str, properties: dict[str, Any]) -> Query:
+    """A Query from a yente example (`{"schema": ..., "properties": {"name": [...], ...}}`)."""
+    if schema not in QUERY_SCHEMATA:
+        raise ServiceError(
+            "bad_schema", f"query {key!r}: cannot match schema {schema!r}; use one of {', '.join(sorted(QUERY_SCHEMATA))}"
+        )
+    names = tuple(dict.fromkeys(_values(properties, NAME_PROPERTIES)))
+    if not names:
+        raise ServiceError("query_without_name", f"query {key!r} has no name: give properties.name, e.g. [\"Hoshine Silicon\"]")
+    first = lambda props: next(iter(_values(properties, props)), None)  # noqa: E731
+    return Query(key, names, first(COUNTRY_PROPERTIES), first(ADDRESS_PROPERTIES), first(REGISTRATION_PROPERTIES))
+
+
+def check_batch(queries: Sequence[Query]) -> None:
+    if not queries:
+        raise ServiceError("no_queries", "the request holds no queries: send {\"queries\": {\"q1\": {...}}}")
+    if len(queries) > MAX_BATCH:
+        raise ServiceError("batch_too_large", f"too many queries in one batch ({len(queries)}; the limit is {MAX_BATCH}); split it")
+
+
+def check_algorithm(algorithm: str) -> None:
+    if algorithm not in (ALGORITHM, *YENTE_ALGORITHMS):
+        raise ServiceError(
+            "unknown_algorithm", f"unknown algorithm {algorithm!r}; use {ALGORITHM} (yente's names are accepted too)"
+        )
+
+
+@dataclass(frozen=True)
+class Matched:
+    """The screening of a batch of queries: the result and which result rows belong to which query."""
+
+    queries: tuple[Query, ...]
+    result: ScreenResult
+    row_query: pl.DataFrame  # row → key
+
+
+def screen_queries(screener: Screener, queries: Sequence[Query], keep: pl.Expr | None = None) -> Matched:
+    """Screen every name of every query in one call. With `keep` (a filter on the candidates, which carry the
+    query's `key`), only the candidates kept count, for the results and for the verdict (as an analyst's choice)."""
+    rows = [(query.key, name, query.country, query.address, query.registration) for query in queries for name in query.names]
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(("key", "name", "country", "address", "uscc"), pl.String), orient="row")
+    result = screener.screen(frame, QUERY_COLUMNS, input_name="api")
+    row_query = frame.with_row_index("row").select(pl.col("row").cast(result.candidates.schema["row"]), "key")
+    if keep is not None:
+        candidates = result.candidates.join(row_query, on="row").filter(keep).drop("key")
+        rows_out = screener.score(frame, supplier_frame(frame, QUERY_COLUMNS), candidates)
+        result = ScreenResult(rows=rows_out, candidates=candidates, metadata=result.metadata)
+    return Matched(tuple(queries), result, row_query)
+
+
+def in_dataset(dataset: str) -> pl.Expr | None:
+    """The candidate filter of a /match dataset: all lists, or one list by its source name."""
+    return None if dataset == ALL_DATASETS else pl.col("source") == dataset
+
+
+def reason_list(reasons: Any) -> list[str]:
+    """Reasons as a list, whether the library gives them joined or as a list."""
+    if reasons is None:
+        return []
+    if isinstance(reasons, str):
+        return [reason for reason in reasons.split(REASON_SEPARATOR) if reason]
+    return [str(reason) for reason in reasons]
+
+
+def verdicts(matched: Matched) -> dict[str, dict[str, Any]]:
+    """Per query key, the verdict of its most severe name: tier, score, headline match and cited reasons."""
+    rank = {tier: position for position, tier in enumerate(TIERS)}
+    best: dict[str, dict[str, Any]] = {}
+    keys = matched.row_query["key"].to_list()
+    for row in matched.result.rows.iter_rows(named=True):
+        key = keys[row["row"]]
+        held = best.get(key)
+        if held is None or (rank[row["risk_tier"]], -row["risk_score"]) < (rank[held["risk_tier"]], -held["risk_score"]):
+            best[key] = row
+    return {
+        key: {
+            "tier": row["risk_tier"],
+            "risk_score": row["risk_score"],
+            "headline_entity_id": row.get("match_entity_id"),
+            "fired_rules": list(row.get("fired_rules") or []),
+            "reasons": reason_list(row.get("reasons")),
+        }
+        for key, row in best.items()
+    }
+
+
+def scored_candidates(matched: Matched) -> pl.DataFrame:
+    """Per query key and entity, its best-scoring candidate (the name that scored highest), best first."""
+    candidates = matched.result.candidates
+    if candidates.is_empty():
+        return candidates.with_columns(key=pl.lit(None, pl.String))
+    return (
+        candidates.join(matched.row_query, on="row")
+        .sort(["key", "score"], descending=[False, True])
+        .unique(["key", "entity_id"], keep="first", maintain_order=True)
+    )
+
+
+def scored_entity(catalog: Catalog, candidate: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """A candidate as yente's ScoredEntityResponse, with the listing, band and explanation added."""
+    score = round(candidate["score"] / 100, 4)
+    entity = catalog.get(candidate["entity_id"]) or {"id": candidate["entity_id"], "caption": candidate["name"]}
+    return {
+        **entity,
+        "listing": catalog.listing_with_age(entity),
+        "score": score,
+        "match": score >= threshold,
+        "explanations": {
+            "name_structure": {"score": score, "weight": 1.0, "detail": candidate["explanation"]},
+        },
+        "band": candidate["band"],
+        "matched_name": candidate["matched_name"],
+        "name_kind": candidate["name_kind"],
+        "relation": candidate.get("relation"),
+    }
+
+
+def grouped_results(
+    matched: Matched, catalog: Catalog, threshold: float, limit: int
+) -> dict[str, tuple[int, list[dict[str, Any]]]]:
+    """Per query key: the number of candidate entities and the best `limit` of them as scored entities."""
+    grouped: dict[str, tuple[int, list[dict[str, Any]]]] = {query.key: (0, []) for query in matched.queries}
+    for key, group in scored_candidates(matched).group_by("key", maintain_order=True):
+        rows = group.head(limit).to_dicts()
+        grouped[key[0]] = (group.height, [scored_entity(catalog, row, threshold) for row in rows])
+    return grouped
+
+
+def lists_used(result: ScreenResult) -> list[dict[str, Any]]:
+    """The snapshot of each list screened against, with its age (what every flag cites)."""
+    fields = ("source", "title", "snapshot_id", "as_of", "age_days", "age_warning", "url")
+    return [{field: snapshot.get(field) for field in fields} for snapshot in result.metadata.get("snapshots") or []]
+
+
+def match_response(
+    screener: Screener, catalog: Catalog, examples: dict[str, tuple[str, dict[str, Any]]], *,
+    dataset: str, limit: int, threshold: float | None,
+) -> dict[str, Any]:
+    """The answer to POST /match/{dataset}: yente's EntityMatchResponse plus verdicts and the lists used."""
+    queries = [query_from_example(key, schema, properties) for key, (schema, properties) in examples.items()]
+    check_batch(queries)
+    matched = screen_queries(screener, queries, in_dataset(dataset))
+    threshold = default_threshold(screener) if threshold is None else threshold
+    results = grouped_results(matched, catalog, threshold, limit)
+    verdict = verdicts(matched)
+    responses = {}
+    for query in queries:
+        total, scored = results[query.key]
+        responses[query.key] = {
+            "status": 200,
+            "results": scored,
+            "total": {"value": total, "relation": "eq"},
+            "query": {"id": None, "schema": examples[query.key][0], "properties": examples[query.key][1]},
+            **verdict.get(query.key, {}),
+        }
+    return {
+        "responses": responses,
+        "limit": limit,
+        "algorithm": ALGORITHM,
+        "threshold": threshold,
+        "lists": lists_used(matched.result),
+        "rules_version": matched.result.metadata.get("rules_version"),
+    }
+
+
+def default_threshold(screener: Screener) -> float:
+    """The match threshold of the matcher on yente's 0-1 scale."""
+    return screener.config.match.match_threshold / 100

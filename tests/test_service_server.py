@@ -1,0 +1,94 @@
+"""`screener serve` as a user runs it: a real uvicorn server in a subprocess, on a free loopback port, for the
+health, match, reconcile and job round trips, a restart that keeps jobs, and the refusal to listen publicly
+without keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from screener.service.keys import add_key
+from tests.conftest import EXAMPLE_SUPPLIERS, REPO
+from tests.service_server import served_api, stop, wait_until_ready
+from tests.streamlit_server import free_port
+
+JOB_TIMEOUT_S = 120
+
+
+@pytest.fixture
+def served_db(embedded_db, tmp_path) -> Path:
+    path = tmp_path / "lists.duckdb"
+    shutil.copyfile(embedded_db, path)
+    return path
+
+
+def wait_for_job(url: str, job_id: str) -> dict:
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        job = httpx.get(f"{url}/jobs/{job_id}", timeout=10).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} did not finish within {JOB_TIMEOUT_S} s")
+
+
+def test_health_match_reconcile_and_a_job_round_trip(served_db):
+    _, token = add_key(served_db, "round trip")
+    with served_api(served_db) as url:
+        assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
+        query = {"queries": {"s1": {"schema": "Company", "properties": {"name": ["Hoshine Silicon Industry Co."]}}}}
+        matched = httpx.post(f"{url}/match/default", json=query, timeout=30).json()["responses"]["s1"]
+        assert matched["results"][0]["match"] and matched["tier"] == "critical"
+        queries = {"q0": {"query": "Xinjiang Production and Construction Corps", "type": "Organization"}}
+        reconciled = httpx.post(f"{url}/reconcile", data={"queries": json.dumps(queries)}, timeout=30).json()
+        assert reconciled["q0"]["result"][0]["match"]
+        with EXAMPLE_SUPPLIERS.open("rb") as upload:
+            submitted = httpx.post(f"{url}/screen", files={"file": ("suppliers.csv", upload, "text/csv")},
+                                   headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert submitted.status_code == 202, submitted.text
+        job = wait_for_job(url, submitted.json()["job_id"])
+        assert job["status"] == "done" and job["rows_total"] == 45 and job["summary"]["tiers"]["critical"] >= 1
+        report = httpx.get(f"{url}{job['reports']['csv']}", timeout=30)
+        assert report.status_code == 200 and report.text.count("\n") >= 46 and "match_citation" in report.text.splitlines()[0]
+
+
+def test_a_restart_loses_no_job(served_db):
+    """A job accepted by a server that is then killed is screened by the next server on the same database."""
+    _, token = add_key(served_db, "restart")
+    port = free_port()
+    command = [sys.executable, "-m", "screener", "serve", "--db", str(served_db), "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until_ready(first, url)
+        with EXAMPLE_SUPPLIERS.open("rb") as upload:
+            job_id = httpx.post(f"{url}/screen", files={"file": ("suppliers.csv", upload, "text/csv")},
+                                headers={"X-API-Key": token}, timeout=30).json()["job_id"]
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    finally:
+        if first.poll() is None:
+            stop(first)
+    with served_api(served_db) as again:
+        job = wait_for_job(again, job_id)
+        assert job["status"] == "done" and job["rows_total"] == 45
+        assert httpx.get(f"{again}/jobs/{job_id}/report.json", timeout=30).json()[0]["risk_tier"]
+
+
+def test_a_public_address_without_keys_refuses_to_start(served_db):
+    done = subprocess.run(
+        [sys.executable, "-m", "screener", "serve", "--host", "0.0.0.0", "--port", str(free_port()), "--db", str(served_db)],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("error: refusing to listen on 0.0.0.0 without API keys")
+    assert len(done.stderr.strip().splitlines()) == 1
