@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -48,7 +47,7 @@ def serve_command(
     config = ServiceConfig(
         db_path=db_path, open_reads=loopback if open_reads is None else open_reads, cors_origins=tuple(cors_origin or ()),
     )
-    os.environ.update(config.environment())
+    config.export()
     err.print(f"Serving on http://{host}:{port} (docs at /docs; reads {'open' if config.open_reads else 'need a key'}, "
               "writes need a key)", highlight=False)
     uvicorn.run("screener.service.app:create_app", factory=True, host=host, port=port, workers=workers,

@@ -15,11 +15,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from screener import __version__
-from screener.service import job_routes, reconcile, routes
+from screener.errors import first_line
+from screener.decisions import DecisionError
+from screener.portfolio import PortfolioError
+from screener.service import casework_routes, job_routes, reconcile, routes
 from screener.service.config import ServiceConfig
 from screener.service.errors import ServiceError
 from screener.service.security import RateLimited
 from screener.service.state import ServiceState
+from screener.supplier_io import InputFileError
 
 log = logging.getLogger("screener.service")
 UPLOAD_PATHS = ("/screen",)
@@ -91,6 +95,15 @@ def _service_error(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse(error_body(error.code, str(error)), status_code=error.status, headers=headers)
 
 
+USER_ERRORS = {InputFileError: "bad_file", PortfolioError: "portfolio_error", DecisionError: "decision_error"}
+
+
+def _user_error(_: Request, error: Exception) -> JSONResponse:
+    """A library error about what the caller sent: its one line, as a 400."""
+    code = next(code for kind, code in USER_ERRORS.items() if isinstance(error, kind))
+    return JSONResponse(error_body(code, first_line(error)), status_code=400)
+
+
 def _http_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
@@ -133,7 +146,10 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(reconcile.router)
     app.include_router(job_routes.router)
+    app.include_router(casework_routes.router)
     app.add_exception_handler(ServiceError, _service_error)
+    for kind in USER_ERRORS:
+        app.add_exception_handler(kind, _user_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _internal_error)

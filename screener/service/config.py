@@ -44,14 +44,14 @@ class ServiceConfig:
             max_json_bytes=int(raw_size) if raw_size else DEFAULT_MAX_JSON_BYTES,
         )
 
-    def environment(self) -> dict[str, str]:
-        """The variables that make from_env() give back this configuration in a worker process."""
-        return {
+    def export(self) -> None:
+        """Put this configuration in the environment, where from_env() finds it in every worker process."""
+        os.environ.update({
             "SCREENER_DB": str(self.db_path),
             OPEN_READS_ENV: "1" if self.open_reads else "0",
             CORS_ENV: ",".join(self.cors_origins),
             MAX_JSON_ENV: str(self.max_json_bytes),
-        }
+        })
 
 
 def is_loopback(host: str) -> bool:

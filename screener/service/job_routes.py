@@ -40,6 +40,17 @@ Writer = Annotated[tuple[ServiceState, ApiKey], Depends(writer)]
 ColumnForm = Annotated[str | None, Form(description="Column of this role (default: detected from the headers)")]
 
 
+async def read_upload(file: UploadFile) -> tuple[str, bytes]:
+    """An uploaded supplier file's safe name and content, within the size limit of a supplier list."""
+    content = await file.read(MAX_FILE_BYTES + 1)
+    filename = SAFE_NAME.sub("_", Path(file.filename or "upload.csv").name)[:200]
+    if len(content) > MAX_FILE_BYTES:
+        raise ServiceError("file_too_large", f"{filename} holds more than {MAX_FILE_BYTES // 1024**2} MB, the limit for a supplier list", 413)
+    if not content.strip():
+        raise ServiceError("empty_file", f"{filename} is empty: it has no header and no rows")
+    return filename, content
+
+
 @router.post("/screen", status_code=202, summary="Screen a supplier file (CSV, XLSX, XLS, ODS) as a job")
 async def screen(
     auth: Writer,
@@ -50,12 +61,7 @@ async def screen(
 ) -> Response:
     """Read with the reader, limits and column detection of `screener screen`; answers 202 with the job id."""
     state, key = auth
-    content = await file.read(MAX_FILE_BYTES + 1)
-    filename = SAFE_NAME.sub("_", Path(file.filename or "upload.csv").name)[:200]
-    if len(content) > MAX_FILE_BYTES:
-        raise ServiceError("file_too_large", f"{filename} holds more than {MAX_FILE_BYTES // 1024**2} MB, the limit for a supplier list", 413)
-    if not content.strip():
-        raise ServiceError("empty_file", f"{filename} is empty: it has no header and no rows")
+    filename, content = await read_upload(file)
     columns = {"name": name_col, "country": country_col, "address": address_col, "product": product_col,
                "hs_code": hs_col, "uscc": id_col}
     job_id = submit_job(state.config.db_path, filename, content, JobOptions(sheet, columns), key.key_id)

@@ -1,0 +1,214 @@
+"""Speed of the screening service on loopback, paired in one run with the library call it wraps and, where
+nomenklatura can be run, with yente's scorer on the same queries.
+
+Starts `screener serve` (one worker) on the embedded lists and measures, on the same query names:
+- `Screener.check` in this process, warm (the library path every endpoint wraps): p50/p95;
+- single-name `POST /match/default`, warm, one client: p50/p95;
+- requests/s of single-name /match with 4 concurrent clients (bounded count and time);
+- a 100-query batch `POST /match/default`: seconds per request;
+- yente's scorer (nomenklatura's `logic-v2`, yente's default, and `name-based`) scoring each query against
+  the 50 candidates yente would ask its index for (limit 5 × 10), in a separate Python that has nomenklatura
+  (`--nomenklatura-python`; skipped with the reason when it is missing). That is the scoring alone: yente's
+  Elasticsearch query and HTTP come on top of it.
+
+    python benchmarks/service.py [--queries 200] [--requests 400] [--nomenklatura-python /path/to/python]
+
+Queries: the names of ../shared/eval/dev_queries.csv when present (listed names in supplier spellings and
+look-alikes), else listed names of the embedded lists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz, process
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from screener.embedded import ensure_embedded  # noqa: E402
+from screener.screening import Screener  # noqa: E402
+from screener.store import Store  # noqa: E402
+from tests.service_server import served_api  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+EVAL_QUERIES = REPO.parent / "shared" / "eval" / "dev_queries.csv"
+CLIENTS = 4
+BATCH = 100
+YENTE_CANDIDATES = 50
+CONCURRENT_LIMIT_S = 60
+YENTE_SCORER = r'''
+import json, sys, time
+from followthemoney import model
+from nomenklatura.matching import get_algorithm
+from nomenklatura.matching.types import ScoringConfig
+data = json.load(sys.stdin)
+entities = {}
+for item in data["entities"]:
+    proxy = model.make_entity(item["schema"])
+    proxy.id = item["id"]
+    proxy.add("name", item["names"])
+    if item["country"]:
+        proxy.add("country", item["country"])
+    entities[item["id"]] = proxy
+out = {}
+for name in data["algorithms"]:
+    algorithm = get_algorithm(name)
+    config = ScoringConfig.defaults()
+    timings = []
+    for query in data["queries"]:
+        example = model.make_entity("Company")
+        example.id = "query"
+        example.add("name", query["name"])
+        started = time.perf_counter()
+        for candidate_id in query["candidates"]:
+            algorithm.compare(example, entities[candidate_id], config)
+        timings.append(time.perf_counter() - started)
+    out[name] = timings
+json.dump(out, sys.stdout)
+'''
+
+
+def percentiles(seconds: list[float]) -> str:
+    ms = np.array(seconds) * 1000
+    return f"p50 {np.percentile(ms, 50):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms (n={len(ms)})"
+
+
+def query_names(lists_names: pl.DataFrame, count: int) -> list[str]:
+    if EVAL_QUERIES.exists():
+        names = pl.read_csv(EVAL_QUERIES, infer_schema=False)["query_name"].drop_nulls()
+    else:
+        names = lists_names["name"]
+    return names.sample(min(count, names.len()), seed=7, shuffle=True).to_list()
+
+
+def match_body(names: list[str]) -> dict:
+    return {"queries": {f"q{n}": {"schema": "Company", "properties": {"name": [name]}} for n, name in enumerate(names)}}
+
+
+def time_library(screener: Screener, names: list[str]) -> list[float]:
+    screener.check(names[0])
+    timings = []
+    for name in names:
+        started = time.perf_counter()
+        screener.check(name)
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def time_single(url: str, names: list[str]) -> list[float]:
+    timings = []
+    with httpx.Client(base_url=url, timeout=60) as client:
+        client.post("/match/default", json=match_body(names[:1])).raise_for_status()
+        for name in names:
+            started = time.perf_counter()
+            client.post("/match/default", json=match_body([name])).raise_for_status()
+            timings.append(time.perf_counter() - started)
+    return timings
+
+
+def concurrent_rate(url: str, names: list[str], total: int) -> tuple[float, int, list[float]]:
+    """Requests/s of `CLIENTS` clients sending single-name requests, `total` in all (or until the time bound)."""
+    counter = iter(range(total))
+    lock = threading.Lock()
+    timings: list[float] = []
+    deadline = time.monotonic() + CONCURRENT_LIMIT_S
+
+    def client_loop() -> None:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            while time.monotonic() < deadline:
+                with lock:
+                    index = next(counter, None)
+                if index is None:
+                    return
+                started = time.perf_counter()
+                client.post("/match/default", json=match_body([names[index % len(names)]])).raise_for_status()
+                with lock:
+                    timings.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=client_loop) for _ in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return len(timings) / elapsed, len(timings), timings
+
+
+def time_batches(url: str, names: list[str], repeats: int = 5) -> list[float]:
+    timings = []
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for repeat in range(repeats):
+            batch = [names[(repeat * BATCH + n) % len(names)] for n in range(BATCH)]
+            started = time.perf_counter()
+            answer = client.post("/match/default", json=match_body(batch))
+            answer.raise_for_status()
+            timings.append(time.perf_counter() - started)
+            assert len(answer.json()["responses"]) == BATCH
+    return timings
+
+
+def yente_scoring(python: str, screener: Screener, names: list[str]) -> dict[str, list[float]] | str:
+    """Per-query seconds of nomenklatura's scorers over YENTE_CANDIDATES candidates, or why it could not run."""
+    if not Path(python).exists():
+        return f"no Python with nomenklatura at {python} (pip install nomenklatura in a separate venv)"
+    entities = screener.lists.entities.select("entity_id", "entity_type", "country")
+    grouped = screener.lists.names.group_by("entity_id").agg(pl.col("name").unique())
+    table = entities.join(grouped, on="entity_id")
+    schema = {"organization": "Organization", "person": "Person", "vessel": "Vessel"}
+    records = [{"id": row["entity_id"], "schema": schema.get(row["entity_type"], "LegalEntity"),
+                "names": row["name"], "country": (row["country"] or "").lower()} for row in table.iter_rows(named=True)]
+    choices = {record["id"]: " ".join(record["names"]) for record in records}
+    queries = [{"name": name, "candidates": [key for _, _, key in process.extract(
+        name, choices, scorer=fuzz.token_set_ratio, limit=YENTE_CANDIDATES)]} for name in names]
+    payload = json.dumps({"entities": records, "queries": queries, "algorithms": ["logic-v2", "name-based"]})
+    done = subprocess.run([python, "-c", YENTE_SCORER], input=payload, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        return f"nomenklatura failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"
+    return json.loads(done.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=400, help="requests in the 4-client run")
+    parser.add_argument("--nomenklatura-python", default=os.environ.get("NOMENKLATURA_PYTHON", "/work/venv-service-bench/bin/python"))
+    args = parser.parse_args()
+    print(f"load average before: {' '.join(f'{value:.1f}' for value in os.getloadavg())} on {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as folder:
+        db_path = Path(folder) / "lists.duckdb"
+        with Store(db_path) as store:
+            ensure_embedded(store)
+        screener = Screener.from_db(db_path)
+        names = query_names(screener.lists.names, args.queries)
+        print(f"{len(names)} query names from {'dev_queries.csv' if EVAL_QUERIES.exists() else 'the embedded lists'}; "
+              f"{screener.lists.entities.height} listed entities")
+        print(f"Screener.check in process (baseline): {percentiles(time_library(screener, names))}")
+        with served_api(db_path) as url:
+            print(f"POST /match single name, 1 client:    {percentiles(time_single(url, names))}")
+            rate, count, timings = concurrent_rate(url, names, args.requests)
+            print(f"POST /match single name, {CLIENTS} clients:   {rate:.0f} requests/s ({count} requests), latency {percentiles(timings)}")
+            batches = time_batches(url, names)
+            print(f"POST /match {BATCH}-query batch:          median {np.median(batches):.2f} s, max {max(batches):.2f} s (n={len(batches)})")
+        yente = yente_scoring(args.nomenklatura_python, screener, names)
+        if isinstance(yente, str):
+            print(f"yente's scorer: not measured: {yente}")
+        else:
+            for algorithm, timings in yente.items():
+                print(f"yente scorer {algorithm} on {YENTE_CANDIDATES} candidates per query (scoring only): "
+                      f"{percentiles(timings)}, at most {1 / np.median(timings):.0f} queries/s on one core")
+    print(f"load average after: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
