@@ -1,7 +1,7 @@
 """Speed of the screening service on loopback, paired in one run with the library call it wraps and, where
 nomenklatura can be run, with yente's scorer on the same queries.
 
-Starts `screener serve` (one worker) on the embedded lists and measures, on the same query names:
+Starts `screener serve` (`--workers`, default one) on the embedded lists and measures, on the same query names:
 - `Screener.check` in this process, warm (the library path every endpoint wraps): p50/p95;
 - single-name `POST /match/default`, warm, one client: p50/p95;
 - requests/s of single-name /match with 4 concurrent clients (bounded count and time);
@@ -11,7 +11,7 @@ Starts `screener serve` (one worker) on the embedded lists and measures, on the 
   (`--nomenklatura-python`; skipped with the reason when it is missing). That is the scoring alone: yente's
   Elasticsearch query and HTTP come on top of it.
 
-    python benchmarks/service.py [--queries 200] [--requests 400] [--nomenklatura-python /path/to/python]
+    python benchmarks/service.py [--queries 200] [--requests 400] [--workers 1] [--nomenklatura-python /path/to/python]
 
 Queries: the names of ../shared/eval/dev_queries.csv when present (listed names in supplier spellings and
 look-alikes), else listed names of the embedded lists.
@@ -182,6 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--requests", type=int, default=400, help="requests in the 4-client run")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes of screener serve")
     parser.add_argument("--nomenklatura-python", default=os.environ.get("NOMENKLATURA_PYTHON", "/work/venv-service-bench/bin/python"))
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{value:.1f}' for value in os.getloadavg())} on {os.cpu_count()} cores")
@@ -194,7 +195,8 @@ def main() -> None:
         print(f"{len(names)} query names from {'dev_queries.csv' if EVAL_QUERIES.exists() else 'the embedded lists'}; "
               f"{screener.lists.entities.height} listed entities")
         print(f"Screener.check in process (baseline): {percentiles(time_library(screener, names))}")
-        with served_api(db_path) as url:
+        with served_api(db_path, "--workers", str(args.workers)) as url:
+            print(f"screener serve --workers {args.workers}")
             print(f"POST /match single name, 1 client:    {percentiles(time_single(url, names))}")
             rate, count, timings = concurrent_rate(url, names, args.requests)
             print(f"POST /match single name, {CLIENTS} clients:   {rate:.0f} requests/s ({count} requests), latency {percentiles(timings)}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from screener.service.app import create_app
 from screener.service.config import ServiceConfig
 from screener.service.keys import KEYRING_TTL_S, add_key, revoke_key
+from screener.service.matching import Coalescer, Matched, Query as MatchQuery, screen_queries, verdicts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "service"
 JSON_TYPES = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool}
@@ -210,3 +212,37 @@ def test_a_server_failure_answers_a_code_without_traceback_or_path(embedded_db, 
         assert str(tmp_path) not in answer.text
     finally:
         broken.__exit__(None, None, None)
+
+
+def test_concurrent_requests_share_screenings_and_each_gets_only_its_own_answer(client):
+    """Requests arriving while a screening runs are screened together next; the answers are split back."""
+    screener = client.app.state.service.loaded.screener
+    calls = []
+
+    class Counting(type(screener)):
+        def screen(self, *args, **kwargs):
+            calls.append(1)
+            return super().screen(*args, **kwargs)
+
+    counting = Counting(screener.lists, screener.config, screener.ruleset)
+    coalescer = Coalescer()
+    names = ["Hoshine Silicon Industry Co. Ltd.", "Nordic Timber AB", "Xinjiang Production and Construction Corps",
+             "Acme Widgets Ltd", "Chen Quanguo", "Hetian Taida Apparel", "Pacific Fishing Co", "Ninestar Corporation"]
+    start = threading.Barrier(len(names))
+    answers: dict[str, Matched] = {}
+
+    def ask(name: str) -> None:
+        start.wait()
+        answers[name] = coalescer.screen(counting, [MatchQuery("q", (name,))])
+
+    threads = [threading.Thread(target=ask, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) < len(names)
+    for name, matched in answers.items():
+        assert matched.result.rows["name"].to_list() == [name] and matched.row_query["key"].to_list() == ["q"]
+        assert set(matched.result.candidates["row"].to_list()) <= set(matched.row_query["row"].to_list())
+        alone = screen_queries(screener, [MatchQuery("q", (name,))])
+        assert verdicts(matched) == verdicts(alone)

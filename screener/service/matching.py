@@ -5,7 +5,8 @@ verdict (tier, cited reasons, lists used) riding along for clients that read it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
@@ -91,6 +92,18 @@ class Matched:
     result: ScreenResult
     row_query: pl.DataFrame  # row → key
 
+    def part(self, tag: str, queries: Sequence[Query]) -> Matched:
+        """The rows of the queries whose keys were tagged with `tag` (see Coalescer), keys as the caller gave them."""
+        row_query = self.row_query.filter(pl.col("key").str.starts_with(tag)).with_columns(
+            pl.col("key").str.strip_prefix(tag))
+        rows = row_query["row"]
+        result = ScreenResult(
+            rows=self.result.rows.filter(pl.col("row").is_in(rows.cast(self.result.rows.schema["row"]).implode())),
+            candidates=self.result.candidates.filter(pl.col("row").is_in(rows.implode())),
+            metadata=self.result.metadata,
+        )
+        return Matched(tuple(queries), result, row_query)
+
 
 def screen_queries(screener: Screener, queries: Sequence[Query], keep: pl.Expr | None = None) -> Matched:
     """Screen every name of every query in one call. With `keep` (a filter on the candidates, which carry the
@@ -104,6 +117,56 @@ def screen_queries(screener: Screener, queries: Sequence[Query], keep: pl.Expr |
         rows_out = screener.score(frame, supplier_frame(frame, QUERY_COLUMNS), candidates)
         result = ScreenResult(rows=rows_out, candidates=candidates, metadata=result.metadata)
     return Matched(tuple(queries), result, row_query)
+
+
+@dataclass
+class _Ticket:
+    queries: Sequence[Query]
+    matched: Matched | None = None
+    error: BaseException | None = None
+
+
+class Coalescer:
+    """Screens the queries of requests that arrive while a screening runs together, in the next single call.
+
+    One call costs little more for many rows than for one (the fixed cost of a screening dominates a single
+    name), so under concurrent load requests share calls instead of queueing for the matcher one by one. A
+    request that finds the matcher idle is screened at once: a lone client waits for nobody."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._waiting: list[_Ticket] = []
+        self._busy = False
+
+    def screen(self, screener: Screener, queries: Sequence[Query]) -> Matched:
+        ticket = _Ticket(queries)
+        with self._changed:
+            self._waiting.append(ticket)
+            while ticket.matched is None and ticket.error is None and self._busy:
+                self._changed.wait()
+            if ticket.matched is None and ticket.error is None:
+                self._busy = True
+                batch, self._waiting = self._waiting, []
+        if ticket.matched is None and ticket.error is None:
+            self._run(screener, batch)
+        if ticket.error is not None:
+            raise ticket.error
+        assert ticket.matched is not None
+        return ticket.matched
+
+    def _run(self, screener: Screener, batch: list[_Ticket]) -> None:
+        try:
+            tagged = [replace(query, key=f"{n}:{query.key}") for n, ticket in enumerate(batch) for query in ticket.queries]
+            matched = screen_queries(screener, tagged)
+            for n, ticket in enumerate(batch):
+                ticket.matched = matched.part(f"{n}:", ticket.queries)
+        except BaseException as error:  # every request of the batch learns of the failure, not only this one
+            for ticket in batch:
+                ticket.error = error
+        finally:
+            with self._changed:
+                self._busy = False
+                self._changed.notify_all()
 
 
 def in_dataset(dataset: str) -> pl.Expr | None:
@@ -124,7 +187,7 @@ def verdicts(matched: Matched) -> dict[str, dict[str, Any]]:
     """Per query key, the verdict of its most severe name: tier, score, headline match and cited reasons."""
     rank = {tier: position for position, tier in enumerate(TIERS)}
     best: dict[str, dict[str, Any]] = {}
-    keys = matched.row_query["key"].to_list()
+    keys = dict(matched.row_query.iter_rows())
     for row in matched.result.rows.iter_rows(named=True):
         key = keys[row["row"]]
         held = best.get(key)
@@ -149,6 +212,7 @@ def scored_candidates(matched: Matched) -> pl.DataFrame:
         return candidates.with_columns(key=pl.lit(None, pl.String))
     return (
         candidates.join(matched.row_query, on="row")
+        .join(matched.result.rows.select(pl.col("row").cast(candidates.schema["row"]), query_name="name"), on="row")
         .sort(["key", "score"], descending=[False, True])
         .unique(["key", "entity_id"], keep="first", maintain_order=True)
     )
@@ -163,8 +227,9 @@ def scored_entity(catalog: Catalog, candidate: dict[str, Any], threshold: float)
         "listing": catalog.listing_with_age(entity),
         "score": score,
         "match": score >= threshold,
-        "explanations": {
-            "name_structure": {"score": score, "weight": 1.0, "detail": candidate["explanation"]},
+        "explanations": {  # nomenklatura's FtResult: the name compared on each side and how
+            "name_match": {"score": score, "detail": candidate["explanation"], "query": candidate.get("query_name"),
+                           "candidate": candidate["matched_name"]},
         },
         "band": candidate["band"],
         "matched_name": candidate["matched_name"],
@@ -191,13 +256,14 @@ def lists_used(result: ScreenResult) -> list[dict[str, Any]]:
 
 
 def match_response(
-    screener: Screener, catalog: Catalog, examples: dict[str, tuple[str, dict[str, Any]]], *,
+    screener: Screener, catalog: Catalog, coalescer: Coalescer, examples: dict[str, tuple[str, dict[str, Any]]], *,
     dataset: str, limit: int, threshold: float | None,
 ) -> dict[str, Any]:
     """The answer to POST /match/{dataset}: yente's EntityMatchResponse plus verdicts and the lists used."""
     queries = [query_from_example(key, schema, properties) for key, (schema, properties) in examples.items()]
     check_batch(queries)
-    matched = screen_queries(screener, queries, in_dataset(dataset))
+    keep = in_dataset(dataset)
+    matched = coalescer.screen(screener, queries) if keep is None else screen_queries(screener, queries, keep)
     threshold = default_threshold(screener) if threshold is None else threshold
     results = grouped_results(matched, catalog, threshold, limit)
     verdict = verdicts(matched)

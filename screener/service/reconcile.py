@@ -128,7 +128,7 @@ def reconcile_queries(state: ServiceState, batch: Any) -> dict[str, Any]:
         raise ServiceError("batch_too_large", f"too many queries in one batch ({len(batch)}; the limit is {MAX_BATCH}); split it")
     loaded = state.loaded
     parsed = {key: recon_query(key, query, loaded.catalog) for key, query in batch.items()}
-    matched = screen_queries(loaded.screener, [query for query, _, _ in parsed.values()])
+    matched = state.coalescer.screen(loaded.screener, [query for query, _, _ in parsed.values()])
     verdict = verdicts(matched)
     answers: dict[str, Any] = {key: {"result": []} for key in parsed}
     for (key,), group in scored_candidates(matched).group_by("key", maintain_order=True):

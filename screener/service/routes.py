@@ -21,7 +21,6 @@ from screener.service.matching import (
     grouped_results,
     lists_used,
     match_response,
-    screen_queries,
     verdicts,
 )
 from screener.service.state import ServiceState, service_state
@@ -95,7 +94,7 @@ def match(
     loaded = state.loaded
     _check_dataset(dataset, loaded.catalog.sources())
     examples = {key: (example.schema_, example.properties) for key, example in body.queries.items()}
-    answer = match_response(loaded.screener, loaded.catalog, examples, dataset=dataset, limit=limit, threshold=threshold)
+    answer = match_response(loaded.screener, loaded.catalog, state.coalescer, examples, dataset=dataset, limit=limit, threshold=threshold)
     return json_response(answer)
 
 
@@ -108,7 +107,7 @@ def search(
 ) -> Response:
     """Listed entities whose names match `q` (the matcher of `screener check`), best first, with the verdict."""
     loaded = state.loaded
-    matched = screen_queries(loaded.screener, [MatchQuery("q", (q.strip(),), country)])
+    matched = state.coalescer.screen(loaded.screener, [MatchQuery("q", (q.strip(),), country)])
     total, results = grouped_results(matched, loaded.catalog, loaded.screener.config.match.match_threshold / 100, limit)["q"]
     return json_response({
         "limit": limit, "offset": 0, "total": {"value": total, "relation": "eq"}, "results": results, "facets": {},

@@ -15,6 +15,7 @@ from screener.service.catalog import Catalog
 from screener.service.config import ServiceConfig
 from screener.service.errors import ServiceError
 from screener.service.jobs import JobRunner
+from screener.service.matching import Coalescer
 from screener.service.keys import ApiKey, KeyRing
 from screener.service.security import RateLimiter, invalid_key, missing_key, request_token
 from screener.store import Store
@@ -35,6 +36,7 @@ class ServiceState:
         self.config = config
         self.keyring = KeyRing(config.db_path)
         self.limiter = RateLimiter()
+        self.coalescer = Coalescer()
         self.runner = JobRunner(config.db_path, self.screener_if_loaded)
         self._loaded: Loaded | None = None
         self._load_error: str | None = None
