@@ -16,6 +16,7 @@ from screener.service.errors import ServiceError
 from screener.service.keys import DEFAULT_RATE_PER_MINUTE, active_key_count, add_key, list_keys, revoke_key
 
 DbOption = Annotated[Optional[Path], typer.Option("--db", help="Database file (default: $SCREENER_DB or the user data dir).")]
+WORKER_HEALTHCHECK_S = 60  # a worker loading the lists on a busy machine answers the supervisor's ping late
 keys_app = typer.Typer(help="API keys of the service: add, list, revoke.")
 keys_app.callback(invoke_without_command=True)(help_when_bare)
 
@@ -51,7 +52,8 @@ def serve_command(
     err.print(f"Serving on http://{host}:{port} (docs at /docs; reads {'open' if config.open_reads else 'need a key'}, "
               "writes need a key)", highlight=False)
     uvicorn.run("screener.service.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=False, server_header=False)
+                log_level="info", proxy_headers=False, server_header=False,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
 
 
 @keys_app.command("add")

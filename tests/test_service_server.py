@@ -43,7 +43,7 @@ def wait_for_job(url: str, job_id: str) -> dict:
 
 def test_health_match_reconcile_and_a_job_round_trip(served_db):
     _, token = add_key(served_db, "round trip")
-    with served_api(served_db) as url:
+    with served_api(served_db, "--workers", "2") as url:  # two processes share the database and the jobs
         assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
         query = {"queries": {"s1": {"schema": "Company", "properties": {"name": ["Hoshine Silicon Industry Co."]}}}}
         matched = httpx.post(f"{url}/match/default", json=query, timeout=30).json()["responses"]["s1"]
