@@ -163,7 +163,7 @@ def check(
     address: Annotated[Optional[str], typer.Option("--address", help="Address text.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
     record: Annotated[Optional[Path], typer.Option(
-        "--record", help="Save the record of this check (lists, snapshots, thresholds, time, content hash): .html or .json."
+        "--record", help="Save the record of this check (lists, snapshots, thresholds, time, content hash): .pdf, .html or .json."
     )] = None,
     as_of: Annotated[Optional[dt.datetime], typer.Option("--as-of", formats=["%Y-%m-%d"], help="Check against the listings in force on this date.")] = None,
     rules: RulesOption = None,
@@ -263,7 +263,7 @@ def print_searched(result: ScreenResult) -> None:
     out.print(
         f"Searched at {metadata.get('run_at')} against {when}; match threshold {thresholds.get('match')}, "
         f"review threshold {thresholds.get('review')}; rules version {metadata.get('rules_version')}. "
-        "Save this record with --record check.html (or .json).",
+        "Save this record with --record check.pdf (or .html, .json).",
         soft_wrap=True, highlight=False,
     )
 

@@ -1,5 +1,5 @@
 """The record of one entity check — what was searched, against which list snapshots, when and with which
-thresholds, and what was found — as JSON and printable HTML, sealed with a content hash to file with a vendor."""
+thresholds, and what was found — as JSON, printable HTML and PDF, sealed with a content hash to file with a vendor."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from screener.reports.tables import REASON_SEPARATOR, ReportError
 from screener.result import ScreenResult
 
 HASH_FIELD = "content_sha256"
-RECORD_FORMATS = ("json", "html")
+RECORD_FORMATS = ("json", "html", "pdf")
 SNAPSHOT_FIELDS = ("source", "title", "snapshot_id", "as_of", "age_days", "sha256", "url", "origin", "coverage")
 
 
@@ -82,23 +82,32 @@ def record_html(record: dict[str, Any]) -> str:
     return environment().get_template("check_record.html.j2").render(record=record, hash_field=HASH_FIELD)
 
 
+def record_bytes(record: dict[str, Any], chosen: str) -> bytes:
+    """The record in one of RECORD_FORMATS."""
+    if chosen == "pdf":
+        from screener.reports.check_pdf import record_pdf
+
+        return record_pdf(record)
+    return (record_json(record) if chosen == "json" else record_html(record)).encode("utf-8")
+
+
 def record_format(path: Path) -> str:
     chosen = path.suffix.lower().lstrip(".")
     if chosen not in RECORD_FORMATS:
-        raise ReportError(f"cannot write a check record as '{path.name}': name it .json or .html")
+        raise ReportError(f"cannot write a check record as '{path.name}': name it .pdf, .html or .json")
     return chosen
 
 
 def write_check_record(record: dict[str, Any], path: Path) -> Path:
-    """Write the record as JSON or HTML (chosen by the file's suffix)."""
+    """Write the record as PDF, HTML or JSON (chosen by the file's suffix)."""
     from screener.reports import Staging
 
     path = Path(path).expanduser()
-    text = record_json(record) if record_format(path) == "json" else record_html(record)
+    content = record_bytes(record, record_format(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Staging()
     try:
-        staging(path).write_text(text, encoding="utf-8")
+        staging(path).write_bytes(content)
         staging.commit()
     except BaseException:
         staging.discard()

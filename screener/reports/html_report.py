@@ -33,7 +33,7 @@ MATCH_FIELDS = (
     "snapshot", "explanation",
 )
 URL_SEPARATOR = " | "
-_URL = re.compile(r"(https?://[^\s<>\"']+[^\s<>\"'.,;:)\]])")
+WEB_ADDRESS = re.compile(r"(https?://[^\s<>\"']+[^\s<>\"'.,;:)\]])")
 
 
 def environment() -> jinja2.Environment:
@@ -48,7 +48,7 @@ def environment() -> jinja2.Environment:
 
 def linkify(text: str | None) -> Markup:
     """Escaped text with every http(s) address in it made a link."""
-    pieces = _URL.split(text or "")
+    pieces = WEB_ADDRESS.split(text or "")
     return Markup("").join(
         Markup('<a href="{0}">{0}</a>').format(piece) if index % 2 else escape(piece)
         for index, piece in enumerate(pieces)

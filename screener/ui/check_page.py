@@ -6,12 +6,10 @@ from typing import Any
 
 import streamlit as st
 
-from screener.reports.check_record import HASH_FIELD, check_record, record_html, record_json
-
+from screener.reports.check_record import HASH_FIELD, check_record, record_bytes, record_html, record_json
 from screener.result import ScreenResult
 from screener.text import markdown_literal
 from screener.ui.data import supplier_candidates, supplier_row
-from screener.text import markdown_literal
 from screener.ui.state import attempt, current_screener
 from screener.ui.views import candidate_table, verdict_card
 
@@ -82,7 +80,12 @@ def searched(record: dict[str, Any]) -> None:
             f"{record['rules_version']}. Content hash (SHA-256): `{record[HASH_FIELD]}`"
         )
         stem = "check-" + "".join(char if char.isalnum() else "-" for char in record["query"]["name"])[:60]
-        html_cell, json_cell, _ = st.columns([1, 1, 2])
+        pdf_cell, html_cell, json_cell = st.columns(3)
+        pdf_cell.download_button(
+            "Download record (PDF)", lambda: record_bytes(record, "pdf"), file_name=f"{stem}.pdf",
+            mime="application/pdf", on_click="ignore", key="check_record_pdf", type="primary",
+            help="The record as a PDF, its JSON attached, to file with the vendor's documents.",
+        )
         html_cell.download_button(
             "Download printable record (HTML)", record_html(record), file_name=f"{stem}.html", mime="text/html",
             on_click="ignore", key="check_record_html",
