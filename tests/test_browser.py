@@ -13,9 +13,11 @@ import httpx
 import openpyxl
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
+from pypdf import PdfReader
 
-from tests.bad_inputs import CORPUS
+from screener.reports.check_pdf import ATTACHMENT
 from screener.reports.check_record import is_intact
+from tests.bad_inputs import CORPUS
 from tests.conftest import EXAMPLE_SUPPLIERS
 from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, ServerError, served_app
 
@@ -157,7 +159,12 @@ def test_a_clean_check_shows_what_was_searched_and_downloads_a_sealed_record(bro
     assert is_intact(record) and record["verdict"]["risk_tier"] == "clear"
     assert {snapshot["source"] for snapshot in record["lists_searched"]} >= {"uflpa", "cbp_wro", "sanctions"}
     with page.expect_download() as download_info:
-        page.get_by_role("button", name="Download printable record (HTML)").click()
+        page.get_by_role("button", name="Download record (PDF)").click()
+    printed = PdfReader(download_info.value.path())
+    assert record["content_sha256"] in " ".join(page.extract_text() for page in printed.pages)
+    assert json.loads(printed.attachments[ATTACHMENT][0]) == record
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download record (HTML)").click()
     printable = tmp_path / "record.html"
     download_info.value.save_as(printable)
     page.goto(printable.as_uri())

@@ -87,7 +87,7 @@ def searched(record: dict[str, Any]) -> None:
             help="The record as a PDF, its JSON attached, to file with the vendor's documents.",
         )
         html_cell.download_button(
-            "Download printable record (HTML)", record_html(record), file_name=f"{stem}.html", mime="text/html",
+            "Download record (HTML)", record_html(record), file_name=f"{stem}.html", mime="text/html",
             on_click="ignore", key="check_record_html",
         )
         json_cell.download_button(
