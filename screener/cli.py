@@ -44,15 +44,32 @@ app = typer.Typer(
     help="Screen suppliers for forced-labour risk against the UFLPA Entity List, CBP WROs/Findings and Xinjiang sanctions.",
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,  # click's plain help: typer's rich panels print a type such as <bool> beside every flag
 )
 
 
 TIER_STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "clear": "green"}
 
-DbOption = Annotated[Optional[Path], typer.Option("--db", help="Database file (default: $SCREENER_DB or the user data dir).")]
-RulesOption = Annotated[Optional[list[Path]], typer.Option("--rules", help="Extra rule file (TOML); repeatable.")]
-MatchOption = Annotated[Optional[float], typer.Option("--match-threshold", help="Score (0-100) at which a name is flagged.")]
-ReviewOption = Annotated[Optional[float], typer.Option("--review-threshold", help="Score (0-100) from which a name is shown for review.")]
+DbOption = Annotated[Optional[Path], typer.Option("--db", metavar="FILE", help="Database file (default: $SCREENER_DB or the user data dir).")]
+RulesOption = Annotated[Optional[list[Path]], typer.Option("--rules", metavar="FILE", help="Extra rule file (TOML); repeatable.")]
+MatchOption = Annotated[Optional[float], typer.Option("--match-threshold", metavar="SCORE", help="Score (0-100) at which a name is flagged.")]
+ReviewOption = Annotated[Optional[float], typer.Option("--review-threshold", metavar="SCORE", help="Score (0-100) from which a name is shown for review.")]
+
+
+def list_date(text: str | dt.date) -> dt.date:
+    """A calendar date written YYYY-MM-DD, refused in words otherwise."""
+    if isinstance(text, dt.date):
+        return text
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date: write it as year-month-day, YYYY-MM-DD (e.g. 2024-06-30)")
+
+
+AsOfOption = Annotated[Optional[dt.date], typer.Option(
+    "--as-of", parser=list_date, metavar="YYYY-MM-DD",
+    help="Screen against the listings in force on this date (listing, effective and end dates).",
+)]
 
 
 class ReportFormat(str, Enum):
@@ -89,13 +106,13 @@ def progress_bar(label: str) -> Iterator[Stages]:
 
 
 def _config(match_threshold: float | None, review_threshold: float | None, rules: list[Path] | None,
-            as_of: dt.datetime | None = None) -> ScreenConfig:
+            as_of: dt.date | None = None) -> ScreenConfig:
     defaults = MatchConfig()
     match = MatchConfig(
         match_threshold=defaults.match_threshold if match_threshold is None else match_threshold,
         review_threshold=defaults.review_threshold if review_threshold is None else review_threshold,
     )
-    return ScreenConfig(match=match, rules_files=tuple(rules or ()), as_of=as_of.date() if as_of else None)
+    return ScreenConfig(match=match, rules_files=tuple(rules or ()), as_of=as_of)
 
 
 def _print_version(asked: bool) -> None:
@@ -129,7 +146,7 @@ def screen(
         "--party-col", help="Shipments: a party column (COLUMN or ROLE=COLUMN), repeatable; every party is screened "
         "and the row gets its worst party's tier (default: shipper, consignee, manufacturer, ... headers found).")] = None,
     sheet: Annotated[Optional[str], typer.Option("--sheet", help="Spreadsheet sheet (default: first non-empty).")] = None,
-    as_of: Annotated[Optional[dt.datetime], typer.Option("--as-of", formats=["%Y-%m-%d"], help="Screen against the lists in force on this date.")] = None,
+    as_of: AsOfOption = None,
     rules: RulesOption = None,
     match_threshold: MatchOption = None,
     review_threshold: ReviewOption = None,
@@ -165,7 +182,7 @@ def check(
     record: Annotated[Optional[Path], typer.Option(
         "--record", help="Save the record of this check (lists, snapshots, thresholds, time, content hash): .pdf, .html or .json."
     )] = None,
-    as_of: Annotated[Optional[dt.datetime], typer.Option("--as-of", formats=["%Y-%m-%d"], help="Check against the listings in force on this date.")] = None,
+    as_of: AsOfOption = None,
     rules: RulesOption = None,
     match_threshold: MatchOption = None,
     review_threshold: ReviewOption = None,

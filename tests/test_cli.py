@@ -189,6 +189,14 @@ def test_version_and_short_help():
     assert version.returncode == 0 and version.stdout.strip() == f"screener {__version__}"
     short = screener("check", "-h")
     assert short.returncode == 0 and re.search(r"Usage: .*screener check", short.stdout)
+    assert "<bool>" not in short.stdout and "--as-of YYYY-MM-DD" in short.stdout and "--json " in short.stdout
+
+
+@pytest.mark.parametrize("written", ["2024/06/30", "30.06.2024", "2024-13-01", "yesterday"])
+def test_a_date_the_cli_cannot_read_is_refused_in_words(written):
+    done = screener("check", "Nordic Timber AB", "--as-of", written)
+    assert done.returncode == 2
+    assert f"'{written}' is not a date: write it as year-month-day, YYYY-MM-DD (e.g. 2024-06-30)" in done.stderr
 
 
 def test_the_progress_line_moves_on_to_writing_the_report_instead_of_sitting_at_full():
