@@ -140,6 +140,14 @@ def test_a_citation_with_several_addresses_shows_each_as_a_link(app):
     assert " | " not in citations
 
 
+def test_tables_leave_missing_values_empty_instead_of_none(app):
+    screened(app)
+    clear = results(app).filter(pl.col("tier") == "clear")
+    assert clear.height
+    for column in ("matched_entity", "match_score", "list", "program", "source_url"):
+        assert clear[column].to_list() == [""] * clear.height, column
+
+
 def test_tier_filter_and_search_narrow_the_table(app):
     screened(app)
     key = next(box.key for box in app.multiselect if box.key.startswith("filter_tier_"))
@@ -240,7 +248,7 @@ def test_a_clean_check_says_what_it_searched_and_offers_the_sealed_record(app):
     caption = "\n".join(element.value for element in app.caption)
     assert "match threshold" in caption and "Content hash (SHA-256)" in caption and "Checked at" in caption
     labels = [button.label for button in app.get("download_button")]
-    assert {"Download printable record (HTML)", "Download record (JSON)"} <= set(labels)
+    assert {"Download record (PDF)", "Download record (HTML)", "Download record (JSON)"} <= set(labels)
 
 
 def test_thresholds_and_list_date_set_in_the_sidebar_apply_to_the_check(app):

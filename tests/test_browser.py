@@ -78,11 +78,30 @@ def save_screenshot(page: Page, folder: Path, name: str) -> Path:
     return path
 
 
+def open_result_row(page: Page, index: int) -> None:
+    """Click the selection box of a row of the results table (a canvas: rows are 35 px under a 35 px header)."""
+    grid = page.locator("[data-testid=stDataFrame]:visible").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    x, y = box["x"] + 17, box["y"] + 35 + 35 * index + 17
+    page.mouse.move(x, y)  # the box shows on hover
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)
+
+
 def test_upload_screen_check_and_download_in_a_real_browser(browser_page, tmp_path):
     page = browser_page
     page.locator("input[type=file]").first.set_input_files(str(EXAMPLE_SUPPLIERS))
     page.get_by_role("button", name="Screen suppliers").click()
     page.get_by_text("suppliers screened in").wait_for()
+
+    open_result_row(page, 2)
+    expect(page.get_by_role("combobox", name="Supplier", exact=True)).to_have_value(
+        re.compile(r"^row 4 · Hetian Taida .* · critical$"), timeout=SCREEN_TIMEOUT_MS)
+    detail = page.get_by_text("Headline match (the listing behind the tier)")
+    expect(detail).to_contain_text("on UFLPA Entity List")
+    expect(page.get_by_text("CRITICAL · risk score").first).to_be_visible()
+    expect(page.get_by_role("listitem").filter(has_text="UFLPA Entity List — UFLPA 2(d)").first).to_be_visible()
 
     search = page.get_by_placeholder("supplier, entity or reason")
     search.fill("Zhongtai Chemical")
@@ -178,9 +197,9 @@ def test_a_match_opens_its_entity_page_with_every_name(browser_app_url, chromium
     page.get_by_label("Name", exact=True).fill("合盛硅业股份有限公司")
     page.get_by_role("button", name="Check").click()
     page.get_by_text("What was searched").wait_for()
-    link = page.get_by_role("link", name="entity page").first
-    href = link.get_attribute("href")
-    assert "entity?id=" in href
+    headline = page.get_by_text("Headline match (the listing behind the tier)")
+    href = headline.get_by_role("link", name="entity page").get_attribute("href")
+    assert "entity?id=uflpa" in href
     page.goto(f"{browser_app_url}/{href.split('/')[-1]}")
     page.get_by_role("heading", name="Status in each stored snapshot").wait_for()
     expect(page.get_by_role("heading", name="Names")).to_be_visible()

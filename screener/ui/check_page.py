@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import streamlit as st
@@ -73,7 +74,7 @@ def searched(record: dict[str, Any]) -> None:
         st.markdown(lists)
         thresholds = record["thresholds"]
         st.caption(
-            f"Checked at {record['checked_at']} against "
+            f"Checked at {readable_time(record['checked_at'])} against "
             + (f"the listings in force on {record['lists_as_of']}" if record["lists_as_of"] else "the latest lists")
             + "; match threshold "
             f"{thresholds['match']}, review threshold {thresholds['review']}; rules version "
@@ -94,3 +95,9 @@ def searched(record: dict[str, Any]) -> None:
             "Download record (JSON)", record_json(record), file_name=f"{stem}.json", mime="application/json",
             on_click="ignore", key="check_record_json",
         )
+
+
+def readable_time(iso_time: str) -> str:
+    """An ISO time with its offset as 'YYYY-MM-DD HH:MM:SS UTC' (or its offset)."""
+    moment = dt.datetime.fromisoformat(iso_time)
+    return moment.strftime("%Y-%m-%d %H:%M:%S ") + (moment.tzname() or "")

@@ -83,7 +83,7 @@ def results_table(result: ScreenResult) -> pl.DataFrame:
         pl.col("risk_score").alias("score"),
         pl.col("match_name").alias("matched_entity"),
         pl.col("match_list").alias("list"),
-        pl.col("match_score"),
+        pl.col("match_score").round(1).cast(pl.String),
         pl.col("reasons").str.split(REASON_SEPARATOR).list.first().alias("main_reason"),
         pl.col("match_program").alias("program"),
         first_url("match_url").alias("source_url"),
@@ -91,6 +91,11 @@ def results_table(result: ScreenResult) -> pl.DataFrame:
         pl.col("lists").fill_null(pl.lit([], pl.List(pl.String))),
         pl.col("match_entity_id"),
     )
+
+
+def blank_missing(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text and date columns with missing values as empty cells, so a table shows no 'None'."""
+    return frame.with_columns(pl.col(pl.String, pl.Date).cast(pl.String).fill_null(""))
 
 
 def _text_column(column: str | None) -> pl.Expr:

@@ -21,6 +21,7 @@ from screener.ui.data import (
     ROLES,
     TIER_HEX,
     ResultFilter,
+    blank_missing,
     country_counts,
     filter_options,
     filter_results,
@@ -53,7 +54,7 @@ RESULT_COLUMNS = {
     "list": st.column_config.TextColumn("list", width="medium"),
     "main_reason": st.column_config.TextColumn("main reason", width="large"),
     "matched_entity": st.column_config.TextColumn("matched entity"),
-    "match_score": st.column_config.NumberColumn("name score", format="%.1f"),
+    "match_score": st.column_config.TextColumn("name score"),
     "program": st.column_config.TextColumn("program / section"),
     "source_url": st.column_config.LinkColumn("source", display_text="open"),
 }
@@ -227,7 +228,7 @@ def show_results(screening: dict[str, Any]) -> None:
         hide_index=True,
         column_order=list(RESULT_COLUMNS),
         column_config=RESULT_COLUMNS,
-        key="results_table",
+        key=f"results_table_{hash(tuple(page['row']))}",  # a new filter or page starts with no row selected
         on_select="rerun",
         selection_mode="single-row",
     )
@@ -333,7 +334,7 @@ def result_filter(table: pl.DataFrame, source_id: str) -> ResultFilter:
 
 def styled(table: pl.DataFrame) -> Any:
     """The table with each tier cell coloured (plain for very large tables, which styling would slow down)."""
-    frame = table.to_pandas()
+    frame = blank_missing(table).to_pandas()
     if table.height > STYLED_ROWS:
         return frame
     return frame.style.map(
@@ -351,8 +352,8 @@ def detail_panel(result: ScreenResult, shown: pl.DataFrame) -> None:
     listed = shown.head(DETAIL_CHOICES)
     if chosen is not None and chosen not in listed["row"]:
         found = shown.filter(pl.col("row") == chosen)
-        if found.is_empty():
-            st.session_state.pop("detail_row")
+        if found.is_empty():  # filtered out: the first supplier shown (set, so the browser's old choice yields)
+            st.session_state["detail_row"] = listed["row"][0]
         listed = pl.concat([found, listed])
     choices = listed.select("row", "in_file", "supplier", "tier")
     labels = {

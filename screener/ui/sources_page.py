@@ -26,9 +26,11 @@ SNAPSHOT_COLUMNS = {
     "name_count": st.column_config.NumberColumn("names"),
     "snapshot_id": st.column_config.NumberColumn("snapshot"),
     "origin": st.column_config.TextColumn("origin", help="embedded: shipped with the tool; ingested: downloaded"),
-    "fetched_at": st.column_config.DatetimeColumn("stored at"),
+    "fetched_at": st.column_config.DatetimeColumn("stored at", format="YYYY-MM-DD HH:mm [UTC]", timezone="UTC"),
     "url": st.column_config.LinkColumn("source URL"),
+    "status": st.column_config.TextColumn("state", help="current: in force; superseded: replaced by a newer snapshot"),
 }
+HISTORY_ORDER = ("snapshot_id", "source", "as_of", "status", "row_count", "name_count", "origin", "fetched_at")
 
 
 def http_client() -> httpx.Client:
@@ -51,7 +53,8 @@ def render() -> None:
         return
     current, history = snapshots
     st.subheader("Lists in force")
-    st.dataframe(current, hide_index=True, column_order=list(SNAPSHOT_COLUMNS), column_config=SNAPSHOT_COLUMNS)
+    st.dataframe(current, hide_index=True, column_order=[column for column in SNAPSHOT_COLUMNS if column != "status"],
+                 column_config=SNAPSHOT_COLUMNS)
     for snapshot in current.iter_rows(named=True):
         with st.expander(f"{snapshot['title']} — coverage and licence"):
             st.markdown(f"**Coverage.** {markdown_literal(snapshot['coverage'] or 'not stated')}")
@@ -61,12 +64,7 @@ def render() -> None:
     refresh_section()
     latest_changes(current)
     with st.expander(f"Snapshot history ({history.height} stored)"):
-        st.dataframe(
-            history.select(
-                "snapshot_id", "source", "as_of", "status", "row_count", "name_count", "origin", "fetched_at"
-            ),
-            hide_index=True,
-        )
+        st.dataframe(history, hide_index=True, column_order=HISTORY_ORDER, column_config=SNAPSHOT_COLUMNS)
     if st.button("Reload lists", help="Read the database again, e.g. after `screener ingest` ran elsewhere"):
         reload_lists()
         st.success("The lists will be read again at the next screening.")

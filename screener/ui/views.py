@@ -10,7 +10,7 @@ import streamlit as st
 from screener.freshness import ages_line, with_ages
 from screener.matching import MatchConfig
 from screener.text import markdown_literal
-from screener.ui.data import TIER_COLOURS, citation_lines
+from screener.ui.data import TIER_COLOURS, blank_missing, citation_lines, entity_link
 from screener.ui.state import AS_OF_KEY, MATCH_KEY, REVIEW_KEY, session_settings
 
 CANDIDATE_COLUMNS = {
@@ -21,7 +21,7 @@ CANDIDATE_COLUMNS = {
     "name_kind": st.column_config.TextColumn("variant kind"),
     "list": st.column_config.TextColumn("list"),
     "program": st.column_config.TextColumn("program / section"),
-    "start_date": st.column_config.DateColumn("listed on"),
+    "start_date": st.column_config.TextColumn("listed on"),
     "source_url": st.column_config.LinkColumn("source", display_text="open"),
     "explanation": st.column_config.TextColumn("why it matched", width="large"),
 }
@@ -72,6 +72,7 @@ def verdict_card(record: dict[str, Any], candidates: pl.DataFrame) -> None:
             st.markdown(
                 f"Headline match (the listing behind the tier): **{markdown_literal(record['match_name'])}** on "
                 f"{markdown_literal(record.get('match_list') or 'a list')} (name score {record.get('match_score')})"
+                + (f" — [entity page]({entity_link(record['match_entity_id'])})" if record.get("match_entity_id") else "")
             )
         reasons = record.get("reason_list") or []
         st.markdown("\n".join(f"- {markdown_literal(reason)}" for reason in reasons) if reasons else "No rule fired.")
@@ -88,7 +89,7 @@ def candidate_table(candidates: pl.DataFrame) -> None:
         st.info("No listed name reached the review threshold.")
         return
     st.dataframe(
-        candidates,
+        blank_missing(candidates),
         hide_index=True,
         column_order=CANDIDATE_ORDER,
         column_config=CANDIDATE_COLUMNS,
