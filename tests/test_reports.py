@@ -559,3 +559,15 @@ def test_report_locked_by_another_program_gives_a_clear_error(tmp_path, result, 
     with pytest.raises(ReportError, match="open in another program"):
         write_report(result, tmp_path / "report.xlsx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_html_links_every_matched_listing_to_its_entity_section(tmp_path, result):
+    html, _ = parse_html(write_report(result, tmp_path / "report.html"))
+    links = re.findall(r'href="#entity-([^"]+)"', html)
+    sections = dict(re.findall(r'<p class="small entity" id="entity-([^"]+)">(.*?)</p>', html, re.DOTALL))
+    matched = result.candidates.filter(pl.col("band") == "match")
+    assert links and set(links) == set(sections) == set(matched["entity_id"])
+    for listing in matched.unique("entity_id").iter_rows(named=True):
+        section = sections[listing["entity_id"]]
+        assert listing["name"] in section and listing["list_name"] in section
+        assert all(f'<a href="{url}">' in section for url in listing["source_url"].split(" | "))

@@ -30,7 +30,12 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 MATCH_FIELDS = (
     "band", "score", "matched_name", "name_kind", "name", "list_name", "list_kind", "authority", "program",
     "status", "start_date", "end_date", "merchandise", "includes_affiliates", "citation", "urls",
-    "snapshot", "explanation",
+    "snapshot", "explanation", "entity_id",
+)
+ENTITY_FIELDS = (
+    "entity_id", "name", "list_name", "list_kind", "authority", "program", "entity_type", "country", "addresses",
+    "sector", "merchandise", "status", "start_date", "end_date", "includes_affiliates", "citation", "source_url",
+    "snapshot",
 )
 URL_SEPARATOR = " | "
 WEB_ADDRESS = re.compile(r"(https?://[^\s<>\"']+[^\s<>\"'.,;:)\]])")
@@ -119,6 +124,26 @@ def rule_bases(result: ScreenResult) -> list[dict[str, str]]:
             for rule in fired if rule in rules and rules[rule].get("basis")]
 
 
+def listed_entities(result: ScreenResult) -> list[dict[str, Any]]:
+    """Each listed entity a supplier matched, once, by name: its listing, addresses, citation, links and snapshot,
+    the names of it that were matched and how many suppliers matched it — the report's own entity pages."""
+    matched = result.candidates.filter(pl.col("band") == "match")
+    if matched.is_empty():
+        return []
+    return (
+        matched.join(snapshot_labels(result.metadata), on="source", how="left")
+        .group_by("entity_id")
+        .agg(
+            *(pl.col(field).first() for field in ENTITY_FIELDS if field != "entity_id"),
+            matched_names=pl.concat_str("matched_name", pl.lit(" ("), "name_kind", pl.lit(")")).unique().sort(),
+            suppliers=pl.col("row").n_unique(),
+        )
+        .with_columns(urls=pl.col("source_url").str.split(URL_SEPARATOR))
+        .sort("name", "entity_id")
+        .to_dicts()
+    )
+
+
 def clear_rows(result: ScreenResult) -> list[dict[str, Any]]:
     """The rows rated clear, in input order: where they are in the file and the supplier's name."""
     rows = cited_rows(result).filter(pl.col("risk_tier") == "clear").sort("row")
@@ -137,6 +162,7 @@ def render_html(result: ScreenResult) -> str:
         rules=rule_counts(result).to_dicts(),
         flagged=flagged_rows(result),
         clear=clear_rows(result),
+        entities=listed_entities(result),
         bases=rule_bases(result),
         snapshots=snapshots_frame(result.metadata).with_columns(urls=pl.col("url").str.split(URL_SEPARATOR)).to_dicts(),
         facts=run_facts(result),
