@@ -12,8 +12,11 @@ cost per supplier stays nearly flat as the lists grow.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from dataclasses import dataclass
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -21,9 +24,11 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from screener.countries import country_code
+from screener.index_cache import cached_tables
 from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
 from screener.name_parts import places as division_places
 from screener import reference
+from screener.paths import data_dir
 from screener.normalize import deletion_keys, han_key, han_trade, normalize_frame, without_tail
 from screener.transliterate import gazetteer_maps, pinyin_word_regex
 
@@ -103,55 +108,30 @@ class MatchConfig:
 class Matcher:
     """Index of every list name variant, ready to match many supplier names at once."""
 
-    def __init__(self, names: pl.DataFrame, entities: pl.DataFrame, config: MatchConfig = MatchConfig()):
+    def __init__(
+        self,
+        names: pl.DataFrame,
+        entities: pl.DataFrame,
+        config: MatchConfig = MatchConfig(),
+        *,
+        cache_dir: Path | None = None,
+    ):
+        """`cache_dir`: where the index is kept between runs (screener.index_cache); None builds it in memory."""
         self.config = config
-        self._name_table = _name_table(names, entities)
-        roles = _word_roles(self._name_table, "nid", listed=True)
-        vocab = _vocabulary(roles, self._name_table)
-        qualifiers = _parenthesised_words(self._name_table, "nid", listed=True).join(
-            self._name_table.select("nid", "affiliates"), on="nid"
-        )
-        persons = self._name_table.filter(pl.col("person")).select("nid", person=pl.lit(True))
-        base = pl.when(pl.col("role") == "trade").then(pl.col("rarity").clip(MIN_RARITY, 1.0)).otherwise(_role_weight())
-        weighted = (
-            roles.join(vocab.select("word", "rarity"), on="word")
-            .join(qualifiers, on=["nid", "word"], how="left")
-            .join(persons, on="nid", how="left")
-            .with_columns(
-                weight=pl.when(pl.col("person"))
-                .then(1.0)
-                .when(pl.col("affiliates"))
-                .then(AFFILIATE_QUALIFIER_WEIGHT)
-                .when(pl.col("affiliates").is_not_null())
-                .then(pl.min_horizontal(base, pl.lit(PLACE_WEIGHT)))
-                .otherwise(base)
-            )
-            .select("nid", "word", "pos", "weight", "role", "region", "group")
-        )
-        block_keys = _block_keys(weighted)
-        rank_keys = (
-            _heaviest_words(weighted).filter(pl.col("rank") < BLOCK_KEYS_PER_NAME).select("nid", "word", "weight")
-        )
-        block_weight = (
-            rank_keys.group_by("nid")
-            .agg(rank_weight=pl.col("weight").sum())
-            .join(weighted.group_by("nid").agg(name_weight=pl.col("weight").sum()), on="nid")
-            .join(self._name_table.select("nid", "entity_id"), on="nid")
-        )
-        self._name_table = _with_short_forms(self._name_table)
-        self._names = _Index(self._name_table, "nid")
-        self._vocab = _Index(vocab, "word")
-        self._name_words = _Index(weighted, "nid")
-        self._block_keys = _Index(block_keys, "word")
-        self._block_weight = _Index(block_weight, "nid")
-        self._rank_keys = _Index(rank_keys, "nid")
-        self._generic_keys = _Index(_generic_keys(weighted), "key")
-        self._segmenter = _Segmenter(vocab["word"])
-        self._deletions = _Index(_deletion_keys(vocab.select("word"), "word"), "key")
-        self._address_words = _address_words(
-            entities.select("entity_id", address="addresses"), "entity_id", listed=True
-        )
-        self._profiles = _Index(_entity_profiles(weighted, self._name_table, entities), "entity_id")
+        key = index_key(names, entities) if cache_dir is not None else ""
+        tables = cached_tables(cache_dir, key, lambda: _index_tables(names, entities))
+        self._name_table = tables["names"]
+        self._names = _Index(tables["names"], "nid")
+        self._vocab = _Index(tables["vocab"], "word")
+        self._name_words = _Index(tables["name_words"], "nid")
+        self._block_keys = _Index(tables["block_keys"], "word")
+        self._block_weight = _Index(tables["block_weight"], "nid")
+        self._rank_keys = _Index(tables["rank_keys"], "nid")
+        self._generic_keys = _Index(tables["generic_keys"], "key")
+        self._deletions = _Index(tables["deletions"], "key")
+        self._profiles = _Index(tables["profiles"], "entity_id")
+        self._address_words = tables["address_words"]
+        self._segmenter = _Segmenter(tables["vocab"]["word"])
 
     @property
     def _reachable(self) -> float:
@@ -636,14 +616,18 @@ def _word_lists(name_detail: pl.DataFrame, query_detail: pl.DataFrame, scored: p
     return names.join(extra, on=["qid", "nid"], how="left")
 
 
+def _by_hash(table: pl.DataFrame, column: str) -> pl.DataFrame:
+    """The table sorted by the hash of one key column, as `_Index` reads it."""
+    return table.sort(pl.col(column).hash(_HASH_SEED), maintain_order=True)
+
+
 class _Index:
-    """A table sorted by the hash of one key column: looking rows up costs the size of the answer, not of the
-    table, so matching stays nearly as fast when the lists grow tenfold."""
+    """A table sorted by the hash of one key column (`_by_hash`): looking rows up costs the size of the answer,
+    not of the table, so matching stays nearly as fast when the lists grow tenfold."""
 
     def __init__(self, table: pl.DataFrame, column: str):
-        hashed = table.with_columns(_hash=pl.col(column).hash(_HASH_SEED)).sort("_hash")
-        self.hashes = hashed["_hash"].to_numpy()
-        self.table = hashed.drop("_hash")
+        self.hashes = table[column].hash(_HASH_SEED).to_numpy()
+        self.table = table
         self.column = column
 
     @property
@@ -666,6 +650,91 @@ class _Index:
         low = np.searchsorted(self.hashes, hashes, side="left")
         counts = np.searchsorted(self.hashes, hashes, side="right") - low
         return np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+
+
+INDEX_KEYS = {
+    "names": "nid",
+    "vocab": "word",
+    "name_words": "nid",
+    "block_keys": "word",
+    "block_weight": "nid",
+    "rank_keys": "nid",
+    "generic_keys": "key",
+    "deletions": "key",
+    "profiles": "entity_id",
+}
+"""The index tables looked up by a key column (each sorted by the key's hash), and that column."""
+NAME_COLUMNS = ("entity_id", "name", "kind", "lang", "norm")
+ENTITY_COLUMNS = ("entity_id", "country", "entity_type", "includes_affiliates", "addresses")
+"""The columns of the list names and entities the index is built from."""
+INDEX_SOURCES = ("matching.py", "normalize.py", "name_parts.py", "transliterate.py", "reference.py", "paths.py")
+"""The modules whose code decides the index: a change to any of them builds a new one."""
+
+
+def index_key(names: pl.DataFrame, entities: pl.DataFrame) -> str:
+    """A digest of everything the index is built from: list names and entities, reference data and gazetteer,
+    the code that builds it and the versions of the libraries that normalise and hash names."""
+    digest = hashlib.blake2b(digest_size=16)
+    for frame, columns in ((names, NAME_COLUMNS), (entities, ENTITY_COLUMNS)):
+        used = frame.select(column for column in columns if column in frame.columns)
+        digest.update(repr(used.schema).encode())
+        digest.update(used.hash_rows(seed=_HASH_SEED).to_numpy().tobytes())
+    package = Path(__file__).parent
+    data = sorted((data_dir() / "reference").glob("*")) + sorted((data_dir() / "gazetteer").glob("*"))
+    for path in [package / module for module in INDEX_SOURCES] + data:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update(f"polars={pl.__version__}".encode())
+    for library in ("pypinyin", "opencc", "rapidfuzz"):  # their version is written in the module, read unimported
+        spec = importlib.util.find_spec(library)
+        digest.update(Path(spec.origin).read_bytes() if spec and spec.origin else library.encode())
+    return digest.hexdigest()
+
+
+def _index_tables(names: pl.DataFrame, entities: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Every table of the index: list names, their words and weights, blocking and typo keys, entity profiles."""
+    name_table = _name_table(names, entities)
+    roles = _word_roles(name_table, "nid", listed=True)
+    vocab = _vocabulary(roles, name_table)
+    qualifiers = _parenthesised_words(name_table, "nid", listed=True).join(
+        name_table.select("nid", "affiliates"), on="nid"
+    )
+    persons = name_table.filter(pl.col("person")).select("nid", person=pl.lit(True))
+    base = pl.when(pl.col("role") == "trade").then(pl.col("rarity").clip(MIN_RARITY, 1.0)).otherwise(_role_weight())
+    weighted = (
+        roles.join(vocab.select("word", "rarity"), on="word")
+        .join(qualifiers, on=["nid", "word"], how="left")
+        .join(persons, on="nid", how="left")
+        .with_columns(
+            weight=pl.when(pl.col("person"))
+            .then(1.0)
+            .when(pl.col("affiliates"))
+            .then(AFFILIATE_QUALIFIER_WEIGHT)
+            .when(pl.col("affiliates").is_not_null())
+            .then(pl.min_horizontal(base, pl.lit(PLACE_WEIGHT)))
+            .otherwise(base)
+        )
+        .select("nid", "word", "pos", "weight", "role", "region", "group")
+    )
+    rank_keys = _heaviest_words(weighted).filter(pl.col("rank") < BLOCK_KEYS_PER_NAME).select("nid", "word", "weight")
+    block_weight = (
+        rank_keys.group_by("nid")
+        .agg(rank_weight=pl.col("weight").sum())
+        .join(weighted.group_by("nid").agg(name_weight=pl.col("weight").sum()), on="nid")
+        .join(name_table.select("nid", "entity_id"), on="nid")
+    )
+    tables = {
+        "names": _with_short_forms(name_table),
+        "vocab": vocab,
+        "name_words": weighted,
+        "block_keys": _block_keys(weighted),
+        "block_weight": block_weight,
+        "rank_keys": rank_keys,
+        "generic_keys": _generic_keys(weighted),
+        "deletions": _deletion_keys(vocab.select("word"), "word"),
+        "profiles": _entity_profiles(weighted, name_table, entities),
+        "address_words": _address_words(entities.select("entity_id", address="addresses"), "entity_id", listed=True),
+    }
+    return {name: _by_hash(table, INDEX_KEYS[name]) if name in INDEX_KEYS else table for name, table in tables.items()}
 
 
 def _name_table(names: pl.DataFrame, entities: pl.DataFrame) -> pl.DataFrame:

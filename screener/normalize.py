@@ -65,10 +65,21 @@ def customs_abbreviations() -> dict[str, str]:
         return {row["abbreviation"]: row["expansion"] for row in csv.DictReader(handle)}
 
 
+PINYIN_TERMS = "pinyin_terms.csv"
+"""`compile_pinyin_terms` stored in data/reference/ (scripts/build_reference.py writes it): names in Latin script are
+normalised without loading the pinyin dictionaries."""
+
+
 @functools.lru_cache(maxsize=1)
 def pinyin_terms() -> dict[str, str]:
     """The pinyin of every Chinese industry and organisation term of two or more characters, to the English a
     listed name uses ('huaxue' chemical, 'mianye' cotton industry, 'youse jinshu' nonferrous metals)."""
+    with (data_dir() / "reference" / PINYIN_TERMS).open(encoding="utf-8", newline="") as handle:
+        return {row["pinyin"]: row["english"] for row in csv.DictReader(handle)}
+
+
+def compile_pinyin_terms() -> dict[str, str]:
+    """`pinyin_terms` computed from the Chinese terms of data/reference/name_words.csv with pypinyin."""
     terms = {}
     for term, english in chinese_terms().items():
         if len(term) < 2 or not _HAN_RUN.fullmatch(term) or term != simplified(term):

@@ -65,16 +65,23 @@ def load_lists(db_path: Path, as_of: dt.date | None = None) -> Lists:
 class Screener:
     """Loaded lists, matcher and rules, ready to screen many files (the UI caches one)."""
 
-    def __init__(self, lists: Lists, config: ScreenConfig = ScreenConfig(), ruleset: RuleSet | None = None):
+    def __init__(
+        self,
+        lists: Lists,
+        config: ScreenConfig = ScreenConfig(),
+        ruleset: RuleSet | None = None,
+        *,
+        index_cache: Path | None = None,
+    ):
         self.lists = lists
         self.config = config
         self.ruleset = ruleset or load_rules(list(config.rules_files))
-        self.matcher = Matcher(lists.names, lists.entities, config.match)
+        self.matcher = Matcher(lists.names, lists.entities, config.match, cache_dir=index_cache)
         self._entity_columns = lists.entities.drop("snapshot_id")
 
     @classmethod
     def from_db(cls, db_path: Path, config: ScreenConfig = ScreenConfig()) -> Screener:
-        return cls(load_lists(db_path, config.as_of), config)
+        return cls(load_lists(db_path, config.as_of), config, index_cache=index_cache_dir(db_path))
 
     def screen(
         self, frame: pl.DataFrame, mapping: ColumnMapping, *, progress: Progress | None = None, input_name: str = ""
@@ -162,6 +169,11 @@ class Screener:
             "input": input_name,
             "columns": mapping.as_dict(),
         }
+
+
+def index_cache_dir(db_path: Path) -> Path:
+    """Where the matcher's index of a database's lists is kept between runs: a folder beside the database file."""
+    return Path(db_path).with_name(f"{Path(db_path).name}.index")
 
 
 def headline_matches(verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:

@@ -7,8 +7,6 @@ import functools
 import re
 import unicodedata
 
-from pypinyin import lazy_pinyin
-
 from screener import reference
 from screener.paths import data_dir
 
@@ -109,6 +107,8 @@ def han_to_latin(text: str) -> str:
 
 def run_pinyin(run: str) -> str:
     """Pinyin of a run of Chinese characters, grouped in two-character words as brand names usually are."""
+    from pypinyin import lazy_pinyin  # its dictionaries take a while to load: only names in Chinese script need them
+
     syllables = [s for s in lazy_pinyin(run, v_to_u=True) if s.strip()]
     if len(syllables) <= 3:
         return "".join(syllables)

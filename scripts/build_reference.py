@@ -6,6 +6,8 @@
 - `countries.csv`: ISO 3166-1 countries (alpha-2, alpha-3, numeric) with every name a supplier file may use for
   them: ISO short, official and common names from `pycountry` (LGPL-2.1; ISO 3166 data), and the English and Chinese
   forms below.
+- `pinyin_terms.csv`: the pinyin of the Chinese industry and organisation terms of `name_words.csv`, with their
+  English (`screener.normalize.compile_pinyin_terms`, with `pypinyin`, MIT licence).
 - `common_words.txt`: English words frequent enough (Zipf >= 3.5 in `wordfreq`, Apache-2.0; about one use per
   300,000 words) that sharing one says little about a company's identity ("union", "century", "production").
 
@@ -20,6 +22,8 @@ import re
 from pathlib import Path
 
 from pypinyin import lazy_pinyin
+
+from screener.normalize import PINYIN_TERMS, compile_pinyin_terms
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "reference"
 COMMON_ZIPF = 3.5
@@ -146,6 +150,13 @@ def common_words() -> list[str]:
     return sorted(word for word in words if zipf_frequency(word, "en") >= COMMON_ZIPF)
 
 
+def write_pinyin_terms() -> None:
+    with (OUT / PINYIN_TERMS).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["pinyin", "english"])
+        writer.writerows(compile_pinyin_terms().items())
+
+
 def main() -> None:
     spec = importlib.util.find_spec("cpca")
     if spec is None or not spec.submodule_search_locations:
@@ -164,6 +175,7 @@ def main() -> None:
         writer.writerows(nations)
     words = common_words()
     (OUT / "common_words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    write_pinyin_terms()
     print(f"cn_divisions.csv: {len(table)} divisions; countries.csv: {len(nations)}; common_words.txt: {len(words)} words")
 
 

@@ -1,11 +1,14 @@
 """Name normalisation: each step, and robustness on any input."""
 
+import subprocess
+import sys
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from screener.normalize import normalize_frame, normalize_name, normalize_series
+from screener.normalize import compile_pinyin_terms, normalize_frame, normalize_name, normalize_series, pinyin_terms
 
 
 def same(*names: str) -> set[str]:
@@ -136,3 +139,15 @@ def test_odd_inputs_do_not_crash(name):
 def test_normalisation_is_idempotent(name):
     once = normalize_name(name)
     assert normalize_name(once) == once
+
+
+def test_the_stored_pinyin_of_chinese_terms_is_current() -> None:
+    assert list(pinyin_terms().items()) == list(compile_pinyin_terms().items())
+
+
+def test_names_in_latin_script_are_read_without_the_pinyin_dictionaries() -> None:
+    script = (
+        "import sys; from screener.normalize import normalize_name; "
+        "normalize_name('Xinjiang Zhongtai Huaxue Co Ltd'); print('pypinyin' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout == "False\n"
