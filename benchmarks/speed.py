@@ -6,13 +6,23 @@ peak resident memory, single-name latency (p50/p95, warm) of the matcher and of 
 compares a sample with an exhaustive rapidfuzz scan of every list name: a pair the scan finds
 near-identical must not be lost.
 
-    python benchmarks/speed.py [--rows 100000] [--sample 1000]
+With `--baseline DIR` (a checkout of another version, e.g. `git worktree add /tmp/base <commit>`) it measures the
+figures users feel, each in fresh processes taking turns with the same figure of DIR: `Screener.check` warm p50/p95,
+a cold `screener check` (second run on a database: the index cached on disk), the index build (cold and cached) and
+rows/s at 50k and 500k watchlist names — and prints them side by side with their ratio.
+
+    python benchmarks/speed.py [--rows 100000] [--sample 1000] [--baseline DIR] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -119,8 +129,9 @@ def suppliers(rng: np.random.Generator, rows: int, listed: list[str]) -> pl.Data
     )
 
 
-def watchlist(rng: np.random.Generator, size: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Generated list entities and names the size of a consolidated screening list."""
+def watchlist(rng: np.random.Generator, size: int, *, normalised: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Generated list entities and names the size of a consolidated screening list (with their normalised form, or
+    without it, to be normalised by the index build)."""
     ids = [f"csl:{i:012x}" for i in range(size)]
     names = latin_names(rng, size)
     entities = pl.DataFrame(
@@ -132,6 +143,8 @@ def watchlist(rng: np.random.Generator, size: int) -> tuple[pl.DataFrame, pl.Dat
         }
     )
     frame = pl.DataFrame({"entity_id": ids, "name": names, "kind": ["primary"] * size, "lang": ["en"] * size})
+    if not normalised:
+        return frame, entities
     return frame.with_columns(norm=normalize_series(frame["name"], listed=True)), entities
 
 
@@ -190,11 +203,101 @@ def screener_check_latency(names: list[str], calls: int = 200) -> tuple[float, f
         return latency(Screener.from_db(Path(folder) / "screener.duckdb").check, names, calls)
 
 
+REPO = Path(__file__).resolve().parents[1]
+CHECKED_NAME = "Hoshine Silicon Industry (Shanshan) Co., Ltd."
+
+
+def embedded_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    lists = read_embedded()
+    entities = pl.concat([item.entities for item in lists], how="vertical_relaxed")
+    names = pl.concat([item.names for item in lists], how="vertical_relaxed")
+    return names, entities
+
+
+def measure(figure: str, folder: Path) -> dict[str, float]:
+    """One figure of the code on sys.path (run in a fresh process per figure and version)."""
+    rng = np.random.default_rng(7)
+    if figure == "latency":
+        names, _ = embedded_frames()
+        queries = suppliers(rng, 2_000, names.filter(pl.col("lang") == "en")["name"].to_list())
+        screener = Screener.from_db(folder / "screener.duckdb")
+        p50, p95 = latency(screener.check, queries["name"].to_list(), 300)
+        return {"p50 ms": p50, "p95 ms": p95}
+    if figure == "cold":
+        command = [sys.executable, "-c", "from screener.cli import main; main()", "check", CHECKED_NAME]
+        command += ["--db", str(folder / "screener.duckdb")]
+        subprocess.run(command, capture_output=True, check=True)  # the first run creates the database
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True)
+        return {"s": time.perf_counter() - start}
+    names, entities = embedded_frames()
+    listed = names.filter(pl.col("lang") == "en")["name"].to_list()
+    size = int(figure.removeprefix("watchlist-"))
+    extra_names, extra_entities = watchlist(rng, size, normalised=False)
+    all_names = pl.concat([names, extra_names], how="diagonal_relaxed")
+    all_entities = pl.concat([entities, extra_entities], how="diagonal_relaxed")
+    start = time.perf_counter()
+    matcher = Matcher(all_names, all_entities, MatchConfig())
+    figures = {"build s": time.perf_counter() - start}
+    try:
+        Matcher(all_names, all_entities, MatchConfig(), cache_dir=folder)
+        start = time.perf_counter()
+        matcher = Matcher(all_names, all_entities, MatchConfig(), cache_dir=folder)
+        figures["cached build s"] = time.perf_counter() - start
+    except TypeError:  # a version without the index cache
+        pass
+    rate, _ = throughput(matcher, suppliers(np.random.default_rng(11), 20_000, listed))
+    return {**figures, "rows/s": rate}
+
+
+def measured(figure: str, root: Path) -> dict[str, float]:
+    """`measure` in a fresh interpreter importing the screener of `root`, in a fresh folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        env = {**os.environ, "PYTHONPATH": str(root), "SCREENER_DB": str(Path(folder) / "screener.duckdb")}
+        command = [sys.executable, __file__, "--measure", figure, "--folder", folder]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare(baseline: Path, rounds: int) -> None:
+    """Each figure of this checkout and of the baseline, in turn, `rounds` times; medians and their ratio."""
+    print(f"this checkout ({REPO}) vs baseline ({baseline}), median of {rounds} rounds taken in turn:")
+    figures = ["latency", "cold", "watchlist-50000", "watchlist-500000"]
+    rates = {}
+    for figure in figures:
+        runs: dict[str, list[dict[str, float]]] = {"new": [], "base": []}
+        for _ in range(rounds):
+            runs["new"].append(measured(figure, REPO))
+            runs["base"].append(measured(figure, baseline))
+        for label in runs["new"][0]:
+            new = statistics.median(run[label] for run in runs["new"])
+            base = [run[label] for run in runs["base"] if label in run]
+            old = statistics.median(base) if base else float("nan")
+            print(f"  {figure:>17} {label:>14}: {new:10,.3f}  baseline {old:10,.3f}  ratio {new / old:.2f}")
+        rates[figure] = {
+            side: statistics.median(run["rows/s"] for run in runs[side]) for side in runs if "rows/s" in runs[side][0]
+        }
+    for side in ("new", "base"):
+        small, large = rates["watchlist-50000"].get(side), rates["watchlist-500000"].get(side)
+        if small and large:
+            print(f"  {side}: 10x watchlist (50k -> 500k names) costs {small / large:.2f}x in rows/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--sample", type=int, default=1_000)
+    parser.add_argument("--baseline", type=Path, help="checkout of another version to compare with")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.folder)))
+        return
+    if args.baseline:
+        compare(args.baseline.resolve(), args.rounds)
+        return
     rng = np.random.default_rng(7)
     lists = read_embedded()
     embedded_entities = pl.concat([item.entities for item in lists], how="vertical_relaxed")

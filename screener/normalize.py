@@ -86,7 +86,7 @@ def compile_pinyin_terms() -> dict[str, str]:
             continue
         latin = run_pinyin(term)
         if latin and english.strip():
-            for spelling in {latin.replace("ü", "v"), latin.replace("ü", "u")}:
+            for spelling in dict.fromkeys((latin.replace("ü", "v"), latin.replace("ü", "u"))):
                 terms.setdefault(spelling, english.strip())
     return terms
 
