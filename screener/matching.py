@@ -200,6 +200,8 @@ class Matcher:
 
     def _without_cut_words(self, query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
         """Query words without the last word of a name cut at a field width, unless it is a whole list word."""
+        if not prepared["truncated"].any():
+            return query_words
         last = (
             query_words.join(prepared.filter(pl.col("truncated")).select("qid"), on="qid")
             .filter(pl.col("pos") == pl.col("pos").max().over("qid"))
@@ -565,8 +567,9 @@ class Matcher:
         )
 
     def _address_support(self, pairs: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
-        """Place and other informative words the supplier's address shares with the entity's listed addresses."""
-        addressed = prepared.filter(pl.col("address").is_not_null())
+        """Place and other informative words the supplier's address shares with the entity's listed addresses (only
+        the addresses of suppliers with a candidate are read)."""
+        addressed = prepared.filter(pl.col("address").is_not_null()).join(pairs.select("qid"), on="qid", how="semi")
         empty = pl.DataFrame(schema={"qid": pl.UInt32, "entity_id": pl.String, "address_shared": pl.List(pl.String)})
         if addressed.is_empty() or self._address_words.is_empty():
             return empty
@@ -1039,6 +1042,8 @@ def _entity_profiles(weighted: pl.DataFrame, names: pl.DataFrame, entities: pl.D
 def _han_found(scored: pl.DataFrame, prepared: pl.DataFrame, profiles: pl.DataFrame) -> pl.DataFrame:
     """Per (query, entity): whether the query's Chinese characters hold one of the entity's Chinese trade names
     (null when either side has none)."""
+    if not (prepared["han"] != "").any():
+        return pl.DataFrame(schema={"qid": prepared.schema["qid"], "entity_id": pl.String, "han_found": pl.Boolean})
     pairs = (
         scored.select("qid", "entity_id")
         .unique()
