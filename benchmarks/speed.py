@@ -259,10 +259,12 @@ def measured(figure: str, root: Path) -> dict[str, float]:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def compare(baseline: Path, rounds: int) -> None:
+FIGURES = ("latency", "cold", "watchlist-50000", "watchlist-500000")
+
+
+def compare(baseline: Path, rounds: int, figures: list[str]) -> None:
     """Each figure of this checkout and of the baseline, in turn, `rounds` times; medians and their ratio."""
     print(f"this checkout ({REPO}) vs baseline ({baseline}), median of {rounds} rounds taken in turn:")
-    figures = ["latency", "cold", "watchlist-50000", "watchlist-500000"]
     rates = {}
     for figure in figures:
         runs: dict[str, list[dict[str, float]]] = {"new": [], "base": []}
@@ -273,12 +275,12 @@ def compare(baseline: Path, rounds: int) -> None:
             new = statistics.median(run[label] for run in runs["new"])
             base = [run[label] for run in runs["base"] if label in run]
             old = statistics.median(base) if base else float("nan")
-            print(f"  {figure:>17} {label:>14}: {new:10,.3f}  baseline {old:10,.3f}  ratio {new / old:.2f}")
+            print(f"  {figure:>17} {label:>14}: {new:10,.3f}  baseline {old:10,.3f}  ratio {new / old:.2f}", flush=True)
         rates[figure] = {
             side: statistics.median(run["rows/s"] for run in runs[side]) for side in runs if "rows/s" in runs[side][0]
         }
     for side in ("new", "base"):
-        small, large = rates["watchlist-50000"].get(side), rates["watchlist-500000"].get(side)
+        small, large = rates.get("watchlist-50000", {}).get(side), rates.get("watchlist-500000", {}).get(side)
         if small and large:
             print(f"  {side}: 10x watchlist (50k -> 500k names) costs {small / large:.2f}x in rows/s")
 
@@ -289,6 +291,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=1_000)
     parser.add_argument("--baseline", type=Path, help="checkout of another version to compare with")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--figures", default=",".join(FIGURES), help=f"with --baseline: some of {', '.join(FIGURES)}")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -296,7 +299,7 @@ def main() -> None:
         print(json.dumps(measure(args.measure, args.folder)))
         return
     if args.baseline:
-        compare(args.baseline.resolve(), args.rounds)
+        compare(args.baseline.resolve(), args.rounds, args.figures.split(","))
         return
     rng = np.random.default_rng(7)
     lists = read_embedded()
