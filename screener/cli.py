@@ -16,7 +16,14 @@ from typing import Annotated, Optional
 import click
 import polars as pl
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -31,13 +38,12 @@ from screener.entity import entity_profile
 from screener.errors import first_line
 from screener.freshness import ages_line, with_ages
 from screener.matching import MatchConfig
-from screener.parties import screen_file
 from screener.paths import default_db_path
-from screener.reports import report_format, write_report
+from screener.reports import report_format
 from screener.reports.check_record import HASH_FIELD, check_record, record_format, write_check_record
 from screener.reports.tables import location_label
-from screener.result import TIERS, ScreenResult
-from screener.screening import ScreenConfig, Screener, tiers_summary
+from screener.result import TIERS, RunSummary, ScreenResult
+from screener.screening import ScreenConfig, Screener, screen_to_report
 from screener.store import Store
 
 app = typer.Typer(
@@ -75,12 +81,14 @@ AsOfOption = Annotated[Optional[dt.date], typer.Option(
 class ReportFormat(str, Enum):
     csv = "csv"
     json = "json"
+    parquet = "parquet"
     xlsx = "xlsx"
     html = "html"
 
 
 class Stages:
-    """One progress line on stderr through the stages of a run: rows screened, then the report being written."""
+    """One progress line on stderr through the stages of a run: rows screened (CSV, JSON and Parquet reports written
+    as they go) with the time left, then a report written at the end (XLSX, HTML)."""
 
     def __init__(self, progress: Progress, label: str):
         self._progress = progress
@@ -99,8 +107,8 @@ class Stages:
 def progress_bar(label: str) -> Iterator[Stages]:
     """A rich progress line on stderr, cleared when the run ends."""
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-        transient=True,
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=True,
     ) as progress:
         yield Stages(progress, label)
 
@@ -133,7 +141,7 @@ def main_options(
 
 @app.command()
 def screen(
-    input: Annotated[Path, typer.Argument(help="Supplier list: CSV or XLSX.", show_default=False)],
+    input: Annotated[Path, typer.Argument(help="Supplier list: CSV, XLSX or Parquet.", show_default=False)],
     out_path: Annotated[Optional[Path], typer.Option("--out", help="Write the report here.")] = None,
     format: Annotated[Optional[ReportFormat], typer.Option("--format", help="Report format (default: from --out).")] = None,
     name_col: Annotated[Optional[str], typer.Option("--name-col", help="Column with the supplier name.")] = None,
@@ -158,19 +166,16 @@ def screen(
     config = _config(match_threshold, review_threshold, rules, as_of)
     chosen = report_format(out_path, format.value if format else None) if out_path else None
     with progress_bar("Screening") as stages:
-        result = screen_file(
-            input, default_db_path(db), config=config, columns=columns, parties=party_col or (), sheet=sheet,
-            progress=stages.advance,
+        summary = screen_to_report(
+            input, out_path, default_db_path(db), format=chosen, config=config, columns=columns,
+            parties=party_col or (), sheet=sheet, progress=stages.advance, stage=stages.stage,
         )
-        if out_path is not None:
-            stages.stage(f"Writing {out_path.name}")
-            write_report(result, out_path, chosen)
-    for repair in result.metadata["input_repairs"]:
+    for repair in summary.metadata["input_repairs"]:
         err.print(f"Repaired on reading {input.name}, {repair}")
     if out_path is None:
-        print_summary(result)
+        print_summary(summary)
         return
-    err.print(f"Wrote {result.rows.height} rows to {out_path} ({chosen})")
+    err.print(f"Wrote {summary.rows} rows to {out_path} ({chosen})")
 
 
 @app.command()
@@ -285,34 +290,30 @@ def print_searched(result: ScreenResult) -> None:
     )
 
 
-def print_summary(result: ScreenResult) -> None:
-    counts = tiers_summary(result.rows, TIERS)
-    table = Table(title=f"{result.rows.height} suppliers screened")
+def print_summary(summary: RunSummary) -> None:
+    table = Table(title=f"{summary.rows} suppliers screened")
     for tier in TIERS:
         table.add_column(tier, justify="right", style=TIER_STYLES[tier])
-    table.add_row(*(str(counts[tier]) for tier in TIERS))
+    table.add_row(*(str(summary.tiers.get(tier, 0)) for tier in TIERS))
     out.print(table)
-    flagged = (
-        result.rows.filter(pl.col("risk_tier").is_in(["critical", "high"]))
-        .sort("risk_score", descending=True)
-        .with_columns(location_label(result.rows).alias("location"))
-    )
-    if flagged.is_empty():
-        print_list_ages(result)
+    flagged = summary.flagged
+    if flagged is None or flagged.is_empty():
+        print_list_ages(summary)
         return
-    name_column = result.metadata["columns"]["name"]
+    flagged = flagged.with_columns(location_label(flagged).alias("location"))
+    name_column = summary.metadata["columns"]["name"]
     top = Table(title="Top flagged suppliers")
     for column in ("in file", "supplier", "tier", "score", "listed entity", "first reason"):
         top.add_column(column, overflow="fold")
-    for row in flagged.head(15).iter_rows(named=True):
+    for row in flagged.iter_rows(named=True):
         top.add_row(row["location"], str(row.get(name_column) or ""), row["risk_tier"], str(row["risk_score"]),
                     row["match_name"] or "", textwrap.shorten((row["reasons"] or "").split(" | ")[0], 80))
     out.print(top)
-    print_list_ages(result)
+    print_list_ages(summary)
     out.print("Write a full report with --out FILE.")
 
 
-def print_list_ages(result: ScreenResult) -> None:
+def print_list_ages(result: ScreenResult | RunSummary) -> None:
     """The lists used with their age, and a warning with the refresh command for each list past the age limit."""
     snapshots = result.metadata["snapshots"]
     out.print(f"Lists used: {ages_line(snapshots)}.", soft_wrap=True)

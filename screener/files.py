@@ -1,10 +1,11 @@
-"""Reading a user's file whole, only when it is a regular file and within a size limit."""
+"""Opening a user's file only when it is a regular file (and reading it whole only within a size limit)."""
 
 from __future__ import annotations
 
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 _KINDS = {
     stat.S_ISDIR: "a directory",
@@ -22,9 +23,19 @@ class FileLimitError(OSError):
 def read_limited(path: Path, limit: int, what: str) -> bytes:
     """The bytes of `path`; FileLimitError, saying why, when it is not a regular file or holds more than `limit`.
 
-    The file is opened without blocking (a FIFO would wait for a writer) and checked before a byte is read;
-    at most limit + 1 bytes are read, so a file growing while it is read (or /proc-like files) cannot exceed it.
+    At most limit + 1 bytes are read, so a file growing while it is read (or /proc-like files) cannot exceed it.
     """
+    with open_regular(path, what, limit) as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise FileLimitError(f"{path} holds more than {_size(limit)}, the limit for a {what}")
+    return data
+
+
+def open_regular(path: Path, what: str, limit: int | None = None) -> BinaryIO:
+    """`path` opened for reading in binary; FileLimitError, saying why, when it is not a regular file or its size is
+    over `limit`. The file is opened without blocking (a FIFO would wait for a writer) and checked before a byte is
+    read."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError as error:
@@ -36,11 +47,7 @@ def read_limited(path: Path, limit: int, what: str) -> bytes:
     except FileLimitError:
         os.close(descriptor)
         raise
-    with os.fdopen(descriptor, "rb") as stream:
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise FileLimitError(f"{path} holds more than {_size(limit)}, the limit for a {what}")
-    return data
+    return os.fdopen(descriptor, "rb")
 
 
 def special_kind(mode: int) -> str | None:
@@ -48,10 +55,10 @@ def special_kind(mode: int) -> str | None:
     return next((kind for test, kind in _KINDS.items() if test(mode)), None)
 
 
-def _check(path: Path, status: os.stat_result, limit: int, what: str) -> None:
+def _check(path: Path, status: os.stat_result, limit: int | None, what: str) -> None:
     if kind := special_kind(status.st_mode):
         raise FileLimitError(f"{path} is {kind}, not a regular file; give the path of a {what}")
-    if status.st_size > limit:
+    if limit is not None and status.st_size > limit:
         raise FileLimitError(f"{path} holds more than {_size(limit)}, the limit for a {what}")
 
 

@@ -229,6 +229,15 @@ def fold_verdicts(verdicts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def shipment_parties(
+    frame: pl.DataFrame, columns: dict[str, str | None], parties: Sequence[str] = ()
+) -> PartyMapping | None:
+    """The parties of a shipment file (see detect_parties); None for a supplier list, or when a name column is given
+    and no party column."""
+    shared = {role: columns.get(role) for role in ("country", "product", "hs_code")}
+    return None if columns.get("name") and not parties else detect_parties(frame, parties, **shared)
+
+
 def screen_file(
     path: Path,
     db_path: Path,
@@ -243,8 +252,7 @@ def screen_file(
     given, or the bill-of-lading headers found), else the one name column of a supplier list."""
     columns = columns or {}
     table = read_supplier_table(path, sheet=sheet)
-    shared = {role: columns.get(role) for role in ("country", "product", "hs_code")}
-    mapping = None if columns.get("name") and not parties else detect_parties(table.frame, parties, **shared)
+    mapping = shipment_parties(table.frame, columns, parties)
     screener = Screener.from_db(db_path, config)
     if mapping is None:
         result = screener.screen(

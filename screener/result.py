@@ -36,3 +36,34 @@ class ScreenResult:
     rows: pl.DataFrame
     candidates: pl.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+TOP_FLAGGED = 15
+FLAGGED_TIERS = ("critical", "high")
+
+
+@dataclass
+class RunSummary:
+    """What remains of a run screened batch by batch once its rows are written: the rows screened, suppliers per
+    tier, the TOP_FLAGGED most severe critical or high rows (highest score first, then file order) and metadata."""
+
+    metadata: dict[str, Any]
+    rows: int = 0
+    tiers: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TIERS, 0))
+    flagged: pl.DataFrame | None = None
+
+    @classmethod
+    def of(cls, result: ScreenResult) -> RunSummary:
+        summary = cls(result.metadata)
+        summary.add(result)
+        return summary
+
+    def add(self, part: ScreenResult) -> None:
+        """Count one batch in."""
+        self.rows += part.rows.height
+        for tier, count in part.rows.group_by("risk_tier").len().iter_rows():
+            self.tiers[tier] = self.tiers.get(tier, 0) + count
+        flagged = part.rows.filter(pl.col("risk_tier").is_in(FLAGGED_TIERS))
+        if self.flagged is not None:
+            flagged = pl.concat([self.flagged, flagged], how="vertical_relaxed")
+        self.flagged = flagged.sort("risk_score", descending=True, maintain_order=True).head(TOP_FLAGGED)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -15,10 +16,11 @@ from screener.columns import ColumnMapping, detect_columns
 from screener.embedded import ensure_embedded
 from screener.freshness import max_age_days, with_ages
 from screener.matching import MatchConfig, Matcher
-from screener.result import ScreenResult
+from screener.reports import check_report_rows, report_format, report_writer
+from screener.result import RunSummary, ScreenResult
 from screener.rules import RuleSet, evaluate, load_rules
 from screener.store import Lists, Store, StoreError
-from screener.supplier_io import read_supplier_table, with_source_rows
+from screener.supplier_io import BATCH_ROWS, read_supplier_batches, read_supplier_table, with_source_rows
 
 SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc", "parent")
 CHUNK_ROWS = 5_000
@@ -84,21 +86,80 @@ class Screener:
         return cls(load_lists(db_path, config.as_of), config, index_cache=index_cache_dir(db_path))
 
     def screen(
-        self, frame: pl.DataFrame, mapping: ColumnMapping, *, progress: Progress | None = None, input_name: str = ""
+        self,
+        frame: pl.DataFrame,
+        mapping: ColumnMapping,
+        *,
+        progress: Progress | None = None,
+        input_name: str = "",
+        first_row: int = 0,
+        distinct: bool = True,
     ) -> ScreenResult:
-        """Screen every row of a supplier frame, in input order, reporting progress per chunk."""
-        suppliers = supplier_frame(frame, mapping)
-        candidate_chunks = []
-        for start in range(0, max(suppliers.height, 1), CHUNK_ROWS):
-            chunk = suppliers.slice(start, CHUNK_ROWS).filter(~pl.col("name_missing"))
-            candidate_chunks.append(self._match_with_parents(chunk))
-            if progress:
-                progress(min(start + CHUNK_ROWS, suppliers.height), suppliers.height)
-        candidates = pl.concat(candidate_chunks, how="vertical_relaxed").join(
-            self._entity_columns, on="entity_id", how="left"
-        )
-        rows = self.score(frame, suppliers, candidates)
+        """Screen every row of a supplier frame, in input order, reporting progress per chunk of parties.
+
+        Rows alike in every supplier field (distinct parties) are matched and judged once and the verdict joined
+        back to each of them; `distinct=False` judges every row on its own (same results, slower). `first_row` is
+        the 0-based position of the frame's first row in its file, when the frame is one batch of a larger file.
+        """
+        rows, candidates = self._screen_rows(frame, mapping, progress, first_row, distinct)
         return ScreenResult(rows=rows, candidates=candidates, metadata=self._metadata(input_name, mapping))
+
+    def screen_batches(
+        self,
+        batches: Iterable[pl.DataFrame],
+        mapping: ColumnMapping,
+        *,
+        progress: Progress | None = None,
+        total_rows: int | None = None,
+        input_name: str = "",
+    ) -> Iterator[ScreenResult]:
+        """Screen a file batch by batch: one ScreenResult per batch, `row` counting from the file's first row,
+        all sharing one run's metadata. Memory follows the batch (and the parties remembered), not the file; a party
+        met in an earlier batch is not screened again."""
+        metadata = self._metadata(input_name, mapping)
+        known = ScreenedParties()
+        first_row = 0
+        for batch in batches:
+            within = _batch_progress(progress, first_row, batch.height, total_rows)
+            rows, candidates = self._screen_rows(batch, mapping, within, first_row, True, known)
+            first_row += batch.height
+            yield ScreenResult(rows=rows, candidates=candidates, metadata=metadata)
+
+    def _screen_rows(
+        self,
+        frame: pl.DataFrame,
+        mapping: ColumnMapping,
+        progress: Progress | None,
+        first_row: int,
+        distinct: bool,
+        known: ScreenedParties | None = None,
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        suppliers = supplier_frame(frame, mapping, first_row=first_row)
+        parties, party_rows = distinct_parties(suppliers, distinct)
+        recalled, parties = known.recall(parties) if known else (RecalledParties.none(parties), parties)
+        candidates = self._candidates(parties, progress)
+        cited = self._cited(candidates)
+        outcomes = party_outcomes(parties, evaluate(parties.drop("name_missing"), cited, self.ruleset), cited)
+        if known:
+            known.remember(parties, outcomes, candidates)
+        outcomes, candidates = recalled.with_new(outcomes, candidates)
+        outcomes = party_rows.join(outcomes.rename({"row": "party"}), on="party", how="left").drop("party")
+        rows = with_verdicts(frame, outcomes, first_row)
+        return rows, per_row(self._cited(candidates), party_rows)
+
+    def _candidates(self, parties: pl.DataFrame, progress: Progress | None) -> pl.DataFrame:
+        """The matcher's candidates for the named parties (and their parents), in_candidate_order."""
+        named = parties.filter(~pl.col("name_missing"))
+        candidate_chunks = []
+        for start in range(0, max(named.height, 1), CHUNK_ROWS):
+            candidate_chunks.append(self._match_with_parents(named.slice(start, CHUNK_ROWS)))
+            if progress:
+                progress(min(start + CHUNK_ROWS, named.height), named.height)
+        return in_candidate_order(pl.concat(candidate_chunks, how="vertical_relaxed"))
+
+    def _cited(self, candidates: pl.DataFrame) -> pl.DataFrame:
+        """Candidates with their listed entity's columns (list, program, dates, citation, ...)."""
+        return candidates.join(self._entity_columns, on="entity_id", how="left", maintain_order="left")
 
     def _match_with_parents(self, chunk: pl.DataFrame) -> pl.DataFrame:
         """Candidates of the suppliers' names and of their parent companies' names (`via` tells which)."""
@@ -112,36 +173,13 @@ class Screener:
     def score(self, frame: pl.DataFrame, suppliers: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
         """Apply the rules to supplier rows and their candidates (all of them, or those an analyst kept)."""
         verdicts = evaluate(suppliers.drop("name_missing"), candidates, self.ruleset)
-        return self._assemble(frame, suppliers, verdicts, candidates)
+        return with_verdicts(frame, party_outcomes(suppliers, verdicts, candidates))
 
     def check(self, name: str, country: str | None = None, address: str | None = None) -> ScreenResult:
         """Screen one entity by name, with an optional country and address."""
         frame = pl.DataFrame({"name": [name], "country": [country], "address": [address]}, schema=dict.fromkeys(
             ("name", "country", "address"), pl.String))
         return self.screen(frame, ColumnMapping(name="name", country="country", address="address"), input_name="check")
-
-    def _assemble(
-        self, frame: pl.DataFrame, suppliers: pl.DataFrame, verdicts: pl.DataFrame, candidates: pl.DataFrame
-    ) -> pl.DataFrame:
-        best = headline_matches(verdicts, candidates).select(
-            "row",
-            match_entity_id=pl.col("entity_id"),
-            match_name=pl.col("name"),
-            match_source=pl.col("source"),
-            match_list=pl.col("list_name"),
-            match_score=pl.col("score").round(1),
-        )
-        verdicts = verdicts.join(suppliers.select("row", "name_missing"), on="row").with_columns(
-            risk_tier=pl.when(pl.col("name_missing") & pl.col("risk_tier").is_in(["low", "clear"]))
-            .then(pl.lit("medium"))
-            .otherwise(pl.col("risk_tier")),
-            reasons=pl.when(pl.col("name_missing"))
-            .then(pl.concat_str([pl.lit(NO_NAME_REASON), pl.col("reasons")], separator=" | ", ignore_nulls=True))
-            .otherwise(pl.col("reasons")),
-        )
-        output = verdicts.select("row", "name_missing", "risk_tier", "risk_score").join(best, on="row", how="left")
-        output = output.join(verdicts.select("row", "reasons", "fired_rules"), on="row", how="left")
-        return with_verdicts(frame, output)
 
     def _metadata(self, input_name: str, mapping: ColumnMapping) -> dict[str, object]:
         snapshots = self.lists.snapshots.sort("source").select(
@@ -176,6 +214,99 @@ def index_cache_dir(db_path: Path) -> Path:
     return Path(db_path).with_name(f"{Path(db_path).name}.index")
 
 
+def party_outcomes(parties: pl.DataFrame, verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+    """Per party (`row`): name_missing, the tier and score (a nameless row is never below medium), the headline
+    match, the reasons and the rules fired."""
+    best = headline_matches(verdicts, candidates).select(
+        "row",
+        match_entity_id=pl.col("entity_id"),
+        match_name=pl.col("name"),
+        match_source=pl.col("source"),
+        match_list=pl.col("list_name"),
+        match_score=pl.col("score").round(1),
+    )
+    verdicts = verdicts.join(parties.select("row", "name_missing"), on="row").with_columns(
+        risk_tier=pl.when(pl.col("name_missing") & pl.col("risk_tier").is_in(["low", "clear"]))
+        .then(pl.lit("medium"))
+        .otherwise(pl.col("risk_tier")),
+        reasons=pl.when(pl.col("name_missing"))
+        .then(pl.concat_str([pl.lit(NO_NAME_REASON), pl.col("reasons")], separator=" | ", ignore_nulls=True))
+        .otherwise(pl.col("reasons")),
+    )
+    output = verdicts.select("row", "name_missing", "risk_tier", "risk_score").join(best, on="row", how="left")
+    return output.join(verdicts.select("row", "reasons", "fired_rules"), on="row", how="left")
+
+
+def with_verdicts(frame: pl.DataFrame, verdicts: pl.DataFrame, first_row: int = 0) -> pl.DataFrame:
+    """The input rows, in order, with their verdict columns (joined on `row`, the input position, counted from
+    `first_row` for a batch of a file); an input column named like an added one is kept as `<name>_input`."""
+    added = {column.casefold() for column in verdicts.columns}  # spreadsheets and tables ignore case
+    clashing = [column for column in frame.columns if column.casefold() in added]
+    inputs = with_source_rows(frame).rename({column: f"{column}_input" for column in clashing})
+    return inputs.with_row_index("row", offset=first_row).join(verdicts, on="row", how="left").sort("row")
+
+
+MAX_REMEMBERED_PARTIES = 500_000
+
+
+@dataclass
+class ScreenedParties:
+    """The parties a run has screened (supplier fields, outcome and the matcher's candidates), so that a party met
+    again in a later batch is recalled rather than screened again; past MAX_REMEMBERED_PARTIES the older half is
+    forgotten."""
+
+    outcomes: pl.DataFrame | None = None
+    candidates: pl.DataFrame | None = None
+    numbered: int = 0
+
+    def recall(self, parties: pl.DataFrame) -> tuple[RecalledParties, pl.DataFrame]:
+        """The batch's parties screened before (their `row` and `known` number) and the parties still to screen."""
+        if self.outcomes is None:
+            return RecalledParties.none(parties), parties
+        found = parties.join(self.outcomes.select(*SUPPLIER_FIELDS, "known"), on=list(SUPPLIER_FIELDS), how="left",
+                             nulls_equal=True, maintain_order="left")
+        seen = found.filter(pl.col("known").is_not_null()).select("row", "known")
+        return RecalledParties(self, seen), parties.filter(~pl.col("row").is_in(seen["row"].implode()))
+
+    def remember(self, parties: pl.DataFrame, outcomes: pl.DataFrame, candidates: pl.DataFrame) -> None:
+        """Keep the outcomes and candidates of parties just screened (`row` numbering them in their batch)."""
+        numbers = parties.select("row", *SUPPLIER_FIELDS).with_columns(
+            known=pl.int_range(self.numbered, self.numbered + pl.len(), dtype=pl.Int64)
+        )
+        self.numbered += parties.height
+        outcomes = numbers.join(outcomes, on="row").drop("row")
+        candidates = numbers.select("row", "known").join(candidates, on="row").drop("row")
+        self.outcomes = outcomes if self.outcomes is None else pl.concat([self.outcomes, outcomes])
+        self.candidates = candidates if self.candidates is None else pl.concat([self.candidates, candidates])
+        if self.outcomes.height > MAX_REMEMBERED_PARTIES:
+            kept_from = self.outcomes["known"][self.outcomes.height - MAX_REMEMBERED_PARTIES // 2]
+            self.outcomes = self.outcomes.filter(pl.col("known") >= kept_from)
+            self.candidates = self.candidates.filter(pl.col("known") >= kept_from)
+
+
+@dataclass(frozen=True)
+class RecalledParties:
+    """The parties of a batch screened in an earlier batch: `row` (their number in the batch) and `known`."""
+
+    screened: ScreenedParties | None
+    seen: pl.DataFrame
+
+    @classmethod
+    def none(cls, parties: pl.DataFrame) -> RecalledParties:
+        return cls(None, pl.DataFrame(schema={"row": parties.schema["row"], "known": pl.Int64}))
+
+    def with_new(self, outcomes: pl.DataFrame, candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Outcomes and candidates of the whole batch, by party: those recalled and those just screened."""
+        screened = self.screened
+        if screened is None or screened.outcomes is None or screened.candidates is None or self.seen.is_empty():
+            return outcomes, candidates
+        old_outcomes = self.seen.join(screened.outcomes.drop(*SUPPLIER_FIELDS), on="known").drop("known")
+        old_candidates = self.seen.join(screened.candidates, on="known").drop("known")
+        outcomes = pl.concat([old_outcomes.select(outcomes.columns), outcomes], how="vertical_relaxed").sort("row")
+        candidates = pl.concat([old_candidates.select(candidates.columns), candidates], how="vertical_relaxed")
+        return outcomes, candidates.sort("row", maintain_order=True)
+
+
 def headline_matches(verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
     """Per row, the candidate behind its most severe fired rule (`match_entity_id`), else its best match."""
     decided = verdicts.select(pl.col("row").cast(candidates.schema["row"]), "match_entity_id").drop_nulls()
@@ -188,16 +319,7 @@ def headline_matches(verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.Dat
     )
 
 
-def with_verdicts(frame: pl.DataFrame, verdicts: pl.DataFrame) -> pl.DataFrame:
-    """The input rows, in order, with their verdict columns (joined on `row`, the input position); an input column
-    named like an added one is kept as `<name>_input`."""
-    added = {column.casefold() for column in verdicts.columns}  # spreadsheets and tables ignore case
-    clashing = [column for column in frame.columns if column.casefold() in added]
-    inputs = with_source_rows(frame).rename({column: f"{column}_input" for column in clashing})
-    return inputs.with_row_index("row").join(verdicts, on="row", how="left").sort("row")
-
-
-def supplier_frame(frame: pl.DataFrame, mapping: ColumnMapping) -> pl.DataFrame:
+def supplier_frame(frame: pl.DataFrame, mapping: ColumnMapping, *, first_row: int = 0) -> pl.DataFrame:
     """The standard supplier columns (row, name, country, ...), null where the file lacks a role."""
     columns = mapping.as_dict()
     selected = [
@@ -205,11 +327,60 @@ def supplier_frame(frame: pl.DataFrame, mapping: ColumnMapping) -> pl.DataFrame:
         for role in SUPPLIER_FIELDS
     ]
     return (
-        frame.with_row_index("row")
+        frame.with_row_index("row", offset=first_row)
         .select(pl.col("row"), *selected)
         .with_columns(pl.col(role).replace("", None) for role in SUPPLIER_FIELDS)
         .with_columns(name_missing=pl.col("name").is_null())
     )
+
+
+def distinct_parties(suppliers: pl.DataFrame, distinct: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The parties to screen (`row` numbering each, with its supplier fields) and `row, party` for every row.
+
+    A party is a distinct combination of every field the matcher or a rule reads (SUPPLIER_FIELDS), numbered in
+    order of first appearance; with `distinct=False` every row is a party of its own.
+    """
+    if not distinct:
+        return suppliers, suppliers.select("row", party="row")
+    keyed = suppliers.with_columns(party=pl.struct(SUPPLIER_FIELDS).rank("dense").cast(suppliers.schema["row"]))
+    first = keyed.filter(pl.col("party").is_first_distinct())
+    numbering = first.select("party", number=pl.int_range(pl.len(), dtype=suppliers.schema["row"]))
+    party_rows = keyed.join(numbering, on="party", how="left", maintain_order="left").select("row", party="number")
+    parties = first.join(numbering, on="party", maintain_order="left").select(
+        pl.col("number").alias("row"), *SUPPLIER_FIELDS, "name_missing"
+    )
+    return parties, party_rows
+
+
+def in_candidate_order(candidates: pl.DataFrame) -> pl.DataFrame:
+    """Candidates by row, best score first, the supplier's own name before its parent's, then by entity and name: one
+    order whatever rows were matched together (ties in score are otherwise ordered as the matcher met them)."""
+    return candidates.sort(
+        "row", "score", pl.col("via") != "supplier", "entity_id", "matched_name", "name_kind",
+        descending=[False, True, False, False, False, False], nulls_last=True,
+    )
+
+
+def per_row(candidates: pl.DataFrame, party_rows: pl.DataFrame) -> pl.DataFrame:
+    """Party candidates given to every row of their party, by row, keeping each party's candidate order."""
+    ordered = candidates.rename({"row": "party"}).with_row_index("order")
+    return (
+        party_rows.join(ordered, on="party")
+        .sort("row", "order")
+        .select(pl.col("row").cast(candidates.schema["row"]), *(column for column in candidates.columns if column != "row"))
+    )
+
+
+def _batch_progress(progress: Progress | None, first_row: int, height: int, total: int | None) -> Progress | None:
+    """Progress within one batch reported as rows of the whole file."""
+    if progress is None:
+        return None
+
+    def report(done: int, parties: int) -> None:
+        rows_done = first_row + (height * done // parties if parties else height)
+        progress(rows_done, max(total or 0, rows_done))
+
+    return report
 
 
 def screen_file(
@@ -221,11 +392,63 @@ def screen_file(
     sheet: str | None = None,
     progress: Progress | None = None,
 ) -> ScreenResult:
-    """Read a supplier file, detect its columns and screen it against the lists in force."""
+    """Read a supplier file whole, detect its columns and screen it against the lists in force (one batch)."""
     table = read_supplier_table(path, sheet=sheet)
     mapping = detect_columns(table.frame, **(columns or {}))
     result = Screener.from_db(db_path, config).screen(table.frame, mapping, progress=progress, input_name=Path(path).name)
     return replace(result, metadata={**result.metadata, "input_repairs": list(table.repairs)})
+
+
+def screen_to_report(
+    path: Path,
+    out: Path | None,
+    db_path: Path,
+    *,
+    format: str | None = None,
+    config: ScreenConfig = ScreenConfig(),
+    columns: dict[str, str | None] | None = None,
+    parties: Sequence[str] = (),
+    sheet: str | None = None,
+    progress: Progress | None = None,
+    stage: Callable[[str], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> RunSummary:
+    """Screen a supplier file batch by batch into a report at `out` (none: only the summary), in memory that follows
+    the batch, not the file; a report format that cannot hold the file's rows is refused before screening. A shipment
+    file (`parties` given, or bill-of-lading headers found: see screener.parties) is screened whole, every party.
+
+    `progress(rows done, rows)` follows the screening; `stage(label)` names the report's last step (sidecars, or the
+    whole XLSX or HTML report, written once every batch is screened)."""
+    from screener.parties import screen_parties, shipment_parties  # screener.parties builds on this module
+
+    source = read_supplier_batches(path, sheet=sheet, batch_rows=batch_rows)
+    chosen = report_format(out, format) if out is not None else None
+    if chosen:
+        check_report_rows(chosen, source.rows)
+    columns = columns or {}
+    shipment = shipment_parties(source.header, columns, parties)
+    mapping = None if shipment else detect_columns(source.header, **columns)
+    screener = Screener.from_db(db_path, config)
+    name = Path(path).name
+    if shipment:
+        whole = pl.concat(list(source.batches), how="vertical")
+        parts: Iterable[ScreenResult] = [screen_parties(screener, whole, shipment, progress=progress, input_name=name)]
+    else:
+        parts = screener.screen_batches(source.batches, mapping, progress=progress, total_rows=source.rows,
+                                        input_name=name)
+    with report_writer(out, chosen) if out is not None else nullcontext() as writer:
+        summary = RunSummary(metadata={})
+        for part in parts:
+            summary.metadata = part.metadata
+            summary.add(part)
+            if writer:
+                writer.write(part)
+        summary.metadata = {**summary.metadata, "input_repairs": list(source.repairs)}
+        if writer:
+            if stage:
+                stage(f"Writing {Path(out).name}")
+            writer.finish(summary)
+    return summary
 
 
 def tiers_summary(rows: pl.DataFrame, tiers: Sequence[str]) -> dict[str, int]:

@@ -118,7 +118,7 @@ def test_failures_are_one_line_errors_with_exit_2(lists_db, args, words):
 def test_unknown_report_suffix_is_refused_before_screening(lists_db, tmp_path):
     done = screener("screen", str(EXAMPLE_SUPPLIERS), "--out", str(tmp_path / "report.docx"), db=lists_db)
     assert done.returncode == 2
-    assert "supported formats are csv, json, xlsx, html" in done.stderr
+    assert "supported formats are csv, json, parquet, xlsx, html" in done.stderr
     assert not (tmp_path / "report.docx").exists()
 
 

@@ -1,27 +1,80 @@
-"""Report writers: CSV, JSON, XLSX and HTML, chosen by format or file suffix, written atomically."""
+"""Report writers: CSV, JSON, Parquet, XLSX and HTML, chosen by format or file suffix, written atomically.
+
+Every writer takes the run batch by batch (`write`), then its totals (`finish`): CSV, JSON and Parquet write each
+batch as it comes, so memory follows the batch; XLSX and HTML gather the batches (an XLSX sheet holds at most
+EXCEL_MAX_DATA_ROWS rows, checked before screening by `check_report_rows`). `write_report` is one batch.
+"""
 
 from __future__ import annotations
 
 import glob
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
+
+import polars as pl
 
 from screener.files import special_kind
-from screener.reports.csv_report import write_csv
+from screener.reports.csv_report import CsvReport
 from screener.reports.html_report import write_html
-from screener.reports.json_report import write_json
+from screener.reports.json_report import JsonReport
+from screener.reports.parquet_report import ParquetReport
 from screener.reports.tables import ReportError
-from screener.reports.xlsx_report import write_xlsx
-from screener.result import ScreenResult
+from screener.reports.xlsx_report import EXCEL_MAX_DATA_ROWS, write_xlsx
+from screener.result import RunSummary, ScreenResult
 
 Stage = Callable[[Path], Path]
-Writer = Callable[[ScreenResult, Path, Stage], None]
 
-WRITERS: dict[str, Writer] = {"csv": write_csv, "json": write_json, "xlsx": write_xlsx, "html": write_html}
+
+class ReportWriter(Protocol):
+    """A report written batch by batch: `write` each batch in file order, then `finish` with the run's totals."""
+
+    def write(self, part: ScreenResult) -> None: ...
+
+    def finish(self, summary: RunSummary) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class Gathered:
+    """A report that needs the whole run at once (XLSX, HTML): batches are gathered and written on `finish`."""
+
+    def __init__(self, write: Callable[[ScreenResult, Path, Stage], None], path: Path, stage: Stage):
+        self._write, self._path, self._stage = write, path, stage
+        self._parts: list[ScreenResult] = []
+
+    def write(self, part: ScreenResult) -> None:
+        self._parts.append(part)
+
+    def finish(self, summary: RunSummary) -> None:
+        whole = ScreenResult(
+            rows=pl.concat([part.rows for part in self._parts], how="vertical_relaxed"),
+            candidates=pl.concat([part.candidates for part in self._parts], how="vertical_relaxed"),
+            metadata=summary.metadata,
+        )
+        self._parts.clear()
+        self._write(whole, self._path, self._stage)
+
+    def abort(self) -> None:
+        self._parts.clear()
+
+
+WRITERS: dict[str, Callable[[Path, Stage], ReportWriter]] = {
+    "csv": CsvReport,
+    "json": JsonReport,
+    "parquet": ParquetReport,
+    "xlsx": lambda path, stage: Gathered(write_xlsx, path, stage),
+    "html": lambda path, stage: Gathered(write_html, path, stage),
+}
 SUPPORTED_FORMATS = tuple(WRITERS)
-__all__ = ["ReportError", "SUPPORTED_FORMATS", "report_format", "write_report"]
+ROW_LIMITS = {"xlsx": EXCEL_MAX_DATA_ROWS}
+__all__ = [
+    "ReportError", "ReportWriter", "SUPPORTED_FORMATS", "check_report_rows", "report_format", "report_writer",
+    "write_report",
+]
 
 
 class Staging:
@@ -78,22 +131,45 @@ def report_format(path: Path, format: str | None = None) -> str:
         return chosen
     supported = ", ".join(SUPPORTED_FORMATS)
     if not chosen:
-        raise ReportError(f"cannot tell the report format of '{path.name}': name it .csv, .json, .xlsx or .html")
+        raise ReportError(f"cannot tell the report format of '{path.name}': name it .csv, .json, .parquet, .xlsx or .html")
     raise ReportError(f"cannot write a '{chosen}' report: supported formats are {supported}")
 
 
-def write_report(result: ScreenResult, path: Path, format: str | None = None) -> Path:
-    """Write the report (and any sidecar files) completely, or leave the existing files as they were."""
+def check_report_rows(format: str, rows: int) -> None:
+    """ReportError, before any screening, when a format cannot hold that many rows (XLSX: Excel's sheet limit)."""
+    limit = ROW_LIMITS.get(format)
+    if limit is not None and rows > limit:
+        raise ReportError(
+            f"{rows:,} rows do not fit in an {format.upper()} report, whose sheet holds at most {limit:,}: "
+            "write CSV or Parquet instead (--out report.csv or report.parquet)"
+        )
+
+
+@contextmanager
+def report_writer(path: Path, format: str | None = None) -> Iterator[ReportWriter]:
+    """A writer for the report at path (and its sidecars): every file complete once the block ends and `finish` was
+    called, or the existing files left as they were."""
     path = Path(path).expanduser()
-    writer = WRITERS[report_format(path, format)]
+    make = WRITERS[report_format(path, format)]
     if path.is_dir():
         raise ReportError(f"{path} is a folder; give a file name for the report")
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Staging()
+    writer = None
     try:
-        writer(result, path, staging)
+        writer = make(path, staging)
+        yield writer
         staging.commit()
     except BaseException:
+        if writer is not None:
+            writer.abort()
         staging.discard()
         raise
-    return path
+
+
+def write_report(result: ScreenResult, path: Path, format: str | None = None) -> Path:
+    """Write the report (and any sidecar files) completely, or leave the existing files as they were."""
+    with report_writer(path, format) as writer:
+        writer.write(result)
+        writer.finish(RunSummary.of(result))
+    return Path(path).expanduser()

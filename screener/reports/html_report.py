@@ -165,7 +165,7 @@ def render_html(result: ScreenResult) -> str:
         entities=listed_entities(result),
         bases=rule_bases(result),
         snapshots=snapshots_frame(result.metadata).with_columns(urls=pl.col("url").str.split(URL_SEPARATOR)).to_dicts(),
-        facts=run_facts(result),
+        facts=run_facts(result.metadata, result.rows.height),
     )
 
 

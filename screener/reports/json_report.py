@@ -13,8 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-from screener.reports.tables import cited_rows, tier_counts
-from screener.result import ScreenResult
+from screener.reports.tables import cited_rows
+from screener.result import RunSummary, ScreenResult
 
 MATCH_FIELDS = {
     "entity_id": "entity_id",
@@ -60,10 +60,26 @@ def rows_with_matches(result: ScreenResult) -> pl.DataFrame:
     )
 
 
-def write_json(result: ScreenResult, path: Path, stage: Callable[[Path], Path]) -> None:
-    """Write the rows array to path and the run metadata beside it; rows keep `row` (0-based input position)."""
-    main, sidecar = stage(path), stage(sources_path(path))
-    facts = {"metadata": result.metadata, "summary": {"tiers": dict(tier_counts(result).iter_rows())}}
-    sidecar.write_text(json.dumps(facts, ensure_ascii=False, default=str, indent=1) + "\n", encoding="utf-8")
-    rows = rows_with_matches(result)
-    main.write_text((rows.write_json() if rows.width else "[]") + "\n", encoding="utf-8")
+class JsonReport:
+    """Write the rows array to path batch by batch (rows keep `row`, the 0-based input position) and the run
+    metadata beside it once the run is done."""
+
+    def __init__(self, path: Path, stage: Callable[[Path], Path]):
+        self._main = stage(path).open("w", encoding="utf-8")
+        self._sidecar = stage(sources_path(path))
+        self._separator = "["
+
+    def write(self, part: ScreenResult) -> None:
+        rows = rows_with_matches(part)
+        if rows.height:
+            self._main.write(self._separator + rows.write_json()[1:-1])
+            self._separator = ","
+
+    def finish(self, summary: RunSummary) -> None:
+        self._main.write(("[]" if self._separator == "[" else "]") + "\n")
+        self._main.close()
+        facts = {"metadata": summary.metadata, "summary": {"tiers": summary.tiers}}
+        self._sidecar.write_text(json.dumps(facts, ensure_ascii=False, default=str, indent=1) + "\n", encoding="utf-8")
+
+    def abort(self) -> None:
+        self._main.close()

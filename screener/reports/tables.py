@@ -214,14 +214,13 @@ def snapshots_frame(metadata: dict[str, Any]) -> pl.DataFrame:
     )
 
 
-def run_facts(result: ScreenResult) -> dict[str, str]:
+def run_facts(metadata: dict[str, Any], rows_screened: int) -> dict[str, str]:
     """Everything needed to reproduce the run, as readable key/value pairs."""
-    metadata = result.metadata
     thresholds = metadata.get("thresholds") or {}
     columns = metadata.get("columns") or {}
     return {
         "input": str(metadata.get("input") or ""),
-        "rows screened": str(result.rows.height),
+        "rows screened": str(rows_screened),
         "run at": str(metadata.get("run_at") or ""),
         "lists as of": str(metadata.get("as_of_basis") or metadata.get("as_of") or "latest snapshot of each list"),
         "list age limit (days)": str(metadata.get("max_age_days") or ""),
@@ -236,7 +235,7 @@ def run_facts(result: ScreenResult) -> dict[str, str]:
 
 def run_facts_frame(result: ScreenResult) -> pl.DataFrame:
     """run_facts as a two-column frame."""
-    facts = run_facts(result)
+    facts = run_facts(result.metadata, result.rows.height)
     return pl.DataFrame({"fact": list(facts), "value": list(facts.values())})
 
 

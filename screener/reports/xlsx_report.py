@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -311,7 +312,7 @@ def document_properties(result: ScreenResult) -> dict[str, object]:
 
 def write_xlsx(result: ScreenResult, path: Path, stage: Callable[[Path], Path]) -> None:
     """Write the four-sheet workbook."""
-    workbook = xlsxwriter.Workbook(stage(path), WORKBOOK_OPTIONS)
+    workbook = xlsxwriter.Workbook(stage(path), copy.deepcopy(WORKBOOK_OPTIONS))  # xlsxwriter changes the options it is given
     workbook.set_properties(document_properties(result))
     try:
         for sheet in ("Results", "Candidates", "Summary", "Sources"):
