@@ -110,6 +110,19 @@ def test_each_distinct_party_is_matched_once(embedded_db, tmp_path, monkeypatch)
     assert result.rows[SOURCE_ROW].to_list() == list(range(2, 302))
 
 
+def test_a_party_met_in_an_earlier_batch_is_not_screened_again(embedded_db, tmp_path, monkeypatch):
+    source = read_supplier_batches(generated_suppliers(tmp_path / "generated.csv", 300), batch_rows=40)
+    screener = Screener.from_db(embedded_db)
+    matched: list[int] = []
+    match = screener.matcher.match
+    monkeypatch.setattr(screener.matcher, "match", lambda queries, **options: matched.append(queries.height)
+                        or match(queries, **options))
+    parts = list(screener.screen_batches(source.batches, detect_columns(source.header)))
+    named, with_parent = [party for party in PARTIES if party[0]], [party for party in PARTIES if party[0] and party[5]]
+    assert len(parts) == 8 and sum(matched) == len(named) + len(with_parent)
+    assert pl.concat([part.rows for part in parts])["row"].to_list() == list(range(300))
+
+
 def test_parquet_in_and_out_holds_what_csv_does(embedded_db, tmp_path):
     source = tmp_path / "suppliers.parquet"
     pl.read_csv(EXAMPLE_SUPPLIERS, infer_schema=False).write_parquet(source)

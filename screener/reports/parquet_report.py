@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from screener.reports.csv_report import sidecar_paths, sources_table
 from screener.reports.tables import report_candidates, report_rows
@@ -19,11 +18,13 @@ class ParquetTable:
 
     def __init__(self, path: Path):
         self._path = path
-        self._writer: pq.ParquetWriter | None = None
+        self._writer = None  # a pyarrow.parquet.ParquetWriter once the first frame comes (pyarrow imported then)
 
     def append(self, frame: pl.DataFrame) -> None:
         table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
         if self._writer is None:
+            import pyarrow.parquet as pq
+
             self._writer = pq.ParquetWriter(self._path, table.schema, compression="zstd")
         self._writer.write_table(table.cast(self._writer.schema))
 
