@@ -7,6 +7,7 @@ import io
 import time
 
 import openpyxl
+import polars as pl
 import pytest
 
 from screener.service.errors import ServiceError
@@ -50,6 +51,8 @@ def test_a_job_screens_the_file_and_serves_every_report(client, token):
     assert {"Results", "Sources"} <= set(book.sheetnames)
     html = client.get(f"/jobs/{job_id}/report.html")
     assert html.status_code == 200 and "Hoshine" in html.text
+    parquet = pl.read_parquet(io.BytesIO(client.get(f"/jobs/{job_id}/report.parquet").content))
+    assert parquet.height == 45 and parquet["risk_tier"][0] == rows[0]["risk_tier"]
     assert client.get(f"/jobs/{job_id}/report.pdf").json()["code"] == "unknown_format"
 
 

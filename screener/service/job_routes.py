@@ -25,6 +25,7 @@ MEDIA_TYPES = {
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "html": "text/html; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
 }
 SAFE_NAME = re.compile(r"[^\w.\-]+")
 
@@ -77,7 +78,7 @@ def job(job_id: str, state: Reader) -> Response:
     return json_response(status)
 
 
-@router.get("/jobs/{job_id}/report.{fmt}", summary="The report of a finished job: csv, json, xlsx or html")
+@router.get("/jobs/{job_id}/report.{fmt}", summary="The report of a finished job: csv, json, parquet, xlsx or html")
 def report(job_id: str, fmt: str, state: Reader) -> Response:
     if fmt not in SUPPORTED_FORMATS:
         raise ServiceError("unknown_format", f"no {fmt!r} report; ask for one of {', '.join(SUPPORTED_FORMATS)}", 404)
