@@ -78,6 +78,11 @@ def save_screenshot(page: Page, folder: Path, name: str) -> Path:
     return path
 
 
+def headline_match(page: Page, entity: str):
+    """The headline-match line naming `entity` (a rerun may briefly show the previous supplier's line too)."""
+    return page.get_by_text("Headline match (the listing behind the tier)").filter(has_text=entity).first
+
+
 def open_result_row(page: Page, index: int) -> None:
     """Click the selection box of a row of the results table (a canvas: rows are 35 px under a 35 px header)."""
     grid = page.locator("[data-testid=stDataFrame]:visible").first
@@ -98,8 +103,7 @@ def test_upload_screen_check_and_download_in_a_real_browser(browser_page, tmp_pa
     open_result_row(page, 2)
     expect(page.get_by_role("combobox", name="Supplier", exact=True)).to_have_value(
         re.compile(r"^row 4 · Hetian Taida .* · critical$"), timeout=SCREEN_TIMEOUT_MS)
-    detail = page.get_by_text("Headline match (the listing behind the tier)")
-    expect(detail).to_contain_text("on UFLPA Entity List")
+    expect(headline_match(page, "Hetian Taida Apparel")).to_contain_text("on UFLPA Entity List")
     expect(page.get_by_text("CRITICAL · risk score").first).to_be_visible()
     expect(page.get_by_role("listitem").filter(has_text="UFLPA Entity List — UFLPA 2(d)").first).to_be_visible()
 
@@ -197,7 +201,7 @@ def test_a_match_opens_its_entity_page_with_every_name(browser_app_url, chromium
     page.get_by_label("Name", exact=True).fill("合盛硅业股份有限公司")
     page.get_by_role("button", name="Check").click()
     page.get_by_text("What was searched").wait_for()
-    headline = page.get_by_text("Headline match (the listing behind the tier)")
+    headline = headline_match(page, "Hoshine Silicon")
     href = headline.get_by_role("link", name="entity page").get_attribute("href")
     assert "entity?id=uflpa" in href
     page.goto(f"{browser_app_url}/{href.split('/')[-1]}")
@@ -217,7 +221,5 @@ def test_the_headline_match_is_the_listing_that_decided_the_tier(browser_page, t
     search.fill("Hetian Taida")
     search.press("Enter")
     page.get_by_text("1 of 45 suppliers shown").wait_for()
-    headline = page.get_by_text("Headline match (the listing behind the tier)")
-    expect(headline).to_contain_text("Hetian Taida Apparel")
-    expect(headline).to_contain_text("on UFLPA Entity List")
+    expect(headline_match(page, "Hetian Taida Apparel")).to_contain_text("on UFLPA Entity List")
     save_screenshot(page, tmp_path, "headline_match.png")
