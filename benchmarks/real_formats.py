@@ -20,11 +20,11 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from screener.ingest import ingest_source  # noqa: E402
-from screener.store import Store  # noqa: E402
-from sources import cbp_wro, csl, uflpa  # noqa: E402
-from sources._base import Source  # noqa: E402
-from sources._http import make_client  # noqa: E402
+from screener.ingest import ingest_source
+from screener.store import Store
+from sources import cbp_wro, csl, uflpa
+from sources._base import Source
+from sources._http import make_client
 
 COPIES: list[tuple[Source, str]] = [
     (csl.SOURCE, "csl/consolidated_v1_excerpt_2025-06.csv"),
@@ -40,7 +40,7 @@ def ingest_copy(source: Source, path: Path, folder: Path) -> None:
     with Store(folder / f"{source.name}-{path.stem}.duckdb") as store, make_client() as client:
         try:
             result = ingest_source(store, source, client, url=str(path), force=True)
-        except Exception as error:  # noqa: BLE001 - a refused copy is a result worth printing
+        except Exception as error:
             print(f"\n{path.name} ({source.name}): REFUSED — {error}")
             return
         lists = store.read_current()

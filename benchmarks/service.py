@@ -35,10 +35,10 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from screener.embedded import ensure_embedded  # noqa: E402
-from screener.screening import Screener  # noqa: E402
-from screener.store import Store  # noqa: E402
-from tests.service_server import served_api  # noqa: E402
+from screener.embedded import ensure_embedded
+from screener.screening import Screener
+from screener.store import Store
+from tests.service_server import served_api
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_QUERIES = REPO.parent / "shared" / "eval" / "dev_queries.csv"

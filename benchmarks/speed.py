@@ -78,25 +78,25 @@ def pick(rng: np.random.Generator, options: list[str], size: int) -> np.ndarray:
 
 def latin_names(rng: np.random.Generator, size: int) -> list[str]:
     """Chinese company names in English: place, pinyin brand, industry, legal form."""
-    brand = [a.capitalize() + b for a, b in zip(pick(rng, SYLLABLES, size), pick(rng, SYLLABLES, size))]
+    brand = [a.capitalize() + b for a, b in zip(pick(rng, SYLLABLES, size), pick(rng, SYLLABLES, size), strict=True)]
     place = pick(rng, PLACES, size)
     with_place = rng.random(size) < 0.6
     return [
         f"{p + ' ' if w else ''}{b} {i} {f}"
-        for p, w, b, i, f in zip(place, with_place, brand, pick(rng, INDUSTRY, size), pick(rng, FORMS, size))
+        for p, w, b, i, f in zip(place, with_place, brand, pick(rng, INDUSTRY, size), pick(rng, FORMS, size), strict=True)
     ]
 
 
 def han_names(rng: np.random.Generator, size: int) -> list[str]:
-    brand = ["".join(chars) for chars in zip(pick(rng, HAN, size), pick(rng, HAN, size))]
-    return [f"{b}{i}有限公司" for b, i in zip(brand, pick(rng, HAN_INDUSTRY, size))]
+    brand = ["".join(chars) for chars in zip(pick(rng, HAN, size), pick(rng, HAN, size), strict=True)]
+    return [f"{b}{i}有限公司" for b, i in zip(brand, pick(rng, HAN_INDUSTRY, size), strict=True)]
 
 
 def listed_variants(rng: np.random.Generator, listed: list[str], size: int) -> list[str]:
     """Listed names as suppliers write them: upper case, legal form swapped, one typo."""
     chosen = pick(rng, listed, size)
     variants = []
-    for name, kind, position in zip(chosen, rng.integers(0, 3, size), rng.random(size)):
+    for name, kind, position in zip(chosen, rng.integers(0, 3, size), rng.random(size), strict=True):
         if kind == 0:
             variants.append(name.upper())
         elif kind == 1:

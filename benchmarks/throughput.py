@@ -25,9 +25,9 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed import suppliers  # noqa: E402  (one generator for every benchmark)
+from speed import suppliers
 
-from screener.embedded import read_embedded  # noqa: E402
+from screener.embedded import read_embedded
 
 REPEAT = 10
 MEASURE = """

@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, served_app  # noqa: E402
+
 EXAMPLE = REPO / "examples" / "suppliers.csv"
 CITIES = [
     "Ningbo, Zhejiang",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -27,15 +26,15 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from screener import __version__, settings
 from screener.cli_ingest import diff_command, ingest_command
 from screener.cli_service import keys_app, serve_command
-from screener import __version__
-from screener.console import err, out
 from screener.cli_workflow import decide_command, decisions_app, help_when_bare, monitor_command, portfolio_app
+from screener.console import err, out
 from screener.doctor import run_checks
 from screener.embedded import ensure_embedded
 from screener.entity import entity_profile
-from screener.errors import first_line
+from screener.errors import USER_ERRORS, first_line
 from screener.freshness import ages_line, with_ages
 from screener.matching import MatchConfig
 from screener.paths import default_db_path
@@ -54,6 +53,9 @@ app = typer.Typer(
 )
 
 
+USER_ERROR_EXIT = 2
+BUG_EXIT = 70  # EX_SOFTWARE (sysexits.h): an internal error
+
 TIER_STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "clear": "green"}
 
 DbOption = Annotated[Optional[Path], typer.Option("--db", metavar="FILE", help="Database file (default: $SCREENER_DB or the user data dir).")]
@@ -69,7 +71,7 @@ def list_date(text: str | dt.date) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date: write it as year-month-day, YYYY-MM-DD (e.g. 2024-06-30)")
+        raise typer.BadParameter(f"{text!r} is not a date: write it as year-month-day, YYYY-MM-DD (e.g. 2024-06-30)") from None
 
 
 AsOfOption = Annotated[Optional[dt.date], typer.Option(
@@ -388,8 +390,14 @@ def main() -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except Exception as error:
-        if os.environ.get("SCREENER_DEBUG"):
+    except USER_ERRORS as error:
+        if settings.DEBUG.value():
             raise
         err.print(Text("error:", "bold red"), first_line(error), soft_wrap=True)
-        sys.exit(2)
+        sys.exit(USER_ERROR_EXIT)
+    except Exception as error:
+        if settings.DEBUG.value():
+            raise
+        err.print(Text("bug:", "bold red"), f"{type(error).__name__}: {first_line(error)}", soft_wrap=True)
+        err.print(f"This is a bug in the screener: rerun with {settings.DEBUG.name}=1 for the traceback and report it.")
+        sys.exit(BUG_EXIT)

@@ -14,8 +14,8 @@ from screener.columns import detect_columns
 from screener.console import err, out
 from screener.monitor import CHANGE_LABELS, MonitorReport, run_monitor, write_digest
 from screener.paths import default_db_path
-from screener.reports import report_format, write_report
 from screener.portfolio import PortfolioRun, add_portfolio, list_portfolios, load_portfolio, screen_portfolio
+from screener.reports import report_format, write_report
 from screener.result import TIERS
 from screener.screening import ScreenConfig, Screener, tiers_summary
 from screener.store import Store

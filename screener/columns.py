@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 
 import polars as pl
@@ -68,7 +69,7 @@ def fold_header(header: str) -> str:
     return re.sub(r"[\s_.\-:]+", " ", header.strip().casefold()).strip()
 
 
-def detect_role(headers: list[str], role: str, taken: set[str] = frozenset()) -> str | None:
+def detect_role(headers: list[str], role: str, taken: Collection[str] = frozenset()) -> str | None:
     """The header that best fits a role: an exact synonym first, then a header containing one."""
     folded = {header: fold_header(header) for header in headers if header not in taken}
     synonyms = [fold_header(s) for s in HEADER_SYNONYMS[role]]
@@ -98,11 +99,12 @@ def detect_columns(frame: pl.DataFrame, **given: str | None) -> ColumnMapping:
         chosen[role] = column
         if column:
             taken.add(column)
-    if not chosen["name"]:
+    name = chosen.pop("name")
+    if not name:
         raise InputFileError(
             f"no supplier-name column found; the columns are: {_listing(headers)}. Name it with --name-col"
         )
-    return ColumnMapping(**chosen)
+    return ColumnMapping(name=name, **chosen)
 
 
 def _listing(headers: list[str]) -> str:

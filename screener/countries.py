@@ -35,7 +35,7 @@ def _keys() -> tuple[pl.Series, pl.Series]:
             for form in (row["iso2"], row["iso3"], row["numeric"], *row["names"].split(";")):
                 if form.strip():
                     pairs.setdefault(form.strip(), row["iso2"])
-    folded = pl.select(_key(pl.Series(list(pairs), dtype=pl.String))).to_series().to_list()
+    folded = pl.select(_key(pl.lit(pl.Series(list(pairs), dtype=pl.String)))).to_series().to_list()
     keys = dict(zip(folded, pairs.values(), strict=True))
     return pl.Series(list(keys), dtype=pl.String), pl.Series(list(keys.values()), dtype=pl.String)
 

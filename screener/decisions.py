@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import os
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import xlsxwriter
 
+from screener import settings
+from screener.errors import ScreenerError
 from screener.reports.tables import neutralise_formulas
 from screener.reports.xlsx_report import WORKBOOK_OPTIONS
 from screener.store import transaction
@@ -32,7 +33,6 @@ DECISION_WORDS = {
     "escalated": "escalated", "escalate": "escalated",
 }
 STATES = ("open", "dismissed", "confirmed", "escalated", "reopened")
-ANALYST_ENV = "SCREENER_ANALYST"
 EVIDENCE_COLUMNS = (
     "source", "list_name", "program", "name", "country", "addresses", "status", "start_date", "end_date",
     "citation", "merchandise", "includes_affiliates",
@@ -49,7 +49,7 @@ DECISION_SCHEMA = {
 }
 
 
-class DecisionError(ValueError):
+class DecisionError(ScreenerError):
     """A decision cannot be recorded as given."""
 
 
@@ -69,7 +69,7 @@ def default_analyst() -> str:
 
 def configured_analyst() -> str:
     """$SCREENER_ANALYST, or '' — what a shared server's web app offers (its login is not the analyst's)."""
-    return os.environ.get(ANALYST_ENV, "").strip()
+    return settings.ANALYST.value()
 
 
 def md5_hex(texts: pl.Series) -> pl.Series:
@@ -161,7 +161,7 @@ def record_decisions(con: duckdb.DuckDBPyConnection, decisions: pl.DataFrame) ->
                        trim(comment), trim(analyst), ?, evidence, portfolio, run_id, supplier_name, entity_name,
                        list_name, snapshot_id, origin
                 FROM new_decisions RETURNING decision_id""",
-            params=[dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],
+            params=[dt.datetime.now(dt.UTC).replace(tzinfo=None)],
         ).fetchall()
     return sorted(row[0] for row in ids)
 

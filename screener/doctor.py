@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from screener.embedded import read_embedded
-from screener.errors import first_line
+from screener.errors import USER_ERRORS, first_line
 from screener.freshness import age_days, max_age_days, refresh_advice
 from screener.rules import load_rules
 from screener.store import SCHEMA_VERSION, Store
@@ -43,7 +43,7 @@ def run_checks(
     try:
         with Store(db_path, read_only=True) as store:
             findings.extend(_check_store(store, limit, stale, today))
-    except Exception as error:
+    except USER_ERRORS as error:
         findings.append(Finding("database", "fail", f"{db_path}: {first_line(error)}"))
     return findings
 
@@ -51,7 +51,7 @@ def run_checks(
 def _check_embedded() -> Finding:
     try:
         lists = read_embedded()
-    except Exception as error:
+    except USER_ERRORS as error:
         return Finding("embedded data", "fail", first_line(error))
     return Finding("embedded data", "ok", f"{len(lists)} lists, checksums match the manifest")
 
@@ -59,7 +59,7 @@ def _check_embedded() -> Finding:
 def _check_rules(rules_files: list[Path]) -> Finding:
     try:
         ruleset = load_rules(rules_files)
-    except Exception as error:
+    except USER_ERRORS as error:
         return Finding("rules", "fail", first_line(error))
     return Finding("rules", "ok", f"{len(ruleset.rules)} rules load (version {ruleset.version})")
 

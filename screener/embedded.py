@@ -7,10 +7,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from screener import paths
+from screener.errors import ScreenerError
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform
 from screener.store import SnapshotMeta, Store
 
@@ -18,7 +20,7 @@ ORIGIN = "embedded"
 REBUILD_HINT = "reinstall the package or rebuild it with `python scripts/build_data.py`"
 
 
-class EmbeddedDataError(RuntimeError):
+class EmbeddedDataError(ScreenerError):
     """The embedded data is missing, unreadable or does not match its manifest."""
 
 
@@ -31,7 +33,7 @@ class EmbeddedList:
     names: pl.DataFrame
 
 
-def read_manifest(data_dir: Path | None = None) -> dict[str, object]:
+def read_manifest(data_dir: Path | None = None) -> dict[str, Any]:
     """The parsed data/manifest.json."""
     path = _root(data_dir) / "manifest.json"
     try:
@@ -42,7 +44,7 @@ def read_manifest(data_dir: Path | None = None) -> dict[str, object]:
         raise EmbeddedDataError(f"embedded data manifest {path} is unreadable ({error}); {REBUILD_HINT}") from error
 
 
-def list_meta(entry: dict[str, object]) -> SnapshotMeta:
+def list_meta(entry: dict[str, Any]) -> SnapshotMeta:
     """Snapshot metadata of one manifest entry."""
     return SnapshotMeta(
         source=str(entry["source"]),
@@ -80,7 +82,7 @@ def ensure_embedded(store: Store, data_dir: Path | None = None) -> list[int]:
     return [store.add_snapshot(item.meta, item.entities, item.names) for item in lists]
 
 
-def _needs_load(snapshot: dict[str, object] | None, meta: SnapshotMeta) -> bool:
+def _needs_load(snapshot: dict[str, Any] | None, meta: SnapshotMeta) -> bool:
     """True when there is no snapshot of the source, or the current one is an older or different embedded copy."""
     if snapshot is None:
         return True
@@ -97,7 +99,7 @@ def _root(data_dir: Path | None) -> Path:
     return Path(data_dir) if data_dir else paths.data_dir()
 
 
-def _read_list(root: Path, entry: dict[str, object]) -> EmbeddedList:
+def _read_list(root: Path, entry: dict[str, Any]) -> EmbeddedList:
     files = entry["files"]
     for relative, digest in files.items():
         _verify(root / relative, digest)

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from screener.embedded import ensure_embedded
+from screener.errors import ScreenerError
 from screener.store import Store
 
 SCRIPTS = {"zh": "Chinese", "en": "Latin"}
@@ -18,7 +19,7 @@ URL_SEPARATOR = " | "
 HISTORY_COLUMNS = ("snapshot_id", "snapshot_as_of", "snapshot_status", "status", "start_date", "end_date", "program")
 
 
-class EntityError(LookupError):
+class EntityError(ScreenerError):
     """No listed entity has the id asked for."""
 
 

@@ -7,6 +7,8 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
+from screener.errors import ScreenerError
+
 _KINDS = {
     stat.S_ISDIR: "a directory",
     stat.S_ISFIFO: "a named pipe (FIFO)",
@@ -16,7 +18,7 @@ _KINDS = {
 }
 
 
-class FileLimitError(OSError):
+class FileLimitError(ScreenerError):
     """A file refused before reading: missing, not a regular file, or over its size limit."""
 
 

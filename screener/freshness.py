@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
+from screener import settings
 from sources.registry import SOURCES as INGESTIBLE
-
-MAX_AGE_ENV = "SCREENER_MAX_AGE_DAYS"
-DEFAULT_MAX_AGE_DAYS = 90
 
 
 def max_age_days() -> int:
     """The age in days past which a list is reported as out of date: $SCREENER_MAX_AGE_DAYS, else 90."""
-    raw = os.environ.get(MAX_AGE_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_AGE_DAYS
-    if not raw.isdigit():
-        raise ValueError(f"${MAX_AGE_ENV} must be a whole number of days, not {raw!r}; unset it to use {DEFAULT_MAX_AGE_DAYS}")
-    return int(raw)
+    return settings.MAX_AGE_DAYS.value()
 
 
 def refresh_advice(source: str) -> str:

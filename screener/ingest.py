@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import polars as pl
 
-from screener.errors import first_line
+from screener.errors import USER_ERRORS, ScreenerError, first_line
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
 from screener.store import SnapshotMeta, Store
 from sources import opensanctions
@@ -20,7 +23,7 @@ DEFAULT_MAX_LOSS = 0.5
 COMPARED = [column for column in ENTITY_SCHEMA if column != "entity_id"]
 
 
-class IngestError(RuntimeError):
+class IngestError(ScreenerError):
     """An ingest was refused; the stored lists are unchanged."""
 
 
@@ -89,7 +92,7 @@ def ingest_source(
 
 
 def _ingest_copy(store: Store, source: Source, client: httpx.Client, refused: DownloadRefused,
-                 current: dict[str, object] | None, max_loss: float, force: bool,
+                 current: dict[str, Any] | None, max_loss: float, force: bool,
                  on_stage: Callable[[str], None]) -> IngestResult:
     """Store OpenSanctions' copy of a list whose publisher refused the download, saying so in the snapshot."""
     mirror = opensanctions.make_source((source.mirror,))
@@ -97,7 +100,7 @@ def _ingest_copy(store: Store, source: Source, client: httpx.Client, refused: Do
         download = mirror.download(client, mirror.url, Validators())
         on_stage("parsing")
         parsed = _as_copy_of(source, mirror.parse(download))
-    except Exception as error:
+    except USER_ERRORS as error:
         raise IngestError(
             f"{source.name}: the publisher refused the download ({first_line(refused)}) and the OpenSanctions copy "
             f"({source.mirror}) failed too ({first_line(error)}); open {source.url} in a browser, save the page "
@@ -119,7 +122,7 @@ def _ingest_copy(store: Store, source: Source, client: httpx.Client, refused: Do
                         message=f"{copy} ({first_line(refused)}); licence {opensanctions.LICENCE}")
 
 
-def _validated(store: Store, current: dict[str, object] | None, parsed: Parsed) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _validated(store: Store, current: dict[str, Any] | None, parsed: Parsed) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The parsed frames in canonical form, renamed listings keeping their stored ids, checked."""
     entities = conform(parsed.entities, ENTITY_SCHEMA, "entities")
     names = conform(parsed.names, NAME_SCHEMA, "names").unique(maintain_order=True)
@@ -190,18 +193,18 @@ def ingest_many(
     for source in sources:
         try:
             results.append(ingest_source(store, source, client, url, force, max_loss,
-                                         lambda stage, name=source.name: on_stage(name, stage)))
-        except Exception as error:  # one source's failure must not stop the others; its store state is untouched
+                                         functools.partial(on_stage, source.name)))
+        except USER_ERRORS as error:  # one source's failure must not stop the others; its store state is untouched
             results.append(IngestResult(source.name, "failed", message=first_line(error)))
     return results
 
 
-def _current_snapshot(store: Store, source: str) -> dict[str, object] | None:
+def _current_snapshot(store: Store, source: str) -> dict[str, Any] | None:
     current = store.current_snapshots().filter(pl.col("source") == source)
     return current.row(0, named=True) if current.height else None
 
 
-def _meta(source: Source, download: Download, as_of: object) -> SnapshotMeta:
+def _meta(source: Source, download: Download, as_of: dt.date | None) -> SnapshotMeta:
     return SnapshotMeta(
         source=source.name, title=source.title, as_of=as_of, url=download.url, sha256=download.sha256,
         origin="ingest", licence=source.licence, coverage=source.coverage, etag=download.etag,
@@ -209,7 +212,7 @@ def _meta(source: Source, download: Download, as_of: object) -> SnapshotMeta:
     )
 
 
-def _diff_against_current(store: Store, current: dict[str, object] | None, entities: pl.DataFrame,
+def _diff_against_current(store: Store, current: dict[str, Any] | None, entities: pl.DataFrame,
                           names: pl.DataFrame) -> Diff:
     if current is None:
         return diff_frames(entities.clear(), names.clear(), entities, names)
@@ -217,7 +220,7 @@ def _diff_against_current(store: Store, current: dict[str, object] | None, entit
     return diff_frames(lists.entities, lists.names, entities, names)
 
 
-def _guard_shrink(source: str, current: dict[str, object] | None, diff: Diff, new_total: int, max_loss: float,
+def _guard_shrink(source: str, current: dict[str, Any] | None, diff: Diff, new_total: int, max_loss: float,
                   force: bool) -> None:
     """Refuse a new list that lost more than `max_loss` of the current list's entities, unless forced.
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import math
 from dataclasses import dataclass
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +23,15 @@ import polars as pl
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein
 
+from screener import reference
 from screener.countries import country_code
+from screener.errors import UsageError
 from screener.index_cache import cached_tables
 from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
 from screener.name_parts import places as division_places
-from screener import reference
-from screener.paths import data_dir
 from screener.normalize import deletion_keys, han_key, han_trade, normalize_frame, without_tail
+from screener.paths import data_dir
 from screener.transliterate import gazetteer_maps, pinyin_word_regex
-
 
 GENERIC_WEIGHT = 0.15
 PLACE_WEIGHT = 0.25
@@ -100,7 +100,7 @@ class MatchConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.review_threshold <= self.match_threshold <= 100:
-            raise ValueError(
+            raise UsageError(
                 f"thresholds must satisfy 0 <= review ({self.review_threshold}) <= match ({self.match_threshold}) <= 100"
             )
 
@@ -886,7 +886,8 @@ class _Segmenter:
                 before = best[start]
                 if before is not None and word[start:end] in self.words:
                     candidate = [*before, word[start:end]]
-                    if best[end] is None or len(candidate) < len(best[end]):
+                    current = best[end]
+                    if current is None or len(candidate) < len(current):
                         best[end] = candidate
         found = best[len(word)]
         return found if found and len(found) >= 2 else []

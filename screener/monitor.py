@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import jinja2
 import polars as pl
 
+from screener.errors import ScreenerError
 from screener.portfolio import portfolio_names, screen_portfolio
 from screener.reports.tables import neutralise_formulas
 from screener.result import TIERS
@@ -49,7 +50,7 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}.
 )
 
 
-class MonitorError(ValueError):
+class MonitorError(ScreenerError):
     """Monitoring cannot run or write its digest as asked."""
 
 
@@ -74,7 +75,7 @@ def tier_rank(column: str) -> pl.Expr:
 
 def run_monitor(db_path: Path, screener: Screener) -> MonitorReport:
     """Screen every saved portfolio now and collect what changed since each one's previous run."""
-    run_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    run_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with Store(db_path) as store:
         names = portfolio_names(store)
     if not names:

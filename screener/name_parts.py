@@ -23,8 +23,8 @@ import functools
 
 import polars as pl
 
-from screener.paths import data_dir
 from screener import reference
+from screener.paths import data_dir
 from screener.transliterate import gazetteer_maps
 
 ROLE_WEIGHTS = {"trade": 1.0, "common": 0.3, "number": 0.3, "place": 0.25, "industry": 0.15, "generic": 0.15}

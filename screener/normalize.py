@@ -19,12 +19,12 @@ import polars as pl
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from screener.paths import data_dir
 from screener import reference
+from screener.paths import data_dir
 from screener.transliterate import (
     PINYIN_SYLLABLES,
-    gazetteer_maps,
     chinese_terms,
+    gazetteer_maps,
     han_to_latin,
     pinyin_word_regex,
     run_pinyin,
@@ -80,7 +80,7 @@ def pinyin_terms() -> dict[str, str]:
 
 def compile_pinyin_terms() -> dict[str, str]:
     """`pinyin_terms` computed from the Chinese terms of data/reference/name_words.csv with pypinyin."""
-    terms = {}
+    terms: dict[str, str] = {}
     for term, english in chinese_terms().items():
         if len(term) < 2 or not _HAN_RUN.fullmatch(term) or term != simplified(term):
             continue
@@ -206,7 +206,7 @@ def _latinise(folded: pl.Series) -> pl.Series:
     if distinct.is_empty():
         return folded
     latin = pl.select(
-        _fold(pl.Series([han_to_latin(simplified(text)) for text in distinct.to_list()], dtype=pl.String))
+        _fold(pl.lit(pl.Series([han_to_latin(simplified(text)) for text in distinct.to_list()], dtype=pl.String)))
     ).to_series()
     return folded.replace(distinct, latin)
 

@@ -9,7 +9,7 @@ party it concerns ("manufacturer: Xinjiang Zhongtai Chemical — UFLPA Entity Li
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -101,12 +101,13 @@ def detect_parties(
     for role, column in named:
         address = _find(headers, role, ADDRESS_SUFFIXES, taken) or _find(headers, column, ADDRESS_SUFFIXES, taken)
         country = _find(headers, role, COUNTRY_SUFFIXES, taken) or _find(headers, column, COUNTRY_SUFFIXES, taken)
-        taken |= {address, country} - {None}
+        taken |= {found for found in (address, country) if found}
         parties.append(Party(role=role, name=column, address=address, country=country))
     shared = {}
     for role in ("country", "hs_code", "product"):
-        shared[role] = given.get(role) or detect_role(headers, role, taken)
-        taken.add(shared[role])
+        shared[role] = found = given.get(role) or detect_role(headers, role, taken)
+        if found:
+            taken.add(found)
     return PartyMapping(
         parties=tuple(parties), origin_country=shared["country"], product=shared["product"], hs_code=shared["hs_code"]
     )
@@ -129,7 +130,7 @@ def _given_party(spec: str, headers: list[str]) -> tuple[str, str]:
     return known or column, column
 
 
-def _find(headers: list[str], role: str, suffixes: Sequence[str], taken: set[str | None] = frozenset()) -> str | None:
+def _find(headers: list[str], role: str, suffixes: Sequence[str], taken: Collection[str] = frozenset()) -> str | None:
     """The header that is one of the role's words followed by one of the suffixes."""
     words = PARTY_ROLES.get(role, (role,))
     wanted = [fold_header(word + suffix) for word in words for suffix in suffixes]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import platformdirs
 
-DB_ENV = "SCREENER_DB"
+from screener import settings
+
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -31,6 +32,4 @@ def default_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The database file: --db, then $SCREENER_DB, then the user's data directory."""
     if explicit:
         return Path(explicit).expanduser()
-    if os.environ.get(DB_ENV):
-        return Path(os.environ[DB_ENV]).expanduser()
-    return Path(platformdirs.user_data_dir("screener", appauthor=False)) / "screener.duckdb"
+    return settings.DB.value() or Path(platformdirs.user_data_dir("screener", appauthor=False)) / "screener.duckdb"

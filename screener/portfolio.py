@@ -18,6 +18,7 @@ from screener.decisions import (
     latest_decisions,
     md5_hex,
 )
+from screener.errors import ScreenerError
 from screener.result import TIERS, ScreenResult
 from screener.store import Store, transaction
 
@@ -30,7 +31,7 @@ CHANGE_COLUMNS = (
 )
 
 
-class PortfolioError(ValueError):
+class PortfolioError(ScreenerError):
     """A portfolio cannot be saved, found or screened as asked."""
 
 

@@ -54,8 +54,9 @@ from typing import Any
 
 import polars as pl
 
-from screener.files import FileLimitError, read_limited
 from screener.countries import is_china
+from screener.errors import ScreenerError
+from screener.files import FileLimitError, read_limited
 from screener.gazetteer import gazetteer_path, load_gazetteer, mentions_china, xuar_addresses
 from screener.matching import registration_claims
 from screener.paths import rules_dir
@@ -90,7 +91,7 @@ MERCHANDISE_STOPWORDS = tuple(
 )
 
 
-class RulesError(ValueError):
+class RulesError(ScreenerError):
     """A rule file cannot be used; the message names the file and the rule, field or line."""
 
     def __init__(self, message: str):
@@ -510,7 +511,7 @@ def evaluate(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet
 def _may_fire(rules: list[Rule], facts: pl.DataFrame, matches: pl.DataFrame) -> list[bool]:
     """Per rule, whether any row holds what it tests (a candidate it accepts, an address in XUAR, a product ...):
     the others are not evaluated, so a row without an address or codes costs nothing for those rules."""
-    signals = {"facts": {}, "candidates": {}}
+    signals: dict[str, dict[str, pl.Expr]] = {"facts": {}, "candidates": {}}
     for position, rule in enumerate(rules):
         frame, signal = _signal(rule)
         signals[frame][str(position)] = signal.any()

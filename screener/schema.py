@@ -6,6 +6,8 @@ import hashlib
 
 import polars as pl
 
+from screener.errors import ScreenerError
+
 SOURCES = ("uflpa", "cbp_wro", "sanctions", "csl", "opensanctions")
 LIST_KINDS = ("legal", "research")
 NAME_KINDS = ("primary", "alias", "subsidiary", "former")
@@ -41,7 +43,7 @@ NAME_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-class SchemaError(ValueError):
+class SchemaError(ScreenerError):
     """A frame does not have the canonical columns."""
 
 

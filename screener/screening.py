@@ -203,7 +203,7 @@ class Screener:
             "thresholds": {"match": self.config.match.match_threshold, "review": self.config.match.review_threshold},
             "as_of": self.config.as_of.isoformat() if self.config.as_of else None,
             "as_of_basis": AS_OF_BASIS.format(self.config.as_of) if self.config.as_of else None,
-            "run_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "run_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "input": input_name,
             "columns": mapping.as_dict(),
         }
@@ -323,7 +323,7 @@ def supplier_frame(frame: pl.DataFrame, mapping: ColumnMapping, *, first_row: in
     """The standard supplier columns (row, name, country, ...), null where the file lacks a role."""
     columns = mapping.as_dict()
     selected = [
-        (pl.col(columns[role]).str.strip_chars() if columns.get(role) else pl.lit(None, pl.String)).alias(role)
+        (pl.col(column).str.strip_chars() if (column := columns.get(role)) else pl.lit(None, pl.String)).alias(role)
         for role in SUPPLIER_FIELDS
     ]
     return (
@@ -344,7 +344,7 @@ def distinct_parties(suppliers: pl.DataFrame, distinct: bool = True) -> tuple[pl
         return suppliers, suppliers.select("row", party="row")
     keyed = suppliers.with_columns(party=pl.struct(SUPPLIER_FIELDS).rank("dense").cast(suppliers.schema["row"]))
     first = keyed.filter(pl.col("party").is_first_distinct())
-    numbering = first.select("party", number=pl.int_range(pl.len(), dtype=suppliers.schema["row"]))
+    numbering = first.select("party", number=pl.int_range(pl.len(), dtype=suppliers.schema["row"]))  # type: ignore[call-overload]  # polars' stub omits a DataType instance
     party_rows = keyed.join(numbering, on="party", how="left", maintain_order="left").select("row", party="number")
     parties = first.join(numbering, on="party", maintain_order="left").select(
         pl.col("number").alias("row"), *SUPPLIER_FIELDS, "name_missing"
@@ -434,7 +434,7 @@ def screen_to_report(
         whole = pl.concat(list(source.batches), how="vertical")
         parts: Iterable[ScreenResult] = [screen_parties(screener, whole, shipment, progress=progress, input_name=name)]
     else:
-        parts = screener.screen_batches(source.batches, mapping, progress=progress, total_rows=source.rows,
+        parts = screener.screen_batches(source.batches, mapping, progress=progress, total_rows=source.rows,  # type: ignore[arg-type]  # mapping is set when not a shipment
                                         input_name=name)
     with report_writer(out, chosen) if out is not None else nullcontext() as writer:
         summary = RunSummary(metadata={})
@@ -446,7 +446,7 @@ def screen_to_report(
         summary.metadata = {**summary.metadata, "input_repairs": list(source.repairs)}
         if writer:
             if stage:
-                stage(f"Writing {Path(out).name}")
+                stage(f"Writing {Path(out).name}")  # type: ignore[arg-type]  # a writer means an output path
             writer.finish(summary)
     return summary
 

@@ -63,7 +63,7 @@ def sector_hits(suppliers: pl.DataFrame, sectors: tuple[Sector, ...]) -> pl.Data
     frame = suppliers.select(
         "row", product=pl.col("product"), hs=pl.col("hs_code"), hs_digits=hs_digits(pl.col("hs_code"))
     )
-    schema = {"row": frame.schema["row"], **dict.fromkeys(SECTOR_FIELDS, pl.String)}
+    schema = {"row": frame.schema["row"], **dict.fromkeys(SECTOR_FIELDS, pl.String())}
     if frame.is_empty():
         return pl.DataFrame(schema=schema)
     frames = [

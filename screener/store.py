@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
 
-from screener import normalize
-from screener.errors import first_line
+from screener import normalize, settings
+from screener.errors import ScreenerError, first_line
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
 
 SCHEMA_VERSION = 3
 _LOCK_CONFLICT = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
 _NOT_A_DATABASE = re.compile(r"Corrupt database|not a valid DuckDB database|checksum|invalid|magic", re.IGNORECASE)
-LOCK_TIMEOUT_ENV = "SCREENER_LOCK_TIMEOUT"
-DEFAULT_LOCK_TIMEOUT = 30.0
 
 _MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -142,7 +140,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[Register]:
             con.unregister(view)
 
 
-class StoreError(RuntimeError):
+class StoreError(ScreenerError):
     """The database cannot be opened or written as asked."""
 
 
@@ -198,7 +196,7 @@ class Store:
         """Run a read query and return its rows as a frame."""
         return self.con.sql(sql, params=params).pl()
 
-    def scalar(self, sql: str, params: list[object] | None = None) -> object:
+    def scalar(self, sql: str, params: list[object] | None = None) -> Any:
         """Run a read query and return the first column of its first row (None when empty)."""
         rows = self.con.sql(sql, params=params).fetchall()
         return rows[0][0] if rows else None
@@ -348,16 +346,9 @@ class Store:
             self.con.unregister("chosen_entities")
 
 
-def _lock_timeout() -> float:
-    try:
-        return float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT))
-    except ValueError:
-        return DEFAULT_LOCK_TIMEOUT
-
-
 def _connect_waiting_for_lock(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Connect, waiting while another process holds the file (an ingest, say), up to the lock timeout."""
-    deadline = time.monotonic() + _lock_timeout()
+    deadline = time.monotonic() + settings.LOCK_TIMEOUT.value()
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
@@ -367,7 +358,7 @@ def _connect_waiting_for_lock(path: Path, read_only: bool) -> duckdb.DuckDBPyCon
             if time.monotonic() >= deadline:
                 raise StoreError(
                     f"the database {path} is in use by another screener process (an ingest or a screen); "
-                    f"wait for it to finish and try again, or raise ${LOCK_TIMEOUT_ENV} (seconds)"
+                    f"wait for it to finish and try again, or raise ${settings.LOCK_TIMEOUT.name} (seconds)"
                 ) from error
             time.sleep(0.2)
 

@@ -23,8 +23,8 @@ from typing import BinaryIO
 import charset_normalizer
 import polars as pl
 
-from screener.errors import first_line
-from screener.files import FileLimitError, open_regular, read_limited
+from screener.errors import ScreenerError, first_line
+from screener.files import FileLimitError, open_regular
 from screener.text import visible
 from screener.workbook_limits import WorkbookTooLarge, check_workbook
 
@@ -68,7 +68,7 @@ SOURCE_SHEET = "source_sheet"
 SOURCE_COLUMNS = (SOURCE_SHEET, SOURCE_ROW)
 
 
-class InputFileError(ValueError):
+class InputFileError(ScreenerError):
     """A supplier file that cannot be read; the message says why and what to do."""
 
 
@@ -184,9 +184,9 @@ def _rebatch(frames: Iterable[pl.DataFrame], batch_rows: int | None, label: str)
             yield whole.head(batch_rows)
             seen = True
             pending, held = [whole.slice(batch_rows)], held - batch_rows
-    whole = pl.concat(pending, how="vertical") if pending else None
-    if whole is not None and whole.height:
-        yield whole
+    rest = pl.concat(pending, how="vertical") if pending else None
+    if rest is not None and rest.height:
+        yield rest
     elif not seen:
         raise InputFileError(f"{label} has a header but no rows")
 
@@ -331,7 +331,8 @@ def _record_pattern(delimiter: str) -> str:
 
 
 def _scan(stream: BinaryIO, encoding: str, errors: str) -> _TextLayout:
-    lines, plain, delimiter, header, header_line, too_many = 0, True, ",", [], 1, []
+    header: list[str] = []
+    lines, plain, delimiter, header_line, too_many = 0, True, ",", 1, []
     for position, chunk in enumerate(_utf8_chunks(stream, encoding, errors)):
         if position == 0:
             text = chunk.decode("utf-8")
@@ -481,7 +482,7 @@ class _CsvBatch:
     def frame(self, repairs: list[str]) -> pl.DataFrame:
         """The records as a frame (NUL characters removed); its repairs, in line order, added to `repairs`."""
         schema = dict.fromkeys(self.columns, pl.String)
-        frame = pl.DataFrame(dict(zip(self.columns, zip(*self.cells), strict=True)) if self.cells else {}, schema=schema)
+        frame = pl.DataFrame(dict(zip(self.columns, zip(*self.cells, strict=False), strict=True)) if self.cells else {}, schema=schema)
         frame = frame.with_columns(pl.all().replace("", None))
         nul = frame.select(pl.any_horizontal(pl.all().str.contains("\x00", literal=True)).alias("nul"))["nul"]
         self.repairs += [(self.lines[index], "NUL character(s) removed") for index in nul.arg_true().to_list()]

@@ -14,6 +14,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from screener.errors import ScreenerError
+
 MAX_INFLATED_BYTES = 256 * 1024**2
 MAX_PARTS = 10_000
 MAX_CELLS = 10_000_000
@@ -32,7 +34,7 @@ _SST_TAG = re.compile(_PREFIX + rb"sst(?=[\s/>])([^>]*)>")
 _UNIQUE_COUNT = re.compile(rb"""\suniqueCount\s*=\s*["'](\d+)["']""")
 
 
-class WorkbookTooLarge(ValueError):
+class WorkbookTooLarge(ScreenerError):
     """A workbook whose claimed or real size is beyond what a supplier list can need; the message says which."""
 
 

@@ -29,7 +29,7 @@ import polars as pl
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, NAME_KINDS, conform, entity_id, validate_frames  # noqa: E402
+from screener.schema import ENTITY_SCHEMA, NAME_KINDS, NAME_SCHEMA, conform, entity_id, validate_frames  # noqa: E402
 
 UFLPA_URL = "https://www.dhs.gov/uflpa-entity-list"
 CBP_URL = "https://www.cbp.gov/newsroom/stats/trade/forced-labor/withhold-release-orders-and-findings"
@@ -633,7 +633,7 @@ def built_at(manifest_path: Path, manifest: dict[str, object]) -> str:
         previous = json.loads(manifest_path.read_text(encoding="utf-8"))
         if {**previous, "built_at": None} == manifest:
             return previous["built_at"]
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def report_unjoined(unjoined: pl.DataFrame) -> None:

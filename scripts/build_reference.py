@@ -65,7 +65,7 @@ def divisions(adcodes: Path) -> list[dict[str, str]]:
     table = []
     for row in sorted(rows, key=lambda row: row["adcode"]):
         name = row["name"]
-        if level(row["adcode"]) == "county" and name.endswith("区") or "直辖" in name or name.endswith("辖区"):
+        if (level(row["adcode"]) == "county" and name.endswith("区")) or "直辖" in name or name.endswith("辖区"):
             continue
         short = short_name(name)
         pinyin = "".join(lazy_pinyin(short))

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 import httpx
 import polars as pl
 
+from screener.errors import ScreenerError
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, entity_id
 from sources._http import Fetched, fetch
 
 
-class SourceFormatError(ValueError):
+class SourceFormatError(ScreenerError):
     """A downloaded list does not have the structure its parser expects (the publisher changed the format)."""
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import httpx
 
 from screener import __version__
+from screener.errors import ScreenerError
 
 USER_AGENT = f"xuar-screener/{__version__} (open-source forced-labour supply-chain screener; list refresh)"
 DEFAULT_TIMEOUT = 60.0
@@ -21,7 +22,7 @@ BACKOFF_SECONDS = 1.0
 MAX_REDIRECTS = 5
 
 
-class FetchError(RuntimeError):
+class FetchError(ScreenerError):
     """A download failed after its retries; the message says what to do."""
 
 

@@ -46,7 +46,7 @@ ORDER_DATASETS = ("us_cbp_forced_labor",)
 _ORDER_TYPES = r"^(WRO|Finding)$"
 _UFLPA_SECTION = r"(?i)2\(d\)\(2\)\(B\)\((i|ii|iii|iv|v)\)"
 _ROW = {
-    "id": pl.String, "schema": pl.String, "datasets": pl.List(pl.String),
+    "id": pl.String(), "schema": pl.String(), "datasets": pl.List(pl.String),
     "properties": pl.Struct({prop: pl.List(pl.String) for prop in PROPERTIES}),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from screener.errors import UsageError
 from sources import cbp_wro, csl, opensanctions, uflpa
 from sources._base import Source
 
@@ -13,7 +14,7 @@ SOURCES: dict[str, Source] = {
 def get_source(name: str, datasets: tuple[str, ...] = ()) -> Source:
     """The source called `name`; `datasets` selects OpenSanctions datasets."""
     if name not in SOURCES:
-        raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCES)}")
+        raise UsageError(f"unknown source {name!r}; choose from {', '.join(SOURCES)}")
     if name == opensanctions.NAME and datasets:
         return opensanctions.make_source(datasets)
     return SOURCES[name]

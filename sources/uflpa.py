@@ -99,10 +99,7 @@ def split_name_cell(cell: str) -> NameCell:
 def split_list(text: str, expected: int | None = None) -> list[str]:
     """Split 'A; B; and C' or 'A, B, and C' (commas inside 'Co., Ltd.' kept) into names."""
     text = drop_sentence_period(text)
-    if ";" in text:
-        parts = re.split(r";\s*(?:and\s+)?", text)
-    else:
-        parts = _COMMA_SPLIT.split(text)
+    parts = re.split(r";\s*(?:and\s+)?", text) if ";" in text else _COMMA_SPLIT.split(text)
     if expected == 2 and len(parts) == 1 and " and " in text:
         parts = text.rsplit(" and ", 1)
     return [part.strip(" ,;") for part in parts if part.strip(" ,;")]
@@ -124,15 +121,14 @@ def parse(download: Download) -> Parsed:
 
 def _listings(tree: HTMLParser, url: str) -> pl.DataFrame:
     rows: list[dict[str, object]] = []
-    tables = [table for table in tree.css("table") if _header_index(table)]
+    tables = [(table, index) for table in tree.css("table") if (index := _header_index(table))]
     if not tables:
         raise SourceFormatError(
             f"no entity tables (columns 'Name of Entity'/'Entity Name' and 'Effective Date') found on {url}; "
             "the page format may have changed, so the stored list was kept"
         )
-    for table in tables:
+    for table, (name_col, date_col) in tables:
         clause, description = _clause_of(table)
-        name_col, date_col = _header_index(table)
         for row in table.css("tr"):
             cells = [cell.text(separator=" ", strip=True) for cell in row.css("td")]
             if len(cells) <= max(name_col, date_col) or not cells[name_col]:

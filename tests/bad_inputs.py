@@ -123,7 +123,7 @@ LONG_NAME = "Xinjiang " + "Cotton " * 1428
 HOSTILE = ['=HYPERLINK("http://evil.example","click")', "+SUM(A1:A9)", "-2+3", "@cmd", "<script>alert(1)</script>"]
 SUPPLIERS_SHEET = [HEADER, *ROWS]
 SIX = [*NAMES, "Hotan Cotton Mill", "Aksu Spinning Co"]
-SIX_ROWS = "".join(f'"{name}",CN,Road{ending}' for name, ending in zip(SIX, ["\r\n", "\r", "\r\n", "\r", "\r\n", "\r"]))
+SIX_ROWS = "".join(f'"{name}",CN,Road{ending}' for name, ending in zip(SIX, ["\r\n", "\r", "\r\n", "\r", "\r\n", "\r"], strict=True))
 STRAY_QUOTES = ['Al"pha "Best" Co', '=HYPERLINK("http://evil.example"', 'Beta Co']
 FAR_CELL = cell("XFD1048576", "note")
 ODD = ["Kashgar\x07 Textile\x1b Mill", "Cotton 🧶 Traders 🇨🇳", "\u202eevil\u202c Ltd", "Tab\tInside Co"]

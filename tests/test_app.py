@@ -199,7 +199,7 @@ def test_legacy_encoded_upload_is_read_and_screened(app, encoding):
 
 
 def test_unrecognised_name_column_can_be_chosen_by_hand(app):
-    content = "Firma,Land\nHoshine Silicon Industry (Shanshan) Co., Ltd.,CN\nOhio Valley Packaging LLC,US\n".encode()
+    content = b"Firma,Land\nHoshine Silicon Industry (Shanshan) Co., Ltd.,CN\nOhio Valley Packaging LLC,US\n"
     upload(app, "lieferanten.csv", content)
     assert "No supplier-name column" in rendered(app.error[0].value)
     name_box = next(box for box in app.selectbox if box.key.startswith("column_name_"))

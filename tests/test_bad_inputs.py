@@ -8,11 +8,10 @@ import pytest
 
 from screener.columns import detect_columns
 from screener.isolated import read_isolated
-from screener.supplier_io import InputFileError, SupplierTable, read_supplier_table
 from screener.rules import RulesError, load_rules
-from screener.supplier_io import MAX_FILE_BYTES
+from screener.supplier_io import MAX_FILE_BYTES, InputFileError, SupplierTable, read_supplier_table
 from screener.text import visible
-from tests.bad_inputs import CORPUS, HEADER, ROWS, RULES_CORPUS, BadInput, BadRules, delimited
+from tests.bad_inputs import CORPUS, ROWS, RULES_CORPUS, BadInput, BadRules, delimited
 
 READABLE = [item for item in CORPUS if item.names is not None]
 REFUSED = [item for item in CORPUS if item.error is not None]
@@ -37,7 +36,7 @@ def test_readable_files_keep_every_supplier_in_order(tmp_path, item):
     mapping = detect_columns(table.frame)
     assert cleaned(table.frame[mapping.name].to_list()) == cleaned(item.names)
     assert [repair.split(":")[0] for repair in table.repairs] == [repair.split(":")[0] for repair in item.repairs]
-    assert all(repair.startswith(expected) for repair, expected in zip(table.repairs, item.repairs))
+    assert all(repair.startswith(expected) for repair, expected in zip(table.repairs, item.repairs, strict=True))
 
 
 @pytest.mark.parametrize("item", REFUSED, ids=lambda item: item.filename)
@@ -110,5 +109,5 @@ def test_cli_prints_markup_and_escapes_in_names_headers_and_paths_as_text(lists_
         assert "Traceback" not in done.stderr and "\x1b" not in done.stdout + done.stderr
     assert [done.returncode for done in runs] == [0, 0, 0, 0, 2]
     shown = [done.stdout for done in runs[:3]]
-    assert all(visible(name) in out for name, out in zip(MARKUP_AND_ESCAPES, shown))
+    assert all(visible(name) in out for name, out in zip(MARKUP_AND_ESCAPES[:3], shown, strict=True))
     assert "[red]out[bold]/[bold]missing.csv: no such file" in runs[-1].stderr

@@ -180,7 +180,7 @@ def test_chinese_names_are_joined_to_their_entities(lists):
     hoshine = names_of(lists, "cbp_wro", "Hoshine Silicon Industry Co. Ltd.")
     assert {"合盛硅业股份有限公司", "合盛硅业"} <= set(hoshine.filter(pl.col("lang") == "zh")["name"])
     ninestar = names_of(lists, "uflpa", "Ninestar Corporation")
-    assert ninestar.filter((pl.col("name") == "珠海奔图电子有限公司"))["kind"].to_list() == ["subsidiary"]
+    assert ninestar.filter(pl.col("name") == "珠海奔图电子有限公司")["kind"].to_list() == ["subsidiary"]
     zh_entities = sum(item.names.filter(pl.col("lang") == "zh")["entity_id"].n_unique() for item in lists.values())
     assert zh_entities >= 100
     assert "Chinese name per http" in entity(lists, "cbp_wro", "Hoshine Silicon Industry Co. Ltd.")["remarks"]
@@ -381,7 +381,7 @@ def test_build_script_merges_joins_and_is_deterministic(reference, tmp_path, cap
         "Federal Register notice effective 2025-01-15 (document number not confirmed)"
     )
     names = lists["uflpa"].names.filter(pl.col("entity_id") == alpha["entity_id"])
-    assert dict(zip(names["name"], names["kind"])) == {
+    assert dict(zip(names["name"], names["kind"], strict=True)) == {
         "Alpha Cotton Co., Ltd.": "primary", "Alpha Yarn Co., Ltd.": "subsidiary", "Alpha Textiles": "alias",
         "阿尔法纱线有限公司": "subsidiary", "阿尔法纱线": "subsidiary", "a'erfa shaxian youxian gongsi": "subsidiary",
         "Alpha Cotton Co Ltd": "alias",

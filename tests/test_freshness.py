@@ -7,15 +7,18 @@ import datetime as dt
 import pytest
 
 from screener.doctor import run_checks
-from screener.freshness import DEFAULT_MAX_AGE_DAYS, MAX_AGE_ENV, ages_line, max_age_days, with_ages
+from screener.freshness import ages_line, max_age_days, with_ages
 from screener.screening import ScreenConfig, Screener
+from screener.settings import MAX_AGE_DAYS
+
+MAX_AGE_ENV = MAX_AGE_DAYS.name
 
 TODAY = dt.date(2026, 12, 2)
 
 
 def test_the_age_limit_is_90_days_unless_configured(monkeypatch):
     monkeypatch.delenv(MAX_AGE_ENV, raising=False)
-    assert max_age_days() == DEFAULT_MAX_AGE_DAYS == 90
+    assert max_age_days() == MAX_AGE_DAYS.default == 90
     monkeypatch.setenv(MAX_AGE_ENV, "30")
     assert max_age_days() == 30
     monkeypatch.setenv(MAX_AGE_ENV, "soon")
@@ -45,7 +48,7 @@ def test_screening_metadata_carries_each_list_age_and_the_limit(lists_db, monkey
     assert result.metadata["max_age_days"] == 0
     for snapshot in result.metadata["snapshots"]:
         assert snapshot["age_days"] == (dt.date.today() - dt.date.fromisoformat(snapshot["as_of"])).days
-        assert f"screener ingest" in snapshot["age_warning"]
+        assert "screener ingest" in snapshot["age_warning"]
     monkeypatch.setenv(MAX_AGE_ENV, "1000000")
     result = Screener.from_db(lists_db, ScreenConfig()).check("Hoshine Silicon Industry")
     assert all(snapshot["age_warning"] == "" for snapshot in result.metadata["snapshots"])

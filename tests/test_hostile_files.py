@@ -47,10 +47,9 @@ def test_a_damaged_database_is_called_damaged_at_once_and_its_content_never_echo
 
 def test_a_failed_rollback_does_not_hide_why_the_write_failed(tmp_path):
     con = duckdb.connect(str(tmp_path / "lists.duckdb"))
-    with pytest.raises(duckdb.IOException, match="No space left on device"):
-        with transaction(con):
-            con.close()  # the rollback that follows fails too, as it does on a full disk
-            raise duckdb.IOException("No space left on device")
+    with pytest.raises(duckdb.IOException, match="No space left on device"), transaction(con):
+        con.close()  # the rollback that follows fails too, as it does on a full disk
+        raise duckdb.IOException("No space left on device")
 
 
 @contextmanager

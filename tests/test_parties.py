@@ -6,13 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 from screener.columns import ColumnMapping
-from screener.parties import Party, PartyMapping, detect_parties, screen_parties
+from screener.parties import Party, detect_parties, screen_parties
 from screener.reports import write_report
 from screener.screening import Screener
 from screener.supplier_io import InputFileError

@@ -100,7 +100,7 @@ def make_result(suppliers: dict[str, list] | None = None, with_candidates: bool 
     """A ScreenResult shaped as the screening pipeline builds it."""
     inputs = pl.DataFrame(suppliers or SUPPLIERS, schema={name: pl.String for name in suppliers or SUPPLIERS})
     matcher_rows = [
-        dict(zip(("row", "entity_id", "matched_name", "name_kind", "name_lang", "score", "band"), candidate))
+        dict(zip(("row", "entity_id", "matched_name", "name_kind", "name_lang", "score", "band"), candidate, strict=True))
         | {"explanation": f"token similarity {candidate[5]}"}
         for candidate in (CANDIDATES if with_candidates else [])
     ]
@@ -267,7 +267,7 @@ def test_json_is_an_array_of_rows_with_their_matches_and_run_facts_beside_it(tmp
 
 def sheet_records(sheet, header_row: int = 1) -> list[dict]:
     values = list(sheet.iter_rows(min_row=header_row, values_only=True))
-    return [dict(zip(values[0], row)) for row in values[1:]]
+    return [dict(zip(values[0], row, strict=True)) for row in values[1:]]
 
 
 def test_xlsx_sheets_results_formatting_and_values(tmp_path, result):
@@ -409,7 +409,7 @@ def test_html_lists_flagged_rows_by_tier_then_input_row_with_citations(tmp_path,
 
 
 def test_html_prints_compactly_with_linked_urls_and_the_clear_suppliers_listed(tmp_path, result):
-    html, parsed = parse_html(write_report(result, tmp_path / "report.html"))
+    html, _ = parse_html(write_report(result, tmp_path / "report.html"))
     assert "@page { size: auto" in html and "Noto Sans CJK" in html
     clear = html[html.index("Clear suppliers"):]
     assert "Acme Textiles GmbH" in clear and "row 6" in clear

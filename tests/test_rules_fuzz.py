@@ -41,7 +41,7 @@ hostile_text = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=30),
                          st.lists(st.sampled_from(HOSTILE), min_size=1, max_size=4).map("".join))
 scalars = st.one_of(
     hostile_text, st.integers(min_value=-(2**63), max_value=2**63 - 1), st.floats(), st.booleans(),
-    st.dates(), st.sampled_from(list(KINDS) + ["python", "exec", "eval"]),
+    st.dates(), st.sampled_from([*KINDS, "python", "exec", "eval"]),
     st.sampled_from(["critical", "high", "medium", "low", "clear", "severe"]),
 )
 values = st.recursive(scalars, lambda inner: st.one_of(

@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from screener.service.app import create_app
 from screener.service.config import ServiceConfig
 from screener.service.keys import KEYRING_TTL_S, add_key, revoke_key
-from screener.service.matching import Coalescer, Matched, Query as MatchQuery, screen_queries, verdicts
+from screener.service.matching import Coalescer, Matched, screen_queries, verdicts
+from screener.service.matching import Query as MatchQuery
 
 FIXTURES = Path(__file__).parent / "fixtures" / "service"
 JSON_TYPES = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool}

@@ -57,7 +57,7 @@ def test_a_job_screens_the_file_and_serves_every_report(client, token):
 
 
 def test_chosen_columns_are_used_and_a_bad_column_fails_the_job_with_one_line(client, token):
-    content = "Vendor,Ctry\nHoshine Silicon Industry Co. Ltd.,CN\nNordic Timber AB,SE\n".encode()
+    content = b"Vendor,Ctry\nHoshine Silicon Industry Co. Ltd.,CN\nNordic Timber AB,SE\n"
     done = finished(client, submit(client, token, "v.csv", content, name_col="Vendor", country_col="Ctry"))
     assert done["status"] == "done" and done["summary"]["tiers"]["critical"] == 1
     failed = finished(client, submit(client, token, "v.csv", content, name_col="Supplier Name"))

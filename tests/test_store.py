@@ -101,6 +101,7 @@ def test_as_of_reads_the_listings_in_force_on_that_date_from_every_source(tmp_pa
             dated("Lifted Glove Co.", dt.date(2020, 7, 15), dt.date(2021, 9, 9), "modified"),
             dated("New Order Co.", dt.date(2025, 12, 18)),
             dated("Undated Order Co.", None),
+            strict=True,
         )])
         store.add_snapshot(meta(dt.date(2025, 1, 15)), *frames("Alpha Co."))
         on_2021 = store.read_as_of(dt.date(2021, 6, 30))
@@ -150,9 +151,8 @@ def test_stale_normalised_names_are_recomputed_on_open(tmp_path):
 def test_read_only_store_refuses_writes(tmp_path):
     path = tmp_path / "db.duckdb"
     Store(path).close()
-    with Store(path, read_only=True) as store:
-        with pytest.raises(RuntimeError, match="read-only"):
-            store.add_snapshot(meta(dt.date(2023, 6, 12)), *frames("Alpha Co."))
+    with Store(path, read_only=True) as store, pytest.raises(StoreError, match="read-only"):
+        store.add_snapshot(meta(dt.date(2023, 6, 12)), *frames("Alpha Co."))
 
 
 def test_database_file_is_plain_duckdb(tmp_path):

@@ -72,7 +72,7 @@ WRITERS: dict[str, Callable[[Path, Stage], ReportWriter]] = {
 SUPPORTED_FORMATS = tuple(WRITERS)
 ROW_LIMITS = {"xlsx": EXCEL_MAX_DATA_ROWS}
 __all__ = [
-    "ReportError", "ReportWriter", "SUPPORTED_FORMATS", "check_report_rows", "report_format", "report_writer",
+    "SUPPORTED_FORMATS", "ReportError", "ReportWriter", "check_report_rows", "report_format", "report_writer",
     "write_report",
 ]
 

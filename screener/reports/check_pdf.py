@@ -141,8 +141,8 @@ class RecordPdf(FPDF):
 
     def tier_badge(self, tier: str, score: float) -> None:
         colours = TIER_CELL_COLOURS[tier]
-        self.set_fill_color(*rgb(colours["bg_color"]))
-        self.style(HEADING, rgb(colours["font_color"]))
+        self.set_fill_color(*rgb(str(colours["bg_color"])))
+        self.style(HEADING, rgb(str(colours["font_color"])))
         text = f"{tier.upper()} · risk score {score}"
         self.cell(self.get_string_width(text) + 8, 9, text, fill=True, align="C", new_x="LMARGIN", new_y="NEXT")
         self.ln(2)

@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup, escape
 import polars as pl
+from markupsafe import Markup, escape
 
 from screener.reports.tables import (
     REASON_SEPARATOR,
     cited_rows,
     input_column,
-    location_label,
     list_counts,
+    location_label,
     rule_counts,
     run_facts,
     snapshot_labels,

@@ -50,7 +50,7 @@ def rows_with_matches(result: ScreenResult) -> pl.DataFrame:
         candidates.sort(["row", "score"], descending=[False, True])
         .select(
             pl.col("row").cast(pl.Int64),
-            pl.struct(**{field: pl.col(column) for field, column in MATCH_FIELDS.items()}).alias("match"),
+            pl.struct([pl.col(column).alias(field) for field, column in MATCH_FIELDS.items()]).alias("match"),
         )
         .group_by("row", maintain_order=True)
         .agg(matches=pl.col("match"))

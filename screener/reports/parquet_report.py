@@ -26,7 +26,7 @@ class ParquetTable:
             import pyarrow.parquet as pq
 
             self._writer = pq.ParquetWriter(self._path, table.schema, compression="zstd")
-        self._writer.write_table(table.cast(self._writer.schema))
+        self._writer.write_table(table.cast(self._writer.schema))  # type: ignore[attr-defined]  # set just above
 
     def close(self) -> None:
         if self._writer is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from screener.errors import ScreenerError
 from screener.result import ADDED_COLUMNS, TIERS, ScreenResult
 from screener.supplier_io import SOURCE_COLUMNS, SOURCE_ROW, SOURCE_SHEET, with_source_rows
 
@@ -40,7 +41,7 @@ _FORMULA_START = r"^[=+\-@\t\r＝＋－＠]"
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
-class ReportError(ValueError):
+class ReportError(ScreenerError):
     """A report that cannot be written as asked; the message says what to do."""
 
 

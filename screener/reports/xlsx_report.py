@@ -32,7 +32,7 @@ from screener.result import ScreenResult
 EXCEL_MAX_DATA_ROWS = 1_048_575
 EXCEL_MAX_CELL_CHARS = 32_767
 CUT_MARK = " … [cut at Excel's {limit:,}-character cell limit; the CSV and JSON reports keep the full text]"
-TIER_CELL_COLOURS = {
+TIER_CELL_COLOURS: dict[str, dict[str, str | bool]] = {
     "critical": {"bg_color": "#9C0006", "font_color": "#FFFFFF", "bold": True},
     "high": {"bg_color": "#E26B0A", "font_color": "#FFFFFF", "bold": True},
     "medium": {"bg_color": "#FFD966", "font_color": "#000000"},

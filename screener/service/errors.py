@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from screener.errors import ScreenerError
 
-class ServiceError(ValueError):
+
+class ServiceError(ScreenerError):
     """A request or a service command that cannot be carried out as asked."""
 
     def __init__(self, code: str, message: str, status: int = 400):

@@ -211,7 +211,7 @@ class JobRunner:
         while not self._stop.is_set():
             screener = self._screener()
             job = _claim(self.db_path) if screener is not None else None
-            if job is None:
+            if job is None or screener is None:
                 self._wake.wait(IDLE_POLL_S)
                 self._wake.clear()
                 continue

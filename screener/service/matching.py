@@ -4,8 +4,8 @@ verdict (tier, cited reasons, lists used) riding along for clients that read it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 

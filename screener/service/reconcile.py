@@ -16,7 +16,8 @@ from markupsafe import escape
 
 from screener.service.catalog import SCHEMATA, Catalog
 from screener.service.errors import ServiceError
-from screener.service.matching import MAX_BATCH, Query as MatchQuery, scored_candidates, screen_queries, verdicts
+from screener.service.matching import MAX_BATCH, scored_candidates, screen_queries, verdicts
+from screener.service.matching import Query as MatchQuery
 from screener.service.routes import Reader, json_response
 from screener.service.state import ServiceState
 
@@ -104,7 +105,7 @@ def recon_query(key: str, query: Any, catalog: Catalog) -> tuple[MatchQuery, set
     if not isinstance(text, str) or not text.strip():
         raise ServiceError("query_without_name", f"query {key!r} has no `query` text to reconcile")
     types = query.get("type")
-    wanted = {types} if isinstance(types, str) else set(types) if isinstance(types, list) and types else None
+    wanted: set[str] | None = {types} if isinstance(types, str) else set(types) if isinstance(types, list) and types else None
     known = {item["id"] for item in entity_types(catalog)} | set(SCHEMATA.values()) | {"LegalEntity", "Thing"}
     if wanted and not wanted <= known:
         raise ServiceError("unknown_type", f"query {key!r}: unknown type {sorted(wanted - known)}; types are {sorted(known)}")
@@ -114,7 +115,7 @@ def recon_query(key: str, query: Any, catalog: Catalog) -> tuple[MatchQuery, set
         if pid in QUERY_PIDS and (value := _property_value(prop.get("v"))) and pid not in values:
             values[pid] = value
     first = lambda pids: next((values[pid] for pid in pids if pid in values), None)  # noqa: E731
-    limit = query.get("limit") if isinstance(query.get("limit"), int) and query["limit"] > 0 else DEFAULT_LIMIT
+    limit: int = query["limit"] if isinstance(query.get("limit"), int) and query["limit"] > 0 else DEFAULT_LIMIT
     accepted = None if not wanted or wanted & {"LegalEntity", "Thing"} else wanted
     return MatchQuery(key, (text.strip(),), first(COUNTRY_PIDS), first(ADDRESS_PIDS), first(REGISTRATION_PIDS)), accepted, limit
 
@@ -135,7 +136,7 @@ def reconcile_queries(state: ServiceState, batch: Any) -> dict[str, Any]:
         _, accepted, limit = parsed[key]
         headline = verdict.get(key, {}).get("headline_entity_id")
         ranked = group.sort([pl.col("entity_id") != headline, "score"], descending=[False, True])  # headline first
-        results = []
+        results: list[dict[str, Any]] = []
         for candidate in ranked.iter_rows(named=True):
             entity = loaded.catalog.get(candidate["entity_id"])
             if entity is None or (accepted and entity["schema"] not in accepted):
@@ -171,7 +172,7 @@ def extend(state: ServiceState, request: Any) -> dict[str, Any]:
     ids = [str(entity_id) for entity_id in request["ids"]]
     if len(ids) > MAX_BATCH:
         raise ServiceError("batch_too_large", f"too many ids in one extension ({len(ids)}; the limit is {MAX_BATCH}); split it")
-    asked = [prop.get("id") for prop in request.get("properties") or [] if isinstance(prop, dict)]
+    asked = [str(prop.get("id")) for prop in request.get("properties") or [] if isinstance(prop, dict)]
     unknown = [pid for pid in asked if pid not in EXTEND_PROPERTIES]
     if unknown:
         raise ServiceError("unknown_property", f"cannot extend with {unknown}; properties are {', '.join(EXTEND_PROPERTIES)}")

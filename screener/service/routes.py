@@ -6,7 +6,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from screener.entity import EntityError, entity_profile
@@ -16,12 +16,14 @@ from screener.service.matching import (
     ALL_DATASETS,
     DEFAULT_LIMIT,
     MAX_LIMIT,
-    Query as MatchQuery,
     check_algorithm,
     grouped_results,
     lists_used,
     match_response,
     verdicts,
+)
+from screener.service.matching import (
+    Query as MatchQuery,
 )
 from screener.service.state import ServiceState, service_state
 

@@ -15,8 +15,8 @@ from screener.service.catalog import Catalog
 from screener.service.config import ServiceConfig
 from screener.service.errors import ServiceError
 from screener.service.jobs import JobRunner
-from screener.service.matching import Coalescer
 from screener.service.keys import ApiKey, KeyRing
+from screener.service.matching import Coalescer
 from screener.service.security import RateLimiter, invalid_key, missing_key, request_token
 from screener.store import Store
 
@@ -78,7 +78,7 @@ class ServiceState:
     @property
     def loaded(self) -> Loaded:
         if self._loaded is None:
-            ready, why = self.readiness
+            _, why = self.readiness
             raise ServiceError("not_ready", f"the service is not ready ({why}); retry when GET /readyz answers 200", 503)
         return self._loaded
 

@@ -6,20 +6,22 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import quote, urlparse
-from typing import Any
 
 import polars as pl
 
 from screener.columns import ColumnMapping
-from screener.reports import write_report
+from screener.errors import UsageError
 from screener.isolated import sheets_isolated
+from screener.reports import write_report
 from screener.reports.tables import cited_rows, input_column, location_label, tier_rank
+from screener.result import TIERS, ScreenResult
 from screener.supplier_io import EXCEL_SUFFIXES, InputFileError
 from screener.text import WEB_LINK, markdown_link, markdown_literal
-from screener.result import TIERS, ScreenResult
 
-TIER_COLOURS = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "clear": "green"}
+BadgeColour = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "grey", "primary"]
+TIER_COLOURS: dict[str, BadgeColour] = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "clear": "green"}
 TIER_HEX = {"critical": "#c62828", "high": "#ef6c00", "medium": "#f9a825", "low": "#1565c0", "clear": "#2e7d32"}
 REPORT_FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -51,13 +53,14 @@ class ResultFilter:
 
 def mapping_from_choices(choices: dict[str, str | None]) -> ColumnMapping:
     """A ColumnMapping from the role → column choices of the mapping form (name required)."""
-    if not choices.get("name"):
-        raise ValueError("choose the column that holds the supplier name")
+    name = choices.get("name")
+    if not name:
+        raise UsageError("choose the column that holds the supplier name")
     chosen = [column for column in choices.values() if column]
     repeated = sorted({column for column in chosen if chosen.count(column) > 1})
     if repeated:
-        raise ValueError(f"column {repeated[0]!r} is chosen for two roles; give each role its own column")
-    return ColumnMapping(**{role: choices.get(role) or None for role in ROLES})
+        raise UsageError(f"column {repeated[0]!r} is chosen for two roles; give each role its own column")
+    return ColumnMapping(name=name, **{role: choices.get(role) or None for role in ROLES if role != "name"})
 
 
 def matched_lists(result: ScreenResult) -> pl.DataFrame:

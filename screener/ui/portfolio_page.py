@@ -15,11 +15,11 @@ import streamlit as st
 
 from screener import decisions as decision_log
 from screener.columns import ColumnMapping
+from screener.isolated import read_isolated
 from screener.monitor import CHANGE_LABELS, tier_rank
 from screener.portfolio import PortfolioRun, add_portfolio, list_portfolios, screen_portfolio
 from screener.screening import Screener
 from screener.store import Store
-from screener.isolated import read_isolated
 from screener.supplier_io import SOURCE_COLUMNS
 from screener.text import markdown_literal
 from screener.ui.data import REPORT_FORMATS, report_bytes, report_file_name
@@ -334,7 +334,7 @@ def run_choice(name: str) -> int | None:
         f"{row['alerts']} alert(s), {row['changes']} change(s)"
         for row in runs.iter_rows(named=True)
     }
-    return st.selectbox("Run", list(labels), format_func=labels.get, key=f"portfolio_run_{name}")
+    return st.selectbox("Run", list(labels), format_func=labels.__getitem__, key=f"portfolio_run_{name}")
 
 
 def run_caption(run: dict[str, Any]) -> None:
@@ -381,7 +381,7 @@ def decision_panel(name: str, matches: pl.DataFrame) -> None:
             f"score {row['score']}, {row['state']})"
         for row in matches.iter_rows(named=True)
     }
-    picked = st.selectbox("Match to decide", list(labels), format_func=labels.get, key="decision_match")
+    picked = st.selectbox("Match to decide", list(labels), format_func=labels.__getitem__, key="decision_match")
     if picked is None:
         return
     decision_form(name, *picked)
@@ -437,7 +437,7 @@ def review_in_a_spreadsheet(name: str, last_run_id: int) -> None:
             for cell, report_format in zip(st.columns(len(REVIEW_FORMATS)), REVIEW_FORMATS, strict=True):
                 cell.download_button(
                     f"Download run #{run.run_id} report ({report_format.upper()})",
-                    data=lambda chosen=report_format: report_bytes(run.result, chosen),
+                    data=functools.partial(report_bytes, run.result, report_format),
                     file_name=report_file_name(name, report_format),
                     mime=REPORT_FORMATS[report_format],
                     on_click="ignore",
@@ -477,7 +477,7 @@ def audit_downloads(name: str) -> None:
     for cell, (audit_format, mime) in zip(st.columns(len(AUDIT_FORMATS)), AUDIT_FORMATS.items(), strict=True):
         cell.download_button(
             f"Download audit log ({audit_format.upper()})",
-            data=lambda chosen=audit_format: audit_bytes(scope, chosen),
+            data=functools.partial(audit_bytes, scope, audit_format),
             file_name=f"{stem}.{audit_format}",
             mime=mime,
             on_click="ignore",

@@ -10,7 +10,6 @@ import streamlit as st
 from screener.rules import RuleSet, load_rules
 from screener.ui.state import RULES_KEY, apply_custom_rules, attempt, clear_custom_rules
 
-
 UPLOADER_KEY = "rules_uploader_generation"
 ROW_HEIGHT = 35
 RULE_COLUMNS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -10,10 +11,11 @@ import polars as pl
 import streamlit as st
 
 from screener.columns import ColumnMapping, detect_columns
+from screener.errors import USER_ERRORS, first_line
+from screener.isolated import read_isolated
 from screener.parties import PartyMapping, detect_parties, screen_parties
 from screener.result import TIERS, ScreenResult
-from screener.isolated import read_isolated
-from screener.supplier_io import SOURCE_COLUMNS
+from screener.supplier_io import SOURCE_COLUMNS, InputFileError
 from screener.text import markdown_literal
 from screener.ui.data import (
     REPORT_FORMATS,
@@ -36,7 +38,7 @@ from screener.ui.data import (
     supplier_row,
     tier_counts,
 )
-from screener.ui.state import attempt, current_screener, first_line
+from screener.ui.state import attempt, current_screener
 from screener.ui.views import candidate_table, verdict_card
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods"]
@@ -108,14 +110,14 @@ def read_upload_once(upload: Any, session_key: str) -> tuple[pl.DataFrame | None
     A file that cannot be read shows one error line and gives no frame.
     """
     sheet = sheet_choice(upload)
-    stored = st.session_state.get(session_key)
+    stored: dict[str, Any] = st.session_state.get(session_key) or {}
     fresh = not stored or (stored["file_id"], stored["sheet"]) != (upload.file_id, sheet)
     if fresh:
         stored = {"file_id": upload.file_id, "sheet": sheet, "frame": None, "error": None, "repairs": ()}
         try:
             table = read_isolated(upload.getvalue(), filename=upload.name, sheet=sheet)
             stored["frame"], stored["repairs"] = table.frame, table.repairs
-        except Exception as error:  # noqa: BLE001 - shown as one line, never a traceback
+        except USER_ERRORS as error:
             stored["error"] = first_line(error)
         st.session_state[session_key] = stored
     if stored["error"]:
@@ -146,7 +148,7 @@ def column_mapping_form(frame: pl.DataFrame, source_id: str, file_name: str) -> 
     """Selectboxes for each role, pre-set to the detected columns; None until a valid name column is chosen."""
     try:
         detected = detect_columns(frame).as_dict()
-    except ValueError:
+    except InputFileError:
         detected = dict.fromkeys(ROLES)
         st.error(
             markdown_literal(f"No supplier-name column was recognised in {file_name} (columns: "
@@ -273,7 +275,7 @@ def downloads(result: ScreenResult) -> None:
     for cell, (report_format, mime) in zip(st.columns(len(REPORT_FORMATS)), REPORT_FORMATS.items(), strict=True):
         cell.download_button(
             f"Download {report_format.upper()} report",
-            data=lambda chosen=report_format: report_bytes(result, chosen),
+            data=functools.partial(report_bytes, result, report_format),
             file_name=report_file_name(input_name, report_format),
             mime=mime,
             on_click="ignore",
@@ -359,7 +361,7 @@ def detail_panel(result: ScreenResult, shown: pl.DataFrame) -> None:
     labels = {
         row: f"{where} · {supplier or '(no name)'} · {tier}" for row, where, supplier, tier in choices.iter_rows()
     }
-    picked = st.selectbox("Supplier", list(labels), format_func=labels.get, key="detail_row")
+    picked = st.selectbox("Supplier", list(labels), format_func=labels.__getitem__, key="detail_row")
     if picked is None:
         return
     candidates = supplier_candidates(result, picked)

@@ -13,12 +13,12 @@ from typing import TypeVar
 
 import streamlit as st
 
-from screener.errors import first_line
-from screener.text import markdown_literal
+from screener.errors import USER_ERRORS, first_line
 from screener.matching import MatchConfig
 from screener.paths import default_db_path
 from screener.rules import RuleSet, load_rules
 from screener.screening import ScreenConfig, Screener
+from screener.text import markdown_literal
 
 T = TypeVar("T")
 RULES_KEY = "custom_rules"
@@ -86,9 +86,12 @@ def clear_custom_rules() -> None:
 
 
 def attempt(action: str, work: Callable[[], T]) -> T | None:
-    """Run library work; on failure show one error line on the page (no traceback) and return None."""
+    """Run library work; when it fails for a reason the user can fix, show that in one line and return None.
+
+    Any other exception is a bug and reaches Streamlit, which shows it as one.
+    """
     try:
         return work()
-    except Exception as error:  # noqa: BLE001 - every failure becomes a one-line message for the user
+    except USER_ERRORS as error:
         st.error(markdown_literal(f"{action}: {first_line(error)}"), icon="⚠️")
         return None
