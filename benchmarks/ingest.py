@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from screener.ingest import ingest_source
 from screener.store import Store
 from sources import csl, opensanctions
-from sources._base import Download, Source
-from sources._http import Fetched
+from sources.base import Download, Source
+from sources.fetch_policy import Fetched
 
 HEADER = ("_id,source,entity_number,type,programs,name,title,addresses,federal_register_notice,start_date,end_date,"
           "standard_order,license_requirement,license_policy,call_sign,vessel_type,gross_tonnage,"

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from screener.ingest import ingest_source
 from screener.store import Store
 from sources import cbp_wro, csl, uflpa
-from sources._base import Source
-from sources._http import make_client
+from sources.base import Source
+from sources.fetch_policy import make_client
 
 COPIES: list[tuple[Source, str]] = [
     (csl.SOURCE, "csl/consolidated_v1_excerpt_2025-06.csv"),

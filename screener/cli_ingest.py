@@ -14,7 +14,7 @@ from screener.console import err, out
 from screener.ingest import DEFAULT_MAX_LOSS, IngestError, IngestResult, diff_snapshots, ingest_many
 from screener.paths import default_db_path
 from screener.store import Store
-from sources._http import DEFAULT_TIMEOUT, make_client
+from sources.fetch_policy import DEFAULT_TIMEOUT, make_client
 from sources.registry import SOURCES, get_source
 
 client_factory = make_client

@@ -16,8 +16,8 @@ from screener.errors import USER_ERRORS, ScreenerError, first_line
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
 from screener.store import SnapshotMeta, Store
 from sources import opensanctions
-from sources._base import Download, Parsed, Source, SourceFormatError, Validators
-from sources._http import DownloadRefused, is_local
+from sources.base import Download, Parsed, Source, SourceFormatError, Validators
+from sources.fetch_policy import DownloadRefused, is_local
 
 DEFAULT_MAX_LOSS = 0.5
 COMPARED = [column for column in ENTITY_SCHEMA if column != "entity_id"]

@@ -10,7 +10,7 @@ import httpx
 import polars as pl
 from selectolax.lexbor import LexborHTMLParser
 
-from sources._base import (
+from sources.base import (
     Download,
     Parsed,
     Source,
@@ -25,7 +25,7 @@ from sources._base import (
     require_columns,
     require_text,
 )
-from sources._http import fetch, require_same_site
+from sources.fetch_policy import fetch, require_same_site
 
 NAME = "cbp_wro"
 URL = "https://www.cbp.gov/document/stats/withhold-release-orders-findings"

@@ -7,7 +7,7 @@ import io
 
 import polars as pl
 
-from sources._base import (
+from sources.base import (
     Download,
     Parsed,
     Source,

@@ -7,7 +7,7 @@ import io
 import httpx
 import polars as pl
 
-from sources._base import (
+from sources.base import (
     Download,
     Parsed,
     Source,
@@ -19,7 +19,7 @@ from sources._base import (
     entity_ids,
     require_text,
 )
-from sources._http import Fetched, fetch
+from sources.fetch_policy import Fetched, fetch
 
 NAME = "opensanctions"
 URL = "https://data.opensanctions.org/datasets/latest/{dataset}/entities.ftm.json"

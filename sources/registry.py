@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from screener.errors import UsageError
 from sources import cbp_wro, csl, opensanctions, uflpa
-from sources._base import Source
+from sources.base import Source
 
 SOURCES: dict[str, Source] = {
     source.name: source for source in (uflpa.SOURCE, cbp_wro.SOURCE, csl.SOURCE, opensanctions.SOURCE)

@@ -10,7 +10,7 @@ import polars as pl
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
-from sources._base import (
+from sources.base import (
     Download,
     Parsed,
     Source,

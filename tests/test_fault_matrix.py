@@ -19,13 +19,13 @@ import httpx
 import polars as pl
 import pytest
 
-import sources._http
+import sources.fetch_policy
 from screener import cli, cli_ingest
 from screener.ingest import IngestError, ingest_many, ingest_source
 from screener.store import Store
 from sources import cbp_wro, csl, opensanctions, uflpa
-from sources._base import Source, SourceFormatError, decode_text
-from sources._http import FetchError
+from sources.base import Source, SourceFormatError, decode_text
+from sources.fetch_policy import FetchError
 from sources.registry import SOURCES
 from tests.fixtures.sources.mock_http import FakeWeb, Reply, fixture, ok
 
@@ -180,7 +180,7 @@ def expected_cause(source: str, fault: str) -> str:
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
-    monkeypatch.setattr(sources._http, "BACKOFF_SECONDS", 0.0)
+    monkeypatch.setattr(sources.fetch_policy, "BACKOFF_SECONDS", 0.0)
 
 
 def good_web(publisher: Publisher) -> FakeWeb:

@@ -12,13 +12,13 @@ import threading
 import httpx
 import pytest
 
-import sources._http
+import sources.fetch_policy
 from screener import cli, cli_ingest
 from screener.ingest import ingest_source
 from screener.store import Store
 from sources import cbp_wro, uflpa
-from sources._base import Validators
-from sources._http import MAX_REDIRECTS, FetchError, fetch, make_client, site_of
+from sources.base import Validators
+from sources.fetch_policy import MAX_REDIRECTS, FetchError, fetch, make_client, site_of
 from sources.registry import SOURCES
 from tests.fixtures.sources.mock_http import FakeWeb, fixture, ok
 
@@ -28,7 +28,7 @@ CBP_CSV = "https://www.cbp.gov/sites/default/files/2025-01/withhold-release-orde
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
-    monkeypatch.setattr(sources._http, "BACKOFF_SECONDS", 0.0)
+    monkeypatch.setattr(sources.fetch_policy, "BACKOFF_SECONDS", 0.0)
 
 
 def redirect(location: str, code: int = 302):

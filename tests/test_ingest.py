@@ -8,13 +8,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import sources._http
+import sources.fetch_policy
 from screener import cli_ingest
 from screener.ingest import IngestError, diff_snapshots, ingest_many, ingest_source
 from screener.store import Store
 from sources import cbp_wro, csl, uflpa
-from sources._base import SourceFormatError
-from sources._http import RETRIES, FetchError
+from sources.base import SourceFormatError
+from sources.fetch_policy import RETRIES, FetchError
 from tests.fixtures.sources.mock_http import FIXTURES, FakeWeb, fixture, ok, status, timeout, truncated
 
 PAGE = fixture("uflpa_entity_list.html")
@@ -23,7 +23,7 @@ CSL = fixture("csl_consolidated.csv")
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
-    monkeypatch.setattr(sources._http, "BACKOFF_SECONDS", 0.0)
+    monkeypatch.setattr(sources.fetch_policy, "BACKOFF_SECONDS", 0.0)
 
 
 @pytest.fixture
@@ -257,8 +257,8 @@ def test_cli_refuses_unknown_sources_and_url_for_several(cli, tmp_path):
 def test_the_client_identifies_itself():
     seen = []
     transport = httpx.MockTransport(lambda request: seen.append(request) or httpx.Response(200, content=b"ok"))
-    with sources._http.make_client(transport=transport) as client:
-        sources._http.fetch(client, "https://example.org/list.csv")
+    with sources.fetch_policy.make_client(transport=transport) as client:
+        sources.fetch_policy.fetch(client, "https://example.org/list.csv")
     assert seen[0].headers["User-Agent"].startswith("xuar-screener/")
 
 

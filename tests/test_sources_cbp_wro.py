@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from sources import cbp_wro
-from sources._base import SourceFormatError, Validators
+from sources.base import SourceFormatError, Validators
 from tests.fixtures.sources.mock_http import FakeWeb, fixture, ok
 from tests.fixtures.sources.parsed import entity, names_of
 

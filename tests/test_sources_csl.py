@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 
 from sources import csl
-from sources._base import Download, SourceFormatError
-from sources._http import Fetched
+from sources.base import Download, SourceFormatError
+from sources.fetch_policy import Fetched
 from tests.fixtures.sources.mock_http import fixture
 from tests.fixtures.sources.parsed import entity
 

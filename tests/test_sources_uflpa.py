@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from sources import uflpa
-from sources._base import Download, SourceFormatError
-from sources._http import Fetched
+from sources.base import Download, SourceFormatError
+from sources.fetch_policy import Fetched
 from sources.uflpa import split_name_cell
 from tests.fixtures.sources.mock_http import fixture
 from tests.fixtures.sources.parsed import entity, names_of

@@ -11,7 +11,7 @@ from screener.ingest import Diff, IngestError, IngestResult, diff_snapshots, ing
 from screener.store import Store
 from screener.text import markdown_literal
 from screener.ui.state import attempt, db_path, reload_lists
-from sources._http import make_client
+from sources.fetch_policy import make_client
 from sources.registry import SOURCES, get_source
 
 STAGES = ("downloading", "parsing", "validating", "storing")

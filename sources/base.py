@@ -14,7 +14,7 @@ import polars as pl
 
 from screener.errors import ScreenerError
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, entity_id
-from sources._http import Fetched, fetch
+from sources.fetch_policy import Fetched, fetch
 
 
 class SourceFormatError(ScreenerError):
