@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -88,6 +88,11 @@ class ReportFormat(str, Enum):
     html = "html"
 
 
+class Engine(str, Enum):
+    local = "local"
+    spark = "spark"
+
+
 class Stages:
     """One progress line on stderr through the stages of a run: rows screened (CSV, JSON and Parquet reports written
     as they go) with the time left, then a report written at the end (XLSX, HTML)."""
@@ -143,8 +148,8 @@ def main_options(
 
 @app.command()
 def screen(
-    input: Annotated[Path, typer.Argument(help="Supplier list: CSV, XLSX or Parquet.", show_default=False)],
-    out_path: Annotated[Optional[Path], typer.Option("--out", help="Write the report here.")] = None,
+    input: Annotated[str, typer.Argument(help="Supplier list: CSV, XLSX or Parquet (--engine spark: any path Spark reads).", show_default=False)],
+    out_path: Annotated[Optional[str], typer.Option("--out", help="Write the report here.")] = None,
     format: Annotated[Optional[ReportFormat], typer.Option("--format", help="Report format (default: from --out).")] = None,
     name_col: Annotated[Optional[str], typer.Option("--name-col", help="Column with the supplier name.")] = None,
     country_col: Annotated[Optional[str], typer.Option("--country-col", help="Column with the country.")] = None,
@@ -160,24 +165,44 @@ def screen(
     rules: RulesOption = None,
     match_threshold: MatchOption = None,
     review_threshold: ReviewOption = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="local: this process; spark: Apache Spark (the [spark] extra), writing --out OUT.parquet.")] = Engine.local,
+    spark_master: Annotated[Optional[str], typer.Option("--spark-master", help="Spark master URL (default: spark-submit's, else local[*]).")] = None,
     db: DbOption = None,
 ) -> None:
     """Screen a supplier file; write a report or print a summary."""
     columns = {"name": name_col, "country": country_col, "address": address_col, "product": product_col,
                "hs_code": hs_col, "uscc": id_col}
     config = _config(match_threshold, review_threshold, rules, as_of)
-    chosen = report_format(out_path, format.value if format else None) if out_path else None
+    if engine is Engine.spark:
+        screen_on_spark(input, out_path, default_db_path(db), config, columns, party_col or (), spark_master)
+        return
+    source, report = Path(input), Path(out_path) if out_path else None
+    chosen = report_format(report, format.value if format else None) if report else None
     with progress_bar("Screening") as stages:
         summary = screen_to_report(
-            input, out_path, default_db_path(db), format=chosen, config=config, columns=columns,
+            source, report, default_db_path(db), format=chosen, config=config, columns=columns,
             parties=party_col or (), sheet=sheet, progress=stages.advance, stage=stages.stage,
         )
     for repair in summary.metadata["input_repairs"]:
-        err.print(f"Repaired on reading {input.name}, {repair}")
-    if out_path is None:
+        err.print(f"Repaired on reading {source.name}, {repair}")
+    if report is None:
         print_summary(summary)
         return
-    err.print(f"Wrote {summary.rows} rows to {out_path} ({chosen})")
+    err.print(f"Wrote {summary.rows} rows to {report} ({chosen})")
+
+
+def screen_on_spark(source: str, out: str | None, db_path: Path, config: ScreenConfig, columns: dict[str, str | None],
+                    parties: Sequence[str], master: str | None) -> None:
+    """`screen --engine spark`: the same screening on Apache Spark, into a Parquet dataset."""
+    if out is None:
+        raise click.UsageError("the Spark engine writes a Parquet dataset: give --out OUT.parquet")
+    try:
+        from screener.spark import screen_path
+    except ImportError as error:
+        raise click.UsageError(f"the Spark engine needs pyspark ({error}): pip install 'xuar-screener[spark]'") from error
+    tiers = screen_path(source, out, db_path, config=config, columns=columns, parties=parties, master=master)
+    counts = ", ".join(f"{tier} {tiers.get(tier, 0)}" for tier in TIERS)
+    err.print(f"Wrote {sum(tiers.values())} rows to {out} (parquet, Spark): {counts}", highlight=False)
 
 
 @app.command()

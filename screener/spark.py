@@ -1,0 +1,256 @@
+"""Screening on Apache Spark, for files that outgrow one machine: the same `Screener` on every partition.
+
+    from screener.spark import screen_dataframe
+    screened = screen_dataframe(spark.read.parquet("s3a://bucket/bills-of-lading/"), parties=["Shipper", "Manufacturer"])
+
+The driver loads the lists and builds the Screener (matcher and rules) once, and broadcasts it: Spark ships it once
+to each executor, each Python worker process unpickles it once and keeps it for every task it runs. `mapInArrow`
+hands each worker the Arrow batches of its partition; they are gathered into slices of `batch_rows` rows and screened
+by the code the single-process CLI runs (`Screener.screen`, or `screen_parties` for shipments), and come out as the
+CLI's report rows: the input columns, the verdict and the headline match's citation, with the same values.
+
+`python -m screener.spark INPUT --out OUT.parquet [screen options]` (also the file given to `spark-submit`) is
+`screener screen INPUT --engine spark --out OUT.parquet`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import pyarrow as pa
+
+from screener.columns import ColumnMapping, detect_columns
+from screener.parties import PartyMapping, detect_parties, screen_parties
+from screener.reports.tables import report_rows, run_facts, snapshots_frame
+from screener.result import ScreenResult
+from screener.screening import ScreenConfig, Screener
+from screener.supplier_io import SOURCE_ROW, InputFileError
+
+if TYPE_CHECKING:
+    from pyspark.broadcast import Broadcast
+    from pyspark.sql import DataFrame, SparkSession
+
+BATCH_ROWS = 50_000
+"""Rows screened at a time in a worker: Arrow batches of a partition are gathered up to this many."""
+READERS = {".csv": ("csv", ","), ".tsv": ("csv", "\t"), ".txt": ("csv", ","), ".parquet": ("parquet", None),
+           ".json": ("json", None), ".jsonl": ("json", None), ".orc": ("orc", None)}
+_WORKER_PLANS: dict[str, ScreenPlan] = {}
+"""The plan of each broadcast (by its token), unpickled once per Python worker process and kept for every later task."""
+
+
+@dataclass(frozen=True)
+class ScreenPlan:
+    """What every partition needs: the built Screener and which columns play which role."""
+
+    screener: Screener
+    mapping: ColumnMapping | PartyMapping
+
+    def screen(self, frame: pl.DataFrame, input_name: str = "") -> ScreenResult:
+        """Screen a frame as the single-process CLI does: every party of a shipment, else the one name column."""
+        if isinstance(self.mapping, PartyMapping):
+            return screen_parties(self.screener, frame, self.mapping, input_name=input_name)
+        named = frame.with_columns(pl.col(column).cast(pl.String) for column in self.mapping.as_dict().values() if column)
+        return self.screener.screen(named, self.mapping, input_name=input_name)
+
+    def report(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The report rows of a frame (the CLI's CSV and Parquet columns); no `source_row` unless the input has one."""
+        rows = report_rows(self.screen(frame))
+        return rows if SOURCE_ROW in frame.columns else rows.drop(SOURCE_ROW)
+
+
+def plan_for(
+    columns: Sequence[str],
+    screener: Screener,
+    *,
+    parties: Sequence[str] = (),
+    given: dict[str, str | None] | None = None,
+) -> ScreenPlan:
+    """The plan for a table with these columns: its parties (given or found), else its supplier-name column."""
+    given = {role: column for role, column in (given or {}).items() if column}
+    headers = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+    shared = {role: given.get(role) for role in ("country", "product", "hs_code")}
+    mapping = None if given.get("name") and not parties else detect_parties(headers, parties, **shared)
+    return ScreenPlan(screener, mapping or detect_columns(headers, **given))
+
+
+def screen_dataframe(
+    df: DataFrame,
+    parties: Sequence[str] = (),
+    *,
+    columns: dict[str, str | None] | None = None,
+    config: ScreenConfig = ScreenConfig(),
+    db_path: Path | None = None,
+    screener: Screener | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> DataFrame:
+    """Screen a Spark DataFrame of suppliers or shipments (lazily, as Spark does): its rows with the verdict columns.
+
+    `parties` and `columns` are the CLI's `--party-col` and `--name-col`/`--country-col`/... choices; without them the
+    columns are found from the headers. The lists come from `db_path` (default: the user's database) on the driver,
+    or from a `screener` already built.
+    """
+    from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+    if screener is None:
+        from screener.paths import default_db_path
+
+        screener = Screener.from_db(default_db_path(db_path), config)
+    plan = plan_for(df.columns, screener, parties=parties, given=columns)
+    empty = pl.from_arrow(to_arrow_schema(df.schema).empty_table())
+    output = plan.report(empty).to_arrow()
+    shipped = ShippedPlan(df.sparkSession.sparkContext.broadcast(plan), uuid.uuid4().hex)
+    return df.mapInArrow(_screen_partition(shipped, output.schema, batch_rows), from_arrow_schema(output.schema))
+
+
+@dataclass(frozen=True)
+class ShippedPlan:
+    """A broadcast plan and the token its workers keep it under: what each task carries instead of the plan."""
+
+    broadcast: Broadcast[ScreenPlan]
+    token: str
+
+    def plan(self) -> ScreenPlan:
+        """The plan, unpickled the first time this Python worker process needs it and kept for its later tasks."""
+        if self.token not in _WORKER_PLANS:
+            _WORKER_PLANS[self.token] = self.broadcast.value
+        return _WORKER_PLANS[self.token]
+
+
+def _screen_partition(
+    shipped: ShippedPlan, schema: pa.Schema, batch_rows: int
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The function each task runs on its partition's Arrow batches."""
+
+    def screen_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        plan = shipped.plan()
+        for gathered in _gather(batches, batch_rows):
+            report = plan.report(pl.from_arrow(gathered))
+            yield from report.to_arrow().cast(schema).to_batches()
+
+    return screen_batches
+
+
+def _gather(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Arrow batches gathered into tables of about `rows` rows (the last one smaller)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(pending)
+            pending, count = [], 0
+    if count:
+        yield pa.Table.from_batches(pending)
+
+
+def with_file_rows(df: DataFrame) -> DataFrame:
+    """The rows numbered as the single-process CLI numbers a CSV's rows (`source_row`: header on row 1), in file
+    order; one pass counts each partition's rows."""
+    from pyspark.sql import functions as F
+
+    indexed = df.withColumn("_partition", F.spark_partition_id()).withColumn(
+        "_position", F.monotonically_increasing_id() - F.shiftleft(F.col("_partition").cast("long"), 33)
+    )
+    counts = dict(indexed.groupBy("_partition").count().collect())
+    offsets, running = {}, 0
+    for partition in sorted(counts):
+        offsets[partition] = running
+        running += counts[partition]
+    offset = F.create_map(*(F.lit(value) for pair in offsets.items() for value in pair)) if offsets else F.lit(None)
+    numbered = indexed.withColumn(SOURCE_ROW, (offset[F.col("_partition")] + F.col("_position") + 2).cast("long"))
+    return numbered.select(SOURCE_ROW, *df.columns)
+
+
+def read_table(spark: SparkSession, path: str) -> DataFrame:
+    """A table Spark reads from any filesystem it knows: CSV or TSV with a header line (UTF-8), Parquet, JSON, ORC."""
+    suffix = Path(path.rstrip("/")).suffix.lower()
+    if suffix == ".gz":
+        suffix = Path(path.rstrip("/")[:-3]).suffix.lower()
+    if suffix not in READERS:
+        raise InputFileError(
+            f"{path}: the Spark engine reads {', '.join(READERS)} (optionally gzipped) files and folders; "
+            "export a workbook to CSV or Parquet first"
+        )
+    kind, separator = READERS[suffix]
+    if kind != "csv":
+        return spark.read.format(kind).load(path)
+    # one record a line, so that Spark splits a large file between tasks
+    return spark.read.csv(path, header=True, sep=separator, quote='"', escape='"', inferSchema=False, encoding="UTF-8")
+
+
+def spark_session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
+    """The active Spark session (spark-submit's, a notebook's), or a new one on `master` (default local[*]).
+
+    A local session started here runs its Python workers with this interpreter, so they import what it imports."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName("screener")
+    if master:
+        builder = builder.master(master)
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    started_here = "PYSPARK_GATEWAY_PORT" not in os.environ  # spark-submit starts the JVM before Python
+    if started_here and (master or "local").startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+    return builder.getOrCreate()
+
+
+def screen_path(
+    source: str,
+    out: str,
+    db_path: Path,
+    *,
+    config: ScreenConfig = ScreenConfig(),
+    columns: dict[str, str | None] | None = None,
+    parties: Sequence[str] = (),
+    master: str | None = None,
+) -> dict[str, int]:
+    """Screen a file or folder with Spark into a Parquet dataset `out`, the run's lists and settings beside it in
+    `<out stem>.sources.parquet`; the rows per tier."""
+    if Path(out.rstrip("/")).suffix.lower() != ".parquet":
+        raise InputFileError(f"the Spark engine writes Parquet: give --out with a .parquet name, not {out!r}")
+    spark = spark_session(master)
+    table = with_file_rows(read_table(spark, source))
+    screener = Screener.from_db(db_path, config)
+    screened = screen_dataframe(table, parties, columns=columns, screener=screener)
+    screened.write.mode("overwrite").parquet(out)
+    tiers = dict(spark.read.parquet(out).groupBy("risk_tier").count().collect())
+    plan = plan_for(table.columns, screener, parties=parties, given=columns)
+    metadata = plan.screen(pl.DataFrame(schema=dict.fromkeys(table.columns, pl.String)), Path(source).name).metadata
+    sources = sources_frame(metadata, rows=sum(tiers.values()))
+    spark.createDataFrame(sources.to_pandas()).coalesce(1).write.mode("overwrite").parquet(sidecar_path(out))
+    return tiers
+
+
+def sidecar_path(out: str) -> str:
+    """Where the sources of a Parquet output go: `report.parquet` → `report.sources.parquet`."""
+    stem = out.rstrip("/")
+    return stem[: -len(".parquet")] + ".sources.parquet"
+
+
+def sources_frame(metadata: dict[str, Any], rows: int) -> pl.DataFrame:
+    """One row per list snapshot used, each with the run facts (as the CSV report's sources file)."""
+    facts = run_facts(ScreenResult(rows=pl.DataFrame(), candidates=pl.DataFrame(), metadata=metadata))
+    facts = {**facts, "rows screened": str(rows), "engine": "spark"}
+    snapshots = snapshots_frame(metadata)
+    return snapshots.with_columns(pl.lit(value, pl.String).alias(name.replace(" ", "_")) for name, value in facts.items())
+
+
+def main() -> None:
+    """`python -m screener.spark INPUT --out OUT.parquet ...` (or the file given to spark-submit)."""
+    from screener.cli import main as cli_main
+
+    sys.argv = ["screener", "screen", *sys.argv[1:], "--engine", "spark"]
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()
