@@ -100,7 +100,10 @@ def shipments(rows: int, listed: list[str], seed: int = 7) -> pl.DataFrame:
     forwarders = pl.Series([f"{LATIN_WORDS[i % 16]} Logistics {i} Inc." for i in range(60)])
     goods = pl.DataFrame(GOODS, schema=["goods", "hs"], orient="row")
     shipper = exporters[zipf_picks(rng, rows, exporters.height)]
-    maker = exporters[zipf_picks(rng, rows, exporters.height)]
+    makers = zipf_picks(rng, rows, exporters.height)
+    maker = exporters[makers]
+    # a manufacturer makes one or two kinds of goods
+    kinds = (makers * 7 + (rng.random(rows) < 0.2)) % len(GOODS)
     consignee = consignees.gather(zipf_picks(rng, rows, consignees.len()))
     notify = pl.Series(np.where(rng.random(rows) < 0.5, consignee.to_numpy(), forwarders.gather(rng.integers(0, 60, rows)).to_numpy()))
     frame = pl.DataFrame({
@@ -108,7 +111,7 @@ def shipments(rows: int, listed: list[str], seed: int = 7) -> pl.DataFrame:
         "Shipper": shipper["name"], "Shipper Address": shipper["address"], "Shipper Country": shipper["country"],
         "Consignee": consignee, "Notify Party": notify,
         "Manufacturer": maker["name"], "Manufacturer Address": maker["address"], "Country of Origin": maker["country"],
-        "Goods Description": goods["goods"].gather(rng.integers(0, len(GOODS), rows)),
+        "Goods Description": goods["goods"].gather(kinds),
     }).with_columns(pl.lit(None, pl.String).alias("HS Code"))
     frame = frame.with_columns(
         pl.col("Goods Description").replace_strict(dict(GOODS), return_dtype=pl.String).alias("HS Code")
