@@ -239,6 +239,29 @@ def shipment_parties(
     return None if columns.get("name") and not parties else detect_parties(frame, parties, **shared)
 
 
+def choose_columns(
+    frame: pl.DataFrame, parties: Sequence[str] = (), columns: dict[str, str | None] | None = None
+) -> ColumnMapping | PartyMapping:
+    """Which columns to screen: every party of a shipment file (the `parties` given, or the bill-of-lading headers
+    found), else the one name column of a supplier list (`columns` are the roles the user named)."""
+    given = {role: column for role, column in (columns or {}).items() if column}
+    return shipment_parties(frame, given, parties) or detect_columns(frame, **given)
+
+
+def screen_table(
+    screener: Screener,
+    frame: pl.DataFrame,
+    mapping: ColumnMapping | PartyMapping,
+    *,
+    progress: Progress | None = None,
+    input_name: str = "",
+) -> ScreenResult:
+    """Screen a supplier list by its name column, or a shipment file party by party."""
+    if isinstance(mapping, PartyMapping):
+        return screen_parties(screener, frame, mapping, progress=progress, input_name=input_name)
+    return screener.screen(frame, mapping, progress=progress, input_name=input_name)
+
+
 def screen_file(
     path: Path,
     db_path: Path,
@@ -249,16 +272,9 @@ def screen_file(
     sheet: str | None = None,
     progress: Progress | None = None,
 ) -> ScreenResult:
-    """Read a supplier list or a shipment file and screen it: every party of a shipment file (the `parties`
-    given, or the bill-of-lading headers found), else the one name column of a supplier list."""
-    columns = columns or {}
+    """Read a supplier list or a shipment file and screen it (see `choose_columns`)."""
     table = read_supplier_table(path, sheet=sheet)
-    mapping = shipment_parties(table.frame, columns, parties)
+    mapping = choose_columns(table.frame, parties, columns)
     screener = Screener.from_db(db_path, config)
-    if mapping is None:
-        result = screener.screen(
-            table.frame, detect_columns(table.frame, **columns), progress=progress, input_name=Path(path).name
-        )
-    else:
-        result = screen_parties(screener, table.frame, mapping, progress=progress, input_name=Path(path).name)
+    result = screen_table(screener, table.frame, mapping, progress=progress, input_name=Path(path).name)
     return replace(result, metadata={**result.metadata, "input_repairs": list(table.repairs)})

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
-from screener.columns import ColumnMapping, detect_columns
-from screener.parties import PartyMapping, detect_parties, screen_parties
+from screener.columns import ColumnMapping
+from screener.parties import PartyMapping, choose_columns, screen_table
 from screener.reports.tables import report_rows, run_facts, snapshots_frame
 from screener.result import ScreenResult
 from screener.screening import ScreenConfig, Screener
@@ -53,11 +53,10 @@ class ScreenPlan:
     mapping: ColumnMapping | PartyMapping
 
     def screen(self, frame: pl.DataFrame, input_name: str = "") -> ScreenResult:
-        """Screen a frame as the single-process CLI does: every party of a shipment, else the one name column."""
-        if isinstance(self.mapping, PartyMapping):
-            return screen_parties(self.screener, frame, self.mapping, input_name=input_name)
-        named = frame.with_columns(pl.col(column).cast(pl.String) for column in self.mapping.as_dict().values() if column)
-        return self.screener.screen(named, self.mapping, input_name=input_name)
+        """Screen a frame as the single-process CLI does (which reads every column as text)."""
+        if isinstance(self.mapping, ColumnMapping):
+            frame = frame.with_columns(pl.col(column).cast(pl.String) for column in self.mapping.as_dict().values() if column)
+        return screen_table(self.screener, frame, self.mapping, input_name=input_name)
 
     def report(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The report rows of a frame (the CLI's CSV and Parquet columns); no `source_row` unless the input has one."""
@@ -73,11 +72,8 @@ def plan_for(
     given: dict[str, str | None] | None = None,
 ) -> ScreenPlan:
     """The plan for a table with these columns: its parties (given or found), else its supplier-name column."""
-    given = {role: column for role, column in (given or {}).items() if column}
     headers = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
-    shared = {role: given.get(role) for role in ("country", "product", "hs_code")}
-    mapping = None if given.get("name") and not parties else detect_parties(headers, parties, **shared)
-    return ScreenPlan(screener, mapping or detect_columns(headers, **given))
+    return ScreenPlan(screener, choose_columns(headers, parties, given))
 
 
 def screen_dataframe(
@@ -253,4 +249,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # run as a file (spark-submit): the package's folder must not stand first on the path, where its modules would
+    # shadow top-level ones, and the functions shipped to workers must be the package's, not this script's copies
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]
+    from screener.spark import main as run_screen
+
+    run_screen()

@@ -17,6 +17,7 @@ if importlib.util.find_spec("pyspark") is None:
 
 from pyspark import cloudpickle  # noqa: E402 - what Spark pickles tasks with
 
+import screener.spark as spark_module  # noqa: E402
 from screener.screening import Screener  # noqa: E402
 from screener.spark import ShippedPlan, _screen_partition, plan_for, screen_dataframe, spark_session  # noqa: E402
 from tests.conftest import EXAMPLE_SUPPLIERS  # noqa: E402
@@ -129,12 +130,13 @@ def test_each_python_worker_unpickles_the_plan_once_for_all_its_tasks(embedded_d
     assert per_worker["plan"].to_list() == [1] * per_worker.height
 
 
-def test_python_dash_m_screener_spark_is_the_screen_command_on_spark():
+@pytest.mark.parametrize("entry", [["-m", "screener.spark"], [spark_module.__file__]], ids=["-m", "spark-submit file"])
+def test_the_spark_entry_points_are_the_screen_command_on_spark(entry):
     done = subprocess.run(
-        [sys.executable, "-m", "screener.spark", "--help"], capture_output=True, text=True, timeout=120,
-        env={**os.environ, "COLUMNS": "200"},
+        [sys.executable, *entry, "--help"], capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
     )
-    assert done.returncode == 0 and "--spark-master" in done.stdout and "--party-col" in done.stdout
+    assert done.returncode == 0, done.stderr
+    assert "--spark-master" in done.stdout and "--party-col" in done.stdout
 
 
 def test_the_spark_engine_refuses_a_report_other_than_parquet_in_one_line(lists_db, tmp_path):

@@ -13,7 +13,7 @@ import streamlit as st
 from screener.columns import ColumnMapping, detect_columns
 from screener.errors import USER_ERRORS, first_line
 from screener.isolated import read_isolated
-from screener.parties import PartyMapping, detect_parties, screen_parties
+from screener.parties import PartyMapping, detect_parties, screen_table
 from screener.result import TIERS, ScreenResult
 from screener.supplier_io import SOURCE_COLUMNS, InputFileError
 from screener.text import markdown_literal
@@ -196,13 +196,9 @@ def run_screening(frame: pl.DataFrame, mapping: ColumnMapping | PartyMapping, so
         bar.progress(done / total if total else 1.0, text=f"Screened {done:,} of {total:,} suppliers")
 
     started = time.perf_counter()
-    if isinstance(mapping, PartyMapping):
-        result = attempt("Screening failed", lambda: screen_parties(
-            screener, frame, mapping, progress=advance, input_name=file_name))
-    else:
-        result = attempt(
-            "Screening failed", lambda: screener.screen(frame, mapping, progress=advance, input_name=file_name)
-        )
+    result = attempt(
+        "Screening failed", lambda: screen_table(screener, frame, mapping, progress=advance, input_name=file_name)
+    )
     if result is None:
         bar.empty()
         return
