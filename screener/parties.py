@@ -9,7 +9,7 @@ party it concerns ("manufacturer: Xinjiang Zhongtai Chemical — UFLPA Entity Li
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -231,7 +231,7 @@ def fold_verdicts(verdicts: pl.DataFrame) -> pl.DataFrame:
 
 
 def shipment_parties(
-    frame: pl.DataFrame, columns: dict[str, str | None], parties: Sequence[str] = ()
+    frame: pl.DataFrame, columns: Mapping[str, str | None], parties: Sequence[str] = ()
 ) -> PartyMapping | None:
     """The parties of a shipment file (see detect_parties); None for a supplier list, or when a name column is given
     and no party column."""

@@ -99,7 +99,7 @@ def screen_dataframe(
 
         screener = Screener.from_db(default_db_path(db_path), config)
     plan = plan_for(df.columns, screener, parties=parties, given=columns)
-    empty = pl.from_arrow(to_arrow_schema(df.schema).empty_table())
+    empty = pl.DataFrame(pl.from_arrow(to_arrow_schema(df.schema).empty_table()))
     output = plan.report(empty).to_arrow()
     shipped = ShippedPlan(df.sparkSession.sparkContext.broadcast(plan), uuid.uuid4().hex)
     return df.mapInArrow(_screen_partition(shipped, output.schema, batch_rows), from_arrow_schema(output.schema))
@@ -127,7 +127,7 @@ def _screen_partition(
     def screen_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         plan = shipped.plan()
         for gathered in _gather(batches, batch_rows):
-            report = plan.report(pl.from_arrow(gathered))
+            report = plan.report(pl.DataFrame(pl.from_arrow(gathered)))
             yield from report.to_arrow().cast(schema).to_batches()
 
     return screen_batches
@@ -155,7 +155,7 @@ def with_file_rows(df: DataFrame) -> DataFrame:
     indexed = df.withColumn("_partition", F.spark_partition_id()).withColumn(
         "_position", F.monotonically_increasing_id() - F.shiftleft(F.col("_partition").cast("long"), 33)
     )
-    counts = dict(indexed.groupBy("_partition").count().collect())
+    counts: dict[int, int] = dict(indexed.groupBy("_partition").count().collect())
     offsets, running = {}, 0
     for partition in sorted(counts):
         offsets[partition] = running
@@ -218,7 +218,7 @@ def screen_path(
     screener = Screener.from_db(db_path, config)
     screened = screen_dataframe(table, parties, columns=columns, screener=screener)
     screened.write.mode("overwrite").parquet(out)
-    tiers = dict(spark.read.parquet(out).groupBy("risk_tier").count().collect())
+    tiers: dict[str, int] = dict(spark.read.parquet(out).groupBy("risk_tier").count().collect())
     plan = plan_for(table.columns, screener, parties=parties, given=columns)
     metadata = plan.screen(pl.DataFrame(schema=dict.fromkeys(table.columns, pl.String)), Path(source).name).metadata
     sources = sources_frame(metadata, rows=sum(tiers.values()))
@@ -234,8 +234,7 @@ def sidecar_path(out: str) -> str:
 
 def sources_frame(metadata: dict[str, Any], rows: int) -> pl.DataFrame:
     """One row per list snapshot used, each with the run facts (as the CSV report's sources file)."""
-    facts = run_facts(ScreenResult(rows=pl.DataFrame(), candidates=pl.DataFrame(), metadata=metadata))
-    facts = {**facts, "rows screened": str(rows), "engine": "spark"}
+    facts = {**run_facts(metadata, rows), "engine": "spark"}
     snapshots = snapshots_frame(metadata)
     return snapshots.with_columns(pl.lit(value, pl.String).alias(name.replace(" ", "_")) for name, value in facts.items())
 

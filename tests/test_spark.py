@@ -15,12 +15,12 @@ if importlib.util.find_spec("pyspark") is None:
         raise ImportError("pyspark is not installed: pip install '.[test,spark]'")
     pytest.skip("the Spark tests need the [spark] extra and Java: pip install '.[spark]'", allow_module_level=True)
 
-from pyspark import cloudpickle  # noqa: E402 - what Spark pickles tasks with
+from pyspark import cloudpickle
 
-import screener.spark as spark_module  # noqa: E402
-from screener.screening import Screener  # noqa: E402
-from screener.spark import ShippedPlan, _screen_partition, plan_for, screen_dataframe, spark_session  # noqa: E402
-from tests.conftest import EXAMPLE_SUPPLIERS  # noqa: E402
+import screener.spark as spark_module
+from screener.screening import Screener
+from screener.spark import ShippedPlan, _screen_partition, plan_for, screen_dataframe, spark_session
+from tests.conftest import EXAMPLE_SUPPLIERS
 
 SMALL_SPLITS = {"spark.sql.files.maxPartitionBytes": "4096", "spark.sql.files.openCostInBytes": "0"}
 TEST_CONF = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2", **SMALL_SPLITS}
