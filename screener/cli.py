@@ -407,14 +407,15 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
-    except click.exceptions.Exit as done:
+    except (click.exceptions.Exit, typer.Exit) as done:
         sys.exit(done.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         err.print("Aborted.")
         sys.exit(130)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
+    except (click.ClickException, typer.TyperException) as error:
+        # typer raises its own copy of click's errors (a bad --as-of is its BadParameter), based on TyperException
+        error.show()  # type: ignore[union-attr]
+        sys.exit(getattr(error, "exit_code", 2))
     except USER_ERRORS as error:
         if settings.DEBUG.value():
             raise
