@@ -16,10 +16,9 @@ from pathlib import Path
 
 import polars as pl
 
-from screener import decisions
+from screener import casework
+from screener.casework import add_portfolio, load_portfolio, run_monitor, screen_portfolio
 from screener.columns import detect_columns
-from screener.monitor import run_monitor
-from screener.portfolio import add_portfolio, load_portfolio, screen_portfolio
 from screener.screening import Screener
 from screener.store import Store
 from screener.supplier_io import read_suppliers
@@ -69,7 +68,7 @@ def main() -> None:
 
     def bulk() -> int:
         with Store(db) as store:
-            return len(decisions.import_decisions(store.con, "bench", reviewed, "bench", "import:bench"))
+            return len(casework.import_decisions(store, "bench", reviewed, "bench", "import:bench"))
 
     recorded = timed(f"import decisions ({reviewed.height} of {candidates} candidates)", bulk)
     second = timed("re-screen with decisions applied", lambda: screen_portfolio(db, "bench", screener))

@@ -9,12 +9,11 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from screener import decisions as decision_log
+from screener import casework
+from screener.casework import CHANGE_LABELS, MonitorReport, PortfolioRun
 from screener.columns import detect_columns
 from screener.console import err, out
-from screener.monitor import CHANGE_LABELS, MonitorReport, run_monitor, write_digest
 from screener.paths import default_db_path
-from screener.portfolio import PortfolioRun, add_portfolio, list_portfolios, load_portfolio, screen_portfolio
 from screener.reports import report_format, write_report
 from screener.result import TIERS
 from screener.screening import ScreenConfig, Screener, tiers_summary
@@ -65,8 +64,8 @@ def portfolio_add(
     mapping = detect_columns(frame, name=name_col, country=country_col)
     screener = _screener(db_path, rules)
     with Store(db_path) as store:
-        add_portfolio(store, name, frame, mapping, source_file=file.name, replace=replace)
-    run = screen_portfolio(db_path, name, screener, trigger="add")
+        casework.add_portfolio(store, name, frame, mapping, source_file=file.name, replace=replace)
+    run = casework.screen_portfolio(db_path, name, screener, trigger="add")
     out.print(f"Saved portfolio '{name}': {frame.height} suppliers from {file.name}.")
     print_run(run, changes=False)
 
@@ -75,7 +74,7 @@ def portfolio_add(
 def portfolio_list(db: DbOption = None) -> None:
     """Every saved portfolio with its last run, flagged suppliers, undecided matches and changes."""
     with Store(default_db_path(db)) as store:
-        portfolios = list_portfolios(store)
+        portfolios = casework.list_portfolios(store)
     if portfolios.is_empty():
         out.print("No portfolio yet: add one with `screener portfolio add NAME FILE`.")
         return
@@ -96,18 +95,7 @@ def portfolio_show(
 ) -> None:
     """The matches of the portfolio's latest run with their decision state: the keys `screener decide` takes."""
     with Store(default_db_path(db)) as store:
-        load_portfolio(store, name)
-        matches = store.query(
-            """SELECT s.name AS supplier, m.supplier_key, rs.risk_tier, m.entity_id, m.entity_name, m.list_name,
-                      m.score, m.band, m.state
-               FROM run_matches m JOIN screening_runs r USING (run_id)
-               JOIN portfolios p ON p.portfolio_id = r.portfolio_id
-               JOIN portfolio_suppliers s ON s.portfolio_id = p.portfolio_id AND s.supplier_key = m.supplier_key
-               JOIN run_suppliers rs ON rs.run_id = m.run_id AND rs.supplier_key = m.supplier_key
-               WHERE p.name = ? AND m.run_id = (SELECT max(run_id) FROM screening_runs WHERE portfolio_id = p.portfolio_id)
-               ORDER BY s.position, m.score DESC""",
-            [name],
-        )
+        matches = casework.run_matches(store, name)
     if matches.is_empty():
         out.print(f"No match in the latest run of '{name}'.")
         return
@@ -115,7 +103,7 @@ def portfolio_show(
     for column in ("supplier", "supplier_key", "tier", "entity_id", "listed entity", "list", "score", "band", "state"):
         table.add_column(column, overflow="fold", no_wrap=column in ("supplier_key", "entity_id"))
     for row in matches.iter_rows(named=True):
-        table.add_row(row["supplier"] or "", row["supplier_key"], row["risk_tier"], row["entity_id"],
+        table.add_row(row["supplier_name"] or "", row["supplier_key"], row["risk_tier"], row["entity_id"],
                       row["entity_name"] or "", row["list_name"] or "", f"{row['score']:.1f}", row["band"], row["state"])
     out.print(table)
 
@@ -130,14 +118,14 @@ def portfolio_screen(
     """Screen a portfolio against the lists in force, apply decisions, and show what changed since its last run."""
     db_path = default_db_path(db)
     chosen = report_format(out_path) if out_path else None
-    run = screen_portfolio(db_path, name, _screener(db_path, rules))
+    run = casework.screen_portfolio(db_path, name, _screener(db_path, rules))
     print_run(run, changes=True)
     if out_path is None:
         return
     write_report(run.result, out_path, chosen)
     audit_path = out_path.with_name(f"{out_path.stem}.decisions.{'xlsx' if chosen == 'xlsx' else 'csv'}")
     with Store(db_path) as store:
-        decision_log.export_audit_log(store.con, audit_path, name)
+        casework.export_audit_log(store, audit_path, name)
     err.print(f"Wrote {run.result.rows.height} rows to {out_path} and the decision audit log to {audit_path.name}")
 
 
@@ -152,9 +140,9 @@ def decide_command(
 ) -> None:
     """Record a decision on a match: confirmed, false positive or escalated, with a comment."""
     with Store(default_db_path(db)) as store:
-        decision_id = decision_log.decide(store.con, portfolio, supplier, entity_id, decision, comment,
-                                          analyst or decision_log.default_analyst())
-    out.print(f"Recorded decision #{decision_id}: {decision_log.parse_decision(decision)} on {entity_id} "
+        decision_id = casework.decide(store, portfolio, supplier, entity_id, decision, comment,
+                                      analyst or casework.default_analyst())
+    out.print(f"Recorded decision #{decision_id}: {casework.parse_decision(decision)} on {entity_id} "
               f"for {supplier} in '{portfolio}'. It applies from the next screening.")
 
 
@@ -169,7 +157,7 @@ def decisions_import(
     """Import every decision of a reviewed results file, all or none after validation."""
     reviewed = read_suppliers(file, sheet=sheet)
     with Store(default_db_path(db)) as store:
-        ids = decision_log.import_decisions(store.con, portfolio, reviewed, analyst, origin=f"import:{file.name}")
+        ids = casework.import_decisions(store, portfolio, reviewed, analyst, origin=f"import:{file.name}")
     out.print(f"Recorded {len(ids)} decisions from {file.name} (#{ids[0]}–#{ids[-1]}).")
 
 
@@ -181,7 +169,7 @@ def decisions_export(
 ) -> None:
     """Export every decision ever recorded (the audit log) to CSV or XLSX."""
     with Store(default_db_path(db)) as store:
-        written = decision_log.export_audit_log(store.con, file, portfolio)
+        written = casework.export_audit_log(store, file, portfolio)
     out.print(f"Wrote {written} decisions to {file}.")
 
 
@@ -194,10 +182,10 @@ def monitor_command(
 ) -> None:
     """Re-screen every portfolio against the newest lists and report what changed; exit 3 when it needs attention."""
     db_path = default_db_path(db)
-    report = run_monitor(db_path, _screener(db_path, rules))
+    report = casework.run_monitor(db_path, _screener(db_path, rules))
     print_monitor(report)
     for path in out_paths or ():
-        write_digest(report, path)
+        casework.write_digest(report, path)
         err.print(f"Wrote {path}")
     if report.attention:
         raise typer.Exit(MONITOR_ATTENTION_EXIT)
@@ -210,9 +198,11 @@ def print_run(run: PortfolioRun, changes: bool) -> None:
               + f"; matches: {states.get('open', 0) + states.get('reopened', 0)} undecided, "
               f"{states.get('dismissed', 0)} dismissed, {states.get('confirmed', 0)} confirmed, "
               f"{states.get('escalated', 0)} escalated.", highlight=False)
-    if changes:
+    if changes and run.previous_run_id is None:
+        out.print(f"First screening of '{run.portfolio}': the baseline that later runs are compared with.")
+    elif changes:
         print_changes(run.changes.with_columns(pl.lit(run.portfolio).alias("portfolio")),
-                      f"Changes since run #{run.previous_run_id}" if run.previous_run_id else "First screening")
+                      f"Changes since run #{run.previous_run_id}")
 
 
 def print_changes(changes: pl.DataFrame, title: str) -> None:

@@ -28,6 +28,8 @@ READ_ONLY_FILE = re.compile(r"Permission denied|Operation not permitted|Read-onl
 NO_NAME_REASON = "No supplier name in this row: it could not be screened against the lists; add the name and screen again"
 
 Progress = Callable[[int, int], None]
+Review = Callable[[pl.DataFrame], pl.DataFrame]
+"""Annotates the candidates (with analysts' decisions, say); those it marks `dismissed` never reach the rules."""
 AS_OF_BASIS = (
     "the listings in force on {} by their listing, effective and end dates, read from the newest snapshot of each "
     "list (and from older snapshots for listings removed since)"
@@ -94,14 +96,18 @@ class Screener:
         input_name: str = "",
         first_row: int = 0,
         distinct: bool = True,
+        review: Review | None = None,
     ) -> ScreenResult:
         """Screen every row of a supplier frame, in input order, reporting progress per chunk of parties.
 
         Rows alike in every supplier field (distinct parties) are matched and judged once and the verdict joined
         back to each of them; `distinct=False` judges every row on its own (same results, slower). `first_row` is
         the 0-based position of the frame's first row in its file, when the frame is one batch of a larger file.
+        `review` marks the candidates an analyst dismissed (casework): those are kept in the result but left out
+        before the rules, row by row (rows are then judged on their own, as decisions are per row).
         """
-        rows, candidates = self._screen_rows(frame, mapping, progress, first_row, distinct)
+        distinct = distinct and review is None
+        rows, candidates = self._screen_rows(frame, mapping, progress, first_row, distinct, review=review)
         return ScreenResult(rows=rows, candidates=candidates, metadata=self._metadata(input_name, mapping))
 
     def screen_batches(
@@ -133,19 +139,25 @@ class Screener:
         first_row: int,
         distinct: bool,
         known: ScreenedParties | None = None,
+        review: Review | None = None,
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         suppliers = supplier_frame(frame, mapping, first_row=first_row)
         parties, party_rows = distinct_parties(suppliers, distinct)
         recalled, parties = known.recall(parties) if known else (RecalledParties.none(parties), parties)
         candidates = self._candidates(parties, progress)
-        cited = self._cited(candidates)
-        outcomes = party_outcomes(parties, evaluate(parties.drop("name_missing"), cited, self.ruleset), cited)
+        cited = kept = self._cited(candidates)
+        if review is not None:
+            reviewed = review(cited)
+            kept = reviewed.filter(~pl.col("dismissed")).select(cited.columns)
+            cited = reviewed.drop("dismissed")
+        outcomes = party_outcomes(parties, evaluate(parties.drop("name_missing"), kept, self.ruleset), kept)
         if known:
             known.remember(parties, outcomes, candidates)
         outcomes, candidates = recalled.with_new(outcomes, candidates)
         outcomes = party_rows.join(outcomes.rename({"row": "party"}), on="party", how="left").drop("party")
         rows = with_verdicts(frame, outcomes, first_row)
-        return rows, per_row(self._cited(candidates), party_rows)
+        listed = cited if review is not None else self._cited(candidates)
+        return rows, per_row(listed, party_rows)
 
     def _candidates(self, parties: pl.DataFrame, progress: Progress | None) -> pl.DataFrame:
         """The matcher's candidates for the named parties (and their parents), in_candidate_order."""

@@ -68,8 +68,12 @@ def pick_match(at: AppTest, entity_id: str) -> AppTest:
     return at.run()
 
 
+def comment_box(at: AppTest):
+    return next(box for box in at.text_area if box.label.startswith("Comment"))
+
+
 def decide(at: AppTest, decision: str, comment: str) -> AppTest:
-    at.text_area(key="decision_comment").set_value(comment)
+    comment_box(at).set_value(comment)
     at.button(key=f"decide_{decision}").click()
     return at.run()
 
@@ -98,13 +102,31 @@ def test_creating_a_portfolio_saves_and_screens_it(page, lists_db):
     listed = overview(page, "Tier 1")
     assert listed["suppliers"] == 2 and listed["last_run_id"] is not None
     assert listed["flagged"] == 1 and listed["undecided_matches"] == 1
-    changes = table(page, "portfolio_changes")
-    assert changes.filter(pl.col("supplier") == "Ninestar Corporation")["change"].to_list() == ["new hit"]
     matches = table(page, "portfolio_matches")
     ninestar = matches.filter(pl.col("entity_id") == NINESTAR).row(0, named=True)
     assert ninestar["tier"] == "critical" and ninestar["state"] == "open"
     with Store(lists_db) as store:
         assert store.query("SELECT name, supplier_count FROM portfolios").rows() == [("Tier 1", 2)]
+
+
+def test_the_first_run_is_the_baseline_and_raises_no_alerts(page, lists_db):
+    create(page, "Tier 1", "Ninestar Corporation", "Quiet Meadow Textiles GmbH")
+    listed = overview(page, "Tier 1")
+    assert listed["new_alerts"] == 0 and listed["changes"] == 0 and listed["flagged"] == 1
+    assert any("first screening: the baseline" in info.value for info in page.info)
+    assert not any("cause" in frame.value.columns for frame in page.dataframe)
+
+
+def test_a_decision_shows_at_once_and_the_comment_box_is_emptied(page, lists_db):
+    create(page, "Tier 1", "Ninestar Corporation")
+    pick_match(page, NINESTAR)
+    decide(page, "false_positive", "Different company: ours is a small firm in Ohio")
+    assert not page.error
+    ninestar = table(page, "portfolio_matches").filter(pl.col("entity_id") == NINESTAR).row(0, named=True)
+    assert ninestar["state"] == "dismissed"
+    assert overview(page, "Tier 1")["undecided_matches"] == 0
+    assert comment_box(page).value == ""
+    assert page.text_input(key="decision_analyst").value == "alice"
 
 
 def test_a_taken_name_or_an_unreadable_file_is_refused_with_one_line(page, lists_db):
@@ -130,6 +152,7 @@ def test_the_analyst_is_never_the_servers_login(page, lists_db, monkeypatch):
     create(page, "Tier 1", "Ninestar Corporation")
     pick_match(page, NINESTAR)
     assert page.text_input(key="decision_analyst").value == ""
+    assert page.text_input(key="import_analyst").value == ""
     decide(page, "false_positive", "Different company")
     assert any("analyst" in error.value for error in page.error)
     assert stored_decisions(lists_db).is_empty()
@@ -198,7 +221,7 @@ def test_a_newer_uflpa_snapshot_brings_new_alerts_with_their_cause(page, lists_d
     rescreen(page)
     assert overview(page, "Tier 1")["new_alerts"] == 0
     assert any("Nothing changed since the previous run" in info.value for info in page.info)
-    page.selectbox(key="portfolio_run_Tier 1").set_value(alert_run).run()
+    next(box for box in page.selectbox if box.label == "Run").set_value(alert_run).run()
     assert NEWLY_LISTED in table(page, "portfolio_changes")["supplier"].to_list()
 
 

@@ -14,7 +14,7 @@ import duckdb
 import openpyxl
 import pytest
 
-from screener import decisions
+from screener import casework
 from screener.reports import ReportError, write_report
 from screener.screening import load_lists, screen_file
 from screener.store import SCHEMA_VERSION, Store, StoreError, transaction
@@ -98,8 +98,8 @@ def test_audit_log_comments_are_exported_as_text_never_as_links(lists_db, tmp_pa
     comments = ["external:C:\\Windows\\System32\\calc.exe", "https://evil.example/x", "file:///etc/passwd"]
     with Store(lists_db) as store:
         for comment in comments:
-            decisions.decide(store.con, "main", "Ninestar Corporation", NINESTAR, "escalated", comment, "mallory")
-        decisions.export_audit_log(store.con, tmp_path / "audit.xlsx")
+            casework.decide(store, "main", "Ninestar Corporation", NINESTAR, "escalated", comment, "mallory")
+        casework.export_audit_log(store, tmp_path / "audit.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "audit.xlsx").active
     cells = [cell for row in sheet.iter_rows() for cell in row]
     assert not [cell.hyperlink for cell in cells if cell.hyperlink]

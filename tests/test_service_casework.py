@@ -17,7 +17,7 @@ def test_portfolio_add_decide_rescreen_and_audit_log(lists_db):
         added = client.post("/portfolios", data={"name": "brand-x"}, files=upload, headers=keyed)
         assert added.status_code == 201, added.text
         first = added.json()
-        assert first["tiers"]["critical"] >= 1 and first["previous_run_id"] is None and first["changes"]
+        assert first["tiers"]["critical"] >= 1 and first["previous_run_id"] is None and first["changes"] == []
         again = client.post("/portfolios", data={"name": "brand-x"}, files=upload, headers=keyed)
         assert again.status_code == 400 and again.json()["code"] == "portfolio_error"
         listed = client.get("/portfolios").json()["portfolios"]

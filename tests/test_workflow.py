@@ -8,17 +8,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from screener import decisions
-from screener.columns import ColumnMapping
-from screener.monitor import run_monitor, write_digest
-from screener.portfolio import (
+from screener import casework
+from screener.casework import (
     PortfolioError,
     add_portfolio,
     list_portfolios,
     load_portfolio,
+    run_monitor,
     screen_portfolio,
-    supplier_keys,
+    write_digest,
 )
+from screener.casework.portfolios import supplier_keys
+from screener.columns import ColumnMapping
 from screener.schema import entity_id
 from screener.screening import Screener
 from screener.store import SnapshotMeta, Store
@@ -91,7 +92,7 @@ def dismiss_all(db: Path, portfolio: str, supplier: str, run) -> None:
     row = row_of(run, supplier)["row"]
     with Store(db) as store:
         for match in run.result.candidates.filter(pl.col("row") == row).iter_rows(named=True):
-            decisions.decide(store.con, portfolio, supplier, match["entity_id"], "false positive",
+            casework.decide(store, portfolio, supplier, match["entity_id"], "false positive",
                              "Different company: ours is a small firm in Ohio", "alice")
 
 
@@ -159,8 +160,8 @@ def test_confirmed_and_escalated_matches_stay_flagged(lists_db):
     first = rescreen(lists_db, "main")
     zhongtai = first.result.candidates.filter(pl.col("row") == 1)["entity_id"].to_list()
     with Store(lists_db) as store:
-        decisions.decide(store.con, "main", "Ninestar Corporation", NINESTAR, "confirmed", "Same USCC", "bob")
-        decisions.decide(store.con, "main", "Xinjiang Zhongtai Chemical Co., Ltd.", zhongtai[0], "escalate",
+        casework.decide(store, "main", "Ninestar Corporation", NINESTAR, "confirmed", "Same USCC", "bob")
+        casework.decide(store, "main", "Xinjiang Zhongtai Chemical Co., Ltd.", zhongtai[0], "escalate",
                          "Legal to review", "bob")
     later = rescreen(lists_db, "main")
     assert [row["risk_tier"] for row in later.result.rows.iter_rows(named=True)] == ["critical", "critical"]
@@ -197,10 +198,10 @@ def test_audit_log_keeps_every_decision_ever_made(lists_db, tmp_path):
     rescreen(lists_db, "main")
     with Store(lists_db) as store:
         for decision, analyst in (("false positive", "alice"), ("escalated", "bob"), ("confirmed", "carol")):
-            decisions.decide(store.con, "main", "Ninestar Corporation", NINESTAR, decision, f"{analyst}'s view", analyst)
-        log = decisions.audit_log(store.con)
-        csv_rows = decisions.export_audit_log(store.con, tmp_path / "audit.csv")
-        xlsx_rows = decisions.export_audit_log(store.con, tmp_path / "audit.xlsx", portfolio="main")
+            casework.decide(store, "main", "Ninestar Corporation", NINESTAR, decision, f"{analyst}'s view", analyst)
+        log = casework.audit_log(store)
+        csv_rows = casework.export_audit_log(store, tmp_path / "audit.csv")
+        xlsx_rows = casework.export_audit_log(store, tmp_path / "audit.xlsx", portfolio="main")
     assert log["decision"].to_list() == ["false_positive", "escalated", "confirmed"]
     assert log["analyst"].to_list() == ["alice", "bob", "carol"]
     assert log["in_force"].to_list() == [False, False, True]
@@ -215,15 +216,15 @@ def test_audit_log_keeps_every_decision_ever_made(lists_db, tmp_path):
 def test_a_decision_needs_a_known_word_a_comment_and_a_current_match(lists_db):
     save(lists_db, "main", suppliers("Ninestar Corporation", "Quiet Meadow Textiles GmbH"))
     with Store(lists_db) as store:
-        with pytest.raises(decisions.DecisionError, match="unknown decision 'maybe'"):
-            decisions.decide(store.con, "main", "Ninestar Corporation", NINESTAR, "maybe", "hm", "alice")
-        with pytest.raises(decisions.DecisionError, match="no comment"):
-            decisions.decide(store.con, "main", "Ninestar Corporation", NINESTAR, "confirmed", "  ", "alice")
-        with pytest.raises(decisions.DecisionError, match="not a candidate in the latest screening"):
-            decisions.decide(store.con, "main", "Quiet Meadow Textiles GmbH", NINESTAR, "confirmed", "x", "alice")
-        with pytest.raises(decisions.DecisionError, match="no supplier 'Nobody'"):
-            decisions.decide(store.con, "main", "Nobody", NINESTAR, "confirmed", "x", "alice")
-        assert decisions.audit_log(store.con).is_empty()
+        with pytest.raises(casework.DecisionError, match="unknown decision 'maybe'"):
+            casework.decide(store, "main", "Ninestar Corporation", NINESTAR, "maybe", "hm", "alice")
+        with pytest.raises(casework.DecisionError, match="no comment"):
+            casework.decide(store, "main", "Ninestar Corporation", NINESTAR, "confirmed", "  ", "alice")
+        with pytest.raises(casework.DecisionError, match="not a candidate in the latest screening"):
+            casework.decide(store, "main", "Quiet Meadow Textiles GmbH", NINESTAR, "confirmed", "x", "alice")
+        with pytest.raises(casework.DecisionError, match="no supplier 'Nobody'"):
+            casework.decide(store, "main", "Nobody", NINESTAR, "confirmed", "x", "alice")
+        assert casework.audit_log(store).is_empty()
 
 
 def test_bulk_import_from_a_reviewed_report_is_validated_and_all_or_none(lists_db, tmp_path):
@@ -233,11 +234,11 @@ def test_bulk_import_from_a_reviewed_report_is_validated_and_all_or_none(lists_d
                                  comment=pl.Series(["not them", "same address", ""]))
     bad = reviewed.with_columns(decision=pl.Series(["False positive", "probably", ""]))
     with Store(lists_db) as store:
-        with pytest.raises(decisions.DecisionError, match="unknown decision on line 3"):
-            decisions.import_decisions(store.con, "main", bad, "dana", origin="import:bad.csv")
-        assert decisions.audit_log(store.con).is_empty()
-        ids = decisions.import_decisions(store.con, "main", reviewed, "dana", origin="import:reviewed.csv")
-        log = decisions.audit_log(store.con)
+        with pytest.raises(casework.DecisionError, match="unknown decision on line 3"):
+            casework.import_decisions(store, "main", bad, "dana", origin="import:bad.csv")
+        assert casework.audit_log(store).is_empty()
+        ids = casework.import_decisions(store, "main", reviewed, "dana", origin="import:reviewed.csv")
+        log = casework.audit_log(store)
     assert len(ids) == 2
     assert log.select("decision", "analyst", "origin").rows() == [
         ("false_positive", "dana", "import:reviewed.csv"), ("confirmed", "dana", "import:reviewed.csv")]
@@ -246,8 +247,8 @@ def test_bulk_import_from_a_reviewed_report_is_validated_and_all_or_none(lists_d
 
 def test_import_names_the_missing_columns(lists_db):
     save(lists_db, "main", suppliers("Ninestar Corporation"))
-    with Store(lists_db) as store, pytest.raises(decisions.DecisionError, match="lacks the column.*supplier_key"):
-        decisions.import_decisions(store.con, "main", pl.DataFrame({"decision": ["confirmed"]}), "dana", "import")
+    with Store(lists_db) as store, pytest.raises(casework.DecisionError, match="lacks the column.*supplier_key"):
+        casework.import_decisions(store, "main", pl.DataFrame({"decision": ["confirmed"]}), "dana", "import")
 
 
 # Monitoring

@@ -10,10 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from screener.casework import DecisionError, MonitorError, PortfolioError
 from screener.cli_workflow import decide_command, decisions_app, monitor_command, portfolio_app
-from screener.decisions import DecisionError
-from screener.monitor import MonitorError
-from screener.portfolio import PortfolioError
 from tests.test_workflow import NINESTAR, add_entity, new_uflpa_snapshot
 
 app = typer.Typer()

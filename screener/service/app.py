@@ -15,9 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from screener import __version__
-from screener.decisions import DecisionError
+from screener.casework import DecisionError, PortfolioError
 from screener.errors import first_line
-from screener.portfolio import PortfolioError
 from screener.service import casework_routes, job_routes, reconcile, routes
 from screener.service.config import ServiceConfig
 from screener.service.errors import ServiceError

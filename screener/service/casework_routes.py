@@ -10,10 +10,10 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from screener import decisions as decision_log
+from screener import casework
+from screener.casework import PortfolioRun
 from screener.columns import detect_columns
 from screener.isolated import read_isolated
-from screener.portfolio import PortfolioRun, add_portfolio, list_portfolios, screen_portfolio
 from screener.result import TIERS
 from screener.screening import tiers_summary
 from screener.service.errors import ServiceError
@@ -41,7 +41,7 @@ def run_summary(run: PortfolioRun) -> dict[str, Any]:
 @router.get("/portfolios", summary="Every saved portfolio with its last run")
 def portfolios(state: Reader) -> Response:
     with Store(state.config.db_path) as store:
-        return json_response({"portfolios": list_portfolios(store).to_dicts()})
+        return json_response({"portfolios": casework.list_portfolios(store).to_dicts()})
 
 
 @router.post("/portfolios", status_code=201, summary="Save a supplier file as a portfolio and screen it")
@@ -60,22 +60,23 @@ async def add(
     mapping = detect_columns(table.frame, name=name_col, country=country_col)
     db_path = state.config.db_path
     with Store(db_path) as store:
-        add_portfolio(store, name, table.frame, mapping, source_file=filename, replace=replace)
-    run = screen_portfolio(db_path, name.strip(), state.loaded.screener, trigger="add")
+        casework.add_portfolio(store, name, table.frame, mapping, source_file=filename, replace=replace)
+    run = casework.screen_portfolio(db_path, name.strip(), state.loaded.screener, trigger="add")
     return json_response(run_summary(run), 201)
 
 
 @router.post("/portfolios/{name}/screen", summary="Screen a portfolio again: decisions applied, changes since its last run")
 def rescreen(name: str, auth: Writer) -> Response:
     state, _ = auth
-    return json_response(run_summary(screen_portfolio(state.config.db_path, name, state.loaded.screener)))
+    return json_response(run_summary(casework.screen_portfolio(state.config.db_path, name, state.loaded.screener)))
 
 
 @router.get("/portfolios/{name}/matches", summary="The matches of a portfolio's latest run: what decisions are made on")
 def matches(name: str, state: Reader) -> Response:
     with Store(state.config.db_path) as store:
-        found = decision_log.last_run_matches(store.con, name)
-    if found.is_empty():
+        known = name in casework.portfolio_names(store)
+        found = casework.run_matches(store, name) if known else None
+    if found is None or found.is_empty():
         raise ServiceError("no_run", f"portfolio {name!r} is unknown or has not been screened; GET /portfolios lists them", 404)
     return json_response({"portfolio": name, "matches": found.drop("evidence").to_dicts()})
 
@@ -93,14 +94,14 @@ class DecisionRequest(BaseModel):
 def decide(body: DecisionRequest, auth: Writer) -> Response:
     state, key = auth
     with Store(state.config.db_path) as store:
-        decision_id = decision_log.decide(store.con, body.portfolio, body.supplier, body.entity_id, body.decision,
-                                          body.comment, body.analyst, origin=f"api:{key.key_id}")
-    return json_response({"decision_id": decision_id, "decision": decision_log.parse_decision(body.decision),
+        decision_id = casework.decide(store, body.portfolio, body.supplier, body.entity_id, body.decision,
+                                      body.comment, body.analyst, origin=f"api:{key.key_id}")
+    return json_response({"decision_id": decision_id, "decision": casework.parse_decision(body.decision),
                           "applies": "from the next screening of the portfolio"}, 201)
 
 
 @router.get("/decisions", summary="The audit log: every decision ever recorded, oldest first")
 def decisions(state: Reader, portfolio: str | None = None) -> Response:
     with Store(state.config.db_path) as store:
-        log = decision_log.audit_log(store.con, portfolio)
+        log = casework.audit_log(store, portfolio)
     return json_response({"decisions": log.with_columns(pl.col("decided_at").cast(pl.String)).to_dicts()})

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 import streamlit as st
 
-from screener import decisions as decision_log
+from screener import casework
+from screener.casework import CHANGE_LABELS, PortfolioRun
 from screener.columns import ColumnMapping
 from screener.isolated import read_isolated
-from screener.monitor import CHANGE_LABELS, tier_rank
-from screener.portfolio import PortfolioRun, add_portfolio, list_portfolios, screen_portfolio
 from screener.screening import Screener
 from screener.store import Store
 from screener.supplier_io import SOURCE_COLUMNS
@@ -26,10 +24,12 @@ from screener.ui.data import REPORT_FORMATS, report_bytes, report_file_name
 from screener.ui.screen_page import UPLOAD_TYPES, column_mapping_form, read_upload_once
 from screener.ui.state import attempt, current_screener, db_path, reload_lists
 
+T = TypeVar("T")
 UPLOAD_KEY = "portfolio_upload"
 NOTICE_KEY = "portfolio_notice"
 PICK_KEY = "portfolio_pick"
 RESULTS_KEY = "portfolio_results"
+DECIDED_KEY = "decisions_recorded"
 REVIEW_FORMATS = ("xlsx", "csv")
 DECISION_BUTTONS = {"confirmed": "Confirm", "false_positive": "False positive", "escalated": "Escalate"}
 AUDIT_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -48,7 +48,7 @@ def render() -> None:
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
         st.success(notice, icon=":material/check_circle:")
-    overview = attempt("Cannot read the portfolios", portfolio_overview)
+    overview = attempt("Cannot read the portfolios", lambda: read(casework.list_portfolios))
     if overview is None:
         return
     overview_table(overview)
@@ -61,70 +61,28 @@ def render() -> None:
         portfolio_panel(name, overview.filter(pl.col("name") == name).row(0, named=True))
 
 
-# Data (read from the store, no Streamlit)
+# Data (read from the store through the casework API, no Streamlit)
 
 
-def portfolio_overview() -> pl.DataFrame:
-    """Every portfolio with its last run, counts, and the new alerts that run found since the previous one."""
+def read(query: Callable[[Store], T]) -> T:
+    """The answer of a casework query on the app's database."""
     with Store(db_path()) as store:
-        portfolios = list_portfolios(store)
-        changes = store.query(
-            """SELECT run_id, change, old_tier, new_tier FROM run_changes
-               WHERE run_id IN (SELECT max(run_id) FROM screening_runs GROUP BY portfolio_id)"""
-        )
-    alerts = (
-        changes.with_columns(attention=alert_condition())
-        .group_by("run_id")
-        .agg(new_alerts=pl.col("attention").sum().cast(pl.Int64))
-    )
-    return portfolios.join(alerts, left_on="last_run_id", right_on="run_id", how="left").with_columns(
-        pl.col("new_alerts").fill_null(0)
-    )
+        return query(store)
 
 
-def alert_condition() -> pl.Expr:
-    """A change needs attention unless it is a supplier's tier going down (as `screener monitor` counts)."""
-    return (pl.col("change") != "tier_change") | (tier_rank("new_tier") < tier_rank("old_tier"))
-
-
-def portfolio_runs(name: str) -> pl.DataFrame:
-    """Every run of a portfolio, newest first, with its changes and how many of them are alerts."""
+def run_details(name: str, run_id: int) -> dict[str, Any]:
+    """A run of a portfolio with its snapshots and changes, and the matches of the portfolio's last run."""
     with Store(db_path()) as store:
-        runs = store.query(
-            """SELECT r.run_id, r.run_at, r.trigger, c.change, c.old_tier, c.new_tier
-               FROM screening_runs r JOIN portfolios p USING (portfolio_id)
-               LEFT JOIN run_changes c ON c.run_id = r.run_id WHERE p.name = ?""",
-            [name],
-        )
-    return (
-        runs.with_columns(attention=alert_condition() & pl.col("change").is_not_null())
-        .group_by("run_id", "run_at", "trigger")
-        .agg(changes=pl.col("change").count(), alerts=pl.col("attention").sum())
-        .sort("run_id", descending=True)
-    )
-
-
-def run_details(run_id: int, last_run_id: int) -> dict[str, Any]:
-    """A run of a portfolio with its snapshots and its previous run's and its changes; the last run's matches."""
-    with Store(db_path()) as store:
-        run = store.query(
-            """SELECT r.*, p.snapshots AS previous_snapshots FROM screening_runs r
-               LEFT JOIN screening_runs p ON p.run_id = r.previous_run_id WHERE r.run_id = ?""",
-            [run_id],
-        ).row(0, named=True)
-        changes = store.query(
-            """SELECT c.*, s.name AS supplier_name FROM run_changes c JOIN screening_runs r USING (run_id)
-               LEFT JOIN portfolio_suppliers s ON s.portfolio_id = r.portfolio_id AND s.supplier_key = c.supplier_key
-               WHERE c.run_id = ?""",
-            [run_id],
-        )
-        matches = run_matches(store, last_run_id)
-    return {"run": run, "changes": readable_changes(changes), "matches": matches}
+        return {
+            "run": casework.run_record(store, run_id),
+            "changes": readable_changes(casework.run_changes(store, run_id)),
+            "matches": readable_matches(casework.run_matches(store, name)),
+        }
 
 
 def readable_changes(changes: pl.DataFrame) -> pl.DataFrame:
     """The run's changes, alerts first, with readable change labels."""
-    return changes.with_columns(attention=alert_condition()).sort(
+    return changes.sort(
         ["attention", "change", "supplier_name"], descending=[True, False, False], nulls_last=True
     ).select(
         "attention",
@@ -138,45 +96,19 @@ def readable_changes(changes: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def run_matches(store: Store, run_id: int) -> pl.DataFrame:
-    """Every candidate of a run with its supplier, the supplier's tier and the decision state."""
-    return store.query(
-        """SELECT s.name AS supplier, rs.risk_tier AS tier, m.entity_name, m.list_name, round(m.score, 1) AS score,
-                  m.band, m.state, m.matched_name, m.program, m.entity_id, m.supplier_key
-           FROM run_matches m JOIN screening_runs r USING (run_id)
-           LEFT JOIN portfolio_suppliers s ON s.portfolio_id = r.portfolio_id AND s.supplier_key = m.supplier_key
-           JOIN run_suppliers rs ON rs.run_id = m.run_id AND rs.supplier_key = m.supplier_key
-           WHERE m.run_id = ? ORDER BY s.position, m.score DESC""",
-        [run_id],
+def readable_matches(matches: pl.DataFrame) -> pl.DataFrame:
+    """The run's matches as the page shows them: supplier, tier, listing, score, band and decision state."""
+    return matches.select(
+        pl.col("supplier_name").alias("supplier"), pl.col("risk_tier").alias("tier"), "entity_name", "list_name",
+        pl.col("score").round(1), "band", "state", "matched_name", "program", "entity_id", "supplier_key",
     )
-
-
-def snapshot_labels(snapshots_json: str | None) -> str:
-    """The lists a run used, as 'source snapshot N (as of D)', comma-separated."""
-    snapshots = json.loads(snapshots_json or "[]")
-    return ", ".join(
-        f"{snap['source']} snapshot {snap['snapshot_id']}" + (f" (as of {snap['as_of']})" if snap.get("as_of") else "")
-        for snap in snapshots
-    ) or "none"
-
-
-def decision_history(supplier_key: str, entity_id: str) -> pl.DataFrame:
-    """Every decision ever made on one supplier and listed entity, oldest first."""
-    with Store(db_path()) as store:
-        return store.query(
-            """SELECT decision_id, decided_at, analyst, decision, comment, portfolio, run_id, origin,
-                      decision_id = max(decision_id) OVER () AS in_force
-               FROM decisions WHERE supplier_key = ? AND entity_id = ? ORDER BY decision_id""",
-            [supplier_key, entity_id],
-        )
 
 
 def audit_bytes(portfolio: str | None, audit_format: str) -> bytes:
     """The audit log (one portfolio's decisions, or all) as CSV or XLSX bytes, formulas neutralised."""
     with tempfile.TemporaryDirectory(prefix="screener-audit-") as folder:
         path = Path(folder) / f"audit.{audit_format}"
-        with Store(db_path()) as store:
-            decision_log.export_audit_log(store.con, path, portfolio)
+        read(lambda store: casework.export_audit_log(store, path, portfolio))
         return path.read_bytes()
 
 
@@ -250,11 +182,10 @@ def add_form(existing: list[str]) -> None:
 
 
 def save_portfolio(name: str, frame: pl.DataFrame, mapping: ColumnMapping, file_name: str, replace: bool) -> None:
-    def save() -> int:
-        with Store(db_path()) as store:
-            return add_portfolio(store, name, frame, mapping, source_file=file_name, replace=replace)
+    def save(store: Store) -> int:
+        return casework.add_portfolio(store, name, frame, mapping, source_file=file_name, replace=replace)
 
-    if attempt("Cannot save the portfolio", save) is None:
+    if attempt("Cannot save the portfolio", lambda: read(save)) is None:
         return
     run = screen_with_progress(name.strip(), trigger="add")
     if run is not None:
@@ -277,7 +208,7 @@ def screen_with_progress(name: str, trigger: str) -> PortfolioRun | None:
 
     run = attempt(
         f"Cannot screen portfolio '{name}'",
-        lambda: screen_portfolio(db_path(), name, with_progress(screener, advance), trigger=trigger),
+        lambda: casework.screen_portfolio(db_path(), name, with_progress(screener, advance), trigger=trigger),
     )
     if run is None:
         bar.empty()
@@ -296,16 +227,15 @@ def portfolio_panel(name: str, summary: dict[str, Any]) -> None:
             st.session_state[NOTICE_KEY] = (
                 f"Run #{run.run_id} of '{name}': {run.changes.height} change(s) since run #{run.previous_run_id}."
             )
-            st.session_state.pop(f"portfolio_run_{name}", None)
             st.rerun()
     if summary["last_run_id"] is None:
         st.info("This portfolio has not been screened yet: press **Re-screen**.")
         return
     run_metrics(summary)
-    run_id = run_choice(name)
+    run_id = run_choice(name, summary["last_run_id"])
     if run_id is None:
         return
-    details = attempt("Cannot read the run", lambda: run_details(run_id, summary["last_run_id"]))
+    details = attempt("Cannot read the run", lambda: run_details(name, run_id))
     if details is None:
         return
     run_caption(details["run"])
@@ -324,9 +254,12 @@ def run_metrics(summary: dict[str, Any]) -> None:
     cells[3].metric("New alerts", f"{summary['new_alerts']:,}")
 
 
-def run_choice(name: str) -> int | None:
-    """The run whose changes to show: the last one unless the user picks an earlier one."""
-    runs = attempt("Cannot read the runs", lambda: portfolio_runs(name))
+def run_choice(name: str, last_run_id: int) -> int | None:
+    """The run whose changes to show: the last one unless the user picks an earlier one.
+
+    The picker is a new widget for each last run, so a new run is shown as soon as it is made.
+    """
+    runs = attempt("Cannot read the runs", lambda: read(lambda store: casework.portfolio_runs(store, name)))
     if runs is None:
         return None
     labels = {
@@ -334,23 +267,30 @@ def run_choice(name: str) -> int | None:
         f"{row['alerts']} alert(s), {row['changes']} change(s)"
         for row in runs.iter_rows(named=True)
     }
-    return st.selectbox("Run", list(labels), format_func=labels.__getitem__, key=f"portfolio_run_{name}")
+    return st.selectbox("Run", list(labels), format_func=labels.__getitem__, key=run_picker_key(name, last_run_id))
+
+
+def run_picker_key(name: str, last_run_id: int) -> str:
+    return f"portfolio_run_{name}_{last_run_id}"
 
 
 def run_caption(run: dict[str, Any]) -> None:
     """When a run was made and which list snapshots it and its previous run used."""
     st.caption(
         f"Run #{run['run_id']} ({run['trigger']}) at {str(run['run_at'])[:19]} UTC, rules {run['rules_version']}. "
-        f"Lists: {snapshot_labels(run['snapshots'])}."
-        + (f" Previous run #{run['previous_run_id']} used: {snapshot_labels(run['previous_snapshots'])}."
+        f"Lists: {casework.snapshots_line(run['snapshots'])}."
+        + (f" Previous run #{run['previous_run_id']} used: {casework.snapshots_line(run['previous_snapshots'])}."
            if run["previous_run_id"] else "")
     )
 
 
 def changes_table(changes: pl.DataFrame, run: dict[str, Any]) -> None:
     previous = run["previous_run_id"]
-    since = f"since run #{previous}" if previous else "(first screening: every match is new)"
-    st.markdown(f"**Changes in run #{run['run_id']} {since}**")
+    if previous is None:
+        st.info(f"Run #{run['run_id']} is the portfolio's first screening: the baseline that later runs are "
+                "compared with. Its matches are listed below.")
+        return
+    st.markdown(f"**Changes in run #{run['run_id']} since run #{previous}**")
     if changes.is_empty():
         st.info("Nothing changed since the previous run.")
         return
@@ -375,17 +315,18 @@ def decision_panel(name: str, matches: pl.DataFrame) -> None:
         return
     st.dataframe(matches, hide_index=True, key="portfolio_matches")
     st.caption(STATE_HELP)
+    by_match = {(row["supplier_key"], row["entity_id"]): row for row in matches.iter_rows(named=True)}
     labels = {
-        (row["supplier_key"], row["entity_id"]):
-            f"{row['supplier'] or row['supplier_key']} ↔ {row['entity_name']} ({row['list_name']}, "
-            f"score {row['score']}, {row['state']})"
-        for row in matches.iter_rows(named=True)
+        match: f"{row['supplier'] or row['supplier_key']} ↔ {row['entity_name']} ({row['list_name']}, score {row['score']})"
+        for match, row in by_match.items()
     }
     picked = st.selectbox("Match to decide", list(labels), format_func=labels.__getitem__, key="decision_match")
     if picked is None:
         return
+    st.markdown(f"State of this match: **{by_match[picked]['state']}**")
     decision_form(name, *picked)
-    history = attempt("Cannot read the decision history", lambda: decision_history(*picked))
+    history = attempt("Cannot read the decision history",
+                      lambda: read(lambda store: casework.decision_history(store, *picked)))
     if history is not None:
         st.markdown("**Decision history of this match**")
         if history.is_empty():
@@ -395,8 +336,10 @@ def decision_panel(name: str, matches: pl.DataFrame) -> None:
 
 
 def decision_form(name: str, supplier_key: str, entity_id: str) -> None:
-    comment = st.text_area("Comment (required: why, kept in the audit log)", key="decision_comment")
-    analyst = st.text_input("Analyst (required: your name)", value=decision_log.configured_analyst(),
+    """Comment, analyst and a button per decision; the comment box is a new, empty one after each decision."""
+    recorded = st.session_state.get(DECIDED_KEY, 0)
+    comment = st.text_area("Comment (required: why, kept in the audit log)", key=f"decision_comment_{recorded}")
+    analyst = st.text_input("Analyst (required: your name)", value=casework.configured_analyst(),
                             key="decision_analyst")
     for cell, (decision, label) in zip(st.columns(len(DECISION_BUTTONS)), DECISION_BUTTONS.items(), strict=True):
         if cell.button(label, key=f"decide_{decision}"):
@@ -412,17 +355,16 @@ def record_decision(name: str, supplier_key: str, entity_id: str, decision: str,
         st.error("Give the analyst's name before deciding; nothing was recorded.", icon="⚠️")
         return
 
-    def decide() -> int:
-        with Store(db_path()) as store:
-            return decision_log.decide(store.con, name, supplier_key, entity_id, decision, comment, analyst,
-                                       origin="ui")
+    def decide(store: Store) -> int:
+        return casework.decide(store, name, supplier_key, entity_id, decision, comment, analyst, origin="ui")
 
-    decision_id = attempt("Cannot record the decision", decide)
+    decision_id = attempt("Cannot record the decision", lambda: read(decide))
     if decision_id is not None:
         st.session_state[NOTICE_KEY] = (
-            f"Recorded decision #{decision_id}: {decision.replace('_', ' ')}. It applies from the next screening."
+            f"Recorded decision #{decision_id}: {decision.replace('_', ' ')}. It applies to the tier from the next "
+            "screening."
         )
-        st.session_state.pop("decision_comment", None)
+        st.session_state[DECIDED_KEY] = st.session_state.get(DECIDED_KEY, 0) + 1
         st.rerun()
 
 
@@ -449,7 +391,7 @@ def review_in_a_spreadsheet(name: str, last_run_id: int) -> None:
         )
         upload = st.file_uploader("Reviewed report", type=["csv", "xlsx"], key=f"reviewed_{name}")
         analyst = st.text_input("Analyst, unless the file has an analyst column",
-                                value=decision_log.default_analyst(), key="import_analyst")
+                                value=casework.configured_analyst(), key="import_analyst")
         if upload is not None and st.button("Import decisions", key="import_button"):
             import_reviewed(name, upload, analyst)
 
@@ -457,9 +399,8 @@ def review_in_a_spreadsheet(name: str, last_run_id: int) -> None:
 def import_reviewed(name: str, upload: Any, analyst: str) -> None:
     def record() -> list[int]:
         reviewed = read_isolated(upload.getvalue(), filename=upload.name).frame
-        with Store(db_path()) as store:
-            return decision_log.import_decisions(store.con, name, reviewed, analyst.strip() or None,
-                                                 origin=f"ui-import:{upload.name}")
+        return read(lambda store: casework.import_decisions(store, name, reviewed, analyst.strip() or None,
+                                                            origin=f"ui-import:{upload.name}"))
 
     ids = attempt(f"Cannot import {upload.name}", record)
     if ids is not None:

@@ -11,22 +11,16 @@ from typing import TYPE_CHECKING
 import jinja2
 import polars as pl
 
+from screener.casework.portfolios import portfolio_names
+from screener.casework.runs import CHANGE_LABELS, screen_portfolio
 from screener.errors import ScreenerError
-from screener.portfolio import portfolio_names, screen_portfolio
 from screener.reports.tables import neutralise_formulas
-from screener.result import TIERS
 from screener.store import Store
 
 if TYPE_CHECKING:
     from screener.screening import Screener
 
 DIGEST_FORMATS = ("json", "csv", "html")
-CHANGE_LABELS = {
-    "new_match": "new hit",
-    "listing_changed": "listing changed",
-    "removed": "removed listing",
-    "tier_change": "tier change",
-}
 DIGEST_TEMPLATE = jinja2.Environment(autoescape=True).from_string(
     """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Supplier screening digest {{ run_at }}</title>
@@ -68,11 +62,6 @@ class MonitorReport:
         return int(self.changes["attention"].sum()) if self.changes.height else 0
 
 
-def tier_rank(column: str) -> pl.Expr:
-    return pl.col(column).replace_strict({tier: rank for rank, tier in enumerate(TIERS)}, default=len(TIERS),
-                                         return_dtype=pl.Int32)
-
-
 def run_monitor(db_path: Path, screener: Screener) -> MonitorReport:
     """Screen every saved portfolio now and collect what changed since each one's previous run."""
     run_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -87,10 +76,7 @@ def run_monitor(db_path: Path, screener: Screener) -> MonitorReport:
         runs.append({"portfolio": name, "run_id": run.run_id, "previous_run_id": run.previous_run_id,
                      "suppliers": run.result.rows.height, "flagged": flagged, "changes": run.changes.height})
         changes.append(run.changes.with_columns(pl.lit(name).alias("portfolio")))
-    frame = pl.concat(changes, how="vertical_relaxed")
-    frame = frame.with_columns(
-        attention=(pl.col("change") != "tier_change") | (tier_rank("new_tier") < tier_rank("old_tier"))
-    ).select("portfolio", pl.exclude("portfolio"))
+    frame = pl.concat(changes, how="vertical_relaxed").select("portfolio", pl.exclude("portfolio"))
     return MonitorReport(run_at=run_at, runs=runs, changes=frame)
 
 

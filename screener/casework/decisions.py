@@ -23,7 +23,7 @@ from screener import settings
 from screener.errors import ScreenerError
 from screener.reports.tables import neutralise_formulas
 from screener.reports.xlsx_report import WORKBOOK_OPTIONS
-from screener.store import transaction
+from screener.store import Store, transaction
 
 DECISIONS = ("confirmed", "false_positive", "escalated")
 DECISION_WORDS = {
@@ -99,36 +99,39 @@ def evidence_frame(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
     return fingerprinted.select("entity_id", evidence=md5_hex(fingerprinted["text"]))
 
 
-def latest_decisions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def latest_decisions(store: Store) -> pl.DataFrame:
     """The decision in force for every (supplier_key, entity_id): the latest one recorded."""
-    return con.sql(
+    return store.query(
         """SELECT supplier_key, entity_id, decision, comment, analyst, decided_at, evidence AS decided_evidence
            FROM decisions
            QUALIFY row_number() OVER (PARTITION BY supplier_key, entity_id ORDER BY decision_id DESC) = 1"""
-    ).pl()
+    )
 
 
-def annotate_candidates(
-    candidates: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataFrame, latest: pl.DataFrame
-) -> pl.DataFrame:
-    """Candidates with supplier_key, evidence, the decision in force and the resulting state.
+def with_decisions(matches: pl.DataFrame, latest: pl.DataFrame) -> pl.DataFrame:
+    """Matches (supplier_key, entity_id, evidence) with the decision in force and the resulting `decision_state`.
 
-    `keys` maps row → supplier_key. State: open (no decision), dismissed (false positive on unchanged
-    evidence), reopened (false positive on evidence that has since changed), confirmed or escalated.
+    State: open (no decision), dismissed (false positive on unchanged evidence), reopened (false positive on
+    evidence that has since changed), confirmed or escalated.
     """
     decided = latest.rename({"comment": "decision_comment", "analyst": "decided_by"})
-    joined = (
-        candidates.join(keys, on="row", how="left")
-        .join(evidence, on="entity_id", how="left")
-        .join(decided, on=["supplier_key", "entity_id"], how="left")
-    )
     state = (
         pl.when(pl.col("decision").is_null()).then(pl.lit("open"))
         .when(pl.col("decision") != "false_positive").then(pl.col("decision"))
         .when(pl.col("decided_evidence") == pl.col("evidence")).then(pl.lit("dismissed"))
         .otherwise(pl.lit("reopened"))
     )
+    joined = matches.join(decided, on=["supplier_key", "entity_id"], how="left")
     return joined.with_columns(decision_state=state).drop("decided_evidence")
+
+
+def annotate_candidates(
+    candidates: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataFrame, latest: pl.DataFrame
+) -> pl.DataFrame:
+    """Candidates with supplier_key (`keys` maps row → supplier_key), evidence, the decision in force and its state."""
+    return with_decisions(
+        candidates.join(keys, on="row", how="left").join(evidence, on="entity_id", how="left"), latest
+    )
 
 
 def dismissal_notes(annotated: pl.DataFrame) -> pl.DataFrame:
@@ -145,7 +148,7 @@ def dismissal_notes(annotated: pl.DataFrame) -> pl.DataFrame:
     return notes.group_by("row").agg(pl.col("dismissed").sum(), pl.col("note").str.join(" | "))
 
 
-def record_decisions(con: duckdb.DuckDBPyConnection, decisions: pl.DataFrame) -> list[int]:
+def record_decisions(store: Store, decisions: pl.DataFrame) -> list[int]:
     """Append validated decisions (DECISION_SCHEMA columns) in one transaction; return their ids."""
     frame = decisions.select([pl.col(column).cast(dtype) for column, dtype in DECISION_SCHEMA.items()])
     invalid = frame.filter(~pl.col("decision").is_in(DECISIONS))
@@ -154,9 +157,9 @@ def record_decisions(con: duckdb.DuckDBPyConnection, decisions: pl.DataFrame) ->
     for column, what in (("comment", "a comment"), ("analyst", "the analyst's name")):
         if frame.filter(pl.col(column).fill_null("").str.strip_chars() == "").height:
             raise DecisionError(f"every decision needs {what}; nothing was recorded")
-    with transaction(con) as register:
+    with transaction(store.con) as register:
         register("new_decisions", frame)
-        ids = con.sql(
+        ids = store.con.sql(
             """INSERT INTO decisions SELECT nextval('decision_ids'), supplier_key, entity_id, decision,
                        trim(comment), trim(analyst), ?, evidence, portfolio, run_id, supplier_name, entity_name,
                        list_name, snapshot_id, origin
@@ -166,22 +169,32 @@ def record_decisions(con: duckdb.DuckDBPyConnection, decisions: pl.DataFrame) ->
     return sorted(row[0] for row in ids)
 
 
-def audit_log(con: duckdb.DuckDBPyConnection, portfolio: str | None = None) -> pl.DataFrame:
+def audit_log(store: Store, portfolio: str | None = None) -> pl.DataFrame:
     """Every decision ever recorded, oldest first, with whether it is still the one in force."""
     where = "WHERE portfolio = ?" if portfolio else ""
-    return con.sql(
+    return store.query(
         f"""SELECT * FROM (
                 SELECT {", ".join(AUDIT_COLUMNS)},
                        decision_id = max(decision_id) OVER (PARTITION BY supplier_key, entity_id) AS in_force
                 FROM decisions) {where} ORDER BY decision_id""",
-        params=[portfolio] if portfolio else None,
-    ).pl()
+        [portfolio] if portfolio else None,
+    )
 
 
-def export_audit_log(con: duckdb.DuckDBPyConnection, path: Path, portfolio: str | None = None) -> int:
+def decision_history(store: Store, supplier_key: str, entity_id: str) -> pl.DataFrame:
+    """Every decision ever made on one supplier and listed entity, oldest first, with the one in force."""
+    return store.query(
+        """SELECT decision_id, decided_at, analyst, decision, comment, portfolio, run_id, origin,
+                  decision_id = max(decision_id) OVER () AS in_force
+           FROM decisions WHERE supplier_key = ? AND entity_id = ? ORDER BY decision_id""",
+        [supplier_key, entity_id],
+    )
+
+
+def export_audit_log(store: Store, path: Path, portfolio: str | None = None) -> int:
     """Write the audit log to a .csv or .xlsx file; return the number of decisions written."""
     path = Path(path).expanduser()
-    log = audit_log(con, portfolio)
+    log = audit_log(store, portfolio)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise DecisionError(f"cannot tell the audit log format of '{path.name}': name it .csv or .xlsx")
@@ -198,118 +211,3 @@ def export_audit_log(con: duckdb.DuckDBPyConnection, path: Path, portfolio: str 
     finally:
         staged.unlink(missing_ok=True)
     return log.height
-
-
-def last_run_matches(con: duckdb.DuckDBPyConnection, portfolio: str) -> pl.DataFrame:
-    """Every candidate of the portfolio's latest run, with the supplier's name: what decisions can be made on."""
-    return con.sql(
-        """SELECT m.run_id, m.supplier_key, m.entity_id, m.entity_name, m.list_name, m.evidence, m.snapshot_id,
-                  s.name AS supplier_name, p.name AS portfolio
-           FROM portfolios p
-           JOIN screening_runs r ON r.portfolio_id = p.portfolio_id
-           JOIN run_matches m ON m.run_id = r.run_id
-           LEFT JOIN portfolio_suppliers s ON s.portfolio_id = p.portfolio_id AND s.supplier_key = m.supplier_key
-           WHERE p.name = ? AND r.run_id = (SELECT max(run_id) FROM screening_runs WHERE portfolio_id = p.portfolio_id)""",
-        params=[portfolio],
-    ).pl()
-
-
-def resolve_supplier(con: duckdb.DuckDBPyConnection, portfolio: str, supplier: str) -> str:
-    """The supplier_key meant by a key or by a supplier name (exact, ignoring case) in the portfolio."""
-    if not con.sql("SELECT 1 FROM portfolios WHERE name = ?", params=[portfolio]).fetchall():
-        raise DecisionError(f"no portfolio named '{portfolio}'; see `screener portfolio list`")
-    found = con.sql(
-        """SELECT DISTINCT s.supplier_key FROM portfolio_suppliers s JOIN portfolios p USING (portfolio_id)
-           WHERE p.name = ? AND (s.supplier_key = ? OR lower(trim(s.name)) = lower(trim(?)))""",
-        params=[portfolio, supplier, supplier],
-    ).fetchall()
-    if len(found) == 1:
-        return found[0][0]
-    if not found:
-        raise DecisionError(f"no supplier '{supplier}' in portfolio '{portfolio}'; give its supplier_key "
-                            "(see `screener portfolio show`)")
-    raise DecisionError(f"{len(found)} suppliers in portfolio '{portfolio}' are named '{supplier}'; give the "
-                        "supplier_key instead (see `screener portfolio show`)")
-
-
-def prepare_decisions(
-    con: duckdb.DuckDBPyConnection, portfolio: str, requests: pl.DataFrame, origin: str
-) -> pl.DataFrame:
-    """Validate requested decisions (line, supplier_key, entity_id, decision, comment, analyst) against the
-    portfolio's latest run; return rows ready for record_decisions or raise naming every bad line."""
-    words = pl.col("decision").cast(pl.String).str.strip_chars().str.to_lowercase()
-    words = words.str.replace_all(r"[\s_\-]+", " ")
-    lookup = {word.replace("_", " ").replace("-", " "): value for word, value in DECISION_WORDS.items()}
-    requests = requests.with_columns(decision=words.replace_strict(lookup, default=None, return_dtype=pl.String))
-    _refuse(requests.filter(pl.col("decision").is_null()), "unknown decision",
-            "use confirmed, false-positive or escalated")
-    for column, what in (("comment", "no comment"), ("analyst", "no analyst name")):
-        _refuse(requests.filter(pl.col(column).fill_null("").str.strip_chars() == ""), what,
-                "every decision needs a comment and the analyst's name")
-    matches = last_run_matches(con, portfolio)
-    if matches.is_empty():
-        raise DecisionError(f"portfolio '{portfolio}' has not been screened yet; "
-                            f"run `screener portfolio screen {portfolio}`")
-    joined = requests.join(matches, on=["supplier_key", "entity_id"], how="left")
-    _refuse(joined.filter(pl.col("run_id").is_null()), "not a candidate in the latest screening",
-            "check supplier_key and entity_id, or screen the portfolio again")
-    return joined.select(
-        [pl.lit(origin).alias("origin") if column == "origin" else pl.col(column) for column in DECISION_SCHEMA]
-    )
-
-
-def _refuse(bad: pl.DataFrame, problem: str, advice: str) -> None:
-    if bad.is_empty():
-        return
-    lines = ", ".join(str(line) for line in bad["line"].head(5).to_list())
-    more = f" and {bad.height - 5} more" if bad.height > 5 else ""
-    raise DecisionError(f"{problem} on line {lines}{more}: {advice}; nothing was recorded")
-
-
-def decide(
-    con: duckdb.DuckDBPyConnection, portfolio: str, supplier: str, entity_id: str, decision: str, comment: str,
-    analyst: str, origin: str = "cli",
-) -> int:
-    """Record one analyst decision on a match of the portfolio's latest screening; return its id."""
-    parse_decision(decision)
-    request = pl.DataFrame({
-        "line": [1], "supplier_key": [resolve_supplier(con, portfolio, supplier)], "entity_id": [entity_id.strip()],
-        "decision": [decision], "comment": [comment], "analyst": [analyst],
-    })
-    return record_decisions(con, prepare_decisions(con, portfolio, request, origin))[0]
-
-
-IMPORT_COLUMNS = {
-    "decision": ("decision", "analyst decision", "review decision"),
-    "supplier_key": ("supplier_key", "supplier key"),
-    "entity_id": ("entity_id", "match_entity_id", "entity id", "match entity id"),
-    "comment": ("comment", "decision_comment", "analyst comment", "review comment", "comments"),
-    "analyst": ("analyst", "decided_by", "reviewer", "reviewed by"),
-}
-
-
-def import_decisions(
-    con: duckdb.DuckDBPyConnection, portfolio: str, reviewed: pl.DataFrame, analyst: str | None, origin: str
-) -> list[int]:
-    """Record every decision of a reviewed results file (rows with an empty decision are skipped), all or none."""
-    found = {role: _find_column(reviewed, names) for role, names in IMPORT_COLUMNS.items()}
-    missing = [role for role in ("decision", "supplier_key", "entity_id") if found[role] is None]
-    if missing:
-        raise DecisionError(f"the reviewed file lacks the column(s) {', '.join(missing)}; write the report with "
-                            "`screener portfolio screen --out` and fill in its decision column")
-    if found["analyst"] is None and not analyst:
-        raise DecisionError("say who reviewed the file: give --analyst or an analyst column")
-    def cell(role: str) -> pl.Expr:
-        column = found[role]
-        return (pl.col(column).cast(pl.String).str.strip_chars() if column else pl.lit(None, pl.String)).alias(role)
-
-    requests = reviewed.with_row_index("line", offset=2).select("line", *[cell(role) for role in IMPORT_COLUMNS]).with_columns(analyst=pl.coalesce(pl.col("analyst").replace("", None), pl.lit(analyst, pl.String)))
-    requests = requests.filter(pl.col("decision").fill_null("") != "")
-    if requests.is_empty():
-        raise DecisionError("no row of the reviewed file has a decision; nothing was recorded")
-    return record_decisions(con, prepare_decisions(con, portfolio, requests, origin))
-
-
-def _find_column(frame: pl.DataFrame, names: tuple[str, ...]) -> str | None:
-    folded = {column.strip().casefold(): column for column in frame.columns}
-    return next((folded[name] for name in names if name in folded), None)
