@@ -18,11 +18,10 @@ from screener.freshness import max_age_days, with_ages
 from screener.matching import MatchConfig, Matcher
 from screener.reports import check_report_rows, report_format, report_writer
 from screener.result import RunSummary, ScreenResult
-from screener.rules import RuleSet, evaluate, load_rules
+from screener.rules import SUPPLIER_FIELDS, RuleSet, evaluate, load_rules
 from screener.store import Lists, Store, StoreError
 from screener.supplier_io import BATCH_ROWS, read_supplier_batches, read_supplier_table, with_source_rows
 
-SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc", "parent")
 CHUNK_ROWS = 5_000
 READ_ONLY_FILE = re.compile(r"Permission denied|Operation not permitted|Read-only file system", re.IGNORECASE)
 NO_NAME_REASON = "No supplier name in this row: it could not be screened against the lists; add the name and screen again"

@@ -19,6 +19,7 @@ from screener.casework.decisions import (
 )
 from screener.casework.portfolios import Portfolio, load_portfolio, portfolio_record
 from screener.result import TIERS, ScreenResult
+from screener.rules import REASON_SEPARATOR
 from screener.store import Store, transaction
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def screen_with_decisions(screener: Screener, portfolio: Portfolio, latest: pl.D
         .join(notes, on="row", how="left")
         .with_columns(
             dismissed_matches=pl.col("dismissed").fill_null(0),
-            reasons=pl.concat_str([pl.col("reasons"), pl.col("note")], separator=" | ", ignore_nulls=True),
+            reasons=pl.concat_str([pl.col("reasons"), pl.col("note")], separator=REASON_SEPARATOR, ignore_nulls=True),
         )
         .drop("dismissed", "note")
     )

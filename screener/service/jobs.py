@@ -21,12 +21,13 @@ from screener.columns import detect_columns
 from screener.errors import first_line
 from screener.isolated import read_isolated
 from screener.result import ScreenResult
+from screener.rules import SUPPLIER_FIELDS
 from screener.screening import Screener
 from screener.service.errors import ServiceError
 from screener.store import Store
 
 STATUSES = ("queued", "running", "done", "failed")
-COLUMN_OPTIONS = ("name", "country", "address", "product", "hs_code", "uscc", "parent")
+COLUMN_OPTIONS = SUPPLIER_FIELDS
 IDLE_POLL_S = 2.0
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
 

@@ -13,6 +13,7 @@ import polars as pl
 
 from screener.columns import ColumnMapping
 from screener.result import TIERS, ScreenResult
+from screener.rules import REASON_SEPARATOR
 from screener.screening import Screener, supplier_frame
 from screener.service.catalog import Catalog
 from screener.service.errors import ServiceError
@@ -32,7 +33,6 @@ QUERY_SCHEMATA = frozenset({
     "Thing", "LegalEntity", "Organization", "Company", "PublicBody", "Person", "Vessel", "Asset",
 })
 QUERY_COLUMNS = ColumnMapping(name="name", country="country", address="address", uscc="uscc")
-REASON_SEPARATOR = " | "
 
 
 @dataclass(frozen=True)

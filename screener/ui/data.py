@@ -17,6 +17,7 @@ from screener.isolated import sheets_isolated
 from screener.reports import write_report
 from screener.reports.tables import cited_rows, input_column, location_label, tier_rank
 from screener.result import TIERS, ScreenResult
+from screener.rules import REASON_SEPARATOR
 from screener.supplier_io import EXCEL_SUFFIXES, InputFileError
 from screener.text import WEB_LINK, markdown_link, markdown_literal
 
@@ -38,7 +39,6 @@ ROLE_LABELS = {
     "hs_code": "HS / HTS code",
     "uscc": "Registration number (USCC)",
 }
-REASON_SEPARATOR = " | "
 
 
 @dataclass(frozen=True)
