@@ -24,6 +24,10 @@ from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, ServerError, served_
 pytestmark = pytest.mark.browser
 
 SCREEN_TIMEOUT_MS = 60_000
+EXPECT_TIMEOUT_MS = 20_000
+"""How long an assertion waits for the page to show what it expects: a Streamlit rerun on a busy 2-core machine
+takes seconds, longer than Playwright's default 5 s."""
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 LISTED_SUPPLIER = "Xinjiang Zhongtai Chemical Company Limited"
 
 
