@@ -72,6 +72,16 @@ def comma_list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+
+def spark_started_outside() -> bool:
+    """Whether Spark's JVM was started before Python (spark-submit, a notebook): Spark's own variable, not ours."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def spark_workers_run(executable: str) -> None:
+    """Spark's Python workers run `executable`, unless the user chose theirs ($PYSPARK_PYTHON, Spark's own)."""
+    os.environ.setdefault("PYSPARK_PYTHON", executable)
+
 DB = Setting[Path | None](
     "SCREENER_DB", None,
     "The DuckDB database file (lists, portfolios, decisions); `--db` overrides it. Default: screener.duckdb in "

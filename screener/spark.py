@@ -15,7 +15,6 @@ CLI's report rows: the input columns, the verdict and the headline match's citat
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
+from screener import settings
 from screener.columns import ColumnMapping
 from screener.parties import PartyMapping, choose_columns, screen_table
 from screener.reports.tables import report_rows, run_facts, snapshots_frame
@@ -193,9 +193,8 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         builder = builder.master(master)
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
-    started_here = "PYSPARK_GATEWAY_PORT" not in os.environ  # spark-submit starts the JVM before Python
-    if started_here and (master or "local").startswith("local") and "PYSPARK_PYTHON" not in os.environ:
-        os.environ["PYSPARK_PYTHON"] = sys.executable
+    if not settings.spark_started_outside() and (master or "local").startswith("local"):
+        settings.spark_workers_run(sys.executable)
     return builder.getOrCreate()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from screener.columns import detect_columns
-from screener.errors import first_line
+from screener.errors import USER_ERRORS, first_line
 from screener.isolated import read_isolated
 from screener.result import ScreenResult
 from screener.rules import SUPPLIER_FIELDS
@@ -171,6 +171,10 @@ def _fail(db_path: Path, job_id: str, message: str) -> None:
         )
 
 
+JOB_INPUT_ERRORS: tuple[type[BaseException], ...] = (*USER_ERRORS, ValueError)
+"""The reader's and the column detection's one-line errors: they fail the job, not the server."""
+
+
 def run_job(db_path: Path, screener: Screener, job: dict[str, Any]) -> None:
     """Read, detect columns and screen one claimed job, storing its result or the one line saying why it failed."""
     options = JobOptions.from_json(job["options"])
@@ -180,7 +184,7 @@ def run_job(db_path: Path, screener: Screener, job: dict[str, Any]) -> None:
         progress: Callable[[int, int], None] = lambda done, total: _set_progress(db_path, job["job_id"], done, total)  # noqa: E731
         result = screener.screen(table.frame, mapping, progress=progress, input_name=job["filename"])
         result = replace(result, metadata={**result.metadata, "input_repairs": list(table.repairs)})
-    except (ValueError, OSError) as error:  # the reader's and the column detection's one-line errors
+    except JOB_INPUT_ERRORS as error:
         _fail(db_path, job["job_id"], first_line(error))
         return
     _finish(db_path, job["job_id"], result)
