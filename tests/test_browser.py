@@ -87,11 +87,23 @@ def headline_match(page: Page, entity: str):
     return page.get_by_text("Headline match (the listing behind the tier)").filter(has_text=entity).first
 
 
+def settled_box(page: Page, locator, timeout_ms: int = 20_000) -> dict:
+    """The locator's bounding box once the page stops moving it (a rerun may still be adding elements above it)."""
+    box = locator.bounding_box()
+    for _ in range(timeout_ms // 250):
+        page.wait_for_timeout(250)
+        settled = locator.bounding_box()
+        if settled == box:
+            return settled
+        box = settled
+    raise AssertionError(f"the element kept moving for {timeout_ms} ms")
+
+
 def open_result_row(page: Page, index: int) -> None:
     """Click the selection box of a row of the results table (a canvas: rows are 35 px under a 35 px header)."""
     grid = page.locator("[data-testid=stDataFrame]:visible").first
     grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
+    box = settled_box(page, grid)
     x, y = box["x"] + 17, box["y"] + 35 + 35 * index + 17
     page.mouse.move(x, y)  # the box shows on hover
     page.wait_for_timeout(300)
