@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,9 +42,11 @@ def wait_for_job(url: str, job_id: str) -> dict:
     raise AssertionError(f"job {job_id} did not finish within {JOB_TIMEOUT_S} s")
 
 
-def test_health_match_reconcile_and_a_job_round_trip(served_db):
+def test_health_match_reconcile_a_job_and_the_rate_limit_across_two_workers(served_db):
     _, token = add_key(served_db, "round trip")
-    with served_api(served_db, "--workers", "2") as url:  # two processes share the database and the jobs
+    _, limited = add_key(served_db, "limited", rate_per_minute=RATE)
+    with served_api(served_db, "--workers", "2") as url:  # two processes share the database, the jobs and the limits
+        assert_rate_limited_across_workers(url, limited)
         assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
         query = {"queries": {"s1": {"schema": "Company", "properties": {"name": ["Hoshine Silicon Industry Co."]}}}}
         matched = httpx.post(f"{url}/match/default", json=query, timeout=30).json()["responses"]["s1"]
@@ -59,6 +62,40 @@ def test_health_match_reconcile_and_a_job_round_trip(served_db):
         assert job["status"] == "done" and job["rows_total"] == 45 and job["summary"]["tiers"]["critical"] >= 1
         report = httpx.get(f"{url}{job['reports']['csv']}", timeout=30)
         assert report.status_code == 200 and report.text.count("\n") >= 46 and "match_citation" in report.text.splitlines()[0]
+
+
+RATE = 6
+LIMIT_CLIENTS = 4
+LIMIT_REQUESTS = 10
+
+
+def every_worker_ready(url: str, in_a_row: int = 20) -> None:
+    """Wait until /readyz answers 200 on `in_a_row` new connections in a row (served_api saw one worker ready)."""
+    deadline, ready = time.monotonic() + JOB_TIMEOUT_S, 0
+    while ready < in_a_row:
+        assert time.monotonic() < deadline, "a worker did not load the lists"
+        ready = ready + 1 if httpx.get(f"{url}/readyz", timeout=10).status_code == 200 else 0
+
+
+def assert_rate_limited_across_workers(url: str, token: str) -> None:
+    """A key allowed RATE requests a minute gets RATE (and what refilled meanwhile) from all the workers together,
+    however the connections, each new, are spread over the worker processes."""
+    every_worker_ready(url)
+    statuses: list[int] = []
+
+    def client() -> None:
+        for _ in range(LIMIT_REQUESTS):
+            statuses.append(httpx.get(f"{url}/sources", headers={"X-API-Key": token}, timeout=30).status_code)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(LIMIT_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    refilled = int((time.monotonic() - started) * RATE / 60)
+    assert set(statuses) == {200, 429}
+    assert RATE <= statuses.count(200) <= RATE + refilled, statuses
 
 
 def test_a_restart_loses_no_job(served_db):

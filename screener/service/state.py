@@ -1,5 +1,5 @@
-"""What one service process holds: the loaded lists (a Screener and its entity catalog), the key ring, the rate
-limiter and the job runner."""
+"""What one service process holds: the loaded lists (a Screener and its entity catalog), the key ring, its
+connection to the rate limits shared by every worker, and the job runner."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from screener.service.errors import ServiceError
 from screener.service.jobs import JobRunner
 from screener.service.keys import ApiKey, KeyRing
 from screener.service.matching import Coalescer
-from screener.service.security import RateLimiter, invalid_key, missing_key, request_token
+from screener.service.security import RateLimiter, invalid_key, missing_key, rate_limit_path, request_token
 from screener.store import Store
 
 log = logging.getLogger("screener.service")
@@ -35,7 +35,7 @@ class ServiceState:
     def __init__(self, config: ServiceConfig):
         self.config = config
         self.keyring = KeyRing(config.db_path)
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(rate_limit_path(config.db_path))
         self.coalescer = Coalescer()
         self.runner = JobRunner(config.db_path, self.screener_if_loaded)
         self._loaded: Loaded | None = None
@@ -49,6 +49,7 @@ class ServiceState:
 
     def stop(self) -> None:
         self.runner.stop()
+        self.limiter.close()
 
     def _load(self) -> None:
         try:
