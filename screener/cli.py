@@ -42,7 +42,6 @@ from screener.reports import report_format
 from screener.reports.check_record import HASH_FIELD, check_record, record_format, write_check_record
 from screener.reports.tables import location_label
 from screener.result import TIERS, RunSummary, ScreenResult
-from screener.rules import REASON_SEPARATOR
 from screener.screening import ScreenConfig, Screener, screen_to_report
 from screener.store import Store
 
@@ -289,7 +288,7 @@ def print_verdict(result: ScreenResult) -> None:
     row = result.rows.row(0, named=True)
     tier = row["risk_tier"]
     out.print(Text(f" {tier.upper()} ", TIER_STYLES[tier]), f"risk score {row['risk_score']}  {row['name'] or ''}")
-    for reason in (row["reasons"] or "No rule fired.").split(REASON_SEPARATOR):
+    for reason in row["reasons"] or ["No rule fired."]:
         out.print(f"  • {reason}")
     if result.candidates.is_empty():
         out.print("No candidate reached the review threshold.")
@@ -335,7 +334,7 @@ def print_summary(summary: RunSummary) -> None:
         top.add_column(column, overflow="fold")
     for row in flagged.iter_rows(named=True):
         top.add_row(row["location"], str(row.get(name_column) or ""), row["risk_tier"], str(row["risk_score"]),
-                    row["match_name"] or "", textwrap.shorten((row["reasons"] or "").split(REASON_SEPARATOR)[0], 80))
+                    row["match_name"] or "", textwrap.shorten(next(iter(row["reasons"]), ""), 80))
     out.print(top)
     print_list_ages(summary)
     out.print("Write a full report with --out FILE.")

@@ -11,11 +11,11 @@ import polars as pl
 
 from screener.embedded import ensure_embedded
 from screener.errors import ScreenerError
+from screener.schema import URL_SEPARATOR
 from screener.store import Store
 
 SCRIPTS = {"zh": "Chinese", "en": "Latin"}
 KIND_ORDER = ("primary", "alias", "former", "subsidiary")
-URL_SEPARATOR = " | "
 HISTORY_COLUMNS = ("snapshot_id", "snapshot_as_of", "snapshot_status", "status", "start_date", "end_date", "program")
 
 

@@ -17,7 +17,6 @@ import polars as pl
 
 from screener.columns import ColumnMapping, detect_columns, detect_role, fold_header
 from screener.result import TIERS, ScreenResult
-from screener.rules import REASON_SEPARATOR
 from screener.screening import Progress, ScreenConfig, Screener, with_verdicts
 from screener.supplier_io import SOURCE_COLUMNS, InputFileError, read_supplier_table
 
@@ -203,7 +202,7 @@ def fold_verdicts(verdicts: pl.DataFrame) -> pl.DataFrame:
     )
     severity = ranked.with_columns(severity=pl.int_range(pl.len()).over("row"))
     reasons = (
-        severity.select("row", "severity", "label", reason=pl.col("reasons").str.split(REASON_SEPARATOR))
+        severity.select("row", "severity", "label", reason=pl.col("reasons"))
         .explode("reason")
         .drop_nulls("reason")
         .with_columns(order=pl.int_range(pl.len()).over("row"))
@@ -215,7 +214,6 @@ def fold_verdicts(verdicts: pl.DataFrame) -> pl.DataFrame:
             reasons=pl.when(pl.col("label") != "")
             .then(pl.format("{} — {}", "label", "reason"))
             .otherwise(pl.col("reason"))
-            .str.join(REASON_SEPARATOR)
         )
     )
     fired = (
@@ -225,7 +223,7 @@ def fold_verdicts(verdicts: pl.DataFrame) -> pl.DataFrame:
     return (
         worst.join(reasons, on="row", how="left")
         .join(fired, on="row", how="left")
-        .with_columns(pl.col("fired_rules").fill_null(pl.lit([], pl.List(pl.String))))
+        .with_columns(pl.col("reasons", "fired_rules").fill_null(pl.lit([], pl.List(pl.String))))
         .sort("row")
     )
 

@@ -18,6 +18,13 @@ ADDED_COLUMNS = (
     "reasons",
 )
 TIERS = ("critical", "high", "medium", "low", "clear")
+REASON_SEPARATOR = " | "  # between reasons where a report holds them in one text cell (CSV, XLSX, Parquet)
+
+
+def reasons_text(column: str = "reasons") -> pl.Expr:
+    """A list of reasons as one text cell for writers that hold text only: null when no rule fired."""
+    reasons = pl.col(column)
+    return pl.when(reasons.list.len() > 0).then(reasons.list.join(REASON_SEPARATOR)).alias(column)
 
 
 @dataclass(frozen=True)
@@ -25,7 +32,7 @@ class ScreenResult:
     """Rows in input order with the added verdict columns, every candidate, and run metadata.
 
     `rows` keeps the input columns (with `source_row`, the supplier's row number in its file, and for workbooks
-    `source_sheet`) and adds `row` (0-based input position), `name_missing` and ADDED_COLUMNS. `candidates` holds every candidate at or above the review threshold,
+    `source_sheet`) and adds `row` (0-based input position), `name_missing` and ADDED_COLUMNS (`reasons` a list of texts, most severe first; `fired_rules` a list of rule ids). `candidates` holds every candidate at or above the review threshold,
     joined with its entity's columns (source, list_name, program, start_date, status,
     merchandise, citation, source_url, ...). `metadata` records tool_version, rules_version,
     snapshots (list of dicts: source, title, snapshot_id, as_of, url, coverage, age_days, age_warning: empty

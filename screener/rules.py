@@ -60,13 +60,12 @@ from screener.files import FileLimitError, read_limited
 from screener.gazetteer import gazetteer_path, load_gazetteer, mentions_china, xuar_addresses
 from screener.matching import registration_claims
 from screener.paths import rules_dir
-from screener.result import TIERS
+from screener.result import REASON_SEPARATOR, TIERS
 from screener.sectors import SECTOR_FIELDS, Sector, sector_hits
 from screener.uscc import division_name, with_uscc_columns
 
 FIRING_TIERS = TIERS[:-1]
 SUPPLIER_FIELDS = ("name", "country", "address", "product", "hs_code", "uscc", "parent")
-REASON_SEPARATOR = " | "
 MAX_RULES_FILE_BYTES = 256 * 1024
 MAX_KEY_PARTS = 16
 MAX_TEMPLATE_CHARS = 2_000
@@ -634,7 +633,7 @@ def _stems(text: pl.Expr) -> pl.Expr:
 
 
 def _fired(rule: Rule, position: int, facts: pl.DataFrame, matches: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
-    """The rows a rule fires for: `row, rule_id, tier_rank, position, contribution, reason`."""
+    """The rows a rule fires for: `row, rule_id, tier_rank, position, contribution, reason` (the list of its texts for the row)."""
     fired = KINDS[rule.kind].fire(rule, facts, matches, ruleset)
     if fired.is_empty():
         return _empty_fired(facts)
@@ -647,7 +646,7 @@ def _fired(rule: Rule, position: int, facts: pl.DataFrame, matches: pl.DataFrame
     return (
         reasons.group_by("row", maintain_order=True)
         .agg(
-            pl.col("reason").unique(maintain_order=True).str.join(REASON_SEPARATOR),
+            pl.col("reason").unique(maintain_order=True),
             pl.col("confidence").max(),
             pl.col("headline_entity").sort_by("headline_score", descending=True, nulls_last=True).first(),
             pl.col("headline_score").max(),
@@ -684,7 +683,7 @@ def _empty_fired(facts: pl.DataFrame) -> pl.DataFrame:
             "tier_rank": pl.Int8,
             "position": pl.Int32,
             "contribution": pl.Float64,
-            "reason": pl.String,
+            "reason": pl.List(pl.String),
             "headline_entity": pl.String,
             "headline_score": pl.Float64,
         }
@@ -704,7 +703,7 @@ def _verdicts(rows: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
         .agg(
             tier_rank=pl.col("tier_rank").min(),
             risk_score=(100 * (1 - (1 - pl.col("contribution") / 100).product())).round(1),
-            reasons=pl.col("reason").str.join(REASON_SEPARATOR),
+            reasons=pl.col("reason").explode(),
             fired_rules=pl.col("rule_id"),
         )
     )
@@ -717,7 +716,7 @@ def _verdicts(rows: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
             .fill_null(TIERS.index("clear"))
             .replace_strict(dict(enumerate(TIERS)), return_dtype=pl.String),
             risk_score=pl.col("risk_score").fill_null(0.0).clip(0, 100),
-            reasons=pl.col("reasons"),
+            reasons=pl.col("reasons").fill_null(pl.lit([], pl.List(pl.String))),
             fired_rules=pl.col("fired_rules").fill_null(pl.lit([], pl.List(pl.String))),
             match_entity_id=pl.col("match_entity_id"),
         )

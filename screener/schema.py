@@ -12,6 +12,7 @@ SOURCES = ("uflpa", "cbp_wro", "sanctions", "csl", "opensanctions")
 LIST_KINDS = ("legal", "research")
 NAME_KINDS = ("primary", "alias", "subsidiary", "former")
 STATUSES = ("active", "partially active", "modified", "inactive", "revoked")
+URL_SEPARATOR = " | "  # between the addresses of a listing's source_url when it cites several
 
 ENTITY_SCHEMA: dict[str, pl.DataType] = {
     "entity_id": pl.String(),

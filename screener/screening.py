@@ -241,7 +241,7 @@ def party_outcomes(parties: pl.DataFrame, verdicts: pl.DataFrame, candidates: pl
         .then(pl.lit("medium"))
         .otherwise(pl.col("risk_tier")),
         reasons=pl.when(pl.col("name_missing"))
-        .then(pl.concat_str([pl.lit(NO_NAME_REASON), pl.col("reasons")], separator=" | ", ignore_nulls=True))
+        .then(pl.concat_list([pl.lit([NO_NAME_REASON], pl.List(pl.String)), pl.col("reasons")]))
         .otherwise(pl.col("reasons")),
     )
     output = verdicts.select("row", "name_missing", "risk_tier", "risk_score").join(best, on="row", how="left")

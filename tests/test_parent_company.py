@@ -26,6 +26,6 @@ def test_facility_whose_parent_is_listed_gets_the_listing(tmp_path: Path):
     rows = screen_file(path, tmp_path / "screener.duckdb").rows
     first, foreign, own_parent = rows.to_dicts()
     assert first["risk_tier"] == "critical"
-    assert "its parent company 'Xinjiang Zhongtai Chemical Co. Ltd.' (parent company listed)" in first["reasons"]
+    assert "its parent company 'Xinjiang Zhongtai Chemical Co. Ltd.' (parent company listed)" in " | ".join(first["reasons"])
     assert foreign["risk_tier"] == "clear"
     assert own_parent["risk_tier"] == "low"

@@ -129,7 +129,8 @@ def make_result(suppliers: dict[str, list] | None = None, with_candidates: bool 
             name_missing=pl.Series([name is None for name in inputs[inputs.columns[0]]]),
             risk_tier=pl.Series([tier for tier, *_ in verdicts]),
             risk_score=pl.Series([score for _, score, *_ in verdicts]),
-            reasons=pl.Series([reasons for *_, reasons in verdicts], dtype=pl.String),
+            reasons=pl.Series([reasons.split(" | ") if reasons else [] for *_, reasons in verdicts],
+                              dtype=pl.List(pl.String)),
             fired_rules=pl.Series([fired for _, _, fired, _ in verdicts], dtype=pl.List(pl.String)),
         )
         .join(best, on="row", how="left", maintain_order="left")

@@ -149,8 +149,8 @@ def test_false_positive_is_dismissed_in_later_screenings_and_leaves_the_tier(lis
         ninestar = row_of(later, "Ninestar Corporation")
         assert ninestar["risk_tier"] not in ("critical", "high")
         assert ninestar["match_name"] is None and ninestar["dismissed_matches"] == 1
-        assert "Dismissed as false positive: Ninestar Corporation" in ninestar["reasons"]
-        assert "by alice" in ninestar["reasons"]
+        dismissal = next(reason for reason in ninestar["reasons"] if reason.startswith("Dismissed as false positive"))
+        assert "Ninestar Corporation" in dismissal and "by alice" in dismissal
         assert later.result.candidates.filter(pl.col("entity_id") == NINESTAR)["decision_state"].to_list() == ["dismissed"]
         assert row_of(later, "Xinjiang Zhongtai Chemical Co., Ltd.")["risk_tier"] == "critical"
 
@@ -178,7 +178,7 @@ def test_relisting_reopens_a_false_positive(lists_db):
     after = rescreen(lists_db, "main")
     ninestar = row_of(after, "Ninestar Corporation")
     assert ninestar["risk_tier"] == "critical" and ninestar["match_entity_id"] == NINESTAR
-    assert "Reopened: the listing of Ninestar Corporation" in ninestar["reasons"]
+    assert any(reason.startswith("Reopened: the listing of Ninestar Corporation") for reason in ninestar["reasons"])
     changes = after.changes.filter(pl.col("change") == "listing_changed").row(0, named=True)
     assert changes["entity_id"] == NINESTAR and "false-positive decision no longer applies" in changes["detail"]
     assert "uflpa list: snapshot" in changes["cause"] and "2026-11-01" in changes["cause"]

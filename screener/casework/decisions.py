@@ -23,7 +23,6 @@ from screener import settings
 from screener.errors import ScreenerError
 from screener.reports.tables import neutralise_formulas
 from screener.reports.xlsx_report import WORKBOOK_OPTIONS
-from screener.rules import REASON_SEPARATOR
 from screener.store import Store, transaction
 
 DECISIONS = ("confirmed", "false_positive", "escalated")
@@ -146,7 +145,7 @@ def dismissal_notes(annotated: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.format("Reopened: the listing of {} ({}) changed since {} marked it a false positive on {}",
                              "name", "list_name", "decided_by", pl.col("decided_at").dt.date())),
     )
-    return notes.group_by("row").agg(pl.col("dismissed").sum(), pl.col("note").str.join(REASON_SEPARATOR))
+    return notes.group_by("row").agg(pl.col("dismissed").sum(), pl.col("note"))
 
 
 def record_decisions(store: Store, decisions: pl.DataFrame) -> list[int]:

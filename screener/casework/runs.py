@@ -18,8 +18,7 @@ from screener.casework.decisions import (
     with_decisions,
 )
 from screener.casework.portfolios import Portfolio, load_portfolio, portfolio_record
-from screener.result import TIERS, ScreenResult
-from screener.rules import REASON_SEPARATOR
+from screener.result import TIERS, ScreenResult, reasons_text
 from screener.store import Store, transaction
 
 if TYPE_CHECKING:
@@ -100,7 +99,7 @@ def screen_with_decisions(screener: Screener, portfolio: Portfolio, latest: pl.D
         .join(notes, on="row", how="left")
         .with_columns(
             dismissed_matches=pl.col("dismissed").fill_null(0),
-            reasons=pl.concat_str([pl.col("reasons"), pl.col("note")], separator=REASON_SEPARATOR, ignore_nulls=True),
+            reasons=pl.concat_list([pl.col("reasons"), pl.col("note").fill_null(pl.lit([], pl.List(pl.String)))]),
         )
         .drop("dismissed", "note")
     )
@@ -116,7 +115,9 @@ def record_run(store: Store, portfolio: Portfolio, result: ScreenResult, trigger
     """
     con = store.con
     previous = store.scalar("SELECT max(run_id) FROM screening_runs WHERE portfolio_id = ?", [portfolio.portfolio_id])
-    suppliers = result.rows.select("supplier_key", "risk_tier", pl.col("risk_score").cast(pl.Float64), "reasons")
+    suppliers = result.rows.select(
+        "supplier_key", "risk_tier", pl.col("risk_score").cast(pl.Float64), reasons_text()
+    )
     matches = result.candidates.filter(pl.col("supplier_key").is_not_null()).select(
         "supplier_key", "entity_id", "source", "list_name", "program", pl.col("name").alias("entity_name"),
         "matched_name", pl.col("score").cast(pl.Float64), "band", "evidence", pl.col("snapshot_id").cast(pl.Int32),

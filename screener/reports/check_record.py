@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 
 from screener.reports.json_report import MATCH_FIELDS
-from screener.reports.tables import REASON_SEPARATOR, ReportError
+from screener.reports.tables import ReportError
 from screener.result import ScreenResult
 
 HASH_FIELD = "content_sha256"
@@ -33,7 +33,7 @@ def check_record(result: ScreenResult) -> dict[str, Any]:
             "match_name": row.get("match_name"),
             "match_list": row.get("match_list"),
             "match_entity_id": row.get("match_entity_id"),
-            "reasons": [reason for reason in (row.get("reasons") or "").split(REASON_SEPARATOR) if reason],
+            "reasons": list(row.get("reasons") or []),
             "fired_rules": list(row.get("fired_rules") or []),
         },
         "candidates": candidate_records(result.candidates),

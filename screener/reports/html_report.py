@@ -12,7 +12,6 @@ import polars as pl
 from markupsafe import Markup, escape
 
 from screener.reports.tables import (
-    REASON_SEPARATOR,
     cited_rows,
     input_column,
     list_counts,
@@ -25,6 +24,7 @@ from screener.reports.tables import (
     tier_rank,
 )
 from screener.result import ScreenResult
+from screener.schema import URL_SEPARATOR
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MATCH_FIELDS = (
@@ -37,7 +37,6 @@ ENTITY_FIELDS = (
     "sector", "merchandise", "status", "start_date", "end_date", "includes_affiliates", "citation", "source_url",
     "snapshot",
 )
-URL_SEPARATOR = " | "
 WEB_ADDRESS = re.compile(r"(https?://[^\s<>\"']+[^\s<>\"'.,;:)\]])")
 
 
@@ -96,7 +95,7 @@ def flagged_rows(result: ScreenResult) -> list[dict[str, Any]]:
             _supplier_field(result, rows, "address", "address"),
             "risk_tier",
             "risk_score",
-            pl.col("reasons").str.split(REASON_SEPARATOR).list.first().alias("main_reason"),
+            pl.col("reasons").list.first().alias("main_reason"),
             pl.col("fired_rules").list.slice(1).alias("other_rules"),
             "matches",
         )

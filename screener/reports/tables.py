@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from screener.errors import ScreenerError
-from screener.result import ADDED_COLUMNS, TIERS, ScreenResult
+from screener.result import ADDED_COLUMNS, TIERS, ScreenResult, reasons_text
 from screener.supplier_io import SOURCE_COLUMNS, SOURCE_ROW, SOURCE_SHEET, with_source_rows
 
 VERDICT_COLUMNS = ("row", "name_missing", *ADDED_COLUMNS, "fired_rules")
@@ -36,7 +36,6 @@ SNAPSHOT_FIELDS = (
     "coverage",
 )
 INTEGER_FIELDS = ("snapshot_id", "age_days", "entities_in_force")
-REASON_SEPARATOR = " | "
 _FORMULA_START = r"^[=+\-@\t\r＝＋－＠]"
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
@@ -122,7 +121,7 @@ def report_rows(result: ScreenResult) -> pl.DataFrame:
     inputs = [column for column in cited.columns if column not in VERDICT_COLUMNS and column not in CITATION_COLUMNS]
     return cited.select(
         *inputs,
-        *VERDICT_ORDER,
+        *(reasons_text() if column == "reasons" else column for column in VERDICT_ORDER),
         *CITATION_COLUMNS,
         pl.col("fired_rules").list.join("; "),
         pl.col("name_missing"),

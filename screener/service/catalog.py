@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from screener.freshness import age_days
+from screener.schema import URL_SEPARATOR
 from screener.store import Lists
 
 SCHEMATA = {"organization": "Organization", "person": "Person", "vessel": "Vessel"}
@@ -57,7 +58,7 @@ class Catalog:
             "program": [row["program"]] if row.get("program") else [],
             "sector": [row["sector"]] if row.get("sector") else [],
             "notes": [row["remarks"]] if row.get("remarks") else [],
-            "sourceUrl": [url.strip() for url in (row.get("source_url") or "").split(" | ") if url.strip()],
+            "sourceUrl": [url.strip() for url in (row.get("source_url") or "").split(URL_SEPARATOR) if url.strip()],
             "createdAt": [row["start_date"].isoformat()] if row.get("start_date") else [],
         }
         properties.update({key: values for key, values in extra.items() if values})

@@ -13,7 +13,6 @@ import polars as pl
 
 from screener.columns import ColumnMapping
 from screener.result import TIERS, ScreenResult
-from screener.rules import REASON_SEPARATOR
 from screener.screening import Screener, supplier_frame
 from screener.service.catalog import Catalog
 from screener.service.errors import ServiceError
@@ -174,15 +173,6 @@ def in_dataset(dataset: str) -> pl.Expr | None:
     return None if dataset == ALL_DATASETS else pl.col("source") == dataset
 
 
-def reason_list(reasons: Any) -> list[str]:
-    """Reasons as a list, whether the library gives them joined or as a list."""
-    if reasons is None:
-        return []
-    if isinstance(reasons, str):
-        return [reason for reason in reasons.split(REASON_SEPARATOR) if reason]
-    return [str(reason) for reason in reasons]
-
-
 def verdicts(matched: Matched) -> dict[str, dict[str, Any]]:
     """Per query key, the verdict of its most severe name: tier, score, headline match and cited reasons."""
     rank = {tier: position for position, tier in enumerate(TIERS)}
@@ -199,7 +189,7 @@ def verdicts(matched: Matched) -> dict[str, dict[str, Any]]:
             "risk_score": row["risk_score"],
             "headline_entity_id": row.get("match_entity_id"),
             "fired_rules": list(row.get("fired_rules") or []),
-            "reasons": reason_list(row.get("reasons")),
+            "reasons": list(row["reasons"]),
         }
         for key, row in best.items()
     }

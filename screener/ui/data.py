@@ -17,7 +17,7 @@ from screener.isolated import sheets_isolated
 from screener.reports import write_report
 from screener.reports.tables import cited_rows, input_column, location_label, tier_rank
 from screener.result import TIERS, ScreenResult
-from screener.rules import REASON_SEPARATOR
+from screener.schema import URL_SEPARATOR
 from screener.supplier_io import EXCEL_SUFFIXES, InputFileError
 from screener.text import WEB_LINK, markdown_link, markdown_literal
 
@@ -87,10 +87,10 @@ def results_table(result: ScreenResult) -> pl.DataFrame:
         pl.col("match_name").alias("matched_entity"),
         pl.col("match_list").alias("list"),
         pl.col("match_score").round(1).cast(pl.String),
-        pl.col("reasons").str.split(REASON_SEPARATOR).list.first().alias("main_reason"),
+        pl.col("reasons").list.first().alias("main_reason"),
         pl.col("match_program").alias("program"),
         first_url("match_url").alias("source_url"),
-        pl.col("reasons").alias("all_reasons"),
+        pl.col("reasons").list.join(" ").alias("all_reasons"),
         pl.col("lists").fill_null(pl.lit([], pl.List(pl.String))),
         pl.col("match_entity_id"),
     )
@@ -162,17 +162,12 @@ def filter_options(table: pl.DataFrame, column: str) -> list[str]:
 
 
 def supplier_row(result: ScreenResult, row: int) -> dict[str, Any]:
-    """The verdict columns of one supplier (0-based input row) with its reasons split and fired rules listed."""
+    """The verdict columns of one supplier (0-based input row), its reasons and fired rules as lists."""
     rows = cited_rows(result)
     record = rows.filter(pl.col("row") == row).row(0, named=True)
-    record["reason_list"] = split_reasons(record.get("reasons"))
     record["fired_rules"] = list(record.get("fired_rules") or [])
     record["supplier"] = record.get(input_column(result, rows, "name") or "", None)
     return record
-
-
-def split_reasons(reasons: str | None) -> list[str]:
-    return [reason for reason in (reasons or "").split(REASON_SEPARATOR) if reason.strip()]
 
 
 def supplier_candidates(result: ScreenResult, row: int) -> pl.DataFrame:
@@ -247,7 +242,7 @@ def entity_link(entity_id: str) -> str:
 def source_links(urls: str | None) -> str:
     """Each http(s) address of a ' | '-separated citation as a Markdown link labelled with its site."""
     links = []
-    for url in (part.strip() for part in (urls or "").split(REASON_SEPARATOR)):
+    for url in (part.strip() for part in (urls or "").split(URL_SEPARATOR)):
         url = url.replace("(", "%28").replace(")", "%29")
         if re.fullmatch(WEB_LINK, url):
             links.append(markdown_link(urlparse(url).netloc.removeprefix("www."), url))
@@ -257,7 +252,7 @@ def source_links(urls: str | None) -> str:
 def first_url(column: str) -> pl.Expr:
     """The first address of a ' | '-separated citation (for a link cell, which holds one), when it is an http(s)
     address: data:, javascript: or file: addresses are no link at all."""
-    first = pl.col(column).str.split(REASON_SEPARATOR).list.first().str.strip_chars()
+    first = pl.col(column).str.split(URL_SEPARATOR).list.first().str.strip_chars()
     return pl.when(first.str.contains(WEB_LINK)).then(first)
 
 

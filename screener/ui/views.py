@@ -74,7 +74,7 @@ def verdict_card(record: dict[str, Any], candidates: pl.DataFrame) -> None:
                 f"{markdown_literal(record.get('match_list') or 'a list')} (name score {record.get('match_score')})"
                 + (f" — [entity page]({entity_link(record['match_entity_id'])})" if record.get("match_entity_id") else "")
             )
-        reasons = record.get("reason_list") or []
+        reasons = list(record.get("reasons") or [])
         st.markdown("\n".join(f"- {markdown_literal(reason)}" for reason in reasons) if reasons else "No rule fired.")
         if record.get("fired_rules"):
             st.caption(markdown_literal("Rules fired: " + ", ".join(record["fired_rules"])))
