@@ -27,6 +27,7 @@ from screener import reference
 from screener.countries import country_code
 from screener.errors import UsageError
 from screener.index_cache import cached_tables
+from screener.lookup import HASH_SEED, Index, by_hash
 from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
 from screener.name_parts import places as division_places
 from screener.normalize import deletion_keys, han_key, han_trade, normalize_frame, without_tail
@@ -60,7 +61,6 @@ ADDRESS_AGREES_BONUS = 2.0
 AFFILIATE_QUALIFIER_WEIGHT = 0.05
 DIFFERENT_PINYIN_FACTOR = 0.75
 EXHAUSTIVE_MIN_RATIO = 50
-_HASH_SEED = 20231
 COUNTRY_CONFLICT_PENALTY = 10.0
 DISCOUNTED_BELOW = 0.35
 CAP_MARGIN = 0.1
@@ -121,15 +121,15 @@ class Matcher:
         key = index_key(names, entities) if cache_dir is not None else ""
         tables = cached_tables(cache_dir, key, lambda: _index_tables(names, entities))
         self._name_table = tables["names"]
-        self._names = _Index(tables["names"], "nid")
-        self._vocab = _Index(tables["vocab"], "word")
-        self._name_words = _Index(tables["name_words"], "nid")
-        self._block_keys = _Index(tables["block_keys"], "word")
-        self._block_weight = _Index(tables["block_weight"], "nid")
-        self._rank_keys = _Index(tables["rank_keys"], "nid")
-        self._generic_keys = _Index(tables["generic_keys"], "key")
-        self._deletions = _Index(tables["deletions"], "key")
-        self._profiles = _Index(tables["profiles"], "entity_id")
+        self._names = Index(tables["names"], "nid")
+        self._vocab = Index(tables["vocab"], "word")
+        self._name_words = Index(tables["name_words"], "nid")
+        self._block_keys = Index(tables["block_keys"], "word")
+        self._block_weight = Index(tables["block_weight"], "nid")
+        self._rank_keys = Index(tables["rank_keys"], "nid")
+        self._generic_keys = Index(tables["generic_keys"], "key")
+        self._deletions = Index(tables["deletions"], "key")
+        self._profiles = Index(tables["profiles"], "entity_id")
         self._address_words = tables["address_words"]
         self._segmenter = _Segmenter(tables["vocab"]["word"])
 
@@ -215,13 +215,16 @@ class Matcher:
         exact = words.join(
             self._vocab.rows(words["qword"]).select("word"), left_on="qword", right_on="word"
         ).with_columns(word=pl.col("qword"), sim=pl.lit(1.0))
-        joined = self._segmenter.pieces(words.join(exact.select("qword"), on="qword", how="anti")["qword"])
-        unknown = words.join(exact.select("qword"), on="qword", how="anti").filter(
+        if exact.height == words.height:
+            return exact.select("qword", "word", "sim")
+        unmatched = words.join(exact.select("qword"), on="qword", how="anti")
+        joined = self._segmenter.pieces(unmatched["qword"])
+        unknown = unmatched.filter(
             pl.col("qword").str.len_chars().is_between(FUZZY_MIN_LENGTH, FUZZY_MAX_LENGTH)
-            & ~pl.col("qword").is_in(common_words().implode())
+            & ~pl.col("qword").is_in(common_words().among(unmatched["qword"]))
         )
         fuzzy = self._fuzzy(unknown)
-        ocr = self._ocr(words.join(exact.select("qword"), on="qword", how="anti"))
+        ocr = self._ocr(unmatched)
         return (
             pl.concat(
                 [
@@ -238,7 +241,8 @@ class Matcher:
         digits = pl.col("qword").str.replace_many(list(OCR_DIGITS), list(OCR_DIGITS.values()))
         readings = [digits, *(digits.str.replace_all(pair, letter) for pair, letter in OCR_LETTERS.items())]
         read = (
-            pl.concat([unknown.with_columns(reading=reading) for reading in readings])
+            unknown.select("qword", reading=pl.concat_list(readings))
+            .explode("reading")
             .filter(pl.col("reading") != pl.col("qword"))
             .unique()
         )
@@ -619,42 +623,6 @@ def _word_lists(name_detail: pl.DataFrame, query_detail: pl.DataFrame, scored: p
     return names.join(extra, on=["qid", "nid"], how="left")
 
 
-def _by_hash(table: pl.DataFrame, column: str) -> pl.DataFrame:
-    """The table sorted by the hash of one key column, as `_Index` reads it."""
-    return table.sort(pl.col(column).hash(_HASH_SEED), maintain_order=True)
-
-
-class _Index:
-    """A table sorted by the hash of one key column (`_by_hash`): looking rows up costs the size of the answer,
-    not of the table, so matching stays nearly as fast when the lists grow tenfold."""
-
-    def __init__(self, table: pl.DataFrame, column: str):
-        self.hashes = table[column].hash(_HASH_SEED).to_numpy()
-        self.table = table
-        self.column = column
-
-    @property
-    def height(self) -> int:
-        return self.table.height
-
-    def rows(self, values: pl.Series) -> pl.DataFrame:
-        """Rows whose key hashes like one of the values: join the result on the key (a hash collision may
-        add a row whose key is not among the values)."""
-        if values.dtype != self.table.schema[self.column]:
-            values = values.cast(self.table.schema[self.column])
-        positions = self._positions(values)
-        if positions.size == 0:
-            return self.table.clear()
-        return self.table[positions]
-
-    def _positions(self, values: pl.Series) -> np.ndarray:
-        """Row positions of the keys hashing like the values, in index order."""
-        hashes = np.unique(values.hash(_HASH_SEED).to_numpy())
-        low = np.searchsorted(self.hashes, hashes, side="left")
-        counts = np.searchsorted(self.hashes, hashes, side="right") - low
-        return np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-
-
 INDEX_KEYS = {
     "names": "nid",
     "vocab": "word",
@@ -670,7 +638,7 @@ INDEX_KEYS = {
 NAME_COLUMNS = ("entity_id", "name", "kind", "lang", "norm")
 ENTITY_COLUMNS = ("entity_id", "country", "entity_type", "includes_affiliates", "addresses")
 """The columns of the list names and entities the index is built from."""
-INDEX_SOURCES = ("matching.py", "normalize.py", "name_parts.py", "transliterate.py", "reference.py", "paths.py")
+INDEX_SOURCES = ("matching.py", "lookup.py", "normalize.py", "name_parts.py", "transliterate.py", "reference.py", "paths.py")
 """The modules whose code decides the index: a change to any of them builds a new one."""
 
 
@@ -681,7 +649,7 @@ def index_key(names: pl.DataFrame, entities: pl.DataFrame) -> str:
     for frame, columns in ((names, NAME_COLUMNS), (entities, ENTITY_COLUMNS)):
         used = frame.select(column for column in columns if column in frame.columns)
         digest.update(repr(used.schema).encode())
-        digest.update(used.hash_rows(seed=_HASH_SEED).to_numpy().tobytes())
+        digest.update(used.hash_rows(seed=HASH_SEED).to_numpy().tobytes())
     package = Path(__file__).parent
     data = sorted((data_dir() / "reference").glob("*")) + sorted((data_dir() / "gazetteer").glob("*"))
     for path in [package / module for module in INDEX_SOURCES] + data:
@@ -737,7 +705,7 @@ def _index_tables(names: pl.DataFrame, entities: pl.DataFrame) -> dict[str, pl.D
         "profiles": _entity_profiles(weighted, name_table, entities),
         "address_words": _address_words(entities.select("entity_id", address="addresses"), "entity_id", listed=True),
     }
-    return {name: _by_hash(table, INDEX_KEYS[name]) if name in INDEX_KEYS else table for name, table in tables.items()}
+    return {name: by_hash(table, INDEX_KEYS[name]) if name in INDEX_KEYS else table for name, table in tables.items()}
 
 
 def _name_table(names: pl.DataFrame, entities: pl.DataFrame) -> pl.DataFrame:

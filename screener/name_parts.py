@@ -24,6 +24,7 @@ import functools
 import polars as pl
 
 from screener import reference
+from screener.lookup import WordSet
 from screener.paths import data_dir
 from screener.transliterate import gazetteer_maps
 
@@ -80,10 +81,10 @@ def industries() -> pl.DataFrame:
 
 
 @functools.lru_cache(maxsize=1)
-def common_words() -> pl.Series:
+def common_words() -> WordSet:
     """English words frequent enough that sharing one identifies nothing."""
     text = (data_dir() / "reference" / "common_words.txt").read_text(encoding="utf-8")
-    return pl.Series("word", text.split(), dtype=pl.String)
+    return WordSet(pl.Series("word", text.split(), dtype=pl.String))
 
 
 def word_roles(
@@ -130,7 +131,7 @@ def word_roles(
         .then(pl.lit("generic"))
         .when(pl.col("word").str.contains(r"\d") | (pl.col("word").str.len_chars() <= 2))
         .then(pl.lit("number"))
-        .when(pl.col("word").is_in(common_words().implode()) & ~pinyin_word)
+        .when(pl.col("word").is_in(common_words().among(words["word"])) & ~pinyin_word)
         .then(pl.lit("common"))
         .otherwise(pl.lit("trade"))
     )

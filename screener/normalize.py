@@ -57,6 +57,21 @@ def _tables(listed: bool) -> tuple[list[str], list[str], list[str], str]:
     return patterns, targets, removals, rf"\b({syllables}) ({syllables})\b"
 
 
+@functools.lru_cache(maxsize=4)
+def _pattern_words(patterns: tuple[str, ...]) -> list[frozenset[str]]:
+    return [frozenset(pattern.split()) for pattern in patterns]
+
+
+def _occurring(patterns: list[str], targets: list[str], padded: pl.Series) -> tuple[list[str], list[str]]:
+    """The replacements whose every word is a word of the padded names: no other can match them. `replace_many`
+    builds its automaton anew on each call, so a few names then pay for a few patterns, not for hundreds."""
+    present = set(padded.to_frame("text").select(pl.col("text").str.split(" ").explode().unique()).to_series().to_list())
+    kept = [
+        position for position, words in enumerate(_pattern_words(tuple(patterns))) if words <= present
+    ]
+    return [patterns[position] for position in kept], [targets[position] for position in kept]
+
+
 @functools.lru_cache(maxsize=1)
 def customs_abbreviations() -> dict[str, str]:
     """Abbreviations of supplier masters and customs manifests ('CTN' cotton, 'I/E' import export)."""
@@ -289,13 +304,15 @@ def normalize_frame(names: pl.Series, *, listed: bool = False) -> pl.DataFrame:
     latin = _latinise(folded["folded"]) if has_han else folded["folded"]
     spaced = pl.DataFrame({"folded": folded["folded"], "latin": latin}).with_columns(spaced=_words(pl.col("latin")))
     words = spaced["spaced"] if listed else _correct_spelling(spaced["spaced"])
+    patterns, targets = _occurring(patterns, targets, words)
+    replaced = pl.col("words").str.replace_many(patterns, targets, leftmost=True) if patterns else pl.col("words")
     runs = pl.col("unlisted").map_batches(_join_syllable_runs, return_dtype=pl.String)
     joined_syllables = pl.col("unlisted").str.replace_all(syllable_pair, "${1}${2}") if listed else runs
     padded_joined = _words(joined_syllables)
     return (
         spaced.lazy()
         .with_columns(words=words)
-        .with_columns(replaced=pl.col("words").str.replace_many(patterns, targets, leftmost=True))
+        .with_columns(replaced=replaced)
         .with_columns(delegal=_collapse(pl.col("replaced").str.replace_many(removals, blanks, leftmost=True)))
         .with_columns(unlisted=pl.col("delegal").str.split(" ").list.unique(maintain_order=True).list.join(" "))
         .with_columns(padded_joined=padded_joined)

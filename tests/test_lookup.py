@@ -1,0 +1,27 @@
+"""Looking rows and words up in hash-sorted tables: exact answers at the cost of the question."""
+
+import polars as pl
+
+from screener.lookup import Index, WordSet, by_hash
+
+
+def test_a_word_set_finds_exactly_its_members_among_the_words_asked() -> None:
+    common = WordSet(pl.Series(["union", "century", "gold", "union"]))
+    asked = pl.Series("word", ["gold", "zhongtai", "union", "gold", ""])
+    assert sorted(common.among(asked).explode().to_list()) == ["gold", "union"]
+    assert pl.DataFrame({"word": asked}).select(pl.col("word").is_in(common.among(asked)))["word"].to_list() == [
+        True, False, True, True, False
+    ]
+
+
+def test_a_word_set_asked_about_no_member_or_nothing_answers_nothing() -> None:
+    common = WordSet(pl.Series(["union"]))
+    assert common.among(pl.Series(["hoshine"])).explode().drop_nulls().to_list() == []
+    assert common.among(pl.Series([], dtype=pl.String)).explode().drop_nulls().to_list() == []
+
+
+def test_an_index_returns_every_row_of_each_key_asked_and_no_other_key() -> None:
+    table = by_hash(pl.DataFrame({"word": ["a", "b", "a", "c"], "nid": [1, 2, 3, 4]}), "word")
+    found = Index(table, "word").rows(pl.Series(["a", "x"]))
+    assert sorted(found.filter(pl.col("word") == "a")["nid"].to_list()) == [1, 3]
+    assert set(found["word"]) == {"a"}
