@@ -28,6 +28,16 @@ from rich.text import Text
 
 from screener import __version__, settings
 from screener.cli_ingest import diff_command, ingest_command
+from screener.cli_options import (
+    AsOfOption,
+    CountryColumnOption,
+    DbOption,
+    MatchOption,
+    NameColumnOption,
+    ReviewOption,
+    RulesOption,
+    SheetOption,
+)
 from screener.cli_service import keys_app, serve_command
 from screener.cli_workflow import decide_command, decisions_app, help_when_bare, monitor_command, portfolio_app
 from screener.console import err, out
@@ -58,26 +68,6 @@ BUG_EXIT = 70  # EX_SOFTWARE (sysexits.h): an internal error
 
 TIER_STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "clear": "green"}
 
-DbOption = Annotated[Optional[Path], typer.Option("--db", metavar="FILE", help="Database file (default: $SCREENER_DB or the user data dir).")]
-RulesOption = Annotated[Optional[list[Path]], typer.Option("--rules", metavar="FILE", help="Extra rule file (TOML); repeatable.")]
-MatchOption = Annotated[Optional[float], typer.Option("--match-threshold", metavar="SCORE", help="Score (0-100) at which a name is flagged.")]
-ReviewOption = Annotated[Optional[float], typer.Option("--review-threshold", metavar="SCORE", help="Score (0-100) from which a name is shown for review.")]
-
-
-def list_date(text: str | dt.date) -> dt.date:
-    """A calendar date written YYYY-MM-DD, refused in words otherwise."""
-    if isinstance(text, dt.date):
-        return text
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date: write it as year-month-day, YYYY-MM-DD (e.g. 2024-06-30)") from None
-
-
-AsOfOption = Annotated[Optional[dt.date], typer.Option(
-    "--as-of", parser=list_date, metavar="YYYY-MM-DD",
-    help="Screen against the listings in force on this date (listing, effective and end dates).",
-)]
 
 
 class ReportFormat(str, Enum):
@@ -91,6 +81,11 @@ class ReportFormat(str, Enum):
 class Engine(str, Enum):
     local = "local"
     spark = "spark"
+
+
+def choices(options: type[Enum]) -> str:
+    """An option's metavar listing its choices: csv|json|..."""
+    return "|".join(option.value for option in options)
 
 
 class Stages:
@@ -148,25 +143,25 @@ def main_options(
 
 @app.command()
 def screen(
-    input: Annotated[str, typer.Argument(help="Supplier list: CSV, XLSX or Parquet (--engine spark: any path Spark reads).", show_default=False)],
-    out_path: Annotated[Optional[str], typer.Option("--out", help="Write the report here.")] = None,
-    format: Annotated[Optional[ReportFormat], typer.Option("--format", help="Report format (default: from --out).")] = None,
-    name_col: Annotated[Optional[str], typer.Option("--name-col", help="Column with the supplier name.")] = None,
-    country_col: Annotated[Optional[str], typer.Option("--country-col", help="Column with the country.")] = None,
-    address_col: Annotated[Optional[str], typer.Option("--address-col", help="Column with the address.")] = None,
-    product_col: Annotated[Optional[str], typer.Option("--product-col", help="Column with the product description.")] = None,
-    hs_col: Annotated[Optional[str], typer.Option("--hs-col", help="Column with the HS/HTS code.")] = None,
-    id_col: Annotated[Optional[str], typer.Option("--id-col", help="Column with the registration number (USCC).")] = None,
+    input: Annotated[str, typer.Argument(metavar="INPUT", help="Supplier list: CSV, XLSX or Parquet (--engine spark: any path Spark reads).", show_default=False)],
+    out_path: Annotated[Optional[str], typer.Option("--out", metavar="FILE", help="Write the report here.")] = None,
+    format: Annotated[Optional[ReportFormat], typer.Option("--format", metavar=choices(ReportFormat), help="Report format (default: from --out).")] = None,
+    name_col: NameColumnOption = None,
+    country_col: CountryColumnOption = None,
+    address_col: Annotated[Optional[str], typer.Option("--address-col", metavar="COLUMN", help="Column with the address.")] = None,
+    product_col: Annotated[Optional[str], typer.Option("--product-col", metavar="COLUMN", help="Column with the product description.")] = None,
+    hs_col: Annotated[Optional[str], typer.Option("--hs-col", metavar="COLUMN", help="Column with the HS/HTS code.")] = None,
+    id_col: Annotated[Optional[str], typer.Option("--id-col", metavar="COLUMN", help="Column with the registration number (USCC).")] = None,
     party_col: Annotated[Optional[list[str]], typer.Option(
-        "--party-col", help="Shipments: a party column (COLUMN or ROLE=COLUMN), repeatable; every party is screened "
+        "--party-col", metavar="[ROLE=]COLUMN", help="Shipments: a party column (COLUMN or ROLE=COLUMN), repeatable; every party is screened "
         "and the row gets its worst party's tier (default: shipper, consignee, manufacturer, ... headers found).")] = None,
-    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Spreadsheet sheet (default: first non-empty).")] = None,
+    sheet: SheetOption = None,
     as_of: AsOfOption = None,
     rules: RulesOption = None,
     match_threshold: MatchOption = None,
     review_threshold: ReviewOption = None,
-    engine: Annotated[Engine, typer.Option("--engine", help="local: this process; spark: Apache Spark (the [spark] extra), writing --out OUT.parquet.")] = Engine.local,
-    spark_master: Annotated[Optional[str], typer.Option("--spark-master", help="Spark master URL (default: spark-submit's, else local[*]).")] = None,
+    engine: Annotated[Engine, typer.Option("--engine", metavar=choices(Engine), help="local: this process; spark: Apache Spark (the [spark] extra), writing --out OUT.parquet.")] = Engine.local,
+    spark_master: Annotated[Optional[str], typer.Option("--spark-master", metavar="URL", help="Spark master URL (default: spark-submit's, else local[*]).")] = None,
     db: DbOption = None,
 ) -> None:
     """Screen a supplier file; write a report or print a summary."""
@@ -207,12 +202,12 @@ def screen_on_spark(source: str, out: str | None, db_path: Path, config: ScreenC
 
 @app.command()
 def check(
-    name: Annotated[str, typer.Argument(help="Entity name, in any script.", show_default=False)],
-    country: Annotated[Optional[str], typer.Option("--country", help="Country (ISO code or name).")] = None,
-    address: Annotated[Optional[str], typer.Option("--address", help="Address text.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Entity name, in any script.", show_default=False)],
+    country: Annotated[Optional[str], typer.Option("--country", metavar="COUNTRY", help="Country (ISO code or name).")] = None,
+    address: Annotated[Optional[str], typer.Option("--address", metavar="ADDRESS", help="Address text.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
     record: Annotated[Optional[Path], typer.Option(
-        "--record", help="Save the record of this check (lists, snapshots, thresholds, time, content hash): .pdf, .html or .json."
+        "--record", metavar="FILE", help="Save the record of this check (lists, snapshots, thresholds, time, content hash): .pdf, .html or .json."
     )] = None,
     as_of: AsOfOption = None,
     rules: RulesOption = None,
@@ -257,7 +252,7 @@ def sources(db: DbOption = None) -> None:
 
 @app.command()
 def doctor(
-    max_age_days: Annotated[Optional[int], typer.Option("--max-age-days", min=0, help="Fail when a list is older than this many days (default: warn past $SCREENER_MAX_AGE_DAYS, 90).")] = None,
+    max_age_days: Annotated[Optional[int], typer.Option("--max-age-days", metavar="DAYS", min=0, help="Fail when a list is older than this many days (default: warn past $SCREENER_MAX_AGE_DAYS, 90).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
     rules: RulesOption = None,
     db: DbOption = None,
@@ -354,7 +349,7 @@ def print_list_ages(result: ScreenResult | RunSummary) -> None:
 
 @app.command()
 def entity(
-    entity_id: Annotated[str, typer.Argument(help="Entity id, e.g. uflpa:1a2b3c4d5e6f (match_entity_id in reports).", show_default=False)],
+    entity_id: Annotated[str, typer.Argument(metavar="ENTITY_ID", help="Entity id, e.g. uflpa:1a2b3c4d5e6f (match_entity_id in reports).", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
     db: DbOption = None,
 ) -> None:

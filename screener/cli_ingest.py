@@ -10,6 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from screener.cli_options import DbOption
 from screener.console import err, out
 from screener.ingest import DEFAULT_MAX_LOSS, IngestError, IngestResult, diff_snapshots, ingest_many
 from screener.paths import default_db_path
@@ -19,7 +20,6 @@ from sources.registry import SOURCES, get_source
 
 client_factory = make_client
 
-DbOption = Annotated[Optional[Path], typer.Option("--db", help="Database file (default: $SCREENER_DB or the user data dir).")]
 
 
 def ingest_command(
@@ -29,15 +29,15 @@ def ingest_command(
     force: Annotated[bool, typer.Option(
         "--force", "--allow-shrink", help="Re-download even if unchanged and accept a list that shrank.")] = False,
     url: Annotated[Optional[str], typer.Option(
-        "--url", help="Read the (single) source from this address or saved file instead (mirrors, proxies).")] = None,
+        "--url", metavar="URL", help="Read the (single) source from this address or saved file instead (mirrors, proxies).")] = None,
     from_file: Annotated[Optional[Path], typer.Option(
-        "--from-file", help="Ingest a downloaded copy of the (single) source, offline.", exists=True,
+        "--from-file", metavar="FILE", help="Ingest a downloaded copy of the (single) source, offline.", exists=True,
         dir_okay=False)] = None,
     datasets: Annotated[Optional[list[str]], typer.Option(
-        "--dataset", help="OpenSanctions dataset to read (repeatable; default: the forced-labour set).")] = None,
+        "--dataset", metavar="DATASET", help="OpenSanctions dataset to read (repeatable; default: the forced-labour set).")] = None,
     max_loss: Annotated[float, typer.Option(
-        "--max-loss", min=0.0, max=1.0, help="Largest share of stored entities a new list may lose.")] = DEFAULT_MAX_LOSS,
-    timeout: Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds to wait for each download.")] = DEFAULT_TIMEOUT,
+        "--max-loss", metavar="SHARE", min=0.0, max=1.0, help="Largest share of stored entities a new list may lose.")] = DEFAULT_MAX_LOSS,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=1.0, help="Seconds to wait for each download.")] = DEFAULT_TIMEOUT,
     db: DbOption = None,
 ) -> None:
     """Refresh public lists from their publishers into new snapshots (the previous ones stay queryable)."""
@@ -93,10 +93,10 @@ def _report(results: list[IngestResult]) -> None:
 
 
 def diff_command(
-    source: Annotated[str, typer.Argument(help=f"Source: {', '.join(SOURCES)}.", show_default=False)],
-    from_id: Annotated[Optional[int], typer.Option("--from", help="Older snapshot id (default: the one before --to).")] = None,
-    to_id: Annotated[Optional[int], typer.Option("--to", help="Newer snapshot id (default: the current one).")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows shown per section.")] = 50,
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help=f"Source: {', '.join(SOURCES)}.", show_default=False)],
+    from_id: Annotated[Optional[int], typer.Option("--from", metavar="SNAPSHOT", help="Older snapshot id (default: the one before --to).")] = None,
+    to_id: Annotated[Optional[int], typer.Option("--to", metavar="SNAPSHOT", help="Newer snapshot id (default: the current one).")] = None,
+    limit: Annotated[int, typer.Option("--limit", metavar="ROWS", min=1, help="Rows shown per section.")] = 50,
     db: DbOption = None,
 ) -> None:
     """List the entities added, removed and changed between two snapshots of a source."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
+from screener.cli_options import DbOption
 from screener.cli_workflow import help_when_bare
 from screener.console import err, out
 from screener.paths import default_db_path
@@ -15,18 +15,17 @@ from screener.service.config import ServiceConfig, is_loopback
 from screener.service.errors import ServiceError
 from screener.service.keys import DEFAULT_RATE_PER_MINUTE, active_key_count, add_key, list_keys, revoke_key
 
-DbOption = Annotated[Optional[Path], typer.Option("--db", help="Database file (default: $SCREENER_DB or the user data dir).")]
 WORKER_HEALTHCHECK_S = 60  # a worker loading the lists on a busy machine answers the supervisor's ping late
 keys_app = typer.Typer(help="API keys of the service: add, list, revoke.")
 keys_app.callback(invoke_without_command=True)(help_when_bare)
 
 
 def serve_command(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on; a non-loopback address needs API keys.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 1,
+    host: Annotated[str, typer.Option("--host", metavar="HOST", help="Address to listen on; a non-loopback address needs API keys.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", metavar="N", min=1, max=64, help="Worker processes.")] = 1,
     cors_origin: Annotated[Optional[list[str]], typer.Option(
-        "--cors-origin", help="Allow browser pages of this origin (repeatable); CORS is off without it.")] = None,
+        "--cors-origin", metavar="ORIGIN", help="Allow browser pages of this origin (repeatable); CORS is off without it.")] = None,
     open_reads: Annotated[Optional[bool], typer.Option(
         "--open-reads/--keyed-reads",
         help="Answer read endpoints without a key (default: on loopback only).")] = None,
@@ -58,8 +57,8 @@ def serve_command(
 
 @keys_app.command("add")
 def keys_add(
-    label: Annotated[str, typer.Argument(help="Who or what uses the key (e.g. erp, openrefine-anna).", show_default=False)],
-    rate: Annotated[int, typer.Option("--rate", min=1, help="Requests a minute the key may make.")] = DEFAULT_RATE_PER_MINUTE,
+    label: Annotated[str, typer.Argument(metavar="LABEL", help="Who or what uses the key (e.g. erp, openrefine-anna).", show_default=False)],
+    rate: Annotated[int, typer.Option("--rate", metavar="PER_MINUTE", min=1, help="Requests a minute the key may make.")] = DEFAULT_RATE_PER_MINUTE,
     db: DbOption = None,
 ) -> None:
     """Create an API key; it is shown once and stored only as a salted hash."""
@@ -87,7 +86,7 @@ def keys_list(db: DbOption = None) -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(
-    key_id: Annotated[str, typer.Argument(help="The key id `screener keys list` shows.", show_default=False)],
+    key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help="The key id `screener keys list` shows.", show_default=False)],
     db: DbOption = None,
 ) -> None:
     """Revoke a key: a running server refuses it within seconds."""

@@ -11,6 +11,14 @@ from rich.table import Table
 
 from screener import casework
 from screener.casework import CHANGE_LABELS, MonitorReport, PortfolioRun
+from screener.cli_options import (
+    AnalystOption,
+    CountryColumnOption,
+    DbOption,
+    NameColumnOption,
+    RulesOption,
+    SheetOption,
+)
 from screener.columns import detect_columns
 from screener.console import err, out
 from screener.paths import default_db_path
@@ -22,11 +30,6 @@ from screener.supplier_io import read_suppliers
 
 MONITOR_ATTENTION_EXIT = 3
 
-DbOption = Annotated[Optional[Path], typer.Option("--db", help="Database file (default: $SCREENER_DB or the user data dir).")]
-RulesOption = Annotated[Optional[list[Path]], typer.Option("--rules", help="Extra rule file (TOML); repeatable.")]
-AnalystOption = Annotated[
-    Optional[str], typer.Option("--analyst", help="Who decides (default: $SCREENER_ANALYST or the login name).")
-]
 
 portfolio_app = typer.Typer(help="Saved supplier portfolios: add, list, show, screen.")
 decisions_app = typer.Typer(help="Analyst decisions: bulk import from a reviewed file, audit log.")
@@ -49,11 +52,11 @@ def _screener(db_path: Path, rules: list[Path] | None) -> Screener:
 
 @portfolio_app.command("add")
 def portfolio_add(
-    name: Annotated[str, typer.Argument(help="Portfolio name.", show_default=False)],
-    file: Annotated[Path, typer.Argument(help="Supplier list: CSV or XLSX.", show_default=False)],
-    name_col: Annotated[Optional[str], typer.Option("--name-col", help="Column with the supplier name.")] = None,
-    country_col: Annotated[Optional[str], typer.Option("--country-col", help="Column with the country.")] = None,
-    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Spreadsheet sheet (default: first non-empty).")] = None,
+    name: Annotated[str, typer.Argument(metavar="PORTFOLIO", help="Portfolio name.", show_default=False)],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Supplier list: CSV or XLSX.", show_default=False)],
+    name_col: NameColumnOption = None,
+    country_col: CountryColumnOption = None,
+    sheet: SheetOption = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace the suppliers of an existing portfolio.")] = False,
     rules: RulesOption = None,
     db: DbOption = None,
@@ -90,7 +93,7 @@ def portfolio_list(db: DbOption = None) -> None:
 
 @portfolio_app.command("show")
 def portfolio_show(
-    name: Annotated[str, typer.Argument(help="Portfolio name.", show_default=False)],
+    name: Annotated[str, typer.Argument(metavar="PORTFOLIO", help="Portfolio name.", show_default=False)],
     db: DbOption = None,
 ) -> None:
     """The matches of the portfolio's latest run with their decision state: the keys `screener decide` takes."""
@@ -110,8 +113,8 @@ def portfolio_show(
 
 @portfolio_app.command("screen")
 def portfolio_screen(
-    name: Annotated[str, typer.Argument(help="Portfolio name.", show_default=False)],
-    out_path: Annotated[Optional[Path], typer.Option("--out", help="Write the report here (.csv, .json, .xlsx, .html).")] = None,
+    name: Annotated[str, typer.Argument(metavar="PORTFOLIO", help="Portfolio name.", show_default=False)],
+    out_path: Annotated[Optional[Path], typer.Option("--out", metavar="FILE", help="Write the report here (.csv, .json, .xlsx, .html).")] = None,
     rules: RulesOption = None,
     db: DbOption = None,
 ) -> None:
@@ -130,11 +133,11 @@ def portfolio_screen(
 
 
 def decide_command(
-    portfolio: Annotated[str, typer.Argument(help="Portfolio name.", show_default=False)],
-    supplier: Annotated[str, typer.Argument(help="supplier_key or exact supplier name.", show_default=False)],
-    entity_id: Annotated[str, typer.Argument(help="entity_id of the match (see `portfolio show`).", show_default=False)],
-    decision: Annotated[str, typer.Option("--decision", "-d", help="confirmed, false-positive or escalated.")],
-    comment: Annotated[str, typer.Option("--comment", "-c", help="Why: kept in the audit log.")],
+    portfolio: Annotated[str, typer.Argument(metavar="PORTFOLIO", help="Portfolio name.", show_default=False)],
+    supplier: Annotated[str, typer.Argument(metavar="SUPPLIER", help="supplier_key or exact supplier name.", show_default=False)],
+    entity_id: Annotated[str, typer.Argument(metavar="ENTITY_ID", help="entity_id of the match (see `portfolio show`).", show_default=False)],
+    decision: Annotated[str, typer.Option("--decision", "-d", metavar="DECISION", help="confirmed, false-positive or escalated.")],
+    comment: Annotated[str, typer.Option("--comment", "-c", metavar="TEXT", help="Why: kept in the audit log.")],
     analyst: AnalystOption = None,
     db: DbOption = None,
 ) -> None:
@@ -148,10 +151,10 @@ def decide_command(
 
 @decisions_app.command("import")
 def decisions_import(
-    portfolio: Annotated[str, typer.Argument(help="Portfolio name.", show_default=False)],
-    file: Annotated[Path, typer.Argument(help="Reviewed report (CSV/XLSX) with a decision column.", show_default=False)],
+    portfolio: Annotated[str, typer.Argument(metavar="PORTFOLIO", help="Portfolio name.", show_default=False)],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Reviewed report (CSV/XLSX) with a decision column.", show_default=False)],
     analyst: AnalystOption = None,
-    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Spreadsheet sheet (default: first non-empty).")] = None,
+    sheet: SheetOption = None,
     db: DbOption = None,
 ) -> None:
     """Import every decision of a reviewed results file, all or none after validation."""
@@ -163,8 +166,8 @@ def decisions_import(
 
 @decisions_app.command("export")
 def decisions_export(
-    file: Annotated[Path, typer.Option("--out", help="Audit log file: .csv or .xlsx.", show_default=False)],
-    portfolio: Annotated[Optional[str], typer.Option("--portfolio", help="Only decisions made in this portfolio.")] = None,
+    file: Annotated[Path, typer.Option("--out", metavar="FILE", help="Audit log file: .csv or .xlsx.", show_default=False)],
+    portfolio: Annotated[Optional[str], typer.Option("--portfolio", metavar="PORTFOLIO", help="Only decisions made in this portfolio.")] = None,
     db: DbOption = None,
 ) -> None:
     """Export every decision ever recorded (the audit log) to CSV or XLSX."""
@@ -175,7 +178,7 @@ def decisions_export(
 
 def monitor_command(
     out_paths: Annotated[
-        Optional[list[Path]], typer.Option("--out", help="Write the changes to .json, .csv or .html; repeatable.")
+        Optional[list[Path]], typer.Option("--out", metavar="FILE", help="Write the changes to .json, .csv or .html; repeatable.")
     ] = None,
     rules: RulesOption = None,
     db: DbOption = None,

@@ -9,6 +9,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -190,6 +191,33 @@ def test_version_and_short_help():
     short = screener("check", "-h")
     assert short.returncode == 0 and re.search(r"Usage: .*screener check", short.stdout)
     assert "<bool>" not in short.stdout and "--as-of YYYY-MM-DD" in short.stdout and "--json " in short.stdout
+
+
+def every_command() -> list[list[str]]:
+    """The words of every leaf command of the CLI, e.g. ["portfolio", "add"]."""
+    import typer
+
+    from screener.cli import app
+
+    def leaves(command: Any, words: list[str]) -> list[list[str]]:
+        if hasattr(command, "commands"):  # a group (typer's own copy of click's)
+            return [leaf for name, sub in command.commands.items() for leaf in leaves(sub, [*words, name])]
+        return [words]
+
+    return leaves(typer.main.get_command(app), [])
+
+
+@pytest.mark.parametrize("words", every_command(), ids=" ".join)
+def test_every_option_names_what_it_takes(words):
+    """Help shows `--db FILE`, `--name-col COLUMN`: never a bare Python type such as <str> or <float range>."""
+    from typer.testing import CliRunner
+
+    from screener.cli import app
+
+    helped = CliRunner().invoke(app, [*words, "--help"], terminal_width=200)
+    assert helped.exit_code == 0, helped.output
+    options = helped.output.split("Options:", 1)[1]
+    assert not re.findall(r"--[\w-]+ <[^>]+>", options), options
 
 
 @pytest.mark.parametrize("written", ["2024/06/30", "30.06.2024", "2024-13-01", "yesterday"])
