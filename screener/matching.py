@@ -170,33 +170,40 @@ class Matcher:
             column: pl.col(column).cast(pl.String) if column in queries.columns else pl.lit(None, pl.String)
             for column in ("country", "address")
         }
-        given = queries.select(pl.col("row"), pl.col("name").cast(pl.String), **optional).with_columns(
-            truncated=pl.col("name").str.strip_chars().str.len_chars().is_in(TRUNCATED_WIDTHS)
-            & ~pl.col("name").str.contains(LEGAL_FORM_AT_END),
-            head=without_tail(pl.col("name")),
+        name = pl.col("name").cast(pl.String)
+        given = queries.select(
+            pl.col("row"),
+            name,
+            **optional,
+            truncated=name.str.strip_chars().str.len_chars().is_in(TRUNCATED_WIDTHS)
+            & ~name.str.contains(LEGAL_FORM_AT_END),
+            head=without_tail(name),
         )
         frame = pl.concat([given, _script_parts(given)]).with_row_index("qid")
         normal = normalize_frame(frame["name"])
         tailed = frame.filter(pl.col("head") != pl.col("name"))
-        heads = tailed.select("qid", head_norm=normalize_frame(tailed["head"])["norm"] if tailed.height else pl.lit(""))
-        return (
-            frame.with_columns(
-                norm=normal["norm"],
-                steps=normal["steps"],
-                country=country_code(pl.col("country")),
-                han=han_key(frame["head"]),
-                grouped=_names_a_group(pl.col("head")),
-            )
-            .join(heads, on="qid", how="left", maintain_order="left")
-            .with_columns(
-                tail_words=pl.col("norm")
-                .str.split(" ")
-                .list.set_difference(pl.col("head_norm").str.split(" "))
-                .fill_null(pl.lit([], pl.List(pl.String)))
-            )
-            .drop("head_norm")
-            .filter(pl.col("norm") != "")
+        no_tail = pl.lit([], pl.List(pl.String))
+        prepared = frame.with_columns(
+            norm=normal["norm"],
+            steps=normal["steps"],
+            country=country_code(pl.col("country")),
+            han=han_key(frame["head"]),
+            grouped=_names_a_group(pl.col("head")),
+            **({"tail_words": no_tail} if tailed.is_empty() else {}),
         )
+        if not tailed.is_empty():
+            heads = tailed.select("qid", head_norm=normalize_frame(tailed["head"])["norm"])
+            prepared = (
+                prepared.join(heads, on="qid", how="left", maintain_order="left")
+                .with_columns(
+                    tail_words=pl.col("norm")
+                    .str.split(" ")
+                    .list.set_difference(pl.col("head_norm").str.split(" "))
+                    .fill_null(no_tail)
+                )
+                .drop("head_norm")
+            )
+        return prepared.filter(pl.col("norm") != "")
 
     def _without_cut_words(self, query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
         """Query words without the last word of a name cut at a field width, unless it is a whole list word."""
@@ -246,13 +253,13 @@ class Matcher:
             .filter(pl.col("reading") != pl.col("qword"))
             .unique()
         )
-        known = read.join(self._vocab.rows(read["reading"]).select(reading="word"), on="reading").with_columns(
-            word=pl.col("reading")
-        )
-        split = read.join(self._segmenter.pieces(read["reading"]).rename({"qword": "reading"}), on="reading")
-        return pl.concat([known.select("qword", "word"), split.select("qword", "word")]).with_columns(
-            sim=pl.lit(OCR_SIM)
-        )
+        known = read.join(self._vocab.rows(read["reading"]).select("word"), left_on="reading", right_on="word")
+        found = [known.select("qword", word="reading", sim=pl.lit(OCR_SIM))]
+        pieces = self._segmenter.pieces(read["reading"])
+        if not pieces.is_empty():
+            split = read.join(pieces.select("qword", "word"), left_on="reading", right_on="qword")
+            found.append(split.select("qword", "word", sim=pl.lit(OCR_SIM)))
+        return pl.concat(found)
 
     def _fuzzy(self, unknown: pl.DataFrame) -> pl.DataFrame:
         if unknown.is_empty():
@@ -275,16 +282,16 @@ class Matcher:
         swapped = process.cpdist(queries, words, scorer=OSA.distance, workers=-1) < process.cpdist(
             queries, words, scorer=Levenshtein.distance, workers=-1
         )
+        both_pinyin = _is_pinyin_word(pl.col("qword")) & _is_pinyin_word(pl.col("word"))
         return (
             pairs.with_columns(ratio=pl.Series(ratios, dtype=pl.Float64), swapped=pl.Series(swapped, dtype=pl.Boolean))
             .filter(pl.col("ratio") >= FUZZY_MIN_RATIO)
-            .with_columns(both_pinyin=_is_pinyin_word(pl.col("qword")) & _is_pinyin_word(pl.col("word")))
             .select(
                 "qword",
                 "word",
                 sim=pl.when(pl.col("swapped"))
                 .then(TRANSPOSITION_SIM)
-                .when(pl.col("both_pinyin"))
+                .when(both_pinyin)
                 .then(pl.col("ratio") / 100 * DIFFERENT_PINYIN_FACTOR)
                 .otherwise(pl.col("ratio") / 100),
             )
@@ -299,6 +306,8 @@ class Matcher:
                 self._generic_candidates(hits),
             ]
         ).unique()
+        if posted.is_empty():
+            return posted
         ranking = self._rank_keys.rows(posted["nid"])
         ranked = (
             posted.join(ranking, on="nid")

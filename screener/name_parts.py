@@ -95,23 +95,25 @@ def word_roles(
     `generic` lists the words of any company name; `pinyin_word` tells words made of pinyin syllables (never
     'common', whatever English they spell); `bracketed` holds the (key, word) pairs written in brackets, where a
     division name is a place wherever it stands ('Hoshine Silicon (Luzhou)')."""
+    split = pl.col("norm").str.split(" ")
     words = (
-        names.select(key, word=pl.col("norm").str.split(" "))
-        .with_columns(pos=pl.int_ranges(0, pl.col("word").list.len()))
+        names.select(key, word=split, pos=pl.int_ranges(0, split.list.len()))
         .explode(["word", "pos"])
         .filter(pl.col("word").is_not_null() & (pl.col("word") != ""))
         .unique([key, "word"], keep="first", maintain_order=True)
     )
+    placed = words.join(_place_words(), on="word", how="left")
+    in_brackets = pl.lit(False)
+    if not bracketed.is_empty():
+        placed = placed.join(bracketed.unique().with_columns(bracketed=pl.lit(True)), on=[key, "word"], how="left")
+        in_brackets = pl.col("bracketed").fill_null(False)
     marked = (
-        words.join(_place_words(), on="word", how="left")
-        .join(bracketed.unique().with_columns(bracketed=pl.lit(True)), on=[key, "word"], how="left")
-        .join(industries(), on="word", how="left")
+        placed.join(industries(), on="word", how="left")
         .sort(key, "pos")
-        .with_columns(first_regions=pl.col("regions").first().over(key))
         .with_columns(
             in_run=(
                 pl.col("regions").is_not_null()
-                & (pl.col("regions").list.set_intersection(pl.col("first_regions")).list.len() > 0)
+                & (pl.col("regions").list.set_intersection(pl.col("regions").first().over(key)).list.len() > 0)
             )
             .cast(pl.Int8)
             .cum_min()
@@ -120,7 +122,7 @@ def word_roles(
         )
     )
     place = pl.col("in_run") | (
-        pl.col("regions").is_not_null() & (pl.col("anywhere") | pl.col("bracketed").fill_null(False))
+        pl.col("regions").is_not_null() & (pl.col("anywhere") | in_brackets)
     )
     role = (
         pl.when(pl.col("group").is_not_null())

@@ -125,15 +125,16 @@ def _dictionary_keys() -> pl.DataFrame:
 
 def deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
     """Each word and every form of it with one character deleted (typo blocking)."""
-    deleted = (
-        words.with_columns(position=pl.int_ranges(0, pl.col(column).str.len_chars()))
+    word, position = pl.col(column), pl.col("position")
+    return (
+        words.select(column, position=pl.int_ranges(-1, word.str.len_chars()))
         .explode("position")
         .select(
             column,
-            key=pl.col(column).str.slice(0, pl.col("position")) + pl.col(column).str.slice(pl.col("position") + 1),
+            key=pl.when(position < 0).then(word).otherwise(word.str.slice(0, position) + word.str.slice(position + 1)),
         )
+        .unique()
     )
-    return pl.concat([words.select(column, key=pl.col(column)), deleted]).unique()
 
 
 def _correct_spelling(padded: pl.Series) -> pl.Series:

@@ -125,6 +125,21 @@ class RuleSet:
     def rule(self, rule_id: str) -> Rule:
         return next(rule for rule in self.rules if rule.id == rule_id)
 
+    @functools.cached_property
+    def ordinary(self) -> tuple[Rule, ...]:
+        """The rules other than `otherwise`, in order."""
+        return tuple(rule for rule in self.rules if rule.kind != "otherwise")
+
+    @functools.cached_property
+    def signals(self) -> dict[str, dict[str, pl.Expr]]:
+        """Per frame the rules read (`facts`, `candidates`), a condition per ordinary rule (by position) that holds
+        when a row it may fire for is present: built once, as building them costs more than testing them."""
+        signals: dict[str, dict[str, pl.Expr]] = {"facts": {}, "candidates": {}}
+        for position, rule in enumerate(self.ordinary):
+            frame, signal = _signal(rule)
+            signals[frame][str(position)] = signal.any()
+        return signals
+
 
 # ---------------------------------------------------------------- loading
 
@@ -491,8 +506,8 @@ def evaluate(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet
     `match_entity_id`, the match-band candidate behind the most severe rule that fired (ties: highest score)."""
     facts = supplier_facts(suppliers)
     matches = prepare_candidates(candidates, facts)
-    ordinary = [rule for rule in ruleset.rules if rule.kind != "otherwise"]
-    may_fire = _may_fire(ordinary, facts, matches)
+    ordinary = ruleset.ordinary
+    may_fire = _may_fire(ruleset, facts, matches)
     fired = [
         _fired(rule, position, facts, matches, ruleset)
         for position, rule in enumerate(ordinary)
@@ -507,18 +522,15 @@ def evaluate(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet
     return _verdicts(facts.select("row"), pl.concat(fired) if fired else _empty_fired(facts))
 
 
-def _may_fire(rules: list[Rule], facts: pl.DataFrame, matches: pl.DataFrame) -> list[bool]:
-    """Per rule, whether any row holds what it tests (a candidate it accepts, an address in XUAR, a product ...):
-    the others are not evaluated, so a row without an address or codes costs nothing for those rules."""
-    signals: dict[str, dict[str, pl.Expr]] = {"facts": {}, "candidates": {}}
-    for position, rule in enumerate(rules):
-        frame, signal = _signal(rule)
-        signals[frame][str(position)] = signal.any()
+def _may_fire(ruleset: RuleSet, facts: pl.DataFrame, matches: pl.DataFrame) -> list[bool]:
+    """Per ordinary rule, whether any row holds what it tests (a candidate it accepts, an address in XUAR, a product
+    ...): the others are not evaluated, so a row without an address or codes costs nothing for those rules."""
+    signals = ruleset.signals
     flags: dict[str, bool] = {}
     for frame, named in (("facts", facts), ("candidates", matches)):
         if signals[frame] and not named.is_empty():
             flags.update(named.select(**signals[frame]).row(0, named=True))
-    return [bool(flags.get(str(position))) for position in range(len(rules))]
+    return [bool(flags.get(str(position))) for position in range(len(ruleset.ordinary))]
 
 
 def _signal(rule: Rule) -> tuple[str, pl.Expr]:

@@ -397,6 +397,21 @@ def test_missing_optional_columns_just_do_not_fire(ruleset: RuleSet) -> None:
     assert evaluate(rows, candidates(), ruleset)["fired_rules"].to_list() == [["china_no_signal"]]
 
 
+
+def test_the_conditions_that_tell_which_rules_may_fire_are_built_once_per_ruleset(monkeypatch) -> None:
+    import screener.rules as rules
+
+    built: list[str] = []
+    signal = rules._signal
+    monkeypatch.setattr(rules, "_signal", lambda rule: (built.append(rule.id), signal(rule))[1])
+    fresh = load_rules()
+    rows = suppliers({"name": "A", "country": "CN"})
+    first = evaluate(rows, candidates((0, "uflpa", 98.0, "match")), fresh)
+    count = len(built)
+    assert count == len(fresh.ordinary) > 0
+    assert evaluate(rows, candidates((0, "uflpa", 98.0, "match")), fresh).equals(first)
+    assert len(built) == count
+
 # ------------------------------------------------------------------ 1-2 UFLPA
 
 
