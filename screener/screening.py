@@ -16,7 +16,7 @@ from screener.columns import ColumnMapping, detect_columns
 from screener.embedded import ensure_embedded
 from screener.freshness import max_age_days, with_ages
 from screener.matching import MatchConfig, Matcher
-from screener.reports import check_report_rows, report_format, report_writer
+from screener.reports import ReportWriter, check_report_rows, report_format, report_writer
 from screener.result import RunSummary, ScreenResult
 from screener.rules import SUPPLIER_FIELDS, RuleSet, evaluate, load_rules
 from screener.store import Lists, Store, StoreError
@@ -423,13 +423,17 @@ def screen_to_report(
     progress: Progress | None = None,
     stage: Callable[[str], None] | None = None,
     batch_rows: int = BATCH_ROWS,
+    screener: Screener | None = None,
+    writer: ReportWriter | None = None,
 ) -> RunSummary:
     """Screen a supplier file batch by batch into a report at `out` (none: only the summary), in memory that follows
     the batch, not the file; a report format that cannot hold the file's rows is refused before screening. A shipment
     file (`parties` given, or bill-of-lading headers found: see screener.parties) is screened whole, every party.
 
     `progress(rows done, rows)` follows the screening; `stage(label)` names the report's last step (sidecars, or the
-    whole XLSX or HTML report, written once every batch is screened)."""
+    whole XLSX or HTML report, written once every batch is screened). A `screener` already loaded (a server's) is used
+    instead of loading the lists of `db_path` with `config`; a `writer` (a server storing a job's batches) receives the
+    batches instead of a report file at `out`."""
     from screener.parties import screen_parties, shipment_parties  # screener.parties builds on this module
 
     source = read_supplier_batches(path, sheet=sheet, batch_rows=batch_rows)
@@ -439,7 +443,7 @@ def screen_to_report(
     columns = columns or {}
     shipment = shipment_parties(source.header, columns, parties)
     mapping = None if shipment else detect_columns(source.header, **columns)
-    screener = Screener.from_db(db_path, config)
+    screener = screener or Screener.from_db(db_path, config)
     name = Path(path).name
     if shipment:
         whole = pl.concat(list(source.batches), how="vertical")
@@ -447,7 +451,7 @@ def screen_to_report(
     else:
         parts = screener.screen_batches(source.batches, mapping, progress=progress, total_rows=source.rows,  # type: ignore[arg-type]  # mapping is set when not a shipment
                                         input_name=name)
-    with report_writer(out, chosen) if out is not None else nullcontext() as writer:
+    with report_writer(out, chosen) if out is not None else nullcontext(writer) as writer:
         summary = RunSummary(metadata={})
         for part in parts:
             summary.metadata = part.metadata

@@ -18,7 +18,7 @@ from screener import normalize, settings
 from screener.errors import ScreenerError, first_line
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _LOCK_CONFLICT = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
 _NOT_A_DATABASE = re.compile(r"Corrupt database|not a valid DuckDB database|checksum|invalid|magic", re.IGNORECASE)
 
@@ -111,6 +111,15 @@ _MIGRATIONS: dict[int, list[str]] = {
             created_at TIMESTAMP NOT NULL, started_at TIMESTAMP, finished_at TIMESTAMP, error VARCHAR,
             result_rows BLOB, result_candidates BLOB, result_metadata VARCHAR
         )""",
+    ],
+    4: [  # a job's result kept batch by batch as it is screened (bounded memory), no longer as one whole blob
+        """CREATE TABLE job_parts (
+            job_id VARCHAR NOT NULL, part INTEGER NOT NULL, result_rows BLOB NOT NULL, result_candidates BLOB NOT NULL,
+            PRIMARY KEY (job_id, part)
+        )""",
+        "INSERT INTO job_parts SELECT job_id, 0, result_rows, result_candidates FROM jobs WHERE result_rows IS NOT NULL",
+        "ALTER TABLE jobs DROP COLUMN result_rows",
+        "ALTER TABLE jobs DROP COLUMN result_candidates",
     ],
 }
 

@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import openpyxl
 import polars as pl
 import pytest
 
+from screener.reports import report_sidecars
+from screener.screening import screen_to_report
 from screener.service.errors import ServiceError
+from screener.service.jobs import JobOptions, claim_job, job_report, run_job, submit_job
 from screener.service.keys import add_key, revoke_key
+from screener.store import Store
 from tests.conftest import EXAMPLE_SUPPLIERS
 from tests.test_cli import screener
 from tests.test_service import client, service_db  # noqa: F401 (module fixtures shared with the match tests)
@@ -54,6 +59,54 @@ def test_a_job_screens_the_file_and_serves_every_report(client, token):
     parquet = pl.read_parquet(io.BytesIO(client.get(f"/jobs/{job_id}/report.parquet").content))
     assert parquet.height == 45 and parquet["risk_tier"][0] == rows[0]["risk_tier"]
     assert client.get(f"/jobs/{job_id}/report.pdf").json()["code"] == "unknown_format"
+
+
+def test_a_job_links_its_reports_sidecars_as_the_cli_writes_them(client, token):
+    job_id = submit(client, token, "suppliers.csv", EXAMPLE_SUPPLIERS.read_bytes())
+    job = finished(client, job_id)
+    assert job["sidecars"] == {
+        "csv": {"sources": f"/jobs/{job_id}/report.sources.csv", "candidates": f"/jobs/{job_id}/report.candidates.csv"},
+        "json": {"sources": f"/jobs/{job_id}/report.sources.json"},
+        "parquet": {"sources": f"/jobs/{job_id}/report.sources.parquet",
+                    "candidates": f"/jobs/{job_id}/report.candidates.parquet"},
+    }
+    csv = client.get(job["reports"]["csv"])
+    assert csv.headers["link"] == ", ".join(f'<{url}>; rel="describedby"; title="{kind}"'
+                                            for kind, url in job["sidecars"]["csv"].items())
+    sources = pl.read_csv(io.BytesIO(client.get(job["sidecars"]["csv"]["sources"]).content))
+    assert {"source", "snapshot_id", "as_of", "age_days", "rules_version"} <= set(sources.columns)
+    facts = client.get(job["sidecars"]["json"]["sources"]).json()
+    assert facts["metadata"]["snapshots"] and facts["metadata"]["thresholds"] and facts["summary"]["tiers"]["critical"] >= 1
+    assert facts["metadata"]["rules_version"] == sources["rules_version"][0]
+    unknown = client.get(f"/jobs/{job_id}/report.candidates.json")
+    assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_report_file"
+
+
+def test_a_job_is_screened_batch_by_batch_into_the_reports_the_cli_writes(client, lists_db, tmp_path):
+    """A job stored in batches of 10 rows gives, file for file, the reports `screener screen --out` writes at once
+    (the run's time aside)."""
+    screener = client.app.state.service.screener_if_loaded()
+    job_id = submit_job(lists_db, "suppliers.csv", EXAMPLE_SUPPLIERS.read_bytes(), JobOptions(), None)
+    run_job(lists_db, screener, claim_job(lists_db), batch_rows=10)
+    with Store(lists_db) as store:
+        assert store.scalar("SELECT count(*) FROM job_parts WHERE job_id = ?", [job_id]) == 5
+        assert store.query("SELECT status, rows_done FROM jobs").rows() == [("done", 45)]
+    for fmt in ("csv", "json", "parquet"):
+        cli = screen_to_report(EXAMPLE_SUPPLIERS, tmp_path / f"report.{fmt}", lists_db, screener=screener)
+        served = job_report(lists_db, job_id, fmt)
+        for kind, path in {"": served, **report_sidecars(served, fmt)}.items():
+            ours = tmp_path / path.name
+            assert without_run_time(path, fmt, kind) == without_run_time(ours, fmt, kind), (fmt, kind)
+        assert cli.rows == 45
+
+
+def without_run_time(path, fmt: str, kind: str):
+    """A report file's content, the time of the run left out where the sources sidecar records it."""
+    if fmt == "json":
+        content = json.loads(path.read_text(encoding="utf-8"))
+        return {**content, "metadata": {**content["metadata"], "run_at": None}} if kind == "sources" else content
+    frame = pl.read_csv(path, infer_schema=False) if fmt == "csv" else pl.read_parquet(path)
+    return frame.drop("run_at", strict=False).to_dicts()
 
 
 def test_chosen_columns_are_used_and_a_bad_column_fails_the_job_with_one_line(client, token):

@@ -18,9 +18,9 @@ from typing import Protocol
 import polars as pl
 
 from screener.files import special_kind
-from screener.reports.csv_report import CsvReport
+from screener.reports.csv_report import CsvReport, sidecar_paths
 from screener.reports.html_report import write_html
-from screener.reports.json_report import JsonReport
+from screener.reports.json_report import JsonReport, sources_path
 from screener.reports.parquet_report import ParquetReport
 from screener.reports.tables import ReportError
 from screener.reports.xlsx_report import EXCEL_MAX_DATA_ROWS, write_xlsx
@@ -72,8 +72,8 @@ WRITERS: dict[str, Callable[[Path, Stage], ReportWriter]] = {
 SUPPORTED_FORMATS = tuple(WRITERS)
 ROW_LIMITS = {"xlsx": EXCEL_MAX_DATA_ROWS}
 __all__ = [
-    "SUPPORTED_FORMATS", "ReportError", "ReportWriter", "check_report_rows", "report_format", "report_writer",
-    "write_report",
+    "SUPPORTED_FORMATS", "ReportError", "ReportWriter", "check_report_rows", "report_format", "report_sidecars",
+    "report_writer", "write_report",
 ]
 
 
@@ -133,6 +133,14 @@ def report_format(path: Path, format: str | None = None) -> str:
     if not chosen:
         raise ReportError(f"cannot tell the report format of '{path.name}': name it .csv, .json, .parquet, .xlsx or .html")
     raise ReportError(f"cannot write a '{chosen}' report: supported formats are {supported}")
+
+
+def report_sidecars(path: Path, format: str) -> dict[str, Path]:
+    """The files a report in that format writes beside `path`, by kind (`sources`: the run's snapshots, ages, rules
+    version and thresholds; `candidates`); XLSX and HTML hold theirs inside."""
+    if format in ("csv", "parquet"):
+        return sidecar_paths(path, f".{format}")
+    return {"sources": sources_path(path)} if format == "json" else {}
 
 
 def check_report_rows(format: str, rows: int) -> None:

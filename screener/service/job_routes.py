@@ -1,19 +1,17 @@
-"""Write endpoints for files: POST /screen (an API key) makes a job; GET /jobs/{id} and its reports."""
+"""Write endpoints for files: POST /screen (an API key) makes a job; GET /jobs/{id}, its reports and their sidecars."""
 
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, Response
-from starlette.background import BackgroundTask
 
-from screener.reports import SUPPORTED_FORMATS, write_report
+from screener.reports import SUPPORTED_FORMATS, report_sidecars
 from screener.service.errors import ServiceError
-from screener.service.jobs import JobOptions, job_result, job_status, submit_job
+from screener.service.jobs import REPORT_STEM, JobOptions, job_report, job_status, submit_job
 from screener.service.keys import ApiKey
 from screener.service.routes import Reader, json_response
 from screener.service.state import ServiceState, service_state
@@ -72,26 +70,38 @@ async def screen(
 
 @router.get("/jobs/{job_id}", summary="A job's state and progress")
 def job(job_id: str, state: Reader) -> Response:
+    """Status, rows done of total, and once done the tier counts, the report in each format and the files beside
+    CSV, JSON and Parquet reports (`sidecars`: `sources`, the snapshot, age and citation of each list with the rules
+    version and thresholds; `candidates`, every candidate match), as the CLI writes them."""
     status = job_status(state.config.db_path, job_id)
     if status["status"] == "done":
-        status["reports"] = {fmt: f"/jobs/{job_id}/report.{fmt}" for fmt in SUPPORTED_FORMATS}
+        status["reports"] = {fmt: report_url(job_id, fmt) for fmt in SUPPORTED_FORMATS}
+        status["sidecars"] = {fmt: sidecar_urls(job_id, fmt) for fmt in SUPPORTED_FORMATS if sidecar_urls(job_id, fmt)}
     return json_response(status)
 
 
-@router.get("/jobs/{job_id}/report.{fmt}", summary="The report of a finished job: csv, json, parquet, xlsx or html")
-def report(job_id: str, fmt: str, state: Reader) -> Response:
+def report_url(job_id: str, fmt: str, kind: str | None = None) -> str:
+    return f"/jobs/{job_id}/{REPORT_STEM}.{kind}.{fmt}" if kind else f"/jobs/{job_id}/{REPORT_STEM}.{fmt}"
+
+
+def sidecar_urls(job_id: str, fmt: str) -> dict[str, str]:
+    return {kind: report_url(job_id, fmt, kind) for kind in report_sidecars(Path(REPORT_STEM), fmt)}
+
+
+@router.get("/jobs/{job_id}/report.{name}", summary="A finished job's report (csv, json, parquet, xlsx, html) or a file "
+            "beside it (sources.csv, candidates.csv, sources.json, sources.parquet, candidates.parquet)")
+def report(job_id: str, name: str, state: Reader) -> Response:
+    """The report as `screener screen --out` writes it; the files beside it are linked from the job and, with
+    `rel="describedby"`, from the report's `Link` header."""
+    kind, _, fmt = name.rpartition(".")
     if fmt not in SUPPORTED_FORMATS:
         raise ServiceError("unknown_format", f"no {fmt!r} report; ask for one of {', '.join(SUPPORTED_FORMATS)}", 404)
-    result = job_result(state.config.db_path, job_id)
-    folder = Path(tempfile.mkdtemp(prefix="screener-report-"))
-    path = write_report(result, folder / f"report-{job_id[:12]}.{fmt}", fmt)
-    return FileResponse(
-        path, media_type=MEDIA_TYPES[fmt], filename=path.name,
-        background=BackgroundTask(_remove_folder, folder),
-    )
-
-
-def _remove_folder(folder: Path) -> None:
-    for part in folder.iterdir():
-        part.unlink(missing_ok=True)
-    folder.rmdir()
+    sidecars = report_sidecars(Path(REPORT_STEM), fmt)
+    if kind and kind not in sidecars:
+        beside = ", ".join(f"report.{other}.{fmt}" for other in sidecars) or "none"
+        raise ServiceError("unknown_report_file", f"a {fmt} report has no {kind!r} file beside it (it has: {beside})", 404)
+    path = job_report(state.config.db_path, job_id, fmt)
+    served = report_sidecars(path, fmt)[kind] if kind else path
+    links = ", ".join(f'<{url}>; rel="describedby"; title="{other}"' for other, url in sidecar_urls(job_id, fmt).items())
+    return FileResponse(served, media_type=MEDIA_TYPES[fmt], filename=f"report-{job_id[:12]}.{name}",
+                        headers={"Link": links} if links and not kind else None)

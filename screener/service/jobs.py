@@ -1,35 +1,39 @@
-"""File-screening jobs: an upload is stored in the database with its options, screened in the background by the
-same reader, column detection and `Screener.screen` as `screener screen`, and its result stored beside it, so a
-restart of the service loses no job (a job whose runner died is queued again)."""
+"""File-screening jobs: an upload is stored in the database with its options, screened in the background through
+the streaming path of `screener screen` (`screen_to_report`: the same reader, column detection and batches, in
+memory that follows the batch), and its result stored batch by batch beside it, so a restart of the service loses
+no job (a job whose runner died is queued again). Reports are written from the stored batches by the CLI's writers,
+sidecars included."""
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import socket
+import tempfile
 import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from screener.columns import detect_columns
 from screener.errors import USER_ERRORS, first_line
-from screener.isolated import read_isolated
-from screener.result import ScreenResult
-from screener.rules import SUPPLIER_FIELDS
-from screener.screening import Screener
+from screener.reports import ReportError, check_report_rows, report_writer
+from screener.result import RunSummary, ScreenResult
+from screener.screening import Screener, screen_to_report
 from screener.service.errors import ServiceError
 from screener.store import Store
+from screener.supplier_io import BATCH_ROWS
 
 STATUSES = ("queued", "running", "done", "failed")
-COLUMN_OPTIONS = SUPPLIER_FIELDS
 IDLE_POLL_S = 2.0
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
+log = logging.getLogger("screener.service")
+REPORT_STEM = "report"
 
 
 @dataclass(frozen=True)
@@ -80,12 +84,10 @@ def job_status(db_path: Path, job_id: str) -> dict[str, Any]:
     return job
 
 
-def job_result(db_path: Path, job_id: str) -> ScreenResult:
-    """The stored result of a finished job; ServiceError when it is unknown or not finished."""
+def job_summary(db_path: Path, job_id: str) -> dict[str, Any]:
+    """The stored metadata and totals of a finished job; ServiceError when it is unknown or not finished."""
     with Store(db_path) as store:
-        rows = store.query(
-            "SELECT status, error, result_rows, result_candidates, result_metadata FROM jobs WHERE job_id = ?", [job_id]
-        )
+        rows = store.query("SELECT status, error, result_metadata FROM jobs WHERE job_id = ?", [job_id])
     if rows.is_empty():
         raise ServiceError("unknown_job", f"no job has the id {job_id!r}; POST /screen returns the id of a new job", 404)
     job = rows.row(0, named=True)
@@ -93,12 +95,47 @@ def job_result(db_path: Path, job_id: str) -> ScreenResult:
         raise ServiceError("job_failed", f"job {job_id} failed: {job['error']}", 409)
     if job["status"] != "done":
         raise ServiceError("job_not_done", f"job {job_id} is {job['status']}; poll GET /jobs/{job_id} until it is done", 409)
-    metadata = json.loads(job["result_metadata"])
-    return ScreenResult(
-        rows=pl.read_parquet(io.BytesIO(job["result_rows"])),
-        candidates=pl.read_parquet(io.BytesIO(job["result_candidates"])),
-        metadata=metadata["metadata"],
-    )
+    return json.loads(job["result_metadata"])
+
+
+def stored_parts(db_path: Path, job_id: str, metadata: dict[str, Any]) -> Iterator[ScreenResult]:
+    """A finished job's result, batch by batch as it was screened (one batch in memory at a time)."""
+    with Store(db_path) as store:
+        parts = store.query("SELECT part FROM job_parts WHERE job_id = ? ORDER BY part", [job_id])["part"].to_list()
+    for part in parts:
+        with Store(db_path) as store:
+            rows, candidates = store.query(
+                "SELECT result_rows, result_candidates FROM job_parts WHERE job_id = ? AND part = ?", [job_id, part]
+            ).row(0)
+        yield ScreenResult(pl.read_parquet(io.BytesIO(rows)), pl.read_parquet(io.BytesIO(candidates)), metadata)
+
+
+def reports_dir(db_path: Path) -> Path:
+    """Where jobs' reports are kept once written: a folder beside the database (written again when it is gone)."""
+    return Path(db_path).with_name(f"{Path(db_path).name}.reports")
+
+
+def job_report(db_path: Path, job_id: str, format: str) -> Path:
+    """A finished job's report in `format`, its sidecars beside it, written on the first request for it."""
+    path = reports_dir(db_path) / job_id / f"{REPORT_STEM}.{format}"
+    return path if path.exists() else write_job_report(db_path, job_id, path, format)
+
+
+def write_job_report(db_path: Path, job_id: str, path: Path, format: str) -> Path:
+    """Write a finished job's report and its sidecars at `path` with the CLI's writers, batch by batch (the report
+    file moved into place last); ServiceError when the job has no result yet or the format cannot hold its rows."""
+    stored = job_summary(db_path, job_id)
+    try:
+        check_report_rows(format, stored["summary"]["rows"])
+        with report_writer(path, format) as writer:
+            summary = RunSummary(stored["metadata"])
+            for part in stored_parts(db_path, job_id, stored["metadata"]):
+                summary.add(part)
+                writer.write(part)
+            writer.finish(summary)
+    except ReportError as error:
+        raise ServiceError("report_too_large", first_line(error), 422) from error
+    return path
 
 
 def requeue_orphans(db_path: Path) -> int:
@@ -131,7 +168,7 @@ def _runner_alive(runner: str | None) -> bool:
     return True
 
 
-def _claim(db_path: Path) -> dict[str, Any] | None:
+def claim_job(db_path: Path) -> dict[str, Any] | None:
     """Take the oldest queued job for this process (one transaction, so two runners never take the same job)."""
     with Store(db_path) as store:
         rows = store.query(
@@ -149,18 +186,37 @@ def _set_progress(db_path: Path, job_id: str, done: int, total: int) -> None:
         store.con.execute("UPDATE jobs SET rows_done = ?, rows_total = ? WHERE job_id = ?", [done, total, job_id])
 
 
-def _finish(db_path: Path, job_id: str, result: ScreenResult) -> None:
-    rows, candidates = io.BytesIO(), io.BytesIO()
-    result.rows.write_parquet(rows)
-    result.candidates.write_parquet(candidates)
-    summary = dict(result.rows.group_by("risk_tier").len().iter_rows())
-    metadata = json.dumps({"metadata": result.metadata, "summary": {"rows": result.rows.height, "tiers": summary}}, default=str)
-    with Store(db_path) as store:
-        store.con.execute(
-            """UPDATE jobs SET status = 'done', finished_at = now(), input = NULL, rows_done = ?, rows_total = ?,
-                      result_rows = ?, result_candidates = ?, result_metadata = ? WHERE job_id = ?""",
-            [result.rows.height, result.rows.height, rows.getvalue(), candidates.getvalue(), metadata, job_id],
-        )
+class StoredResult:
+    """Where a job's screening goes, as a report writer: each batch into the store as it comes, the run's metadata and
+    totals once it is done (the job is then done), nothing when it fails."""
+
+    def __init__(self, db_path: Path, job_id: str):
+        self.db_path, self.job_id = db_path, job_id
+        self._parts = 0
+        self.abort()  # the batches of an earlier attempt (a runner that died) are screened again
+
+    def write(self, part: ScreenResult) -> None:
+        rows, candidates = io.BytesIO(), io.BytesIO()
+        part.rows.write_parquet(rows)
+        part.candidates.write_parquet(candidates)
+        with Store(self.db_path) as store:
+            store.con.execute("INSERT INTO job_parts VALUES (?, ?, ?, ?)",
+                              [self.job_id, self._parts, rows.getvalue(), candidates.getvalue()])
+        self._parts += 1
+
+    def finish(self, summary: RunSummary) -> None:
+        totals = {"rows": summary.rows, "tiers": summary.tiers}
+        metadata = json.dumps({"metadata": summary.metadata, "summary": totals}, default=str)
+        with Store(self.db_path) as store:
+            store.con.execute(
+                """UPDATE jobs SET status = 'done', finished_at = now(), input = NULL, rows_done = ?, rows_total = ?,
+                          result_metadata = ? WHERE job_id = ?""",
+                [summary.rows, summary.rows, metadata, self.job_id],
+            )
+
+    def abort(self) -> None:
+        with Store(self.db_path) as store:
+            store.con.execute("DELETE FROM job_parts WHERE job_id = ?", [self.job_id])
 
 
 def _fail(db_path: Path, job_id: str, message: str) -> None:
@@ -171,23 +227,21 @@ def _fail(db_path: Path, job_id: str, message: str) -> None:
         )
 
 
-JOB_INPUT_ERRORS: tuple[type[BaseException], ...] = (*USER_ERRORS, ValueError)
-"""The reader's and the column detection's one-line errors: they fail the job, not the server."""
-
-
-def run_job(db_path: Path, screener: Screener, job: dict[str, Any]) -> None:
-    """Read, detect columns and screen one claimed job, storing its result or the one line saying why it failed."""
+def run_job(db_path: Path, screener: Screener, job: dict[str, Any], *, batch_rows: int = BATCH_ROWS) -> None:
+    """Screen one claimed job through the CLI's streaming path (reader, column or party detection, batches), storing
+    its result batch by batch with its progress, or the one line saying why it failed."""
     options = JobOptions.from_json(job["options"])
-    try:
-        table = read_isolated(job["input"], filename=job["filename"], sheet=options.sheet)
-        mapping = detect_columns(table.frame, **{role: options.columns.get(role) for role in COLUMN_OPTIONS})
-        progress: Callable[[int, int], None] = lambda done, total: _set_progress(db_path, job["job_id"], done, total)  # noqa: E731
-        result = screener.screen(table.frame, mapping, progress=progress, input_name=job["filename"])
-        result = replace(result, metadata={**result.metadata, "input_repairs": list(table.repairs)})
-    except JOB_INPUT_ERRORS as error:
-        _fail(db_path, job["job_id"], first_line(error))
-        return
-    _finish(db_path, job["job_id"], result)
+    result = StoredResult(db_path, job["job_id"])
+    progress: Callable[[int, int], None] = lambda done, total: _set_progress(db_path, job["job_id"], done, total)  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="screener-job-") as folder:
+        upload = Path(folder) / job["filename"]  # its name tells the reader the format, and names it in errors
+        upload.write_bytes(job.pop("input"))
+        try:
+            screen_to_report(upload, None, db_path, columns=options.columns, sheet=options.sheet, progress=progress,
+                             batch_rows=batch_rows, screener=screener, writer=result)
+        except USER_ERRORS as error:  # the reader's, the column detection's: they fail the job, not the server
+            result.abort()
+            _fail(db_path, job["job_id"], first_line(error))
 
 
 class JobRunner:
@@ -215,9 +269,13 @@ class JobRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             screener = self._screener()
-            job = _claim(self.db_path) if screener is not None else None
+            job = claim_job(self.db_path) if screener is not None else None
             if job is None or screener is None:
                 self._wake.wait(IDLE_POLL_S)
                 self._wake.clear()
                 continue
-            run_job(self.db_path, screener, job)
+            try:
+                run_job(self.db_path, screener, job)
+            except Exception:  # a bug: the job says so in one line, the runner goes on with the next
+                log.exception("job %s failed", job["job_id"])
+                _fail(self.db_path, job["job_id"], "the server failed to screen this file; its log says why")
