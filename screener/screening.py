@@ -20,7 +20,13 @@ from screener.reports import ReportWriter, check_report_rows, report_format, rep
 from screener.result import RunSummary, ScreenResult
 from screener.rules import SUPPLIER_FIELDS, RuleSet, evaluate, load_rules
 from screener.store import Lists, Store, StoreError
-from screener.supplier_io import BATCH_ROWS, read_supplier_batches, read_supplier_table, with_source_rows
+from screener.supplier_io import (
+    BATCH_ROWS,
+    SupplierBatches,
+    read_supplier_batches,
+    read_supplier_table,
+    with_source_rows,
+)
 
 CHUNK_ROWS = 5_000
 READ_ONLY_FILE = re.compile(r"Permission denied|Operation not permitted|Read-only file system", re.IGNORECASE)
@@ -425,6 +431,7 @@ def screen_to_report(
     batch_rows: int = BATCH_ROWS,
     screener: Screener | None = None,
     writer: ReportWriter | None = None,
+    reader: Callable[..., SupplierBatches] = read_supplier_batches,
 ) -> RunSummary:
     """Screen a supplier file batch by batch into a report at `out` (none: only the summary), in memory that follows
     the batch, not the file; a report format that cannot hold the file's rows is refused before screening. A shipment
@@ -433,10 +440,11 @@ def screen_to_report(
     `progress(rows done, rows)` follows the screening; `stage(label)` names the report's last step (sidecars, or the
     whole XLSX or HTML report, written once every batch is screened). A `screener` already loaded (a server's) is used
     instead of loading the lists of `db_path` with `config`; a `writer` (a server storing a job's batches) receives the
-    batches instead of a report file at `out`."""
+    batches instead of a report file at `out`; a `reader` other than read_supplier_batches (a server reads strangers'
+    files in a child process: screener.isolated) reads the file."""
     from screener.parties import screen_parties, shipment_parties  # screener.parties builds on this module
 
-    source = read_supplier_batches(path, sheet=sheet, batch_rows=batch_rows)
+    source = reader(path, sheet=sheet, batch_rows=batch_rows)
     chosen = report_format(out, format) if out is not None else None
     if chosen:
         check_report_rows(chosen, source.rows)

@@ -1,9 +1,10 @@
-"""Uploads are read in a child process: whatever a file does to the reader, the caller gets one line and lives."""
+"""Uploads are read in a child process, whole or batch by batch: whatever a file does to the reader, the caller gets
+one line and lives."""
 
 import pytest
 
-from screener.isolated import Limits, read_isolated, sheets_isolated
-from screener.supplier_io import InputFileError
+from screener.isolated import Limits, read_batches_isolated, read_isolated, sheets_isolated
+from screener.supplier_io import InputFileError, read_supplier_batches
 from tests.bad_inputs import HEADER, NAMES, ROWS, delimited, workbook
 
 
@@ -37,3 +38,25 @@ def test_a_reader_killed_by_its_memory_limit_is_one_line_and_the_caller_lives():
 def test_a_reader_over_its_time_limit_is_stopped():
     with pytest.raises(InputFileError, match="took more than"):
         read_isolated(delimited(ROWS), filename="slow.csv", limits=Limits(seconds=0.01))
+
+
+def test_batches_come_back_in_order_with_the_repairs_of_the_whole_file(tmp_path):
+    path = tmp_path / "nul.csv"
+    path.write_bytes(delimited(ROWS * 7).replace(b"Camel", b"Ca\x00mel"))
+    isolated, local = read_batches_isolated(path, batch_rows=4), read_supplier_batches(path, batch_rows=4)
+    assert isolated.rows == local.rows and isolated.header.schema == local.header.schema
+    batches = list(isolated.batches)
+    assert len(batches) > 1 and all(ours.equals(theirs) for ours, theirs in zip(batches, local.batches, strict=True))
+    assert isolated.repairs == local.repairs and isolated.repairs
+
+
+def test_a_batch_reader_refusing_or_killed_is_one_line_and_the_caller_lives(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(InputFileError, match="empty.csv is empty"):
+        read_batches_isolated(empty)
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_bytes(delimited(ROWS))
+    with pytest.raises(InputFileError) as stopped:
+        read_batches_isolated(tiny, limits=Limits(memory_bytes=64 * 1024**2))
+    assert "memory" in str(stopped.value) and "\n" not in str(stopped.value)

@@ -1,6 +1,6 @@
 """File-screening jobs: an upload is stored in the database with its options, screened in the background through
 the streaming path of `screener screen` (`screen_to_report`: the same reader, column detection and batches, in
-memory that follows the batch), and its result stored batch by batch beside it, so a restart of the service loses
+memory that follows the batch; the reader in a child process with memory and CPU limits, screener.isolated), and its result stored batch by batch beside it, so a restart of the service loses
 no job (a job whose runner died is queued again). Reports are written from the stored batches by the CLI's writers,
 sidecars included."""
 
@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from screener.errors import USER_ERRORS, first_line
+from screener.isolated import read_batches_isolated
 from screener.reports import ReportError, check_report_rows, report_writer
 from screener.result import RunSummary, ScreenResult
 from screener.screening import Screener, screen_to_report
@@ -238,7 +239,7 @@ def run_job(db_path: Path, screener: Screener, job: dict[str, Any], *, batch_row
         upload.write_bytes(job.pop("input"))
         try:
             screen_to_report(upload, None, db_path, columns=options.columns, sheet=options.sheet, progress=progress,
-                             batch_rows=batch_rows, screener=screener, writer=result)
+                             batch_rows=batch_rows, screener=screener, writer=result, reader=read_batches_isolated)
         except USER_ERRORS as error:  # the reader's, the column detection's: they fail the job, not the server
             result.abort()
             _fail(db_path, job["job_id"], first_line(error))
