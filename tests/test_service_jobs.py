@@ -100,6 +100,28 @@ def test_a_job_is_screened_batch_by_batch_into_the_reports_the_cli_writes(client
         assert cli.rows == 45
 
 
+def test_a_job_finished_before_results_were_stored_by_batch_keeps_its_reports(client, lists_db):
+    """A database of schema 3 (a job's result as one blob) is migrated: the job's result becomes its one batch."""
+    result = client.app.state.service.screener_if_loaded().check("Hoshine Silicon Industry Co.")
+    rows, candidates = io.BytesIO(), io.BytesIO()
+    result.rows.write_parquet(rows)
+    result.candidates.write_parquet(candidates)
+    stored = json.dumps({"metadata": result.metadata, "summary": {"rows": 1, "tiers": {"critical": 1}}}, default=str)
+    with Store(lists_db) as store:
+        for statement in ("DROP TABLE job_parts", "ALTER TABLE jobs ADD COLUMN result_rows BLOB",
+                          "ALTER TABLE jobs ADD COLUMN result_candidates BLOB", "DELETE FROM schema_version WHERE version = 4"):
+            store.con.execute(statement)
+        store.con.execute(
+            """INSERT INTO jobs (job_id, status, filename, options, rows_done, created_at, result_rows, result_candidates,
+                                 result_metadata) VALUES ('old', 'done', 'a.csv', '{}', 1, now(), ?, ?, ?)""",
+            [rows.getvalue(), candidates.getvalue(), stored],
+        )
+    report = pl.read_csv(job_report(lists_db, "old", "csv"))
+    assert report["risk_tier"].to_list() == ["critical"] and report["match_snapshot"][0]
+    with Store(lists_db) as store:
+        assert "result_rows" not in store.query("SELECT * FROM jobs").columns
+
+
 def without_run_time(path, fmt: str, kind: str):
     """A report file's content, the time of the run left out where the sources sidecar records it."""
     if fmt == "json":
