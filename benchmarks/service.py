@@ -2,8 +2,9 @@
 nomenklatura can be run, with yente's scorer on the same queries.
 
 Starts `screener serve` (`--workers`, default one) on the embedded lists and measures, on the same query names:
-- `Screener.check` in this process, warm (the library path every endpoint wraps): p50/p95;
-- single-name `POST /match/default`, warm, one client: p50/p95;
+- per name in turn, warm: `Screener.check` in this process (the library path every endpoint wraps), the /match
+  answer built in this process, and single-name `POST /match/default` over HTTP from one client: p50/p95 of each,
+  and of the per-name service overhead (/match minus check) split into yente's shapes and HTTP/validation/JSON;
 - requests/s of single-name /match with 4 concurrent clients (bounded count and time);
 - a 100-query batch `POST /match/default`: seconds per request;
 - yente's scorer (nomenklatura's `logic-v2`, yente's default, and `name-based`) scoring each query against
@@ -37,6 +38,8 @@ from rapidfuzz import fuzz, process
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from screener.embedded import ensure_embedded
 from screener.screening import Screener
+from screener.service.catalog import Catalog
+from screener.service.matching import Coalescer, match_response
 from screener.store import Store
 from tests.service_server import served_api
 
@@ -95,25 +98,30 @@ def match_body(names: list[str]) -> dict:
     return {"queries": {f"q{n}": {"schema": "Company", "properties": {"name": [name]}} for n, name in enumerate(names)}}
 
 
-def time_library(screener: Screener, names: list[str]) -> list[float]:
-    screener.check(names[0])
-    timings = []
-    for name in names:
-        started = time.perf_counter()
-        screener.check(name)
-        timings.append(time.perf_counter() - started)
-    return timings
-
-
-def time_single(url: str, names: list[str]) -> list[float]:
-    timings = []
+def time_paired(url: str, screener: Screener, names: list[str]) -> dict[str, list[float]]:
+    """Per name, one after the other (so each sees the same load): `Screener.check` in this process, the answer of
+    /match built in this process (`match_response`: check plus yente's shapes), and `POST /match` over HTTP."""
+    catalog, coalescer = Catalog(screener.lists), Coalescer()
+    timings: dict[str, list[float]] = {"check": [], "match_response": [], "http": []}
+    steps = {
+        "check": lambda name: screener.check(name),
+        "match_response": lambda name: match_response(screener, catalog, coalescer, {"q": ("Company", {"name": [name]})},
+                                                      dataset="default", limit=5, threshold=None),
+        "http": lambda name: client.post("/match/default", json=match_body([name])).raise_for_status(),
+    }
     with httpx.Client(base_url=url, timeout=60) as client:
-        client.post("/match/default", json=match_body(names[:1])).raise_for_status()
+        for step in steps.values():
+            step(names[0])
         for name in names:
-            started = time.perf_counter()
-            client.post("/match/default", json=match_body([name])).raise_for_status()
-            timings.append(time.perf_counter() - started)
+            for label, step in steps.items():
+                started = time.perf_counter()
+                step(name)
+                timings[label].append(time.perf_counter() - started)
     return timings
+
+
+def differences(later: list[float], earlier: list[float]) -> list[float]:
+    return [after - before for after, before in zip(later, earlier, strict=True)]
 
 
 def concurrent_rate(url: str, names: list[str], total: int) -> tuple[float, int, list[float]]:
@@ -194,10 +202,17 @@ def main() -> None:
         names = query_names(screener.lists.names, args.queries)
         print(f"{len(names)} query names from {'dev_queries.csv' if EVAL_QUERIES.exists() else 'the embedded lists'}; "
               f"{screener.lists.entities.height} listed entities")
-        print(f"Screener.check in process (baseline): {percentiles(time_library(screener, names))}")
         with served_api(db_path, "--workers", str(args.workers)) as url:
-            print(f"screener serve --workers {args.workers}")
-            print(f"POST /match single name, 1 client:    {percentiles(time_single(url, names))}")
+            print(f"screener serve --workers {args.workers}; single names, one client, each name timed three ways in turn:")
+            paired = time_paired(url, screener, names)
+            print(f"  Screener.check in process (baseline):  {percentiles(paired['check'])}")
+            print(f"  match_response in process:             {percentiles(paired['match_response'])}")
+            print(f"  POST /match over HTTP:                 {percentiles(paired['http'])}")
+            print(f"  service overhead (/match - check, per name): {percentiles(differences(paired['http'], paired['check']))}")
+            print(f"    of it yente's shapes (match_response - check): "
+                  f"{percentiles(differences(paired['match_response'], paired['check']))}")
+            print(f"    of it HTTP, validation, JSON (/match - match_response): "
+                  f"{percentiles(differences(paired['http'], paired['match_response']))}")
             rate, count, timings = concurrent_rate(url, names, args.requests)
             print(f"POST /match single name, {CLIENTS} clients:   {rate:.0f} requests/s ({count} requests), latency {percentiles(timings)}")
             batches = time_batches(url, names)

@@ -47,6 +47,8 @@ class Catalog:
         self.entities: dict[str, dict[str, Any]] = {}
         for row in lists.entities.iter_rows(named=True):
             self.entities[row["entity_id"]] = self._entity(row, by_entity.get(row["entity_id"], {}), snapshots)
+        self.sources = frozenset(entity["datasets"][0] for entity in self.entities.values())
+        """The lists (their source names) the entities come from."""
 
     @staticmethod
     def _entity(row: dict[str, Any], names: dict[str, list[str]], snapshots: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -93,6 +95,3 @@ class Catalog:
 
     def get(self, entity_id: str) -> dict[str, Any] | None:
         return self.entities.get(entity_id)
-
-    def sources(self) -> set[str]:
-        return {entity["datasets"][0] for entity in self.entities.values()}

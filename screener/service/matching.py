@@ -155,6 +155,9 @@ class Coalescer:
 
     def _run(self, screener: Screener, batch: list[_Ticket]) -> None:
         try:
+            if len(batch) == 1:  # a lone request: its own keys, nothing to split
+                batch[0].matched = screen_queries(screener, batch[0].queries)
+                return
             tagged = [replace(query, key=f"{n}:{query.key}") for n, ticket in enumerate(batch) for query in ticket.queries]
             matched = screen_queries(screener, tagged)
             for n, ticket in enumerate(batch):

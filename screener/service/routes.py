@@ -94,7 +94,7 @@ def match(
     score 0-1, match, explanations) plus the verdict: `tier`, `risk_score`, cited `reasons`, and the `lists` used."""
     check_algorithm(algorithm)
     loaded = state.loaded
-    _check_dataset(dataset, loaded.catalog.sources())
+    _check_dataset(dataset, loaded.catalog.sources)
     examples = {key: (example.schema_, example.properties) for key, example in body.queries.items()}
     answer = match_response(loaded.screener, loaded.catalog, state.coalescer, examples, dataset=dataset, limit=limit, threshold=threshold)
     return json_response(answer)
@@ -140,7 +140,7 @@ def sources(state: Reader) -> Response:
     return json_response({"sources": with_ages(snapshots)})
 
 
-def _check_dataset(dataset: str, known: set[str]) -> None:
+def _check_dataset(dataset: str, known: frozenset[str]) -> None:
     if dataset != ALL_DATASETS and dataset not in known:
         names = ", ".join([ALL_DATASETS, *sorted(known)])
         raise ServiceError("unknown_dataset", f"no list is called {dataset!r}; use one of {names}", 404)
