@@ -14,7 +14,7 @@ import pytest
 from screener.reports import report_sidecars
 from screener.screening import screen_to_report
 from screener.service.errors import ServiceError
-from screener.service.jobs import JobOptions, claim_job, job_report, run_job, submit_job
+from screener.service.jobs import JobOptions, claim_job, job_report, reports_dir, run_job, submit_job
 from screener.service.keys import add_key, revoke_key
 from screener.store import Store
 from tests.conftest import EXAMPLE_SUPPLIERS
@@ -141,12 +141,15 @@ def test_chosen_columns_are_used_and_a_bad_column_fails_the_job_with_one_line(cl
     assert refused.status_code == 409 and refused.json()["code"] == "job_failed"
 
 
-def test_a_damaged_file_fails_its_job_not_the_server(client, token):
+def test_a_damaged_file_fails_its_job_not_the_server(client, token, service_db):
     job = finished(client, submit(client, token, "book.xlsx", b"PK\x03\x04" + b"\x00garbage" * 200))
     assert job["status"] == "failed" and "book.xlsx" in job["error"]
     assert client.get("/healthz").status_code == 200
     assert client.post("/screen", files={"file": ("e.csv", b"  ")}, headers={"X-API-Key": token}).json()["code"] == "empty_file"
     assert client.get("/jobs/0123").status_code == 404
+    (service_db.parent / "report.csv").write_text("a file beside the database, not a job's report")
+    reports_dir(service_db).mkdir(exist_ok=True)
+    assert client.get("/jobs/%2E%2E/report.csv").status_code == 404  # an id names no folder before it is found
 
 
 def test_keys_add_list_revoke_from_the_command_line(lists_db):

@@ -117,15 +117,16 @@ def reports_dir(db_path: Path) -> Path:
 
 
 def job_report(db_path: Path, job_id: str, format: str) -> Path:
-    """A finished job's report in `format`, its sidecars beside it, written on the first request for it."""
-    path = reports_dir(db_path) / job_id / f"{REPORT_STEM}.{format}"
-    return path if path.exists() else write_job_report(db_path, job_id, path, format)
-
-
-def write_job_report(db_path: Path, job_id: str, path: Path, format: str) -> Path:
-    """Write a finished job's report and its sidecars at `path` with the CLI's writers, batch by batch (the report
-    file moved into place last); ServiceError when the job has no result yet or the format cannot hold its rows."""
+    """A finished job's report in `format`, its sidecars beside it, written on the first request for it; ServiceError
+    when the job is unknown (the id is checked in the store before it names a folder) or not done."""
     stored = job_summary(db_path, job_id)
+    path = reports_dir(db_path) / job_id / f"{REPORT_STEM}.{format}"
+    return path if path.exists() else write_job_report(db_path, job_id, stored, path, format)
+
+
+def write_job_report(db_path: Path, job_id: str, stored: dict[str, Any], path: Path, format: str) -> Path:
+    """Write a finished job's report and its sidecars at `path` with the CLI's writers, batch by batch (the report
+    file moved into place last); ServiceError when the format cannot hold its rows."""
     try:
         check_report_rows(format, stored["summary"]["rows"])
         with report_writer(path, format) as writer:
