@@ -211,6 +211,9 @@ def test_a_server_failure_answers_a_code_without_traceback_or_path(embedded_db, 
         assert answer.status_code == 500
         assert answer.json() == {"code": "internal_error", "detail": "the server failed to answer this request; its log says why"}
         assert str(tmp_path) not in answer.text
+        broken.app.state.service.runner.wake()
+        time.sleep(1)
+        assert broken.app.state.service.runner._thread.is_alive()  # the job runner waits for the database, alive
     finally:
         broken.__exit__(None, None, None)
 

@@ -27,7 +27,7 @@ from screener.reports import ReportError, check_report_rows, report_writer
 from screener.result import RunSummary, ScreenResult
 from screener.screening import Screener, screen_to_report
 from screener.service.errors import ServiceError
-from screener.store import Store
+from screener.store import Store, StoreError
 from screener.supplier_io import BATCH_ROWS
 
 STATUSES = ("queued", "running", "done", "failed")
@@ -270,14 +270,23 @@ class JobRunner:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            screener = self._screener()
-            job = claim_job(self.db_path) if screener is not None else None
-            if job is None or screener is None:
+            if not self._run_next():
                 self._wake.wait(IDLE_POLL_S)
                 self._wake.clear()
-                continue
-            try:
-                run_job(self.db_path, screener, job)
-            except Exception:  # a bug: the job says so in one line, the runner goes on with the next
-                log.exception("job %s failed", job["job_id"])
-                _fail(self.db_path, job["job_id"], "the server failed to screen this file; its log says why")
+
+    def _run_next(self) -> bool:
+        """Screen the next queued job, if the lists are loaded and there is one; whether one was screened."""
+        screener = self._screener()
+        try:
+            job = claim_job(self.db_path) if screener is not None else None
+        except StoreError as error:  # the database held too long or damaged: said in the log, tried again later
+            log.error("cannot take the next job: %s", first_line(error))
+            return False
+        if job is None or screener is None:
+            return False
+        try:
+            run_job(self.db_path, screener, job)
+        except Exception:  # a bug: the job says so in one line, the runner goes on with the next
+            log.exception("job %s failed", job["job_id"])
+            _fail(self.db_path, job["job_id"], "the server failed to screen this file; its log says why")
+        return True
