@@ -65,6 +65,8 @@ COUNTRY_CONFLICT_PENALTY = 10.0
 DISCOUNTED_BELOW = 0.35
 CAP_MARGIN = 0.1
 """A pair whose parts disagree scores at most this much below the match threshold: it goes to review."""
+PARENTHESISED = r"\(([^()]*)\)"
+"""Text in parentheses: a qualifier (usually a place) of the name before it."""
 GROUP_WORDS = r"(?i)\b(group|grp|holdings?|hldgs?|jituan|konggu)\b|集团|集團|控股"
 """Words that name a group or holding company rather than one operating company."""
 LEGAL_FORM_TEXT = (
@@ -750,9 +752,10 @@ def _explode_words(frame: pl.DataFrame, key: str) -> pl.DataFrame:
 
 def _parenthesised_words(frame: pl.DataFrame, key: str, *, listed: bool = False) -> pl.DataFrame:
     """(key, word) for the normalised words written in parentheses in the raw name: qualifiers such as places."""
-    inside = frame.select(key, part=pl.col("name").str.extract_all(r"\(([^()]*)\)")).explode("part").drop_nulls("part")
-    if inside.is_empty():
+    bracketed = frame.filter(pl.col("name").str.contains(PARENTHESISED))
+    if bracketed.is_empty():
         return pl.DataFrame(schema={key: frame.schema[key], "word": pl.String})
+    inside = bracketed.select(key, part=pl.col("name").str.extract_all(PARENTHESISED)).explode("part").drop_nulls("part")
     words = inside.with_columns(norm=normalize_frame(inside["part"], listed=listed)["norm"])
     return _explode_words(words, key)
 

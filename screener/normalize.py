@@ -123,6 +123,12 @@ def _dictionary_keys() -> pl.DataFrame:
     return deletion_keys(pl.DataFrame({"word": single}), "word")
 
 
+@functools.lru_cache(maxsize=1)
+def _dictionary_words() -> pl.Series:
+    """The common words whose misspellings are corrected, as one list value for `is_in`."""
+    return _dictionary_keys()["word"].unique().sort().implode()
+
+
 def deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
     """Each word and every form of it with one character deleted (typo blocking)."""
     word, position = pl.col(column), pl.col("position")
@@ -143,13 +149,13 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
     a token that is itself pinyin ('Tangshan', not a misspelt 'Tianshan') is a word of its own."""
     dictionary = _dictionary_keys()
     unknown = (
-        pl.DataFrame({"token": padded.str.split(" ").explode()})
-        .unique()
+        padded.to_frame("token")
+        .select(pl.col("token").str.split(" ").explode().unique())
         .filter(
             pl.col("token").str.len_chars().is_between(CORRECTION_MIN_LENGTH, CORRECTION_MAX_LENGTH)
             & ~pl.col("token").str.contains(f"^{pinyin_word_regex()}$")
+            & ~pl.col("token").is_in(_dictionary_words())
         )
-        .join(dictionary.select(token="word"), on="token", how="anti")
     )
     if unknown.is_empty():
         return padded
@@ -240,12 +246,14 @@ def han_trade(names: pl.Series) -> pl.Series:
 
 
 def _per_distinct_han(names: pl.Series, convert: Callable[[str], str]) -> pl.Series:
-    text = names.cast(pl.String).fill_null("")
-    distinct = text.filter(text.str.contains(r"\p{Han}")).unique()
+    text = pl.col(names.name).cast(pl.String)
+    distinct = names.to_frame().select(text.filter(text.str.contains(r"\p{Han}")).unique()).to_series()
     if distinct.is_empty():
-        return pl.repeat("", text.len(), dtype=pl.String, eager=True).alias(text.name)
+        return pl.repeat("", names.len(), dtype=pl.String, eager=True).alias(names.name)
     converted = pl.Series([convert(value) for value in distinct.to_list()], dtype=pl.String)
-    return text.replace_strict(distinct, converted, default="", return_dtype=pl.String)
+    return names.to_frame().select(
+        text.fill_null("").replace_strict(distinct, converted, default="", return_dtype=pl.String)
+    ).to_series()
 
 
 def _trade_of(name: str) -> str:

@@ -561,11 +561,10 @@ def supplier_facts(suppliers: pl.DataFrame) -> pl.DataFrame:
     )
     xuar = xuar_addresses(facts.select("row", address=pl.col("supplier_address"), country=pl.col("supplier_country")))
     facts = with_uscc_columns(facts.join(xuar, on="row", how="left", maintain_order="left"), "supplier_uscc")
-    facts = facts.join(_xuar_names(facts), on="row", how="left", maintain_order="left").with_columns(
-        pl.col("xuar_name").fill_null(False)
-    )
+    facts = facts.join(_xuar_names(facts), on="row", how="left", maintain_order="left")
     country_unknown = pl.col("supplier_country").is_null()
     return facts.with_columns(
+        pl.col("xuar_name").fill_null(False),
         china_based=is_china(pl.col("supplier_country"))
         | (
             country_unknown

@@ -326,6 +326,8 @@ class RecalledParties:
 
 def headline_matches(verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
     """Per row, the candidate behind its most severe fired rule (`match_entity_id`), else its best match."""
+    if candidates.is_empty():
+        return candidates
     decided = verdicts.select(pl.col("row").cast(candidates.schema["row"]), "match_entity_id").drop_nulls()
     return (
         candidates.filter(pl.col("band") == "match")
@@ -359,6 +361,9 @@ def distinct_parties(suppliers: pl.DataFrame, distinct: bool = True) -> tuple[pl
     """
     if not distinct:
         return suppliers, suppliers.select("row", party="row")
+    if suppliers.height == 1:  # one row is one party: nothing to deduplicate
+        number = pl.lit(0, suppliers.schema["row"])
+        return suppliers.with_columns(row=number), suppliers.select("row", party=number)
     keyed = suppliers.with_columns(party=pl.struct(SUPPLIER_FIELDS).rank("dense").cast(suppliers.schema["row"]))
     first = keyed.filter(pl.col("party").is_first_distinct())
     numbering = first.select("party", number=pl.int_range(pl.len(), dtype=suppliers.schema["row"]))  # type: ignore[call-overload]  # polars' stub omits a DataType instance
