@@ -157,7 +157,7 @@ class Matcher:
         if prepared.is_empty() or self._name_table.is_empty():
             return _empty(queries)
         query_words = self._without_cut_words(_word_roles(prepared, "qid"), prepared)
-        word_map = self._word_map(query_words.select("word").unique())
+        word_map = self._word_map(query_words.select(pl.col("word").unique()))
         hits = query_words.rename({"word": "qword"}).join(word_map, on="qword")
         candidates = self._scan(prepared) if exhaustive else self._candidates(hits)
         if candidates.is_empty():

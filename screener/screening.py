@@ -158,10 +158,11 @@ class Screener:
         outcomes = party_outcomes(parties, evaluate(parties.drop("name_missing"), kept, self.ruleset), kept)
         if known:
             known.remember(parties, outcomes, candidates)
+        screened = candidates
         outcomes, candidates = recalled.with_new(outcomes, candidates)
         outcomes = party_rows.join(outcomes.rename({"row": "party"}), on="party", how="left").drop("party")
         rows = with_verdicts(frame, outcomes, first_row)
-        listed = cited if review is not None else self._cited(candidates)
+        listed = cited if review is not None or candidates is screened else self._cited(candidates)
         return rows, per_row(listed, party_rows)
 
     def _candidates(self, parties: pl.DataFrame, progress: Progress | None) -> pl.DataFrame:
@@ -385,6 +386,8 @@ def in_candidate_order(candidates: pl.DataFrame) -> pl.DataFrame:
 
 def per_row(candidates: pl.DataFrame, party_rows: pl.DataFrame) -> pl.DataFrame:
     """Party candidates given to every row of their party, by row, keeping each party's candidate order."""
+    if candidates.is_empty():
+        return candidates.select("row", pl.exclude("row"))
     ordered = candidates.rename({"row": "party"}).with_row_index("order")
     return (
         party_rows.join(ordered, on="party")
