@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -37,9 +38,11 @@ def json_response(content: Any, status_code: int = 200) -> Response:
     return Response(body, status_code=status_code, media_type="application/json")
 
 
-def reader(request: Request, state: State) -> ServiceState:
-    """A read: open on loopback, or with a key; rate-limited when a key is given."""
-    state.caller(request, writes=False)
+async def reader(request: Request, state: State) -> ServiceState:
+    """A read: open on loopback, or with a key; rate-limited when a key is given. An anonymous read costs no thread
+    (FastAPI runs a plain function in one); a key is checked in a thread, as it may read the store."""
+    if not state.anonymous_read(request):
+        await run_in_threadpool(state.caller, request, writes=False)
     return state
 
 

@@ -83,6 +83,10 @@ class ServiceState:
             raise ServiceError("not_ready", f"the service is not ready ({why}); retry when GET /readyz answers 200", 503)
         return self._loaded
 
+    def anonymous_read(self, request: Request) -> bool:
+        """Whether the request is a read without a key where reads are open (nothing to look up)."""
+        return self.config.open_reads and request_token(request) is None
+
     def caller(self, request: Request, *, writes: bool) -> ApiKey | None:
         """The key of the caller, rate-limited; None for an anonymous read where reads are open."""
         token = request_token(request)
@@ -97,5 +101,5 @@ class ServiceState:
         return key
 
 
-def service_state(request: Request) -> ServiceState:
+async def service_state(request: Request) -> ServiceState:  # async: FastAPI runs a plain function in a thread
     return request.app.state.service
