@@ -7,12 +7,16 @@ Starts `screener serve` (`--workers`, default one) on the embedded lists and mea
   and of the per-name service overhead (/match minus check) split into yente's shapes and HTTP/validation/JSON;
 - requests/s of single-name /match with 4 concurrent clients (bounded count and time);
 - a 100-query batch `POST /match/default`: seconds per request;
+- `POST /screen` jobs of one batch (100,000 rows) and of `--job-rows` rows (default 400,000, four batches) of
+  repeated listed and unlisted names: seconds, the progress steps `GET /jobs/{id}` showed, and the server's resident
+  memory at rest and at its peak after each job (memory that follows the batch peaks alike for both);
 - yente's scorer (nomenklatura's `logic-v2`, yente's default, and `name-based`) scoring each query against
   the 50 candidates yente would ask its index for (limit 5 × 10), in a separate Python that has nomenklatura
   (`--nomenklatura-python`; skipped with the reason when it is missing). That is the scoring alone: yente's
   Elasticsearch query and HTTP come on top of it.
 
-    python benchmarks/service.py [--queries 200] [--requests 400] [--workers 1] [--nomenklatura-python /path/to/python]
+    python benchmarks/service.py [--queries 200] [--requests 400] [--workers 1] [--job-rows 400000]
+                                 [--nomenklatura-python /path/to/python]
 
 Queries: the names of ../shared/eval/dev_queries.csv when present (listed names in supplier spellings and
 look-alikes), else listed names of the embedded lists.
@@ -39,9 +43,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from screener.embedded import ensure_embedded
 from screener.screening import Screener
 from screener.service.catalog import Catalog
+from screener.service.keys import add_key
 from screener.service.matching import Coalescer, match_response
 from screener.store import Store
-from tests.service_server import served_api
+from screener.supplier_io import BATCH_ROWS
+from tests.service_server import served_api, served_process
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_QUERIES = REPO.parent / "shared" / "eval" / "dev_queries.csv"
@@ -166,6 +172,29 @@ def time_batches(url: str, names: list[str], repeats: int = 5) -> list[float]:
     return timings
 
 
+def memory_kib(pid: int) -> dict[str, int]:
+    """The process's resident memory now and at its peak (VmRSS, VmHWM), in KiB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {name: int(fields[name].split()[0]) for name in ("VmRSS", "VmHWM")}
+
+
+def time_job(url: str, token: str, names: list[str], rows: int, folder: Path) -> tuple[float, list[int]]:
+    """Seconds for a job of `rows` supplier rows (the names repeated), and the rows done each poll showed."""
+    path = folder / f"suppliers-{rows}.csv"
+    pl.DataFrame({"Supplier Name": pl.Series(names).sample(rows, with_replacement=True, seed=rows),
+                  "Country": ["CN"] * rows}).write_csv(path)
+    started = time.perf_counter()
+    job_id = httpx.post(f"{url}/screen", files={"file": (path.name, path.read_bytes())}, headers={"X-API-Key": token},
+                        timeout=300).raise_for_status().json()["job_id"]
+    steps: list[int] = []
+    while (job := httpx.get(f"{url}/jobs/{job_id}", timeout=60).json())["status"] not in ("done", "failed"):
+        steps.append(job["rows_done"])
+        time.sleep(0.5)
+    if job["status"] != "done":
+        raise SystemExit(f"the {rows:,}-row job failed: {job['error']}")
+    return time.perf_counter() - started, sorted(set(steps))
+
+
 def yente_scoring(python: str, screener: Screener, names: list[str]) -> dict[str, list[float]] | str:
     """Per-query seconds of nomenklatura's scorers over YENTE_CANDIDATES candidates, or why it could not run."""
     if not Path(python).exists():
@@ -191,6 +220,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--requests", type=int, default=400, help="requests in the 4-client run")
     parser.add_argument("--workers", type=int, default=1, help="worker processes of screener serve")
+    parser.add_argument("--job-rows", type=int, default=4 * BATCH_ROWS, help="rows of the larger screening job")
     parser.add_argument("--nomenklatura-python", default=os.environ.get("NOMENKLATURA_PYTHON", "/work/venv-service-bench/bin/python"))
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{value:.1f}' for value in os.getloadavg())} on {os.cpu_count()} cores")
@@ -217,6 +247,15 @@ def main() -> None:
             print(f"POST /match single name, {CLIENTS} clients:   {rate:.0f} requests/s ({count} requests), latency {percentiles(timings)}")
             batches = time_batches(url, names)
             print(f"POST /match {BATCH}-query batch:          median {np.median(batches):.2f} s, max {max(batches):.2f} s (n={len(batches)})")
+        _, token = add_key(db_path, "benchmark", rate_per_minute=10_000)
+        with served_process(db_path) as (url, process):
+            at_rest = memory_kib(process.pid)["VmRSS"]
+            print(f"POST /screen jobs (one worker; server at rest {at_rest / 1024:,.0f} MiB resident):")
+            for rows in (BATCH_ROWS, args.job_rows):
+                seconds, steps = time_job(url, token, names, rows, Path(folder))
+                peak = memory_kib(process.pid)["VmHWM"]
+                print(f"  {rows:>9,} rows: {seconds:.1f} s ({rows / seconds:,.0f} rows/s), rows done seen {steps}, "
+                      f"server peak so far {peak / 1024:,.0f} MiB")
         yente = yente_scoring(args.nomenklatura_python, screener, names)
         if isinstance(yente, str):
             print(f"yente's scorer: not measured: {yente}")

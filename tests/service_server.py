@@ -20,6 +20,13 @@ START_TIMEOUT_S = 90
 @contextmanager
 def served_api(database: Path, *options: str) -> Iterator[str]:
     """The service over `database`, until the block ends; yields its URL once /readyz answers 200."""
+    with served_process(database, *options) as (url, _):
+        yield url
+
+
+@contextmanager
+def served_process(database: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """served_api's URL and the server process (with one worker, the process that answers)."""
     port = free_port()
     command = [sys.executable, "-m", "screener", "serve", "--db", str(database), "--port", str(port), *options]
     process = subprocess.Popen(command, cwd=REPO, env=os.environ.copy(), stdout=subprocess.DEVNULL,
@@ -27,7 +34,7 @@ def served_api(database: Path, *options: str) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(process, url)
-        yield url
+        yield url, process
     finally:
         stop(process)
 
