@@ -10,15 +10,13 @@ party it concerns ("manufacturer: Xinjiang Zhongtai Chemical — UFLPA Entity Li
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 import polars as pl
 
 from screener.columns import ColumnMapping, detect_columns, detect_role, fold_header
-from screener.result import TIERS, ScreenResult
-from screener.screening import Progress, ScreenConfig, Screener, with_verdicts
-from screener.supplier_io import SOURCE_COLUMNS, InputFileError, read_supplier_table
+from screener.result import TIERS
+from screener.supplier_io import SOURCE_COLUMNS, InputFileError
 
 # Bill-of-lading and customs party headers, per role; compared after folding case, spaces and punctuation.
 PARTY_ROLES: dict[str, tuple[str, ...]] = {
@@ -36,8 +34,6 @@ ORIGIN_ROLES = ("shipper", "manufacturer", "seller", "exporter")
 NAME_SUFFIXES = ("", " name", " company", " company name", " full name", "名称", "公司", "企业")
 ADDRESS_SUFFIXES = (" address", " full address", " addr", " street address", "地址")
 COUNTRY_SUFFIXES = (" country", " country code", " country name", "国家", "国别", "国家/地区")
-PARTY_COLUMNS = ("name", "country", "address", "product", "hs_code")
-SCREENED_MAPPING = ColumnMapping(name="name", country="country", address="address", product="product", hs_code="hs_code")
 PARTY_LABEL = "match_party"
 """Added to every row: the party its verdict rests on, as 'role: name' (the first party when all are clear)."""
 VERDICT_COLUMNS = (
@@ -137,13 +133,14 @@ def _find(headers: list[str], role: str, suffixes: Sequence[str], taken: Collect
     return next((folded[want] for want in wanted if want in folded), None)
 
 
-def party_rows(frame: pl.DataFrame, mapping: PartyMapping) -> pl.DataFrame:
+def party_rows(frame: pl.DataFrame, mapping: PartyMapping, first_row: int = 0) -> pl.DataFrame:
     """Long form: `row, position, party, name, country, address, product, hs_code`, one row per named party
-    (and one row with no party for a row that names none, so that it is reported, not lost)."""
+    (and one row with no party for a row that names none, so that it is reported, not lost); `row` counts from
+    `first_row`."""
     def column(name: str | None) -> pl.Expr:
         return pl.col(name).cast(pl.String).str.strip_chars().replace("", None) if name else pl.lit(None, pl.String)
 
-    indexed = frame.with_row_index("row")
+    indexed = frame.with_row_index("row", offset=first_row)
     origin = column(mapping.origin_country)
     shared = {"product": column(mapping.product), "hs_code": column(mapping.hs_code)}
     pieces = [
@@ -166,29 +163,22 @@ def party_rows(frame: pl.DataFrame, mapping: PartyMapping) -> pl.DataFrame:
     return pl.concat([named, unnamed]).sort("row", "position")
 
 
-def screen_parties(
-    screener: Screener,
-    frame: pl.DataFrame,
-    mapping: PartyMapping,
-    *,
-    progress: Progress | None = None,
-    input_name: str = "",
-) -> ScreenResult:
-    """Screen every party of every row, each distinct party once, and give each row its worst party's verdict."""
-    long = party_rows(frame, mapping)
-    distinct = long.select(PARTY_COLUMNS).unique(maintain_order=True)
-    screened = screener.screen(distinct, SCREENED_MAPPING, progress=progress, input_name=input_name)
-    keyed = distinct.with_row_index("key")
-    long = long.join(keyed, on=list(PARTY_COLUMNS), how="left", nulls_equal=True, maintain_order="left")
-    verdicts = long.join(
-        screened.rows.select(pl.col("row").alias("key"), *VERDICT_COLUMNS, "reasons", "fired_rules"), on="key"
-    ).with_columns(label=pl.when(pl.col("party").is_not_null()).then(pl.format("{}: {}", "party", "name")))
-    candidates = long.select("key", "row", "party", party_name="name").join(
-        screened.candidates.rename({"row": "key"}), on="key"
-    ).drop("key").sort(["row", "score"], descending=[False, True], maintain_order=True)
-    rows = with_verdicts(frame, fold_verdicts(verdicts))
-    metadata = {**screened.metadata, "columns": mapping.as_dict(), "parties_screened": distinct.height}
-    return ScreenResult(rows=rows, candidates=candidates, metadata=metadata)
+def shipment_verdicts(verdicts: pl.DataFrame) -> pl.DataFrame:
+    """Row verdicts from the verdicts of its parties (`row, position, party, name` and the verdict columns), each
+    party labelled 'role: name' (see fold_verdicts)."""
+    return fold_verdicts(verdicts.with_columns(label=pl.when(pl.col("party").is_not_null()).then(pl.format("{}: {}", "party", "name"))))
+
+
+def party_candidates(entries: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+    """The candidates of each party entry (`candidates.row` numbering the entries), with the row, role and name of its
+    party, by row and best score first."""
+    named = entries.select("row", "party", party_name="name").with_row_index("entry")
+    numbered = candidates.rename({"row": "entry"}).with_columns(pl.col("entry").cast(named.schema["entry"]))
+    return (
+        named.join(numbered, on="entry", maintain_order="right")
+        .drop("entry")
+        .sort(["row", "score"], descending=[False, True], maintain_order=True)
+    )
 
 
 def fold_verdicts(verdicts: pl.DataFrame) -> pl.DataFrame:
@@ -244,35 +234,3 @@ def choose_columns(
     found), else the one name column of a supplier list (`columns` are the roles the user named)."""
     given = {role: column for role, column in (columns or {}).items() if column}
     return shipment_parties(frame, given, parties) or detect_columns(frame, **given)
-
-
-def screen_table(
-    screener: Screener,
-    frame: pl.DataFrame,
-    mapping: ColumnMapping | PartyMapping,
-    *,
-    progress: Progress | None = None,
-    input_name: str = "",
-) -> ScreenResult:
-    """Screen a supplier list by its name column, or a shipment file party by party."""
-    if isinstance(mapping, PartyMapping):
-        return screen_parties(screener, frame, mapping, progress=progress, input_name=input_name)
-    return screener.screen(frame, mapping, progress=progress, input_name=input_name)
-
-
-def screen_file(
-    path: Path,
-    db_path: Path,
-    *,
-    config: ScreenConfig = ScreenConfig(),
-    columns: dict[str, str | None] | None = None,
-    parties: Sequence[str] = (),
-    sheet: str | None = None,
-    progress: Progress | None = None,
-) -> ScreenResult:
-    """Read a supplier list or a shipment file and screen it (see `choose_columns`)."""
-    table = read_supplier_table(path, sheet=sheet)
-    mapping = choose_columns(table.frame, parties, columns)
-    screener = Screener.from_db(db_path, config)
-    result = screen_table(screener, table.frame, mapping, progress=progress, input_name=Path(path).name)
-    return replace(result, metadata={**result.metadata, "input_repairs": list(table.repairs)})

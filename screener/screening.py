@@ -6,33 +6,39 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from screener import __version__
-from screener.columns import ColumnMapping, detect_columns
+from screener.columns import ColumnMapping
 from screener.embedded import ensure_embedded
 from screener.freshness import max_age_days, with_ages
 from screener.matching import MatchConfig, Matcher
+from screener.parties import (
+    VERDICT_COLUMNS,
+    PartyMapping,
+    choose_columns,
+    party_candidates,
+    party_rows,
+    shipment_verdicts,
+)
 from screener.reports import ReportWriter, check_report_rows, report_format, report_writer
 from screener.result import RunSummary, ScreenResult
 from screener.rules import SUPPLIER_FIELDS, RuleSet, evaluate, load_rules
 from screener.store import Lists, Store, StoreError
-from screener.supplier_io import (
-    BATCH_ROWS,
-    SupplierBatches,
-    read_supplier_batches,
-    read_supplier_table,
-    with_source_rows,
-)
+from screener.supplier_io import BATCH_ROWS, SupplierBatches, read_supplier_batches, with_source_rows
 
 CHUNK_ROWS = 5_000
 READ_ONLY_FILE = re.compile(r"Permission denied|Operation not permitted|Read-only file system", re.IGNORECASE)
 NO_NAME_REASON = "No supplier name in this row: it could not be screened against the lists; add the name and screen again"
 
 Progress = Callable[[int, int], None]
+FileMapping = ColumnMapping | PartyMapping
+"""The columns screened: a supplier list's one name column (and country, ...), or every party of a shipment file."""
+PARTY_MAPPING = ColumnMapping(**{role: role for role in SUPPLIER_FIELDS})
+"""How a party entry (see party_entries) is screened: as a supplier row of its own."""
 Review = Callable[[pl.DataFrame], pl.DataFrame]
 """Annotates the candidates (with analysts' decisions, say); those it marks `dismissed` never reach the rules."""
 AS_OF_BASIS = (
@@ -95,7 +101,7 @@ class Screener:
     def screen(
         self,
         frame: pl.DataFrame,
-        mapping: ColumnMapping,
+        mapping: FileMapping,
         *,
         progress: Progress | None = None,
         input_name: str = "",
@@ -103,14 +109,16 @@ class Screener:
         distinct: bool = True,
         review: Review | None = None,
     ) -> ScreenResult:
-        """Screen every row of a supplier frame, in input order, reporting progress per chunk of parties.
+        """Screen every row of a supplier or shipment frame, in input order, reporting progress per chunk of parties.
 
         Rows alike in every supplier field (distinct parties) are matched and judged once and the verdict joined
-        back to each of them; `distinct=False` judges every row on its own (same results, slower). `first_row` is
-        the 0-based position of the frame's first row in its file, when the frame is one batch of a larger file.
-        `review` marks the candidates an analyst dismissed (casework): those are kept in the result but left out
-        before the rules, row by row (rows are then judged on their own, as decisions are per row).
+        back to each of them; `distinct=False` judges every row of a supplier list on its own (same results, slower).
+        `first_row` is the 0-based position of the frame's first row in its file, when the frame is one batch of a
+        larger file. `review` marks the candidates an analyst dismissed (casework): those are kept in the result but
+        left out before the rules, row by row (rows are then judged on their own, as decisions are per row).
         """
+        if isinstance(mapping, PartyMapping):
+            return next(self.screen_batches([frame], mapping, progress=progress, input_name=input_name))
         distinct = distinct and review is None
         rows, candidates = self._screen_rows(frame, mapping, progress, first_row, distinct, review=review)
         return ScreenResult(rows=rows, candidates=candidates, metadata=self._metadata(input_name, mapping))
@@ -118,7 +126,7 @@ class Screener:
     def screen_batches(
         self,
         batches: Iterable[pl.DataFrame],
-        mapping: ColumnMapping,
+        mapping: FileMapping,
         *,
         progress: Progress | None = None,
         total_rows: int | None = None,
@@ -126,15 +134,30 @@ class Screener:
     ) -> Iterator[ScreenResult]:
         """Screen a file batch by batch: one ScreenResult per batch, `row` counting from the file's first row,
         all sharing one run's metadata. Memory follows the batch (and the parties remembered), not the file; a party
-        met in an earlier batch is not screened again."""
+        met in an earlier batch is not screened again. Each party of a shipment is screened as a supplier row of its
+        own and each row given its worst party's verdict (see screener.parties)."""
         metadata = self._metadata(input_name, mapping)
         known = ScreenedParties()
         first_row = 0
         for batch in batches:
             within = _batch_progress(progress, first_row, batch.height, total_rows)
-            rows, candidates = self._screen_rows(batch, mapping, within, first_row, True, known)
+            if isinstance(mapping, PartyMapping):
+                rows, candidates = self._screen_parties(batch, mapping, within, first_row, known)
+                metadata = {**metadata, "parties_screened": known.numbered}
+            else:
+                rows, candidates = self._screen_rows(batch, mapping, within, first_row, True, known)
             first_row += batch.height
             yield ScreenResult(rows=rows, candidates=candidates, metadata=metadata)
+
+    def _screen_parties(
+        self, frame: pl.DataFrame, mapping: PartyMapping, progress: Progress | None, first_row: int,
+        known: ScreenedParties,
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The rows of a shipment batch with their worst party's verdict, and every party's candidates."""
+        entries = party_entries(frame, mapping, first_row)
+        screened, candidates = self._screen_rows(entries.select(SUPPLIER_FIELDS), PARTY_MAPPING, progress, 0, True, known)
+        rows = with_verdicts(frame, row_verdicts(entries, screened, mapping), first_row)
+        return rows, party_candidates(entries, candidates)
 
     def _screen_rows(
         self,
@@ -199,7 +222,7 @@ class Screener:
             ("name", "country", "address"), pl.String))
         return self.screen(frame, ColumnMapping(name="name", country="country", address="address"), input_name="check")
 
-    def _metadata(self, input_name: str, mapping: ColumnMapping) -> dict[str, object]:
+    def _metadata(self, input_name: str, mapping: FileMapping) -> dict[str, object]:
         snapshots = self.lists.snapshots.sort("source").select(
             "source", "title", "snapshot_id", "as_of", "url", "coverage", "origin", "sha256"
         )
@@ -230,6 +253,30 @@ class Screener:
 def index_cache_dir(db_path: Path) -> Path:
     """Where the matcher's index of a database's lists is kept between runs: a folder beside the database file."""
     return Path(db_path).with_name(f"{Path(db_path).name}.index")
+
+
+def party_entries(frame: pl.DataFrame, mapping: FileMapping, first_row: int = 0) -> pl.DataFrame:
+    """`row, position, party` and the supplier fields of each party a row names: a supplier list's row is one party,
+    a shipment's row one per named party (or one naming nobody, see screener.parties.party_rows)."""
+    if isinstance(mapping, PartyMapping):
+        entries = party_rows(frame, mapping, first_row)
+        unnamed = [pl.lit(None, pl.String).alias(role) for role in SUPPLIER_FIELDS if role not in entries.columns]
+        return entries.with_columns(unnamed).select("row", "position", "party", *SUPPLIER_FIELDS)
+    return supplier_frame(frame, mapping, first_row=first_row).select(
+        "row", pl.lit(0, pl.Int32).alias("position"), pl.lit(None, pl.String).alias("party"), *SUPPLIER_FIELDS
+    )
+
+
+def row_verdicts(entries: pl.DataFrame, screened: pl.DataFrame, mapping: FileMapping) -> pl.DataFrame:
+    """Each row's verdict columns from its party entries (see party_entries) and their verdicts (`screened`, one row
+    per entry in the same order): a supplier list's row has its party's, a shipment's row its worst party's."""
+    verdicts = pl.concat(
+        [entries.select("row", "position", "party", "name"), screened.select(*VERDICT_COLUMNS, "reasons", "fired_rules")],
+        how="horizontal",
+    )
+    if isinstance(mapping, PartyMapping):
+        return shipment_verdicts(verdicts)
+    return verdicts.drop("position", "party", "name")
 
 
 def party_outcomes(parties: pl.DataFrame, verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
@@ -414,14 +461,18 @@ def screen_file(
     *,
     config: ScreenConfig = ScreenConfig(),
     columns: dict[str, str | None] | None = None,
+    parties: Sequence[str] = (),
     sheet: str | None = None,
     progress: Progress | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> ScreenResult:
-    """Read a supplier file whole, detect its columns and screen it against the lists in force (one batch)."""
-    table = read_supplier_table(path, sheet=sheet)
-    mapping = detect_columns(table.frame, **(columns or {}))
-    result = Screener.from_db(db_path, config).screen(table.frame, mapping, progress=progress, input_name=Path(path).name)
-    return replace(result, metadata={**result.metadata, "input_repairs": list(table.repairs)})
+    """Screen a supplier list or a shipment file (see screen_parts) and keep the whole result in memory."""
+    source = read_supplier_batches(path, sheet=sheet, batch_rows=batch_rows)
+    parts = list(screen_parts(source, Path(path).name, db_path, config=config, columns=columns, parties=parties,
+                              progress=progress))
+    rows = pl.concat([part.rows for part in parts], how="vertical_relaxed")
+    candidates = pl.concat([part.candidates for part in parts], how="vertical_relaxed")
+    return ScreenResult(rows, candidates, {**parts[-1].metadata, "input_repairs": list(source.repairs)})
 
 
 def screen_to_report(
@@ -441,32 +492,21 @@ def screen_to_report(
     writer: ReportWriter | None = None,
     reader: Callable[..., SupplierBatches] = read_supplier_batches,
 ) -> RunSummary:
-    """Screen a supplier file batch by batch into a report at `out` (none: only the summary), in memory that follows
-    the batch, not the file; a report format that cannot hold the file's rows is refused before screening. A shipment
-    file (`parties` given, or bill-of-lading headers found: see screener.parties) is screened whole, every party.
+    """Screen a supplier list or a shipment file (see screen_parts) batch by batch into a report at `out` (none: only
+    the summary), in memory that follows the batch, not the file; a report format that cannot hold the file's rows is
+    refused before screening.
 
     `progress(rows done, rows)` follows the screening; `stage(label)` names the report's last step (sidecars, or the
     whole XLSX or HTML report, written once every batch is screened). A `screener` already loaded (a server's) is used
     instead of loading the lists of `db_path` with `config`; a `writer` (a server storing a job's batches) receives the
     batches instead of a report file at `out`; a `reader` other than read_supplier_batches (a server reads strangers'
     files in a child process: screener.isolated) reads the file."""
-    from screener.parties import screen_parties, shipment_parties  # screener.parties builds on this module
-
     source = reader(path, sheet=sheet, batch_rows=batch_rows)
     chosen = report_format(out, format) if out is not None else None
     if chosen:
         check_report_rows(chosen, source.rows)
-    columns = columns or {}
-    shipment = shipment_parties(source.header, columns, parties)
-    mapping = None if shipment else detect_columns(source.header, **columns)
-    screener = screener or Screener.from_db(db_path, config)
-    name = Path(path).name
-    if shipment:
-        whole = pl.concat(list(source.batches), how="vertical")
-        parts: Iterable[ScreenResult] = [screen_parties(screener, whole, shipment, progress=progress, input_name=name)]
-    else:
-        parts = screener.screen_batches(source.batches, mapping, progress=progress, total_rows=source.rows,  # type: ignore[arg-type]  # mapping is set when not a shipment
-                                        input_name=name)
+    parts = screen_parts(source, Path(path).name, db_path, config=config, columns=columns, parties=parties,
+                         progress=progress, screener=screener)
     with report_writer(out, chosen) if out is not None else nullcontext(writer) as writer:
         summary = RunSummary(metadata={})
         for part in parts:
@@ -480,6 +520,26 @@ def screen_to_report(
                 stage(f"Writing {Path(out).name}")  # type: ignore[arg-type]  # a writer means an output path
             writer.finish(summary)
     return summary
+
+
+def screen_parts(
+    source: SupplierBatches,
+    input_name: str,
+    db_path: Path,
+    *,
+    config: ScreenConfig = ScreenConfig(),
+    columns: dict[str, str | None] | None = None,
+    parties: Sequence[str] = (),
+    progress: Progress | None = None,
+    screener: Screener | None = None,
+) -> Iterator[ScreenResult]:
+    """The batches of a file being read, screened one by one: every party of a shipment file (the `parties` given, or
+    the bill-of-lading headers found: see screener.parties), else the one name column of a supplier list (`columns`
+    are the roles the user named). The columns are checked before the lists of `db_path` are loaded (unless a
+    `screener` is given)."""
+    mapping = choose_columns(source.header, parties, columns)
+    screener = screener or Screener.from_db(db_path, config)
+    return screener.screen_batches(source.batches, mapping, progress=progress, total_rows=source.rows, input_name=input_name)
 
 
 def tiers_summary(rows: pl.DataFrame, tiers: Sequence[str]) -> dict[str, int]:

@@ -6,7 +6,7 @@
 The driver loads the lists and builds the Screener (matcher and rules) once, and broadcasts it: Spark ships it once
 to each executor, each Python worker process unpickles it once and keeps it for every task it runs. `mapInArrow`
 hands each worker the Arrow batches of its partition; they are gathered into slices of `batch_rows` rows and screened
-by the code the single-process CLI runs (`Screener.screen`, or `screen_parties` for shipments), and come out as the
+by the code the single-process CLI runs (`Screener.screen`, for supplier lists and shipments alike), and come out as the
 CLI's report rows: the input columns, the verdict and the headline match's citation, with the same values.
 
 `python -m screener.spark INPUT --out OUT.parquet [screen options]` (also the file given to `spark-submit`) is
@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from screener import settings
 from screener.columns import ColumnMapping
-from screener.parties import PartyMapping, choose_columns, screen_table
+from screener.parties import PartyMapping, choose_columns
 from screener.reports.tables import report_rows, run_facts, snapshots_frame
 from screener.result import ScreenResult
 from screener.screening import ScreenConfig, Screener
@@ -56,7 +56,7 @@ class ScreenPlan:
         """Screen a frame as the single-process CLI does (which reads every column as text)."""
         if isinstance(self.mapping, ColumnMapping):
             frame = frame.with_columns(pl.col(column).cast(pl.String) for column in self.mapping.as_dict().values() if column)
-        return screen_table(self.screener, frame, self.mapping, input_name=input_name)
+        return self.screener.screen(frame, self.mapping, input_name=input_name)
 
     def report(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The report rows of a frame (the CLI's CSV and Parquet columns); no `source_row` unless the input has one."""

@@ -29,7 +29,7 @@ from screener.text import visible
 from screener.workbook_limits import WorkbookTooLarge, check_workbook
 
 MAX_FILE_BYTES = 200 * 1024**2
-"""The largest file read whole (the web app, `screen_file`), and the largest workbook; CSV and Parquet files are read
+"""The largest file read whole (the web app, the service), and the largest workbook; CSV and Parquet files are read
 batch by batch without a size limit."""
 BATCH_ROWS = 100_000
 CHUNK_BYTES = 4 * 1024**2

@@ -11,10 +11,12 @@ import polars as pl
 import pytest
 
 from screener.columns import ColumnMapping
-from screener.parties import Party, detect_parties, screen_parties
+from screener.parties import Party, detect_parties
 from screener.reports import write_report
-from screener.screening import Screener
-from screener.supplier_io import InputFileError
+from screener.screening import Screener, screen_to_report
+from screener.supplier_io import InputFileError, read_supplier_batches, read_supplier_table
+from tests.test_service import client, service_db  # noqa: F401 (the service's fixtures)
+from tests.test_service_jobs import finished, submit, token  # noqa: F401
 
 SHIPMENTS = pl.DataFrame(
     {
@@ -41,7 +43,7 @@ def screener(embedded_db) -> Screener:
 
 @pytest.fixture(scope="module")
 def shipments(screener):
-    return screen_parties(screener, SHIPMENTS, detect_parties(SHIPMENTS), input_name="shipments.csv")
+    return screener.screen(SHIPMENTS, detect_parties(SHIPMENTS), input_name="shipments.csv")
 
 
 def test_bill_of_lading_headers_are_found_with_their_address_and_country_columns():
@@ -132,7 +134,7 @@ def test_candidates_say_which_party_they_match(shipments):
 
 def test_an_input_column_named_like_an_added_one_is_kept(screener):
     frame = SHIPMENTS.with_columns(match_party=pl.lit("mine"))
-    rows = screen_parties(screener, frame, detect_parties(frame)).rows
+    rows = screener.screen(frame, detect_parties(frame)).rows
     assert rows["match_party_input"].to_list() == ["mine"] * SHIPMENTS.height
     assert rows["match_party"][0].startswith("manufacturer: ")
 
@@ -178,3 +180,35 @@ def test_the_cli_refuses_an_unknown_party_column_in_one_line(lists_db, tmp_path)
     done = screener_cli("screen", str(source), "--party-col", "Seller", "--db", str(lists_db))
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "no party column 'Seller'" in lines[0]
+
+
+def many_shipments(rows: int) -> pl.DataFrame:
+    """The shipments above repeated in a scrambled order, so that batches share parties and each has some of its own."""
+    picks = [(index * 3 + index // 7) % SHIPMENTS.height for index in range(rows)]
+    return SHIPMENTS[picks].with_columns(pl.format("B{}", pl.int_range(rows)).alias("BOL No"))
+
+
+def test_a_shipment_file_screened_in_small_batches_is_row_for_row_the_file_screened_at_once(screener, embedded_db, tmp_path):
+    source = tmp_path / "shipments.csv"
+    many_shipments(150).write_csv(source)
+    batches = read_supplier_batches(source, batch_rows=16)
+    mapping = detect_parties(batches.header)
+    parts = list(screener.screen_batches(batches.batches, mapping))
+    whole = read_supplier_table(source).frame
+    at_once = screener.screen(whole, mapping)
+    assert len(parts) == 10, "screened batch by batch"
+    assert pl.concat([part.rows for part in parts]).equals(at_once.rows)
+    assert pl.concat([part.candidates for part in parts]).equals(at_once.candidates)
+    assert parts[-1].metadata["parties_screened"] == at_once.metadata["parties_screened"] == 9, "each party once"
+    for batch_rows, folder in ((16, "batches"), (1_000, "whole")):
+        screen_to_report(source, tmp_path / folder / "report.csv", embedded_db, batch_rows=batch_rows)
+    for kind in ("", ".candidates"):
+        assert (tmp_path / "batches" / f"report{kind}.csv").read_bytes() == (tmp_path / "whole" / f"report{kind}.csv").read_bytes()
+
+
+def test_the_service_screens_every_party_of_a_shipment_file(client, token):
+    job = finished(client, submit(client, token, "shipments.csv", SHIPMENTS.write_csv().encode()))
+    assert job["status"] == "done", job["error"]
+    rows = client.get(f"/jobs/{job['job_id']}/report.json").json()
+    assert [row["risk_tier"] for row in rows] == ["critical", "clear", "critical", "medium", "clear"]
+    assert rows[2]["match_party"] == "manufacturer: Hoshine Silicon Industry (Shanshan) Co Ltd"

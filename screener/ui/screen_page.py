@@ -13,7 +13,7 @@ import streamlit as st
 from screener.columns import ColumnMapping, detect_columns
 from screener.errors import USER_ERRORS, first_line
 from screener.isolated import read_isolated
-from screener.parties import PartyMapping, detect_parties, screen_table
+from screener.parties import PartyMapping, detect_parties
 from screener.result import TIERS, ScreenResult
 from screener.supplier_io import SOURCE_COLUMNS, InputFileError
 from screener.text import markdown_literal
@@ -197,7 +197,7 @@ def run_screening(frame: pl.DataFrame, mapping: ColumnMapping | PartyMapping, so
 
     started = time.perf_counter()
     result = attempt(
-        "Screening failed", lambda: screen_table(screener, frame, mapping, progress=advance, input_name=file_name)
+        "Screening failed", lambda: screener.screen(frame, mapping, progress=advance, input_name=file_name)
     )
     if result is None:
         bar.empty()
