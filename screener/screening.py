@@ -173,7 +173,7 @@ class Screener:
         parties, party_rows = distinct_parties(suppliers, distinct)
         recalled, parties = known.recall(parties) if known else (RecalledParties.none(parties), parties)
         candidates = self._candidates(parties, progress)
-        cited = kept = self._cited(candidates)
+        cited = kept = self.cited(candidates)
         if review is not None:
             reviewed = review(cited)
             kept = reviewed.filter(~pl.col("dismissed")).select(cited.columns)
@@ -185,7 +185,7 @@ class Screener:
         outcomes, candidates = recalled.with_new(outcomes, candidates)
         outcomes = party_rows.join(outcomes.rename({"row": "party"}), on="party", how="left").drop("party")
         rows = with_verdicts(frame, outcomes, first_row)
-        listed = cited if review is not None or candidates is screened else self._cited(candidates)
+        listed = cited if review is not None or candidates is screened else self.cited(candidates)
         return rows, per_row(listed, party_rows)
 
     def _candidates(self, parties: pl.DataFrame, progress: Progress | None) -> pl.DataFrame:
@@ -198,7 +198,7 @@ class Screener:
                 progress(min(start + CHUNK_ROWS, named.height), named.height)
         return in_candidate_order(pl.concat(candidate_chunks, how="vertical_relaxed"))
 
-    def _cited(self, candidates: pl.DataFrame) -> pl.DataFrame:
+    def cited(self, candidates: pl.DataFrame) -> pl.DataFrame:
         """Candidates with their listed entity's columns (list, program, dates, citation, ...)."""
         return candidates.join(self._entity_columns, on="entity_id", how="left", maintain_order="left")
 

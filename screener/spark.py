@@ -27,13 +27,23 @@ import pyarrow as pa
 
 from screener import settings
 from screener.columns import ColumnMapping
-from screener.parties import PartyMapping, choose_columns
+from screener.parties import VERDICT_COLUMNS, choose_columns
 from screener.reports.tables import report_rows, run_facts, snapshots_frame
 from screener.result import ScreenResult
-from screener.screening import ScreenConfig, Screener
+from screener.rules import SUPPLIER_FIELDS
+from screener.screening import (
+    PARTY_MAPPING,
+    FileMapping,
+    ScreenConfig,
+    Screener,
+    party_entries,
+    row_verdicts,
+    with_verdicts,
+)
 from screener.supplier_io import SOURCE_ROW, InputFileError
 
 if TYPE_CHECKING:
+    from pyspark.accumulators import Accumulator
     from pyspark.broadcast import Broadcast
     from pyspark.sql import DataFrame, SparkSession
 
@@ -41,27 +51,54 @@ BATCH_ROWS = 50_000
 """Rows screened at a time in a worker: Arrow batches of a partition are gathered up to this many."""
 READERS = {".csv": ("csv", ","), ".tsv": ("csv", "\t"), ".txt": ("csv", ","), ".parquet": ("parquet", None),
            ".json": ("json", None), ".jsonl": ("json", None), ".orc": ("orc", None)}
+ROW_ID = "_screener_row"
+"""Numbers each input row while its parties are screened apart from it."""
+ENTRIES = "_screener_parties"
+"""Each input row's party entries with their verdicts, gathered back to the row."""
+ENTRY_FIELDS = ("position", "party", "name", *VERDICT_COLUMNS, "reasons", "fired_rules")
 _WORKER_PLANS: dict[str, ScreenPlan] = {}
 """The plan of each broadcast (by its token), unpickled once per Python worker process and kept for every later task."""
 
 
 @dataclass(frozen=True)
 class ScreenPlan:
-    """What every partition needs: the built Screener and which columns play which role."""
+    """What every partition needs: the built Screener, which columns play which role, and the run's metadata.
+
+    Its three steps are the single-process screening taken apart at its joins: `entries` gives each row's parties
+    (one for a supplier list, one per named party of a shipment), `screen_parties` screens distinct parties as
+    supplier rows, and `report` gives each row its verdict from its parties' (the worst party's, for a shipment)."""
 
     screener: Screener
-    mapping: ColumnMapping | PartyMapping
+    mapping: FileMapping
+    metadata: dict[str, Any]
 
-    def screen(self, frame: pl.DataFrame, input_name: str = "") -> ScreenResult:
-        """Screen a frame as the single-process CLI does (which reads every column as text)."""
-        if isinstance(self.mapping, ColumnMapping):
+    def entries(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The party entries of a slice of rows, `ROW_ID` telling each one's row (see party_entries)."""
+        if isinstance(self.mapping, ColumnMapping):  # the single-process CLI reads every column as text
             frame = frame.with_columns(pl.col(column).cast(pl.String) for column in self.mapping.as_dict().values() if column)
-        return self.screener.screen(frame, self.mapping, input_name=input_name)
+        entries = party_entries(frame, self.mapping)
+        return entries.select(frame[ROW_ID].gather(entries["row"]).alias(ROW_ID), pl.exclude("row"))
+
+    def screen_parties(self, parties: pl.DataFrame) -> pl.DataFrame:
+        """Distinct parties (the supplier fields) with their verdicts."""
+        screened = self.screener.screen(parties, PARTY_MAPPING, input_name=str(self.metadata["input"])).rows
+        return screened.select(*SUPPLIER_FIELDS, *ENTRY_FIELDS[3:])
 
     def report(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """The report rows of a frame (the CLI's CSV and Parquet columns); no `source_row` unless the input has one."""
-        rows = report_rows(self.screen(frame))
-        return rows if SOURCE_ROW in frame.columns else rows.drop(SOURCE_ROW)
+        """The report rows (the CLI's CSV and Parquet columns) of rows with their party entries (`ENTRIES`); no
+        `source_row` unless the input has one."""
+        rows = frame.drop(ROW_ID, ENTRIES)
+        entries = (
+            frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), ENTRIES)
+            .explode(ENTRIES).unnest(ENTRIES).sort("row", "position")
+        )
+        screened = with_verdicts(rows, row_verdicts(entries, entries, self.mapping))
+        headlines = screened.select("row", entity_id="match_entity_id").drop_nulls()
+        report = report_rows(ScreenResult(screened, self.screener.cited(headlines), self.metadata))
+        return report if SOURCE_ROW in frame.columns else report.drop(SOURCE_ROW)
+
+
+Step = Callable[[ScreenPlan, pl.DataFrame], pl.DataFrame]
 
 
 def plan_for(
@@ -70,10 +107,12 @@ def plan_for(
     *,
     parties: Sequence[str] = (),
     given: dict[str, str | None] | None = None,
+    input_name: str = "",
 ) -> ScreenPlan:
     """The plan for a table with these columns: its parties (given or found), else its supplier-name column."""
     headers = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
-    return ScreenPlan(screener, choose_columns(headers, parties, given))
+    mapping = choose_columns(headers, parties, given)
+    return ScreenPlan(screener, mapping, screener.screen(headers, mapping, input_name=input_name).metadata)
 
 
 def screen_dataframe(
@@ -85,24 +124,54 @@ def screen_dataframe(
     db_path: Path | None = None,
     screener: Screener | None = None,
     batch_rows: int = BATCH_ROWS,
+    parties_screened: Accumulator[int] | None = None,
 ) -> DataFrame:
     """Screen a Spark DataFrame of suppliers or shipments (lazily, as Spark does): its rows with the verdict columns.
 
+    Each distinct party (every supplier field alike) is screened once in the whole DataFrame, however many rows and
+    partitions name it: the rows' parties are taken apart, made distinct, screened, and joined back to their rows.
     `parties` and `columns` are the CLI's `--party-col` and `--name-col`/`--country-col`/... choices; without them the
     columns are found from the headers. The lists come from `db_path` (default: the user's database) on the driver,
-    or from a `screener` already built.
+    or from a `screener` already built. `parties_screened`, an accumulator, counts the parties screened.
     """
-    from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+    from pyspark.sql import functions as F
 
     if screener is None:
         from screener.paths import default_db_path
 
         screener = Screener.from_db(default_db_path(db_path), config)
     plan = plan_for(df.columns, screener, parties=parties, given=columns)
-    empty = pl.DataFrame(pl.from_arrow(to_arrow_schema(df.schema).empty_table()))
-    output = plan.report(empty).to_arrow()
     shipped = ShippedPlan(df.sparkSession.sparkContext.broadcast(plan), uuid.uuid4().hex)
-    return df.mapInArrow(_screen_partition(shipped, output.schema, batch_rows), from_arrow_schema(output.schema))
+    rows = df.withColumn(ROW_ID, F.monotonically_increasing_id())
+    entries = _map(rows, shipped, ScreenPlan.entries, batch_rows)
+    distinct = entries.select(*SUPPLIER_FIELDS).distinct()
+    verdicts = _map(distinct, shipped, ScreenPlan.screen_parties, batch_rows, parties_screened)
+    same_party = [entries[field].eqNullSafe(verdicts[field]) for field in SUPPLIER_FIELDS]
+    judged = entries.join(verdicts, same_party).select(
+        entries[ROW_ID], *(entries[field] for field in ENTRY_FIELDS[:3]), *(verdicts[field] for field in ENTRY_FIELDS[3:])
+    )
+    gathered = judged.groupBy(ROW_ID).agg(F.collect_list(F.struct(*ENTRY_FIELDS)).alias(ENTRIES))
+    return _map(rows.join(gathered, ROW_ID), shipped, ScreenPlan.report, batch_rows)
+
+
+def _map(
+    df: DataFrame, shipped: ShippedPlan, step: Step, batch_rows: int, counter: Accumulator[int] | None = None
+) -> DataFrame:
+    """A plan's step run on every partition of `df` (`mapInArrow`), its output typed as the step gives it for no rows."""
+    from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+    empty = pl.DataFrame(pl.from_arrow(to_arrow_schema(df.schema).empty_table()))
+    schema = pa.schema([field.with_type(_spark_type(field.type)) for field in step(shipped.broadcast.value, empty).to_arrow().schema])
+    return df.mapInArrow(_screen_partition(shipped, schema, batch_rows, step, counter), from_arrow_schema(schema))
+
+
+def _spark_type(kind: pa.DataType) -> pa.DataType:
+    """The Arrow type Spark takes for a column polars writes as `kind` (Spark reads lists, not large lists)."""
+    if pa.types.is_large_list(kind) or pa.types.is_list(kind):
+        return pa.list_(_spark_type(kind.value_type))
+    if pa.types.is_struct(kind):
+        return pa.struct([field.with_type(_spark_type(field.type)) for field in kind])
+    return kind
 
 
 @dataclass(frozen=True)
@@ -120,15 +189,16 @@ class ShippedPlan:
 
 
 def _screen_partition(
-    shipped: ShippedPlan, schema: pa.Schema, batch_rows: int
+    shipped: ShippedPlan, schema: pa.Schema, batch_rows: int, step: Step, counter: Accumulator[int] | None = None
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The function each task runs on its partition's Arrow batches."""
+    """The function each task runs on its partition's Arrow batches: the step on slices of `batch_rows` rows."""
 
     def screen_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         plan = shipped.plan()
         for gathered in _gather(batches, batch_rows):
-            report = plan.report(pl.DataFrame(pl.from_arrow(gathered)))
-            yield from report.to_arrow().cast(schema).to_batches()
+            if counter is not None:
+                counter.add(gathered.num_rows)
+            yield from step(plan, pl.DataFrame(pl.from_arrow(gathered))).to_arrow().cast(schema).to_batches()
 
     return screen_batches
 
@@ -215,12 +285,12 @@ def screen_path(
     spark = spark_session(master)
     table = with_file_rows(read_table(spark, source))
     screener = Screener.from_db(db_path, config)
-    screened = screen_dataframe(table, parties, columns=columns, screener=screener)
+    counter = spark.sparkContext.accumulator(0)
+    screened = screen_dataframe(table, parties, columns=columns, screener=screener, parties_screened=counter)
     screened.write.mode("overwrite").parquet(out)
     tiers: dict[str, int] = dict(spark.read.parquet(out).groupBy("risk_tier").count().collect())
-    plan = plan_for(table.columns, screener, parties=parties, given=columns)
-    metadata = plan.screen(pl.DataFrame(schema=dict.fromkeys(table.columns, pl.String)), Path(source).name).metadata
-    sources = sources_frame(metadata, rows=sum(tiers.values()))
+    metadata = plan_for(table.columns, screener, parties=parties, given=columns, input_name=Path(source).name).metadata
+    sources = sources_frame({**metadata, "parties_screened": counter.value}, rows=sum(tiers.values()))
     spark.createDataFrame(sources.to_pandas()).coalesce(1).write.mode("overwrite").parquet(sidecar_path(out))
     return tiers
 
@@ -233,7 +303,7 @@ def sidecar_path(out: str) -> str:
 
 def sources_frame(metadata: dict[str, Any], rows: int) -> pl.DataFrame:
     """One row per list snapshot used, each with the run facts (as the CSV report's sources file)."""
-    facts = {**run_facts(metadata, rows), "engine": "spark"}
+    facts = {**run_facts(metadata, rows), "engine": "spark", "parties screened": str(metadata["parties_screened"])}
     snapshots = snapshots_frame(metadata)
     return snapshots.with_columns(pl.lit(value, pl.String).alias(name.replace(" ", "_")) for name, value in facts.items())
 

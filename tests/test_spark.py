@@ -16,10 +16,13 @@ if importlib.util.find_spec("pyspark") is None:
     pytest.skip("the Spark tests need the [spark] extra and Java: pip install '.[spark]'", allow_module_level=True)
 
 from pyspark import cloudpickle
+from pyspark.sql import functions as F
 
 import screener.spark as spark_module
-from screener.screening import Screener
-from screener.spark import ShippedPlan, _screen_partition, plan_for, screen_dataframe, spark_session
+from screener.reports.tables import report_rows
+from screener.rules import SUPPLIER_FIELDS
+from screener.screening import Screener, party_entries
+from screener.spark import ScreenPlan, ShippedPlan, _screen_partition, plan_for, screen_dataframe, spark_session
 from tests.conftest import EXAMPLE_SUPPLIERS
 
 SMALL_SPLITS = {"spark.sql.files.maxPartitionBytes": "4096", "spark.sql.files.openCostInBytes": "0"}
@@ -94,18 +97,35 @@ def test_screen_dataframe_screens_a_supplier_list_in_a_notebook(spark, embedded_
     suppliers = spark.read.csv(str(EXAMPLE_SUPPLIERS), header=True).repartition(3)
     screened = screen_dataframe(suppliers, db_path=embedded_db)
     rows = pl.from_arrow(screened.toArrow()).sort("supplier_id")
-    expected = plan_for(suppliers.columns, Screener.from_db(embedded_db)).report(
-        pl.read_csv(EXAMPLE_SUPPLIERS, infer_schema=False)
-    ).sort("supplier_id")
+    screener = Screener.from_db(embedded_db)
+    frame = pl.read_csv(EXAMPLE_SUPPLIERS, infer_schema=False)
+    expected = report_rows(screener.screen(frame, plan_for(suppliers.columns, screener).mapping)).sort("supplier_id")
     assert "source_row" not in rows.columns, "a DataFrame has no file rows to number"
     assert rows["risk_tier"].to_list() == expected["risk_tier"].to_list()
     assert rows["reasons"].to_list() == expected["reasons"].to_list()
 
 
+def test_a_party_repeated_across_partitions_is_screened_once(spark, embedded_db):
+    frame = shipments(240)
+    rows = spark.createDataFrame(frame.to_pandas()).repartition(6)
+    screener = Screener.from_db(embedded_db)
+    mapping = plan_for(rows.columns, screener).mapping
+    partitions = pl.from_arrow(rows.select("Bill of Lading", F.spark_partition_id().alias("partition")).toArrow())
+    placed = frame.join(partitions, on="Bill of Lading", maintain_order="left")
+    entries = party_entries(placed, mapping)
+    in_partitions = entries.select(placed["partition"].gather(entries["row"]), *SUPPLIER_FIELDS).unique().height
+    counter = spark.sparkContext.accumulator(0)
+    screened = pl.from_arrow(screen_dataframe(rows, screener=screener, parties_screened=counter).toArrow())
+    assert counter.value == entries.select(SUPPLIER_FIELDS).unique().height < in_partitions, "once in the whole DataFrame"
+    expected = report_rows(screener.screen(frame, mapping)).drop("source_row")
+    assert screened.columns == expected.columns
+    assert screened.sort("Bill of Lading").equals(expected.sort("Bill of Lading"))
+
+
 def test_each_task_carries_the_broadcast_handle_not_the_lists(embedded_db, spark):
     plan = plan_for(["supplier_name", "country"], Screener.from_db(embedded_db))
     shipped = ShippedPlan(spark.sparkContext.broadcast(plan), "token")
-    task = cloudpickle.dumps(_screen_partition(shipped, None, 1_000))
+    task = cloudpickle.dumps(_screen_partition(shipped, None, 1_000, ScreenPlan.report))
     assert len(cloudpickle.dumps(plan)) > 500_000 > 20 * len(task)
 
 
