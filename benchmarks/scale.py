@@ -8,9 +8,11 @@ taken from the lists in force; then runs the installed CLI on it, as users do:
     screener screen shipments.csv --engine spark --spark-master local[N] --out report.parquet (Spark, N cores)
 
 and prints rows/s, the peak memory of each run (Spark: the JVM, which is driver and executor in local mode, and its
-Python workers), the size of the broadcast plan, and what a cluster would take for 100M and 1B rows.
+Python workers), beside the floor (polars reading the same CSV, normalising one column and writing it out), the
+size of the broadcast plan, and what a cluster would take for 100M and 1B rows. It first screens a supplier file of
+all-distinct names in one process, beside its floor (the worst case for throughput: nothing repeats).
 
-    python benchmarks/scale.py [--rows 1000000 10000000] [--engines local spark1 spark2]
+    python benchmarks/scale.py [--rows 1000000 10000000] [--engines local spark1 spark2] [--spark-max-rows 1000000]
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throughput import FLOOR, distinct_suppliers, listed_names, with_columns
 
 from screener.screening import Screener
 from screener.spark import plan_for
@@ -229,6 +234,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--engines", nargs="+", default=["local", "spark1", "spark2"], choices=["local", "spark1", "spark2"])
+    parser.add_argument("--spark-max-rows", type=int, default=1_000_000,
+                        help="Larger files are screened in one process only (Spark on 2 shared cores is too slow).")
+    parser.add_argument("--distinct-rows", type=int, default=1_000_000,
+                        help="Rows of the all-distinct supplier file screened in one process (0: skip).")
     parser.add_argument("--folder", type=Path, default=None, help="Where to write the generated files (default: a temporary folder).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
@@ -238,8 +247,9 @@ def main() -> None:
         listed = screener.lists.names["name"].unique().sort().to_list()
         plan = plan_for(["Shipper", "Consignee", "Manufacturer"], screener)
         print(f"broadcast plan (lists, matcher, rules): {len(pickle.dumps(plan)) / 2**20:.1f} MiB pickled, "
-              f"{len(listed):,} listed names")
-        rates: dict[tuple[str, int], float] = {}
+              f"{len(listed):,} listed names", flush=True)
+        if args.distinct_rows:
+            all_distinct(args.distinct_rows, work, db)
         per_cpu_second: dict[tuple[str, int], float] = {}
         for rows in args.rows:
             started = time.perf_counter()
@@ -248,25 +258,57 @@ def main() -> None:
             frame.write_csv(source)
             parties = sum(frame[column].n_unique() for column in ("Shipper", "Consignee", "Notify Party", "Manufacturer"))
             print(f"\n{rows:,} rows ({source.stat().st_size / 2**20:,.0f} MiB CSV, {parties:,} distinct party names, "
-                  f"generated in {time.perf_counter() - started:.0f} s)")
+                  f"generated in {time.perf_counter() - started:.0f} s)", flush=True)
             del frame
+            floor, _, floor_peaks = run([sys.executable, "-c", FLOOR, str(source), str(work / "floor.csv"), "Shipper"])
+            print(f"  {'floor':7} {floor:8.0f} s  {rows / floor:9,.0f} rows/s  (polars read, normalise, write)  "
+                  f"peak: {gib(floor_peaks['tree'])}", flush=True)
+            rates: dict[str, float] = {}
             for engine in args.engines:
-                if engine == "local":
-                    command = [sys.executable, "-m", "screener", "screen", str(source), "--out", str(work / "out.csv")]
-                else:
-                    cores = engine[-1]
-                    command = [sys.executable, "-m", "screener", "screen", str(source), "--engine", "spark",
-                               "--spark-master", f"local[{cores}]", "--out", str(work / "out.parquet")]
-                seconds, cpu, peaks = run([*command, "--db", str(db)], env={"PYSPARK_SUBMIT_ARGS": "--driver-memory 4g pyspark-shell"})
-                rates[(engine, rows)] = rows / seconds
+                if engine != "local" and rows > args.spark_max_rows:
+                    print(f"  {engine:7} skipped (--spark-max-rows {args.spark_max_rows:,})", flush=True)
+                    continue
+                seconds, cpu, peaks = run([*engine_command(engine, source, work), "--db", str(db)],
+                                          env={"PYSPARK_SUBMIT_ARGS": "--driver-memory 4g pyspark-shell"})
+                rates[engine] = rows / seconds
                 per_cpu_second[(engine, rows)] = rows / cpu
                 memory = ", ".join(f"{name} {gib(value)}" for name, value in peaks.items() if value)
                 print(f"  {engine:7} {seconds:8.0f} s  {rows / seconds:9,.0f} rows/s  CPU {cpu:7.0f} s "
-                      f"({rows / cpu:,.0f} rows per CPU-second)  peak: {memory}")
-            if ("spark1", rows) in rates and ("spark2", rows) in rates:
-                factor = rates[("spark2", rows)] / rates[("spark1", rows)]
-                print(f"  local[2] / local[1] throughput: {factor:.2f}x")
+                      f"({rows / cpu:,.0f} rows per CPU-second)  {seconds / floor:5.1f}x the floor  peak: {memory}"
+                      f"{screened_parties(engine, work)}", flush=True)
+            if "spark1" in rates and "spark2" in rates:
+                print(f"  local[2] / local[1] throughput: {rates['spark2'] / rates['spark1']:.2f}x", flush=True)
+            source.unlink()
         cluster_arithmetic(per_cpu_second)
+
+
+def engine_command(engine: str, source: Path, work: Path) -> list[str]:
+    """The CLI command users run: one process to CSV, or Spark local[N] to Parquet."""
+    command = [sys.executable, "-m", "screener", "screen", str(source)]
+    if engine == "local":
+        return [*command, "--out", str(work / "out.csv")]
+    return [*command, "--engine", "spark", "--spark-master", f"local[{engine[-1]}]", "--out", str(work / "out.parquet")]
+
+
+def screened_parties(engine: str, work: Path) -> str:
+    """How many distinct parties a Spark run screened (from its sources file)."""
+    if engine == "local":
+        return ""
+    sources = pl.read_parquet(work / "out.sources.parquet")
+    return f", {int(sources['parties_screened'][0]):,} distinct parties screened"
+
+
+def all_distinct(rows: int, work: Path, db: Path) -> None:
+    """One process on a supplier file whose names are all distinct (benchmarks/throughput.py's), beside the floor."""
+    source = work / f"distinct_{rows}.csv"
+    with_columns(distinct_suppliers(rows, listed_names())).write_csv(source)
+    floor, _, floor_peaks = run([sys.executable, "-c", FLOOR, str(source), str(work / "floor.csv"), "name"])
+    seconds, cpu, peaks = run([*engine_command("local", source, work), "--db", str(db)])
+    print(f"\n{rows:,} supplier rows, all names distinct: floor (polars read, normalise, write) {floor:.0f} s "
+          f"({rows / floor:,.0f} rows/s, peak {gib(floor_peaks['tree'])}); one process {seconds:.0f} s "
+          f"({rows / seconds:,.0f} rows/s, CPU {cpu:.0f} s, peak {gib(peaks['tree'])}), {seconds / floor:.1f}x the floor",
+          flush=True)
+    source.unlink()
 
 
 def cluster_arithmetic(per_cpu_second: dict[tuple[str, int], float]) -> None:

@@ -43,8 +43,9 @@ FLOOR = """
 import sys
 import polars as pl
 frame = pl.read_csv(sys.argv[1], infer_schema=False)
-frame.with_columns(pl.col("name").str.strip_chars().str.to_uppercase().alias("normalised")).write_csv(sys.argv[2])
+frame.with_columns(pl.col(sys.argv[3]).str.strip_chars().str.to_uppercase().alias("normalised")).write_csv(sys.argv[2])
 """
+"""The I/O floor: read a CSV (argument 1), normalise one column (argument 3: upper-cased, trimmed), write it (2)."""
 
 
 def listed_names() -> list[str]:
@@ -132,7 +133,7 @@ def main() -> None:
             for kind, frame in (("distinct", distinct.head(rows)), ("repeating", repeating(distinct, rows))):
                 source = work / f"{kind}_{rows}.csv"
                 frame.write_csv(source)
-                floor, floor_peak = measure([sys.executable, "-c", FLOOR, str(source), str(work / "floor.csv")])
+                floor, floor_peak = measure([sys.executable, "-c", FLOOR, str(source), str(work / "floor.csv"), "name"])
                 report(f"floor (polars read, normalise, write) {kind}", rows, floor, floor_peak)
                 seconds, peak = measure(screen_command(source, work / "out.csv", db))
                 report(f"screener screen --out csv, {kind} names", rows, seconds, peak, floor)
