@@ -22,7 +22,15 @@ import screener.spark as spark_module
 from screener.reports.tables import report_rows
 from screener.rules import SUPPLIER_FIELDS
 from screener.screening import Screener, party_entries
-from screener.spark import ScreenPlan, ShippedPlan, _screen_partition, plan_for, screen_dataframe, spark_session
+from screener.spark import (
+    ScreenPlan,
+    ShippedPlan,
+    _screen_partition,
+    plan_for,
+    read_table,
+    screen_dataframe,
+    spark_session,
+)
 from tests.conftest import EXAMPLE_SUPPLIERS
 
 SMALL_SPLITS = {"spark.sql.files.maxPartitionBytes": "4096", "spark.sql.files.openCostInBytes": "0"}
@@ -63,7 +71,7 @@ def spark():
     session.stop()
 
 
-def test_spark_output_is_row_for_row_the_single_process_output(lists_db, tmp_path):
+def test_spark_output_is_row_for_row_the_single_process_output(spark, lists_db, tmp_path):
     source = tmp_path / "shipments.csv"
     shipments(240).write_csv(source)
     local = screener_cli("screen", str(source), "--out", str(tmp_path / "local.csv"), "--db", str(lists_db))
@@ -78,7 +86,7 @@ def test_spark_output_is_row_for_row_the_single_process_output(lists_db, tmp_pat
     assert "Wrote 240 rows" in on_spark.stderr
     expected = pl.read_csv(tmp_path / "local.csv", infer_schema=False)
     written = sorted((tmp_path / "spark.parquet").glob("*.parquet"))
-    assert len(written) > 1, "the input should have been screened in several partitions"
+    assert read_table(spark, str(source)).rdd.getNumPartitions() > 1, "the input is read as several partitions"
     actual = pl.read_parquet(written).sort("source_row")
     assert actual.columns == expected.columns
     assert actual.height == expected.height == 240
@@ -91,6 +99,7 @@ def test_spark_output_is_row_for_row_the_single_process_output(lists_db, tmp_pat
     sources = pl.read_parquet(sorted((tmp_path / "spark.sources.parquet").glob("*.parquet")))
     assert set(sources["source"]) == {"uflpa", "cbp_wro", "sanctions"}
     assert set(sources["rows_screened"]) == {"240"} and set(sources["engine"]) == {"spark"}
+    assert 0 < int(sources["parties_screened"][0]) < 240, "each distinct party screened once"
 
 
 def test_screen_dataframe_screens_a_supplier_list_in_a_notebook(spark, embedded_db):
