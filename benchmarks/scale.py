@@ -294,7 +294,7 @@ def screened_parties(engine: str, work: Path) -> str:
     """How many distinct parties a Spark run screened (from its sources file)."""
     if engine == "local":
         return ""
-    sources = pl.read_parquet(work / "out.sources.parquet")
+    sources = pl.read_parquet(work / "out.sources.parquet" / "*.parquet")
     return f", {int(sources['parties_screened'][0]):,} distinct parties screened"
 
 
