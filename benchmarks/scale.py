@@ -221,9 +221,7 @@ def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     sampled = sum(memory.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")  # also processes nobody waited for
     cpu = max(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, sampled)
-    peaks = dict(memory.peaks)
-    peaks["tree"] = max(peaks["tree"], after.ru_maxrss * 1024)
-    return elapsed, cpu, peaks
+    return elapsed, cpu, dict(memory.peaks)
 
 
 def gib(value: float) -> str:
