@@ -110,10 +110,11 @@ def word_roles(
     marked = (
         placed.join(industries(), on="word", how="left")
         .sort(key, "pos")
+        .with_columns(first_regions=pl.col("regions").first().over(key))
         .with_columns(
             in_run=(
                 pl.col("regions").is_not_null()
-                & (pl.col("regions").list.set_intersection(pl.col("regions").first().over(key)).list.len() > 0)
+                & (pl.col("regions").list.set_intersection(pl.col("first_regions")).list.len() > 0)
             )
             .cast(pl.Int8)
             .cum_min()
