@@ -41,6 +41,7 @@ from screener.cli_options import (
 from screener.cli_service import keys_app, serve_command
 from screener.cli_workflow import decide_command, decisions_app, help_when_bare, monitor_command, portfolio_app
 from screener.console import err, out
+from screener.cpu import pin_to_one_core
 from screener.doctor import run_checks
 from screener.embedded import ensure_embedded
 from screener.entity import entity_profile
@@ -219,6 +220,7 @@ def check(
     if record is not None:
         record_format(record)
     screener = Screener.from_db(default_db_path(db), _config(match_threshold, review_threshold, rules, as_of))
+    pin_to_one_core()
     result = screener.check(name, country=country, address=address)
     if as_json:
         out.print_json(json.dumps(verdict_json(result), default=str, ensure_ascii=False))

@@ -109,6 +109,13 @@ DEBUG = Setting[bool](
     "Show the full traceback of every error instead of one line (for bug reports).",
     flag,
 )
+ONE_CORE = Setting[bool](
+    "SCREENER_ONE_CORE", True,
+    "Whether single-name work (`screener check`, each service worker) runs all its threads on one CPU core (0 to "
+    "let them roam): small steps then skip waking a thread on another core, which on virtual machines costs more "
+    "than the step itself.",
+    flag,
+)
 
 SERVICE_OPEN_READS = Setting[bool](
     "SCREENER_SERVICE_OPEN_READS", True,
@@ -127,7 +134,7 @@ SERVICE_MAX_JSON_BYTES = Setting[int](
 )
 
 SETTINGS: tuple[Setting, ...] = (
-    DB, LOCK_TIMEOUT, MAX_AGE_DAYS, ANALYST, DEBUG, SERVICE_OPEN_READS, SERVICE_CORS_ORIGINS, SERVICE_MAX_JSON_BYTES,
+    DB, LOCK_TIMEOUT, MAX_AGE_DAYS, ANALYST, DEBUG, ONE_CORE, SERVICE_OPEN_READS, SERVICE_CORS_ORIGINS, SERVICE_MAX_JSON_BYTES,
 )
 
 
