@@ -40,10 +40,10 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from screener.api_keys import add_key
 from screener.embedded import ensure_embedded
 from screener.screening import Screener
 from screener.service.catalog import Catalog
-from screener.service.keys import add_key
 from screener.service.matching import Coalescer, match_response
 from screener.store import Store
 from screener.supplier_io import BATCH_ROWS

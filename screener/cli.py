@@ -38,7 +38,7 @@ from screener.cli_options import (
     RulesOption,
     SheetOption,
 )
-from screener.cli_service import keys_app, serve_command
+from screener.cli_service import jobs_app, keys_app, serve_command
 from screener.cli_workflow import decide_command, decisions_app, help_when_bare, monitor_command, portfolio_app
 from screener.console import err, out
 from screener.cpu import pin_to_one_core
@@ -397,6 +397,7 @@ app.add_typer(decisions_app, name="decisions")
 app.command("monitor")(monitor_command)
 app.command("serve")(serve_command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(jobs_app, name="jobs")
 
 
 def main() -> None:

@@ -1,23 +1,28 @@
-"""CLI commands of the screening service: `screener serve` and `screener keys add|list|revoke`."""
+"""CLI commands of the screening service: `screener serve`, `screener keys add|list|revoke`, `screener jobs prune`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
+from screener import settings
+from screener.api_keys import DEFAULT_RATE_PER_MINUTE, active_key_count, add_key, list_keys, revoke_key
 from screener.cli_options import DbOption
 from screener.cli_workflow import help_when_bare
 from screener.console import err, out
+from screener.jobs.store import prune_jobs
 from screener.paths import default_db_path
 from screener.service.config import ServiceConfig, is_loopback
 from screener.service.errors import ServiceError
-from screener.service.keys import DEFAULT_RATE_PER_MINUTE, active_key_count, add_key, list_keys, revoke_key
 
 WORKER_HEALTHCHECK_S = 60  # a worker loading the lists on a busy machine answers the supervisor's ping late
 keys_app = typer.Typer(help="API keys of the service: add, list, revoke.")
 keys_app.callback(invoke_without_command=True)(help_when_bare)
+jobs_app = typer.Typer(help="The service's file-screening jobs: prune the old ones.")
+jobs_app.callback(invoke_without_command=True)(help_when_bare)
 
 
 def serve_command(
@@ -44,8 +49,9 @@ def serve_command(
             f"refusing to listen on {host} without API keys: anyone who can reach it could write; "
             "create one with `screener keys add LABEL`, or listen on 127.0.0.1",
         )
-    config = ServiceConfig(
-        db_path=db_path, open_reads=loopback if open_reads is None else open_reads, cors_origins=tuple(cors_origin or ()),
+    config = replace(  # the size limits as the environment sets them
+        ServiceConfig.from_env(), db_path=db_path, open_reads=loopback if open_reads is None else open_reads,
+        cors_origins=tuple(cors_origin or ()),
     )
     config.export()
     err.print(f"Serving on http://{host}:{port} (docs at /docs; reads {'open' if config.open_reads else 'need a key'}, "
@@ -92,3 +98,18 @@ def keys_revoke(
     """Revoke a key: a running server refuses it within seconds."""
     revoke_key(default_db_path(db), key_id)
     err.print(f"Revoked key {key_id}.", highlight=False)
+
+
+@jobs_app.command("prune")
+def jobs_prune(
+    older_than: Annotated[Optional[int], typer.Option(
+        "--older-than", metavar="DAYS", min=0,
+        help="Delete jobs finished more than DAYS days ago (default: $SCREENER_JOB_RETENTION_DAYS).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Delete finished service jobs, their stored results, uploads and reports (the service does it too, past the
+    retention, when a job is submitted); queued and running jobs are kept."""
+    days = settings.JOB_RETENTION_DAYS.value() if older_than is None else older_than
+    deleted = prune_jobs(default_db_path(db), days)
+    err.print(f"Deleted {len(deleted)} job{'s' if len(deleted) != 1 else ''} finished more than {days} days ago.",
+              highlight=False)

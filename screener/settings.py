@@ -132,9 +132,21 @@ SERVICE_MAX_JSON_BYTES = Setting[int](
     "The largest JSON request body the service accepts, in bytes.",
     whole_bytes,
 )
+SERVICE_MAX_UPLOAD_BYTES = Setting[int](
+    "SCREENER_SERVICE_MAX_UPLOAD_BYTES", 200 * 1024**2,
+    "The largest supplier file `POST /screen` and `POST /portfolios` accept, in bytes.",
+    whole_bytes,
+)
+JOB_RETENTION_DAYS = Setting[int](
+    "SCREENER_JOB_RETENTION_DAYS", 30,
+    "Days a finished service job (its upload, stored result and reports) is kept; older ones are deleted when a job "
+    "is submitted or the service starts. 0 keeps every job.",
+    whole_days,
+)
 
 SETTINGS: tuple[Setting, ...] = (
     DB, LOCK_TIMEOUT, MAX_AGE_DAYS, ANALYST, DEBUG, ONE_CORE, SERVICE_OPEN_READS, SERVICE_CORS_ORIGINS, SERVICE_MAX_JSON_BYTES,
+    SERVICE_MAX_UPLOAD_BYTES, JOB_RETENTION_DAYS,
 )
 
 

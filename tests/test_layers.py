@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import re
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,3 +38,37 @@ def test_no_module_outside_the_sources_imports_a_private_one():
         if module.startswith("sources.") and any(part.startswith("_") for part in module.split(".")[1:2])
     }
     assert private == set()
+
+
+SHELLS = ["screener/service/**/*.py", "screener/cli*.py", "screener/ui/**/*.py", "app.py", "app_pages/*.py"]
+SQL_STATEMENT = re.compile(
+    r"\b(SELECT\b.*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|VIEW|INDEX)"
+    r"|ALTER\s+TABLE|DROP\s+TABLE|BEGIN\s+(IMMEDIATE|TRANSACTION))\b",
+    re.DOTALL,
+)
+DATABASE_DRIVERS = {"duckdb", "sqlite3"}
+
+
+def sql_in(path: Path) -> list[str]:
+    """Where a module holds SQL: a string that reads as an SQL statement, or an import of a database driver."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL_STATEMENT.search(node.value):
+            found.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.value.strip()[:60]!r}")
+    found += [f"{path.relative_to(REPO)}: imports {module}" for module in imported_modules(path)
+              if module.split(".")[0] in DATABASE_DRIVERS]
+    return found
+
+
+def test_the_shells_write_no_sql():
+    """The CLI, the web app and the service are thin shells over the library: each table has one owner module."""
+    shells = sorted({path for pattern in SHELLS for path in REPO.glob(pattern)})
+    assert len(shells) > 20
+    assert [place for path in shells for place in sql_in(path)] == []
+
+
+def test_the_sql_finder_finds_statements_and_drivers(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
+    module = tmp_path / "shell.py"
+    module.write_text('import sqlite3\nQ = """UPDATE jobs\n SET status = 1"""\nHELP = "Select the column from the file"\n')
+    assert sql_in(module) == ["shell.py:2: 'UPDATE jobs\\n SET status = 1'", "shell.py: imports sqlite3"]

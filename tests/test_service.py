@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from screener.api_keys import KEYRING_TTL_S, add_key, revoke_key
 from screener.service.app import create_app
 from screener.service.config import ServiceConfig
-from screener.service.keys import KEYRING_TTL_S, add_key, revoke_key
 from screener.service.matching import Coalescer, Matched, screen_queries, verdicts
 from screener.service.matching import Query as MatchQuery
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from screener.service.keys import add_key
+from screener.api_keys import add_key
 from tests.conftest import EXAMPLE_SUPPLIERS
 from tests.test_service import service_client
 

@@ -11,11 +11,14 @@ import openpyxl
 import polars as pl
 import pytest
 
+from screener.api_keys import ApiKeyError, add_key, revoke_key
+from screener.jobs.errors import JobRunning
+from screener.jobs.files import input_dir, job_dir, jobs_dir, upload_path
+from screener.jobs.reports import job_report
+from screener.jobs.runner import run_job
+from screener.jobs.store import JobOptions, claim_job, delete_job, submit_job
 from screener.reports import report_sidecars
 from screener.screening import screen_to_report
-from screener.service.errors import ServiceError
-from screener.service.jobs import JobOptions, claim_job, job_report, reports_dir, run_job, submit_job
-from screener.service.keys import add_key, revoke_key
 from screener.store import Store
 from tests.conftest import EXAMPLE_SUPPLIERS
 from tests.test_cli import screener
@@ -86,8 +89,11 @@ def test_a_job_is_screened_batch_by_batch_into_the_reports_the_cli_writes(client
     """A job stored in batches of 10 rows gives, file for file, the reports `screener screen --out` writes at once
     (the run's time aside)."""
     screener = client.app.state.service.screener_if_loaded()
-    job_id = submit_job(lists_db, "suppliers.csv", EXAMPLE_SUPPLIERS.read_bytes(), JobOptions(), None)
-    run_job(lists_db, screener, claim_job(lists_db), batch_rows=10)
+    with EXAMPLE_SUPPLIERS.open("rb") as upload:
+        job_id = submit_job(lists_db, "suppliers.csv", upload, JobOptions(), None)
+    claimed = claim_job(lists_db)
+    assert claimed is not None
+    run_job(lists_db, screener, claimed, batch_rows=10)
     with Store(lists_db) as store:
         assert store.scalar("SELECT count(*) FROM job_parts WHERE job_id = ?", [job_id]) == 5
         assert store.query("SELECT status, rows_done FROM jobs").rows() == [("done", 45)]
@@ -148,7 +154,7 @@ def test_a_damaged_file_fails_its_job_not_the_server(client, token, service_db):
     assert client.post("/screen", files={"file": ("e.csv", b"  ")}, headers={"X-API-Key": token}).json()["code"] == "empty_file"
     assert client.get("/jobs/0123").status_code == 404
     (service_db.parent / "report.csv").write_text("a file beside the database, not a job's report")
-    reports_dir(service_db).mkdir(exist_ok=True)
+    jobs_dir(service_db).mkdir(exist_ok=True)
     assert client.get("/jobs/%2E%2E/report.csv").status_code == 404  # an id names no folder before it is found
 
 
@@ -161,5 +167,62 @@ def test_keys_add_list_revoke_from_the_command_line(lists_db):
     listed = screener("keys", "list", db=lists_db)
     assert key_id in listed.stdout and "erp-prod" in listed.stdout and token.split("_", 2)[2] not in listed.stdout
     assert screener("keys", "revoke", key_id, db=lists_db).returncode == 0
-    with pytest.raises(ServiceError, match="no active key has the id"):
+    with pytest.raises(ApiKeyError, match="no active key has the id"):
         revoke_key(lists_db, key_id)
+
+
+def screened_job(db_path, loaded) -> str:
+    """A job submitted, screened and its CSV report written, as the service does it; its upload waited on disk."""
+    with EXAMPLE_SUPPLIERS.open("rb") as upload:
+        job_id = submit_job(db_path, "suppliers.csv", upload, JobOptions(), None)
+    assert upload_path(db_path, job_id, "suppliers.csv").read_bytes() == EXAMPLE_SUPPLIERS.read_bytes()
+    claimed = claim_job(db_path)
+    assert claimed is not None and claimed.job_id == job_id
+    run_job(db_path, loaded, claimed)
+    assert job_report(db_path, job_id, "csv").exists() and not input_dir(db_path, job_id).exists()
+    return job_id
+
+
+def stored_jobs(db_path) -> tuple[set[str], set[str]]:
+    with Store(db_path) as store:
+        return (set(store.query("SELECT job_id FROM jobs")["job_id"]),
+                set(store.query("SELECT DISTINCT job_id FROM job_parts")["job_id"]))
+
+
+def test_finished_jobs_past_the_retention_are_deleted_with_their_files_when_a_job_is_submitted(client, lists_db, monkeypatch):
+    loaded = client.app.state.service.screener_if_loaded()
+    old, recent = screened_job(lists_db, loaded), screened_job(lists_db, loaded)
+    with Store(lists_db) as store:
+        store.con.execute("UPDATE jobs SET finished_at = finished_at - INTERVAL 31 DAY WHERE job_id = ?", [old])
+    monkeypatch.setenv("SCREENER_JOB_RETENTION_DAYS", "0")  # keeps every job
+    kept = submit_job(lists_db, "a.csv", io.BytesIO(b"name\nAcme\n"), JobOptions(), None)
+    assert stored_jobs(lists_db) == ({old, recent, kept}, {old, recent})
+    monkeypatch.setenv("SCREENER_JOB_RETENTION_DAYS", "30")
+    queued = submit_job(lists_db, "b.csv", io.BytesIO(b"name\nAcme\n"), JobOptions(), None)
+    assert stored_jobs(lists_db) == ({recent, kept, queued}, {recent})
+    assert not job_dir(lists_db, old).exists() and (job_dir(lists_db, recent) / "report.csv").exists()
+    pruned = screener("jobs", "prune", "--older-than", "0", db=lists_db)
+    assert pruned.returncode == 0 and "Deleted 1 job finished more than 0 days ago" in pruned.stderr, pruned.stderr
+    assert stored_jobs(lists_db) == ({kept, queued}, set()) and sorted(jobs_dir(lists_db).iterdir()) == sorted(
+        [job_dir(lists_db, kept), job_dir(lists_db, queued)])
+
+
+def test_a_running_job_is_not_deleted(lists_db):
+    job_id = submit_job(lists_db, "a.csv", io.BytesIO(b"name\nAcme\n"), JobOptions(), None)
+    assert claim_job(lists_db) is not None
+    with pytest.raises(JobRunning, match=f"job {job_id} is being screened"):
+        delete_job(lists_db, job_id)
+    assert stored_jobs(lists_db)[0] == {job_id} and upload_path(lists_db, job_id, "a.csv").exists()
+
+
+def test_delete_needs_a_key_and_removes_the_job_its_result_and_its_files(client, token, service_db):
+    job_id = submit(client, token, "suppliers.csv", EXAMPLE_SUPPLIERS.read_bytes())
+    assert finished(client, job_id)["status"] == "done"
+    assert client.get(f"/jobs/{job_id}/report.csv").status_code == 200 and job_dir(service_db, job_id).exists()
+    assert client.delete(f"/jobs/{job_id}").json()["code"] == "key_required"
+    deleted = client.delete(f"/jobs/{job_id}", headers={"X-API-Key": token})
+    assert deleted.status_code == 200 and deleted.json() == {"job_id": job_id, "deleted": True}
+    assert client.get(f"/jobs/{job_id}").json()["code"] == "unknown_job"
+    assert client.get(f"/jobs/{job_id}/report.csv").status_code == 404
+    assert not job_dir(service_db, job_id).exists() and job_id not in stored_jobs(service_db)[1]
+    assert client.delete(f"/jobs/{job_id}", headers={"X-API-Key": token}).status_code == 404

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from screener.service.keys import add_key
+from screener.api_keys import add_key
 from tests.test_service import client, service_db  # noqa: F401 (module fixtures shared with the match tests)
 
 RECORDED = json.loads((Path(__file__).parent / "fixtures" / "service" / "openrefine.json").read_text())

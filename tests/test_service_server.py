@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from screener.service.keys import add_key
+from screener.api_keys import add_key
+from screener.jobs.files import input_dir, jobs_dir
 from tests.conftest import EXAMPLE_SUPPLIERS, REPO
 from tests.service_server import served_api, stop, wait_until_ready
 from tests.streamlit_server import free_port
@@ -129,3 +130,37 @@ def test_a_public_address_without_keys_refuses_to_start(served_db):
     assert done.returncode == 2
     assert done.stderr.strip().startswith("error: refusing to listen on 0.0.0.0 without API keys")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+UPLOAD_LIMIT = 100_000
+
+
+def test_an_upload_over_the_limit_is_refused_in_json_and_leaves_nothing_on_disk(served_db, tmp_path, monkeypatch):
+    """Over the file limit (the body within the request limit: the copy to disk stops it) or over the request limit
+    (sent in chunks, without a length: the server stops reading it), nothing of the upload stays on disk."""
+    _, token = add_key(served_db, "uploads")
+    spool = tmp_path / "server-tmp"  # where the server's multipart parser spools uploads
+    spool.mkdir()
+    monkeypatch.setenv("TMPDIR", str(spool))
+    monkeypatch.setenv("SCREENER_SERVICE_MAX_UPLOAD_BYTES", str(UPLOAD_LIMIT))
+    row = b"Hoshine Silicon Industry Co. Ltd.,CN\n"
+    over_the_file_limit = b"name,country\n" + row * (UPLOAD_LIMIT // len(row) + 1)
+    headers = {"X-API-Key": token}
+    with served_api(served_db) as url:
+        refused = httpx.post(f"{url}/screen", files={"file": ("big.csv", over_the_file_limit)}, headers=headers, timeout=30)
+        assert refused.status_code == 413 and refused.json()["code"] == "file_too_large", refused.text
+        assert refused.json()["detail"].startswith(f"big.csv holds more than {UPLOAD_LIMIT:,} bytes")
+        boundary = "b0undary"
+        chunks = [f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"huge.csv\"\r\n\r\n".encode(),
+                  *[row * 28_000] * 3]  # ~3 MB, past the request limit (the file limit and 1 MB for the form)
+        streamed = httpx.post(f"{url}/screen", content=iter(chunks), timeout=30,
+                              headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        assert streamed.status_code == 413 and streamed.json()["code"] == "body_too_large", streamed.text
+        accepted = httpx.post(f"{url}/screen", files={"file": ("ok.csv", b"name,country\n" + row * 10)}, headers=headers,
+                              timeout=30)
+        assert accepted.status_code == 202
+        job = wait_for_job(url, accepted.json()["job_id"])
+        assert job["status"] == "done" and job["rows_total"] == 10
+        assert list(spool.iterdir()) == []
+        assert [path.name for path in jobs_dir(served_db).iterdir()] == [job["job_id"]]
+        assert not input_dir(served_db, job["job_id"]).exists()

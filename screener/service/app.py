@@ -17,15 +17,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from screener import __version__
 from screener.casework import DecisionError, PortfolioError
 from screener.errors import first_line
+from screener.jobs.errors import EmptyUpload, JobError, UnknownJob, UploadTooLarge
 from screener.service import casework_routes, job_routes, reconcile, routes
-from screener.service.config import ServiceConfig
+from screener.service.config import MULTIPART_OVERHEAD, ServiceConfig
 from screener.service.errors import ServiceError
 from screener.service.security import RateLimited
 from screener.service.state import ServiceState
 from screener.supplier_io import InputFileError
 
 log = logging.getLogger("screener.service")
-UPLOAD_PATHS = ("/screen",)
+UPLOAD_PATHS = ("/screen", "/portfolios")
 DESCRIPTION = """Screen companies for forced-labour risk against the UFLPA Entity List, CBP Withhold Release
 Orders and Findings and Xinjiang-related sanctions. `POST /match/{dataset}` takes yente's request and answers in
 its shape; `/reconcile` speaks the Reconciliation Service API that OpenRefine uses; `POST /screen` screens a
@@ -48,7 +49,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.config.max_upload_bytes if scope["path"] in UPLOAD_PATHS else self.config.max_json_bytes
+        limit = self.config.max_upload_bytes + MULTIPART_OVERHEAD if scope["path"] in UPLOAD_PATHS else self.config.max_json_bytes
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
             await self._refuse(send, limit)
@@ -103,6 +104,16 @@ def _user_error(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, first_line(error)), status_code=400)
 
 
+JOB_ERROR_STATUS = {UnknownJob: 404, UploadTooLarge: 413, EmptyUpload: 400}
+
+
+def _job_error(_: Request, error: Exception) -> JSONResponse:
+    """A job unknown (404), not in a state for what was asked (409), or an upload refused: its code and one line."""
+    assert isinstance(error, JobError)
+    status = next((status for kind, status in JOB_ERROR_STATUS.items() if isinstance(error, kind)), 409)
+    return JSONResponse(error_body(error.code, first_line(error)), status_code=status)
+
+
 def _http_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
@@ -147,6 +158,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     app.include_router(job_routes.router)
     app.include_router(casework_routes.router)
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(JobError, _job_error)
     for kind in USER_ERRORS:
         app.add_exception_handler(kind, _user_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

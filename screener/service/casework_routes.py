@@ -45,7 +45,7 @@ def portfolios(state: Reader) -> Response:
 
 
 @router.post("/portfolios", status_code=201, summary="Save a supplier file as a portfolio and screen it")
-async def add(
+def add(
     auth: Writer,
     name: Annotated[str, Form(min_length=1, max_length=200)],
     file: Annotated[UploadFile, File(description="The supplier list (CSV, XLSX, XLS, ODS)")],
@@ -55,7 +55,7 @@ async def add(
     replace: Annotated[bool, Form(description="Replace the suppliers of an existing portfolio")] = False,
 ) -> Response:
     state, _ = auth
-    filename, content = await read_upload(file)
+    filename, content = read_upload(file, state.config.max_upload_bytes)
     table = read_isolated(content, filename=filename, sheet=sheet)
     mapping = detect_columns(table.frame, name=name_col, country=country_col)
     db_path = state.config.db_path

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from screener import settings
 from screener.paths import default_db_path
-from screener.supplier_io import MAX_FILE_BYTES
 
 MULTIPART_OVERHEAD = 1024**2
 
@@ -25,7 +24,7 @@ class ServiceConfig:
     open_reads: bool = True  # read endpoints answer without a key (the default on loopback)
     cors_origins: tuple[str, ...] = ()
     max_json_bytes: int = settings.SERVICE_MAX_JSON_BYTES.default
-    max_upload_bytes: int = MAX_FILE_BYTES + MULTIPART_OVERHEAD
+    max_upload_bytes: int = settings.SERVICE_MAX_UPLOAD_BYTES.default
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
@@ -34,6 +33,7 @@ class ServiceConfig:
             open_reads=settings.SERVICE_OPEN_READS.value(),
             cors_origins=settings.SERVICE_CORS_ORIGINS.value(),
             max_json_bytes=settings.SERVICE_MAX_JSON_BYTES.value(),
+            max_upload_bytes=settings.SERVICE_MAX_UPLOAD_BYTES.value(),
         )
 
     def export(self) -> None:
@@ -43,6 +43,7 @@ class ServiceConfig:
             settings.SERVICE_OPEN_READS: "1" if self.open_reads else "0",
             settings.SERVICE_CORS_ORIGINS: ",".join(self.cors_origins),
             settings.SERVICE_MAX_JSON_BYTES: str(self.max_json_bytes),
+            settings.SERVICE_MAX_UPLOAD_BYTES: str(self.max_upload_bytes),
         })
 
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import re
+import io
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 
-from screener.reports import SUPPORTED_FORMATS, report_sidecars
+from screener.api_keys import ApiKey
+from screener.errors import first_line
+from screener.jobs.files import copy_upload, safe_name
+from screener.jobs.reports import REPORT_STEM, job_report
+from screener.jobs.store import JobOptions, delete_job, job_status, submit_job
+from screener.reports import SUPPORTED_FORMATS, ReportError, report_sidecars
 from screener.service.errors import ServiceError
-from screener.service.jobs import REPORT_STEM, JobOptions, job_report, job_status, submit_job
-from screener.service.keys import ApiKey
 from screener.service.routes import Reader, json_response
 from screener.service.state import ServiceState, service_state
-from screener.supplier_io import MAX_FILE_BYTES
 
 router = APIRouter(tags=["Jobs"])
 MEDIA_TYPES = {
@@ -25,7 +27,6 @@ MEDIA_TYPES = {
     "html": "text/html; charset=utf-8",
     "parquet": "application/vnd.apache.parquet",
 }
-SAFE_NAME = re.compile(r"[^\w.\-]+")
 
 
 def writer(request: Request, state: Annotated[ServiceState, Depends(service_state)]) -> tuple[ServiceState, ApiKey]:
@@ -39,31 +40,28 @@ Writer = Annotated[tuple[ServiceState, ApiKey], Depends(writer)]
 ColumnForm = Annotated[str | None, Form(description="Column of this role (default: detected from the headers)")]
 
 
-async def read_upload(file: UploadFile) -> tuple[str, bytes]:
-    """An uploaded supplier file's safe name and content, within the size limit of a supplier list."""
-    content = await file.read(MAX_FILE_BYTES + 1)
-    filename = SAFE_NAME.sub("_", Path(file.filename or "upload.csv").name)[:200]
-    if len(content) > MAX_FILE_BYTES:
-        raise ServiceError("file_too_large", f"{filename} holds more than {MAX_FILE_BYTES // 1024**2} MB, the limit for a supplier list", 413)
-    if not content.strip():
-        raise ServiceError("empty_file", f"{filename} is empty: it has no header and no rows")
-    return filename, content
+def read_upload(file: UploadFile, max_bytes: int) -> tuple[str, bytes]:
+    """An uploaded supplier file's safe name and content, within the size limit of a supplier file."""
+    filename, content = safe_name(file.filename), io.BytesIO()
+    copy_upload(file.file, content, filename, max_bytes)
+    return filename, content.getvalue()
 
 
 @router.post("/screen", status_code=202, summary="Screen a supplier file (CSV, XLSX, XLS, ODS) as a job")
-async def screen(
+def screen(
     auth: Writer,
     file: Annotated[UploadFile, File(description="The supplier list")],
     sheet: Annotated[str | None, Form(description="Workbook sheet (default: the first non-empty)")] = None,
     name_col: ColumnForm = None, country_col: ColumnForm = None, address_col: ColumnForm = None,
     product_col: ColumnForm = None, hs_col: ColumnForm = None, id_col: ColumnForm = None,
 ) -> Response:
-    """Read with the reader, limits and column detection of `screener screen`; answers 202 with the job id."""
+    """The upload is copied to the job's folder as it is read (never whole in memory), then screened with the reader,
+    limits and column detection of `screener screen`; answers 202 with the job id."""
     state, key = auth
-    filename, content = await read_upload(file)
     columns = {"name": name_col, "country": country_col, "address": address_col, "product": product_col,
                "hs_code": hs_col, "uscc": id_col}
-    job_id = submit_job(state.config.db_path, filename, content, JobOptions(sheet, columns), key.key_id)
+    job_id = submit_job(state.config.db_path, safe_name(file.filename), file.file, JobOptions(sheet, columns),
+                        key.key_id, max_bytes=state.config.max_upload_bytes)
     state.runner.wake()
     return json_response({"job_id": job_id, "status": "queued", "url": f"/jobs/{job_id}"}, 202)
 
@@ -78,6 +76,15 @@ def job(job_id: str, state: Reader) -> Response:
         status["reports"] = {fmt: report_url(job_id, fmt) for fmt in SUPPORTED_FORMATS}
         status["sidecars"] = {fmt: sidecar_urls(job_id, fmt) for fmt in SUPPORTED_FORMATS if sidecar_urls(job_id, fmt)}
     return json_response(status)
+
+
+@router.delete("/jobs/{job_id}", summary="Delete a job: its upload, stored result and reports")
+def delete(job_id: str, auth: Writer) -> Response:
+    """A queued or finished job is deleted at once (409 while it is being screened); finished jobs are also deleted
+    once older than the retention ($SCREENER_JOB_RETENTION_DAYS)."""
+    state, _ = auth
+    delete_job(state.config.db_path, job_id)
+    return json_response({"job_id": job_id, "deleted": True})
 
 
 def report_url(job_id: str, fmt: str, kind: str | None = None) -> str:
@@ -100,7 +107,10 @@ def report(job_id: str, name: str, state: Reader) -> Response:
     if kind and kind not in sidecars:
         beside = ", ".join(f"report.{other}.{fmt}" for other in sidecars) or "none"
         raise ServiceError("unknown_report_file", f"a {fmt} report has no {kind!r} file beside it (it has: {beside})", 404)
-    path = job_report(state.config.db_path, job_id, fmt)
+    try:
+        path = job_report(state.config.db_path, job_id, fmt)
+    except ReportError as error:
+        raise ServiceError("report_too_large", first_line(error), 422) from error
     served = report_sidecars(path, fmt)[kind] if kind else path
     links = ", ".join(f'<{url}>; rel="describedby"; title="{other}"' for other, url in sidecar_urls(job_id, fmt).items())
     return FileResponse(served, media_type=MEDIA_TYPES[fmt], filename=f"report-{job_id[:12]}.{name}",

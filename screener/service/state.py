@@ -9,15 +9,16 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from screener.api_keys import ApiKey, KeyRing
 from screener.errors import first_line
+from screener.jobs.runner import JobRunner
+from screener.rate_limit import RateLimiter, rate_limit_path
 from screener.screening import Screener
 from screener.service.catalog import Catalog
 from screener.service.config import ServiceConfig
 from screener.service.errors import ServiceError
-from screener.service.jobs import JobRunner
-from screener.service.keys import ApiKey, KeyRing
 from screener.service.matching import Coalescer
-from screener.service.security import RateLimiter, invalid_key, missing_key, rate_limit_path, request_token
+from screener.service.security import invalid_key, missing_key, request_token, take_request
 from screener.store import Store
 
 log = logging.getLogger("screener.service")
@@ -97,7 +98,7 @@ class ServiceState:
         key = self.keyring.verify(token)
         if key is None:
             raise invalid_key()
-        self.limiter.take(key)
+        take_request(self.limiter, key)
         return key
 
 

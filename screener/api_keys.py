@@ -1,4 +1,5 @@
-"""API keys of the screening service: issued once, stored only as a salted SHA-256 digest, revocable.
+"""API keys of the screening service: issued once, stored only as a salted SHA-256 digest, revocable; the one
+owner of the `api_keys` table.
 
 A key reads `scr_<key id>_<secret>`: the id finds the stored digest, the 256-bit random secret proves the
 holder. A secret that long needs no slow hash (scrypt protects guessable passwords, not random keys).
@@ -16,13 +17,17 @@ from pathlib import Path
 
 import polars as pl
 
-from screener.service.errors import ServiceError
+from screener.errors import ScreenerError
 from screener.store import Store
 
 KEY_PREFIX = "scr"
 DEFAULT_RATE_PER_MINUTE = 600
 KEYRING_TTL_S = 2.0
 ACTIVE_KEYS = "SELECT key_id, label, salt, digest, rate_per_minute FROM api_keys"
+
+
+class ApiKeyError(ScreenerError):
+    """A key that cannot be created or revoked as asked."""
 
 
 @dataclass(frozen=True)
@@ -42,9 +47,9 @@ def add_key(db_path: Path, label: str, rate_per_minute: int = DEFAULT_RATE_PER_M
     """Create a key; return it with the token to hand to its holder (shown once, never stored)."""
     label = label.strip()
     if not label:
-        raise ServiceError("bad_key_label", "give the key a label (who or what uses it), e.g. `screener keys add erp`")
+        raise ApiKeyError("give the key a label (who or what uses it), e.g. `screener keys add erp`")
     if rate_per_minute < 1:
-        raise ServiceError("bad_key_rate", f"the rate limit must be at least 1 request a minute, not {rate_per_minute}")
+        raise ApiKeyError(f"the rate limit must be at least 1 request a minute, not {rate_per_minute}")
     key_id, secret, salt = secrets.token_hex(4), secrets.token_urlsafe(32), secrets.token_bytes(16)
     with Store(db_path) as store:
         store.con.execute(
@@ -67,7 +72,7 @@ def revoke_key(db_path: Path, key_id: str) -> None:
     with Store(db_path) as store:
         found = store.scalar("SELECT count(*) FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", [key_id])
         if not found:
-            raise ServiceError("unknown_key", f"no active key has the id {key_id!r}; `screener keys list` shows them")
+            raise ApiKeyError(f"no active key has the id {key_id!r}; `screener keys list` shows them")
         store.con.execute("UPDATE api_keys SET revoked_at = now() WHERE key_id = ?", [key_id])
 
 
