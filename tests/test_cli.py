@@ -169,14 +169,14 @@ def readme_commands() -> list[list[str]]:
 @pytest.mark.parametrize("words", readme_commands(), ids=lambda words: " ".join(words[:3]))
 def test_every_readme_command_uses_options_the_command_has(words):
     command = [word for word in words[:2] if not word.startswith("-")]
-    subcommand = command[:2] if command[0] in ("portfolio", "decisions", "keys") else command[:1]
+    subcommand = command[:2] if command[0] in ("portfolio", "decisions", "keys", "jobs") else command[:1]
     helped = screener(*subcommand, "--help")
     assert helped.returncode == 0, helped.stderr
     for option in (word for word in words if word.startswith("-")):
         assert option in helped.stdout, f"`screener {' '.join(words)}`: {option} is not an option of {subcommand}"
 
 
-@pytest.mark.parametrize("group", [(), ("portfolio",), ("decisions",), ("keys",)])
+@pytest.mark.parametrize("group", [(), ("portfolio",), ("decisions",), ("keys",), ("jobs",)])
 def test_a_bare_command_group_prints_its_help_and_succeeds(group):
     done = screener(*group)
     assert done.returncode == 0 and re.search(rf"Usage: .*screener {' '.join(group)}".rstrip(), done.stdout)
