@@ -10,7 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from screener.cli_options import DbOption
+from screener.cli_options import Commands, DbOption
 from screener.console import err, out
 from screener.ingest import DEFAULT_MAX_LOSS, IngestError, IngestResult, diff_snapshots, ingest_many
 from screener.paths import default_db_path
@@ -119,3 +119,8 @@ def diff_command(
         out.print(table)
         if frame.height > limit:
             out.print(f"… and {frame.height - limit} more (raise --limit)")
+
+
+commands = Commands()
+commands.command("ingest")(ingest_command)
+commands.command("diff")(diff_command)

@@ -1,12 +1,52 @@
-"""The options several CLI commands share, defined once: database, rules, thresholds, list date, columns."""
+"""What every CLI module shares, defined once: the Typer app its commands are registered on, and the options several
+commands take (database, rules, thresholds, list date, columns)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+from typer.core import TyperCommand
+
+if TYPE_CHECKING:
+    from typer._click import Context, HelpFormatter
+
+
+class NamedArguments(TyperCommand):
+    """A command whose help names each argument by its metavar (`NAME  Entity name...`), as typer names options
+    (`--db FILE`), instead of beside a Python type (`NAME <str>`)."""
+
+    def format_options(self, ctx: Context, formatter: HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {"argument": [], "option": []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None and param.param_type_name in sections:
+                shown = param.metavar if param.param_type_name == "argument" and param.metavar else record[0]
+                sections[param.param_type_name].append((shown, record[1]))
+        for title, rows in (("Arguments", sections["argument"]), ("Options", sections["option"])):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+class Commands(typer.Typer):
+    """The commands of one CLI module, with click's plain help (typer's rich panels print a type such as <bool>
+    beside every flag) and arguments named by their metavar."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(add_completion=False, rich_markup_mode=None, **settings)
+
+    def command(self, *args: Any, **settings: Any) -> Any:
+        return super().command(*args, **{"cls": NamedArguments, **settings})
+
+
+def help_when_bare(ctx: typer.Context) -> None:
+    """A command group run without a command prints its help and succeeds."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
 
 
 def list_date(text: str | dt.date) -> dt.date:

@@ -10,8 +10,7 @@ from rich.table import Table
 
 from screener import settings
 from screener.api_keys import DEFAULT_RATE_PER_MINUTE, active_key_count, add_key, list_keys, revoke_key
-from screener.cli_options import DbOption
-from screener.cli_workflow import help_when_bare
+from screener.cli_options import Commands, DbOption, help_when_bare
 from screener.console import err, out
 from screener.jobs.store import prune_jobs
 from screener.paths import default_db_path
@@ -19,9 +18,9 @@ from screener.service.config import ServiceConfig, is_loopback
 from screener.service.errors import ServiceError
 
 WORKER_HEALTHCHECK_S = 60  # a worker loading the lists on a busy machine answers the supervisor's ping late
-keys_app = typer.Typer(help="API keys of the service: add, list, revoke.")
+keys_app = Commands(help="API keys of the service: add, list, revoke.")
 keys_app.callback(invoke_without_command=True)(help_when_bare)
-jobs_app = typer.Typer(help="The service's file-screening jobs: prune the old ones.")
+jobs_app = Commands(help="The service's file-screening jobs: prune the old ones.")
 jobs_app.callback(invoke_without_command=True)(help_when_bare)
 
 
@@ -113,3 +112,9 @@ def jobs_prune(
     deleted = prune_jobs(default_db_path(db), days)
     err.print(f"Deleted {len(deleted)} job{'s' if len(deleted) != 1 else ''} finished more than {days} days ago.",
               highlight=False)
+
+
+commands = Commands()
+commands.command("serve")(serve_command)
+commands.add_typer(keys_app, name="keys")
+commands.add_typer(jobs_app, name="jobs")

@@ -13,11 +13,13 @@ from screener import casework
 from screener.casework import CHANGE_LABELS, MonitorReport, PortfolioRun
 from screener.cli_options import (
     AnalystOption,
+    Commands,
     CountryColumnOption,
     DbOption,
     NameColumnOption,
     RulesOption,
     SheetOption,
+    help_when_bare,
 )
 from screener.columns import detect_columns
 from screener.console import err, out
@@ -31,17 +33,8 @@ from screener.supplier_io import read_suppliers
 MONITOR_ATTENTION_EXIT = 3
 
 
-portfolio_app = typer.Typer(help="Saved supplier portfolios: add, list, show, screen.")
-decisions_app = typer.Typer(help="Analyst decisions: bulk import from a reviewed file, audit log.")
-
-
-def help_when_bare(ctx: typer.Context) -> None:
-    """A command group run without a command prints its help and succeeds."""
-    if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(0)
-
-
+portfolio_app = Commands(help="Saved supplier portfolios: add, list, show, screen.")
+decisions_app = Commands(help="Analyst decisions: bulk import from a reviewed file, audit log.")
 portfolio_app.callback(invoke_without_command=True)(help_when_bare)
 decisions_app.callback(invoke_without_command=True)(help_when_bare)
 
@@ -192,6 +185,13 @@ def monitor_command(
         err.print(f"Wrote {path}")
     if report.attention:
         raise typer.Exit(MONITOR_ATTENTION_EXIT)
+
+
+commands = Commands()
+commands.add_typer(portfolio_app, name="portfolio")
+commands.command("decide")(decide_command)
+commands.add_typer(decisions_app, name="decisions")
+commands.command("monitor")(monitor_command)
 
 
 def print_run(run: PortfolioRun, changes: bool) -> None:

@@ -21,6 +21,7 @@ MAX_PARTS = 10_000
 MAX_CELLS = 10_000_000
 MAX_ROWS = 1_048_576  # Excel's own limits
 MAX_COLUMNS = 16_384
+EXCEL_MAX_DATA_ROWS = MAX_ROWS - 1  # the rows a sheet holds below its header
 MAX_TAG_BYTES = 1024**2
 CHUNK_BYTES = 1024**2
 SMALLEST_SHARED_STRING = len(b"<si/>")

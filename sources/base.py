@@ -8,13 +8,16 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import httpx
 import polars as pl
 
 from screener.errors import ScreenerError
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, entity_id
 from sources.fetch_policy import Fetched, fetch
+
+if TYPE_CHECKING:
+    import httpx  # imported where a download happens: checking a name needs no HTTP client
 
 
 class SourceFormatError(ScreenerError):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-import httpx
 import polars as pl
 from selectolax.lexbor import LexborHTMLParser
 
@@ -26,6 +26,9 @@ from sources.base import (
     require_text,
 )
 from sources.fetch_policy import fetch, require_same_site
+
+if TYPE_CHECKING:
+    import httpx  # imported where a download happens: checking a name needs no HTTP client
 
 NAME = "cbp_wro"
 URL = "https://www.cbp.gov/document/stats/withhold-release-orders-findings"

@@ -8,12 +8,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
-
-import httpx
 
 from screener import __version__
 from screener.errors import ScreenerError
+
+if TYPE_CHECKING:
+    import httpx  # imported where a download happens: checking a name needs no HTTP client
 
 USER_AGENT = f"xuar-screener/{__version__} (open-source forced-labour supply-chain screener; list refresh)"
 DEFAULT_TIMEOUT = 60.0
@@ -47,6 +49,8 @@ class Fetched:
 
 def make_client(timeout: float = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """An httpx client with the project's User-Agent, certificate checks on and a timeout (fetch follows redirects)."""
+    import httpx
+
     return httpx.Client(
         headers={"User-Agent": USER_AGENT}, follow_redirects=False, verify=True, timeout=timeout, transport=transport
     )
@@ -105,6 +109,8 @@ def fetch(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Fetched:
     """GET `url` (conditionally when validators are given), retrying 5xx, timeouts and connection errors."""
+    import httpx
+
     if is_local(url):
         return read_local(url)
     require_https(url)

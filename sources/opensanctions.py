@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-import httpx
 import polars as pl
 
 from sources.base import (
@@ -20,6 +20,9 @@ from sources.base import (
     require_text,
 )
 from sources.fetch_policy import Fetched, fetch
+
+if TYPE_CHECKING:
+    import httpx  # imported where a download happens: checking a name needs no HTTP client
 
 NAME = "opensanctions"
 URL = "https://data.opensanctions.org/datasets/latest/{dataset}/entities.ftm.json"

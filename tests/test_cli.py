@@ -208,16 +208,53 @@ def every_command() -> list[list[str]]:
 
 
 @pytest.mark.parametrize("words", every_command(), ids=" ".join)
-def test_every_option_names_what_it_takes(words):
-    """Help shows `--db FILE`, `--name-col COLUMN`: never a bare Python type such as <str> or <float range>."""
+def test_every_option_and_argument_names_what_it_takes(words):
+    """Help shows `NAME`, `--db FILE`, `--name-col COLUMN`: never a bare Python type such as <str> or <float range>."""
     from typer.testing import CliRunner
 
     from screener.cli import app
 
     helped = CliRunner().invoke(app, [*words, "--help"], terminal_width=200)
     assert helped.exit_code == 0, helped.output
-    options = helped.output.split("Options:", 1)[1]
+    arguments, options = helped.output.split("Options:", 1)
     assert not re.findall(r"--[\w-]+ <[^>]+>", options), options
+    assert not re.findall(r"<[^>]+>", arguments.partition("Arguments:")[2]), arguments
+
+
+HEAVY = ("pypinyin", "httpx", "fpdf", "openpyxl", "xlsxwriter", "jinja2", "pyarrow", "pyspark", "fastapi", "uvicorn",
+         "streamlit")
+"""Libraries a check of a Latin-script name does not need: transliteration, fetching, reports, Spark, the service, the UI."""
+
+
+def loaded_by(*words: str) -> tuple[set[str], subprocess.CompletedProcess]:
+    """Every module a fresh `screener WORDS` process held when it exited (empty WORDS: only `import screener.cli`),
+    and how the run ended."""
+    listing = "import atexit, sys; atexit.register(lambda: print(*sys.modules, file=sys.stderr))"
+    run = "from screener.cli import main; main()" if words else "import screener.cli"
+    done = subprocess.run([sys.executable, "-c", f"{listing}; {run}", *words], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"}, timeout=300)
+    return set(done.stderr.splitlines()[-1].split()), done
+
+
+def test_importing_the_cli_loads_no_command_and_no_data_library():
+    loaded, done = loaded_by()
+    assert done.returncode == 0, done.stderr[-2000:]
+    heavy = {module.split(".")[0] for module in loaded} & {*HEAVY, "polars", "duckdb", "numpy", "pydantic"}
+    assert not heavy, heavy
+    assert {module for module in loaded if module.startswith("screener.")} <= {
+        "screener.cli", "screener.cli_options", "screener.console", "screener.errors", "screener.settings", "screener.text"}
+
+
+def test_a_check_loads_only_the_checking_code(lists_db):
+    check = ("check", "Hoshine Silicon Industry", "--country", "CN", "--db", str(lists_db))
+    assert loaded_by(*check)[1].returncode == 0  # the first check builds the index the next ones read
+    loaded, done = loaded_by(*check)
+    assert done.returncode == 0 and "Hoshine" in done.stdout, done.stderr[-2000:]
+    heavy = {module.split(".")[0] for module in loaded} & set(HEAVY)
+    assert not heavy, heavy
+    commands = {module for module in loaded if module.startswith("screener.cli_")}
+    assert commands == {"screener.cli_options", "screener.cli_check"}, commands
+    assert not [module for module in loaded if module.startswith(("screener.casework", "screener.service", "screener.ingest"))]
 
 
 @pytest.mark.parametrize("written", ["2024/06/30", "30.06.2024", "2024-13-01", "yesterday"])
@@ -230,7 +267,7 @@ def test_a_date_the_cli_cannot_read_is_refused_in_words(written):
 def test_the_progress_line_moves_on_to_writing_the_report_instead_of_sitting_at_full():
     from rich.progress import Progress
 
-    from screener.cli import Stages
+    from screener.cli_screen import Stages
 
     with Progress(transient=True) as progress:
         stages = Stages(progress, "Screening")

@@ -19,12 +19,11 @@ import polars as pl
 
 from screener.files import special_kind
 from screener.reports.csv_report import CsvReport, sidecar_paths
-from screener.reports.html_report import write_html
 from screener.reports.json_report import JsonReport, sources_path
 from screener.reports.parquet_report import ParquetReport
 from screener.reports.tables import ReportError
-from screener.reports.xlsx_report import EXCEL_MAX_DATA_ROWS, write_xlsx
 from screener.result import RunSummary, ScreenResult
+from screener.workbook_limits import EXCEL_MAX_DATA_ROWS
 
 Stage = Callable[[Path], Path]
 
@@ -62,12 +61,24 @@ class Gathered:
         self._parts.clear()
 
 
+def _xlsx(path: Path, stage: Stage) -> ReportWriter:
+    from screener.reports.xlsx_report import write_xlsx  # xlsxwriter loads only for an XLSX report
+
+    return Gathered(write_xlsx, path, stage)
+
+
+def _html(path: Path, stage: Stage) -> ReportWriter:
+    from screener.reports.html_report import write_html  # jinja2 loads only for an HTML report
+
+    return Gathered(write_html, path, stage)
+
+
 WRITERS: dict[str, Callable[[Path, Stage], ReportWriter]] = {
     "csv": CsvReport,
     "json": JsonReport,
     "parquet": ParquetReport,
-    "xlsx": lambda path, stage: Gathered(write_xlsx, path, stage),
-    "html": lambda path, stage: Gathered(write_html, path, stage),
+    "xlsx": _xlsx,
+    "html": _html,
 }
 SUPPORTED_FORMATS = tuple(WRITERS)
 ROW_LIMITS = {"xlsx": EXCEL_MAX_DATA_ROWS}

@@ -28,8 +28,8 @@ from screener.reports.tables import (
     tier_counts,
 )
 from screener.result import ScreenResult
+from screener.workbook_limits import EXCEL_MAX_DATA_ROWS
 
-EXCEL_MAX_DATA_ROWS = 1_048_575
 EXCEL_MAX_CELL_CHARS = 32_767
 CUT_MARK = " … [cut at Excel's {limit:,}-character cell limit; the CSV and JSON reports keep the full text]"
 TIER_CELL_COLOURS: dict[str, dict[str, str | bool]] = {
