@@ -30,8 +30,9 @@ from screener.index_cache import cached_tables
 from screener.lookup import HASH_SEED, Index, by_hash
 from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
 from screener.name_parts import places as division_places
-from screener.normalize import deletion_keys, han_key, han_trade, normalize_frame, without_tail
+from screener.normalize import comparison_workers, deletion_keys, han_key, han_trade, normalize_frame, without_tail
 from screener.paths import data_dir
+from screener.plans import run
 from screener.transliterate import gazetteer_maps, pinyin_word_regex
 
 GENERIC_WEIGHT = 0.15
@@ -221,12 +222,14 @@ class Matcher:
     def _word_map(self, words: pl.DataFrame) -> pl.DataFrame:
         """Query word → list word with similarity 0-1: exact, joined pinyin, or one typing error."""
         words = words.rename({"word": "qword"})
-        exact = words.join(
-            self._vocab.rows(words["qword"]).select("word"), left_on="qword", right_on="word"
-        ).with_columns(word=pl.col("qword"), sim=pl.lit(1.0))
+        exact = run(
+            words.lazy()
+            .join(self._vocab.rows(words["qword"]).lazy().select("word"), left_on="qword", right_on="word")
+            .with_columns(word=pl.col("qword"), sim=pl.lit(1.0))
+        )
         if exact.height == words.height:
             return exact.select("qword", "word", "sim")
-        unmatched = words.join(exact.select("qword"), on="qword", how="anti")
+        unmatched = run(words.lazy().join(exact.lazy().select("qword"), on="qword", how="anti"))
         joined = self._segmenter.pieces(unmatched["qword"])
         unknown = unmatched.filter(
             pl.col("qword").str.len_chars().is_between(FUZZY_MIN_LENGTH, FUZZY_MAX_LENGTH)
@@ -234,10 +237,10 @@ class Matcher:
         )
         fuzzy = self._fuzzy(unknown)
         ocr = self._ocr(unmatched)
-        return (
+        return run(
             pl.concat(
                 [
-                    frame.select("qword", "word", pl.col("sim").cast(pl.Float64))
+                    frame.lazy().select("qword", "word", pl.col("sim").cast(pl.Float64))
                     for frame in (exact, joined, ocr, fuzzy)
                 ]
             )
@@ -249,26 +252,30 @@ class Matcher:
         """Unknown query words that read as a list word once scanning confusions are undone ('J1NFU' jinfu)."""
         digits = pl.col("qword").str.replace_many(list(OCR_DIGITS), list(OCR_DIGITS.values()))
         readings = [digits, *(digits.str.replace_all(pair, letter) for pair, letter in OCR_LETTERS.items())]
-        read = (
-            unknown.select("qword", reading=pl.concat_list(readings))
+        read = run(
+            unknown.lazy()
+            .select("qword", reading=pl.concat_list(readings))
             .explode("reading")
             .filter(pl.col("reading") != pl.col("qword"))
             .unique()
         )
-        known = read.join(self._vocab.rows(read["reading"]).select("word"), left_on="reading", right_on="word")
+        known = read.lazy().join(
+            self._vocab.rows(read["reading"]).lazy().select("word"), left_on="reading", right_on="word"
+        )
         found = [known.select("qword", word="reading", sim=pl.lit(OCR_SIM))]
         pieces = self._segmenter.pieces(read["reading"])
         if not pieces.is_empty():
-            split = read.join(pieces.select("qword", "word"), left_on="reading", right_on="qword")
+            split = read.lazy().join(pieces.lazy().select("qword", "word"), left_on="reading", right_on="qword")
             found.append(split.select("qword", "word", sim=pl.lit(OCR_SIM)))
-        return pl.concat(found)
+        return run(pl.concat(found))
 
     def _fuzzy(self, unknown: pl.DataFrame) -> pl.DataFrame:
         if unknown.is_empty():
             return pl.DataFrame(schema={"qword": pl.String, "word": pl.String, "sim": pl.Float64})
         keys = _deletion_keys(unknown, "qword")
-        pairs = (
-            keys.join(self._deletions.rows(keys["key"]), on="key")
+        pairs = run(
+            keys.lazy()
+            .join(self._deletions.rows(keys["key"]).lazy(), on="key")
             .select("qword", "word")
             .unique()
             .filter(
@@ -280,9 +287,10 @@ class Matcher:
         if pairs.is_empty():
             return pairs.with_columns(sim=pl.lit(0.0))
         queries, words = pairs["qword"].to_list(), pairs["word"].to_list()
-        ratios = process.cpdist(queries, words, scorer=fuzz.ratio, workers=-1)
-        swapped = process.cpdist(queries, words, scorer=OSA.distance, workers=-1) < process.cpdist(
-            queries, words, scorer=Levenshtein.distance, workers=-1
+        workers = comparison_workers(len(queries))
+        ratios = process.cpdist(queries, words, scorer=fuzz.ratio, workers=workers)
+        swapped = process.cpdist(queries, words, scorer=OSA.distance, workers=workers) < process.cpdist(
+            queries, words, scorer=Levenshtein.distance, workers=workers
         )
         both_pinyin = _is_pinyin_word(pl.col("qword")) & _is_pinyin_word(pl.col("word"))
         return (
@@ -302,23 +310,26 @@ class Matcher:
     def _candidates(self, hits: pl.DataFrame) -> pl.DataFrame:
         """Names of the most promising entities per query: found through their informative words, ranked by
         how much of their weightiest words the query covers."""
-        posted = pl.concat(
-            [
-                hits.join(self._block_keys.rows(hits["word"]), on="word").select("qid", "nid"),
-                self._generic_candidates(hits),
-            ]
-        ).unique()
+        posted = run(
+            pl.concat(
+                [
+                    hits.lazy().join(self._block_keys.rows(hits["word"]).lazy(), on="word").select("qid", "nid"),
+                    self._generic_candidates(hits).lazy(),
+                ]
+            ).unique()
+        )
         if posted.is_empty():
             return posted
         ranking = self._rank_keys.rows(posted["nid"])
-        ranked = (
-            posted.join(ranking, on="nid")
-            .join(hits.select("qid", "word", "sim"), on=["qid", "word"], how="left")
+        ranked = run(
+            posted.lazy()
+            .join(ranking.lazy(), on="nid")
+            .join(hits.lazy().select("qid", "word", "sim"), on=["qid", "word"], how="left")
             .group_by("qid", "nid", "word")
             .agg(found=(pl.col("sim").fill_null(0.0) * pl.col("weight")).max())
             .group_by("qid", "nid")
             .agg(found=pl.col("found").sum())
-            .join(self._block_weight.rows(posted["nid"]), on="nid")
+            .join(self._block_weight.rows(posted["nid"]).lazy(), on="nid")
             .with_columns(
                 cover=pl.col("found") / pl.col("rank_weight"),
                 best_cover=(pl.col("found") + pl.col("name_weight") - pl.col("rank_weight")) / pl.col("name_weight"),
@@ -327,24 +338,30 @@ class Matcher:
             .with_columns(rank_score=(pl.col("cover") + pl.col("found") / 1000).round(9))
         )
         best_entities = (
-            ranked.group_by("qid", "entity_id")
+            ranked.lazy()
+            .group_by("qid", "entity_id")
             .agg(pl.col("rank_score").max())
             .sort(["qid", "rank_score", "entity_id"], descending=[False, True, False])
             .filter(pl.int_range(pl.len()).over("qid") < self.config.max_candidates)
         )
-        return ranked.join(best_entities.select("qid", "entity_id"), on=["qid", "entity_id"]).select("qid", "nid")
+        return run(
+            ranked.lazy().join(best_entities.select("qid", "entity_id"), on=["qid", "entity_id"]).select("qid", "nid")
+        )
 
     def _generic_candidates(self, hits: pl.DataFrame) -> pl.DataFrame:
         """Names made only of generic words, found only when the query has two of their weightiest words."""
-        words = hits.select("qid", "word").unique()
-        pairs = words.join(words, on="qid", suffix="_other").filter(pl.col("word") <= pl.col("word_other"))
-        keys = pairs.select(
-            "qid",
-            key=pl.when(pl.col("word") == pl.col("word_other"))
-            .then(pl.col("word"))
-            .otherwise(pl.concat_str("word", "word_other", separator=" ")),
+        words = hits.lazy().select("qid", "word").unique()
+        keys = run(
+            words.join(words, on="qid", suffix="_other")
+            .filter(pl.col("word") <= pl.col("word_other"))
+            .select(
+                "qid",
+                key=pl.when(pl.col("word") == pl.col("word_other"))
+                .then(pl.col("word"))
+                .otherwise(pl.concat_str("word", "word_other", separator=" ")),
+            )
         )
-        return keys.join(self._generic_keys.rows(keys["key"]), on="key").select("qid", "nid")
+        return run(keys.lazy().join(self._generic_keys.rows(keys["key"]).lazy(), on="key").select("qid", "nid"))
 
     def _scan(self, prepared: pl.DataFrame) -> pl.DataFrame:
         """Every (query, list name) pair with a token-set ratio of at least 50, by exhaustive comparison."""
@@ -365,14 +382,16 @@ class Matcher:
         self, candidates: pl.DataFrame, hits: pl.DataFrame, query_words: pl.DataFrame, prepared: pl.DataFrame
     ) -> pl.DataFrame:
         """Scores of every candidate pair that can reach the review band, with the words and parts behind them."""
-        name_words = self._name_words.rows(candidates["nid"])
-        pairs = (
-            candidates.join(hits, on="qid")
+        name_words = self._name_words.rows(candidates["nid"]).lazy()
+        pairs = run(
+            candidates.lazy()
+            .join(hits.lazy(), on="qid")
             .join(name_words.select("nid", "word"), on=["nid", "word"])
-            .join(self._vocab.rows(hits["word"]).select("word", lweight="kind_weight"), on="word")
-        )
-        name_detail = (
-            candidates.join(name_words, on="nid")
+            .join(self._vocab.rows(hits["word"]).lazy().select("word", lweight="kind_weight"), on="word")
+        ).lazy()
+        name_matches = (
+            candidates.lazy()
+            .join(name_words, on="nid")
             .join(
                 pairs.sort(["sim", "qword"], descending=[True, False])
                 .unique(["qid", "nid", "word"], keep="first")
@@ -382,8 +401,9 @@ class Matcher:
             )
             .with_columns(pl.col("sim").fill_null(0.0))
         )
-        query_detail = (
-            candidates.join(self._query_weights(query_words, prepared), on="qid")
+        query_matches = (
+            candidates.lazy()
+            .join(self._query_weights(query_words, prepared).lazy(), on="qid")
             .join(
                 pairs.sort(["sim", "lweight", "word"], descending=[True, True, False])
                 .unique(["qid", "nid", "qword"], keep="first")
@@ -393,15 +413,17 @@ class Matcher:
             )
             .with_columns(weight=pl.coalesce("lweight", "qweight"), sim=pl.col("sim").fill_null(0.0))
         )
-        name_detail = name_detail.join(prepared.select("qid", "truncated"), on="qid").filter(
-            ~(
-                pl.col("truncated")
-                & (pl.col("pos") > pl.col("pos").filter(pl.col("sim") > 0).max().over("qid", "nid").fill_null(-1))
+        name_detail = run(
+            name_matches.join(prepared.lazy().select("qid", "truncated"), on="qid").filter(
+                ~(
+                    pl.col("truncated")
+                    & (pl.col("pos") > pl.col("pos").filter(pl.col("sim") > 0).max().over("qid", "nid").fill_null(-1))
+                )
             )
         )
         informative = pl.col("weight") >= DISCOUNTED_BELOW
         trade = (pl.col("role") == "trade") & informative
-        name_side = name_detail.group_by("qid", "nid").agg(
+        name_side = name_detail.lazy().group_by("qid", "nid").agg(
             name_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum(),
             generic_only=(~informative).all(),
             trade_found=((pl.col("sim") > 0) | ~trade).all() & trade.any(),
@@ -410,8 +432,8 @@ class Matcher:
             unmatched_groups=pl.col("group").filter(pl.col("sim") == 0).drop_nulls().unique(),
             places_only=(pl.col("role") == "place").all(),
         )
-        query_detail = query_detail.filter(~(pl.col("qtail") & (pl.col("sim") == 0)))
-        query_side = query_detail.group_by("qid", "nid").agg(
+        query_detail = run(query_matches.filter(~(pl.col("qtail") & (pl.col("sim") == 0))))
+        query_side = query_detail.lazy().group_by("qid", "nid").agg(
             query_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum(),
             telling_cover=(
                 (pl.col("weight") * pl.col("sim")).sum()
@@ -422,9 +444,10 @@ class Matcher:
             query_regions=pl.col("qregion").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(),
             outside_regions=pl.col("qregion").filter(pl.col("sim") == 0).list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(),
         )
-        scored = (
+        names = self._names.rows(candidates["nid"]).lazy()
+        scored = run(
             name_side.join(query_side, on=["qid", "nid"])
-            .join(self._names.rows(candidates["nid"]).select("nid", "entity_id", "person", "affiliates", "short_form", "han_trade", "lang"), on="nid")
+            .join(names.select("nid", "entity_id", "person", "affiliates", "short_form", "han_trade", "lang"), on="nid")
             .with_columns(
                 text_score=100
                 * pl.when(pl.col("person"))
@@ -448,9 +471,10 @@ class Matcher:
         """Part-by-part verdict of each pair: a match needs the trade names to agree and nothing to conflict."""
         profiles = self._profiles.rows(scored["entity_id"])
         frame = (
-            scored.join(profiles, on="entity_id", how="left")
-            .join(prepared.select("qid", "han", "grouped"), on="qid")
-            .join(_han_found(scored, prepared, profiles), on=["qid", "entity_id"], how="left")
+            scored.lazy()
+            .join(profiles.lazy(), on="entity_id", how="left")
+            .join(prepared.lazy().select("qid", "han", "grouped"), on="qid")
+            .join(_han_found(scored, prepared, profiles).lazy(), on=["qid", "entity_id"], how="left")
             .with_columns(
                 han_conflict=(pl.col("han") != "") & ~pl.col("han_found").fill_null(True),
                 place_conflict=(pl.col("query_regions").list.len() > 0)
@@ -489,7 +513,7 @@ class Matcher:
             & ~pl.col("han_conflict")
             & differs
         )
-        return frame.with_columns(
+        return run(frame.with_columns(
             capped=differs | pl.col("has_extra_trade") | uncorroborated | unverifiable | pl.col("han_conflict") | ~(pl.col("trade_found") | pl.col("generic_only") | pl.col("person")),
             relation=pl.when(related & pl.col("affiliates"))
             .then(pl.lit("subsidiary"))
@@ -497,7 +521,7 @@ class Matcher:
             .then(pl.lit("group"))
             .otherwise(pl.lit(None, pl.String)),
             parts=_parts_text(),
-        )
+        ))
 
     @staticmethod
     def _query_weights(query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
@@ -537,9 +561,10 @@ class Matcher:
             {"primary": 0, "alias": 1, "subsidiary": 2, "former": 3}, default=4, return_dtype=pl.Int8
         )
         named = scored.join(names, on="nid")
-        return (
-            named.join(prepared.select("qid", "row", "country", qnorm="norm", steps="steps"), on="qid")
-            .join(self._address_support(named, prepared), on=["qid", "entity_id"], how="left")
+        return run(
+            named.lazy()
+            .join(prepared.lazy().select("qid", "row", "country", qnorm="norm", steps="steps"), on="qid")
+            .join(self._address_support(named, prepared).lazy(), on=["qid", "entity_id"], how="left")
             .with_columns(
                 adjust=country_adjust,
                 address_shared=pl.col("address_shared").fill_null(pl.lit([], pl.List(pl.String))),
@@ -617,7 +642,8 @@ def _word_lists(name_detail: pl.DataFrame, query_detail: pl.DataFrame, scored: p
     keys = scored.select("qid", "nid")
     informative = pl.col("weight") >= DISCOUNTED_BELOW
     names = (
-        name_detail.join(keys, on=["qid", "nid"], how="semi")
+        name_detail.lazy()
+        .join(keys.lazy(), on=["qid", "nid"], how="semi")
         .group_by("qid", "nid")
         .agg(
             shared=pl.col("word").filter(pl.col("sim") == 1),
@@ -627,11 +653,12 @@ def _word_lists(name_detail: pl.DataFrame, query_detail: pl.DataFrame, scored: p
         )
     )
     extra = (
-        query_detail.join(keys, on=["qid", "nid"], how="semi")
+        query_detail.lazy()
+        .join(keys.lazy(), on=["qid", "nid"], how="semi")
         .group_by("qid", "nid")
         .agg(extra=pl.col("qword").filter((pl.col("sim") == 0) & informative))
     )
-    return names.join(extra, on=["qid", "nid"], how="left")
+    return run(names.join(extra, on=["qid", "nid"], how="left"))
 
 
 INDEX_KEYS = {
@@ -1025,16 +1052,16 @@ def _han_found(scored: pl.DataFrame, prepared: pl.DataFrame, profiles: pl.DataFr
     (null when either side has none)."""
     if not (prepared["han"] != "").any():
         return pl.DataFrame(schema={"qid": prepared.schema["qid"], "entity_id": pl.String, "han_found": pl.Boolean})
-    pairs = (
-        scored.select("qid", "entity_id")
+    return run(
+        scored.lazy()
+        .select("qid", "entity_id")
         .unique()
-        .join(prepared.filter(pl.col("han") != "").select("qid", "han"), on="qid")
-        .join(profiles.select("entity_id", trade="entity_han_trades"), on="entity_id")
+        .join(prepared.lazy().filter(pl.col("han") != "").select("qid", "han"), on="qid")
+        .join(profiles.lazy().select("entity_id", trade="entity_han_trades"), on="entity_id")
         .explode("trade")
         .filter(pl.col("trade").is_not_null() & (pl.col("trade") != ""))
-    )
-    return pairs.group_by("qid", "entity_id").agg(
-        han_found=pl.col("han").str.contains(pl.col("trade"), literal=True).any()
+        .group_by("qid", "entity_id")
+        .agg(han_found=pl.col("han").str.contains(pl.col("trade"), literal=True).any())
     )
 
 

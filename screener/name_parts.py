@@ -26,6 +26,7 @@ import polars as pl
 from screener import reference
 from screener.lookup import WordSet
 from screener.paths import data_dir
+from screener.plans import run
 from screener.transliterate import gazetteer_maps
 
 ROLE_WEIGHTS = {"trade": 1.0, "common": 0.3, "number": 0.3, "place": 0.25, "industry": 0.15, "generic": 0.15}
@@ -96,19 +97,22 @@ def word_roles(
     'common', whatever English they spell); `bracketed` holds the (key, word) pairs written in brackets, where a
     division name is a place wherever it stands ('Hoshine Silicon (Luzhou)')."""
     split = pl.col("norm").str.split(" ")
-    words = (
-        names.select(key, word=split, pos=pl.int_ranges(0, split.list.len()))
+    words = run(
+        names.lazy()
+        .select(key, word=split, pos=pl.int_ranges(0, split.list.len()))
         .explode(["word", "pos"])
         .filter(pl.col("word").is_not_null() & (pl.col("word") != ""))
         .unique([key, "word"], keep="first", maintain_order=True)
     )
-    placed = words.join(_place_words(), on="word", how="left")
+    placed = words.lazy().join(_place_words().lazy(), on="word", how="left")
     in_brackets = pl.lit(False)
     if not bracketed.is_empty():
-        placed = placed.join(bracketed.unique().with_columns(bracketed=pl.lit(True)), on=[key, "word"], how="left")
+        placed = placed.join(
+            bracketed.lazy().unique().with_columns(bracketed=pl.lit(True)), on=[key, "word"], how="left"
+        )
         in_brackets = pl.col("bracketed").fill_null(False)
     marked = (
-        placed.join(industries(), on="word", how="left")
+        placed.join(industries().lazy(), on="word", how="left")
         .sort(key, "pos")
         .with_columns(first_regions=pl.col("regions").first().over(key))
         .with_columns(
@@ -143,17 +147,19 @@ def word_roles(
     last_run_place = (pl.col("role") == "place") & pl.col("in_run") & (
         pl.col("pos") == pl.col("pos").filter(pl.col("role") == "place").max().over(key)
     )
-    return with_roles.with_columns(
-        role=pl.when(no_trade & last_run_place & pl.col("county") & ~pl.col("anywhere"))
-        .then(pl.lit("trade"))
-        .otherwise(pl.col("role"))
-    ).select(
-        key,
-        "word",
-        "pos",
-        "role",
-        region=pl.when(pl.col("role") == "place").then(pl.col("regions")),
-        group=pl.when(pl.col("role") == "industry").then(pl.col("group")),
+    return run(
+        with_roles.with_columns(
+            role=pl.when(no_trade & last_run_place & pl.col("county") & ~pl.col("anywhere"))
+            .then(pl.lit("trade"))
+            .otherwise(pl.col("role"))
+        ).select(
+            key,
+            "word",
+            "pos",
+            "role",
+            region=pl.when(pl.col("role") == "place").then(pl.col("regions")),
+            group=pl.when(pl.col("role") == "industry").then(pl.col("group")),
+        )
     )
 
 
@@ -167,7 +173,7 @@ def _place_words() -> pl.DataFrame:
     )
 
 
-def _diversified(words: pl.DataFrame, key: str) -> pl.DataFrame:
+def _diversified(words: pl.LazyFrame, key: str) -> pl.LazyFrame:
     """The generic word 'industry' as the only industry word of a name: an industry of its own."""
     alone = (pl.col("word") == DIVERSIFIED_WORD) & ~(pl.col("role") == "industry").any().over(key)
     return words.with_columns(

@@ -21,6 +21,7 @@ from rapidfuzz.distance import OSA
 
 from screener import reference
 from screener.paths import data_dir
+from screener.plans import run
 from screener.transliterate import (
     PINYIN_SYLLABLES,
     chinese_terms,
@@ -132,8 +133,9 @@ def _dictionary_words() -> pl.Series:
 def deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
     """Each word and every form of it with one character deleted (typo blocking)."""
     word, position = pl.col(column), pl.col("position")
-    return (
-        words.select(column, position=pl.int_ranges(-1, word.str.len_chars()))
+    return run(
+        words.lazy()
+        .select(column, position=pl.int_ranges(-1, word.str.len_chars()))
         .explode("position")
         .select(
             column,
@@ -169,8 +171,9 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
     if pairs.is_empty():
         return padded
     tokens, words = pairs["token"].to_list(), pairs["word"].to_list()
-    ratios = process.cpdist(tokens, words, scorer=fuzz.ratio, workers=-1)
-    edits = process.cpdist(tokens, words, scorer=OSA.distance, workers=-1)
+    workers = comparison_workers(len(tokens))
+    ratios = process.cpdist(tokens, words, scorer=fuzz.ratio, workers=workers)
+    edits = process.cpdist(tokens, words, scorer=OSA.distance, workers=workers)
     best = (
         pairs.with_columns(ratio=pl.Series(ratios, dtype=pl.Float64), edits=pl.Series(edits, dtype=pl.Int64))
         .filter((pl.col("edits") == 1) & (pl.col("ratio") >= CORRECTION_MIN_RATIO))
@@ -182,6 +185,15 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
     return padded.str.replace_many(
         [_padded(token) for token in best["token"]], [_padded(word) for word in best["word"]], leftmost=True
     )
+
+
+PARALLEL_MIN_PAIRS = 10_000
+"""rapidfuzz starts a thread per core for a parallel comparison (~0.1 ms): below this many pairs one thread is faster."""
+
+
+def comparison_workers(pairs: int) -> int:
+    """rapidfuzz's `workers` for comparing this many pairs: every core for many, the calling thread for a few."""
+    return -1 if pairs >= PARALLEL_MIN_PAIRS else 1
 
 
 def _padded(words: str) -> str:
@@ -318,7 +330,7 @@ def normalize_frame(names: pl.Series, *, listed: bool = False) -> pl.DataFrame:
     runs = pl.col("unlisted").map_batches(_join_syllable_runs, return_dtype=pl.String)
     joined_syllables = pl.col("unlisted").str.replace_all(syllable_pair, "${1}${2}") if listed else runs
     padded_joined = _words(joined_syllables)
-    return (
+    return run(
         spaced.lazy()
         .with_columns(words=words)
         .with_columns(replaced=replaced)
@@ -342,7 +354,6 @@ def normalize_frame(names: pl.Series, *, listed: bool = False) -> pl.DataFrame:
                 pl.when(_collapse(pl.col("replaced")) != pl.col("delegal")).then(pl.lit("legal forms removed")),
             ).list.drop_nulls(),
         )
-        .collect()
     )
 
 
