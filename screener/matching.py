@@ -159,7 +159,7 @@ class Matcher:
             return _empty(queries)
         query_words = self._without_cut_words(_word_roles(prepared, "qid"), prepared)
         word_map = self._word_map(query_words.select(pl.col("word").unique()))
-        hits = query_words.rename({"word": "qword"}).join(word_map, on="qword")
+        hits = run(query_words.lazy().rename({"word": "qword"}).join(word_map.lazy(), on="qword"))
         candidates = self._scan(prepared) if exhaustive else self._candidates(hits)
         if candidates.is_empty():
             return _empty(queries)
@@ -526,10 +526,13 @@ class Matcher:
     @staticmethod
     def _query_weights(query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
         """Weight of each query word by its role; words in parentheses (usually a place) count little."""
-        qualifiers = _parenthesised_words(prepared, "qid").with_columns(qualifier=pl.lit(True))
-        tails = prepared.select("qid", word="tail_words").explode("word").drop_nulls().with_columns(tail=pl.lit(True))
-        return (
-            query_words.join(qualifiers, on=["qid", "word"], how="left")
+        qualifiers = _parenthesised_words(prepared, "qid").lazy().with_columns(qualifier=pl.lit(True))
+        tails = (
+            prepared.lazy().select("qid", word="tail_words").explode("word").drop_nulls().with_columns(tail=pl.lit(True))
+        )
+        return run(
+            query_words.lazy()
+            .join(qualifiers, on=["qid", "word"], how="left")
             .join(tails.unique(), on=["qid", "word"], how="left")
             .with_columns(weight=_role_weight())
             .with_columns(
@@ -609,7 +612,9 @@ class Matcher:
     def _address_support(self, pairs: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
         """Place and other informative words the supplier's address shares with the entity's listed addresses (only
         the addresses of suppliers with a candidate are read)."""
-        addressed = prepared.filter(pl.col("address").is_not_null()).join(pairs.select("qid"), on="qid", how="semi")
+        addressed = run(
+            prepared.lazy().filter(pl.col("address").is_not_null()).join(pairs.lazy().select("qid"), on="qid", how="semi")
+        )
         empty = pl.DataFrame(schema={"qid": pl.UInt32, "entity_id": pl.String, "address_shared": pl.List(pl.String)})
         if addressed.is_empty() or self._address_words.is_empty():
             return empty

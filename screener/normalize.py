@@ -150,8 +150,9 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
     letter ('Indstrial', 'Traidng') replaced by the word;
     a token that is itself pinyin ('Tangshan', not a misspelt 'Tianshan') is a word of its own."""
     dictionary = _dictionary_keys()
-    unknown = (
+    unknown = run(
         padded.to_frame("token")
+        .lazy()
         .select(pl.col("token").str.split(" ").explode().unique())
         .filter(
             pl.col("token").str.len_chars().is_between(CORRECTION_MIN_LENGTH, CORRECTION_MAX_LENGTH)
@@ -161,9 +162,10 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
     )
     if unknown.is_empty():
         return padded
-    pairs = (
+    pairs = run(
         deletion_keys(unknown, "token")
-        .join(dictionary, on="key")
+        .lazy()
+        .join(dictionary.lazy(), on="key")
         .select("token", "word")
         .unique()
         .filter(pl.col("token").str.slice(0, 1) == pl.col("word").str.slice(0, 1))
@@ -174,8 +176,9 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
     workers = comparison_workers(len(tokens))
     ratios = process.cpdist(tokens, words, scorer=fuzz.ratio, workers=workers)
     edits = process.cpdist(tokens, words, scorer=OSA.distance, workers=workers)
-    best = (
-        pairs.with_columns(ratio=pl.Series(ratios, dtype=pl.Float64), edits=pl.Series(edits, dtype=pl.Int64))
+    best = run(
+        pairs.lazy()
+        .with_columns(ratio=pl.Series(ratios, dtype=pl.Float64), edits=pl.Series(edits, dtype=pl.Int64))
         .filter((pl.col("edits") == 1) & (pl.col("ratio") >= CORRECTION_MIN_RATIO))
         .sort(["ratio", "word"], descending=[True, False])
         .unique("token", keep="first")
