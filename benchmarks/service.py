@@ -1,22 +1,27 @@
-"""Speed of the screening service on loopback, paired in one run with the library call it wraps and, where
-nomenklatura can be run, with yente's scorer on the same queries.
+"""Speed of the screening service on loopback, paired in one run with the library call it wraps, with a baseline
+version's server and, where nomenklatura can be run, with yente's scorer on the same queries.
 
-Starts `screener serve` (`--workers`, default one) on the embedded lists and measures, on the same query names:
+For each worker count (`--workers 1,2`) starts `screener serve` of this checkout and, with `--baseline DIR`, of
+another checkout (each over its own copy of the embedded lists), and measures on the same query names:
 - per name in turn, warm: `Screener.check` in this process (the library path every endpoint wraps), the /match
-  answer built in this process, and single-name `POST /match/default` over HTTP from one client: p50/p95 of each,
-  and of the per-name service overhead (/match minus check) split into yente's shapes and HTTP/validation/JSON;
-- requests/s of single-name /match with 4 concurrent clients (bounded count and time);
+  answer built in this process, and single-name `POST /match/default` over HTTP to each server from one client:
+  p50/p95 of each, and of the per-name service overhead (/match minus check);
+- requests/s of single-name /match with 4 concurrent clients (bounded count and time), `--rounds` runs of each
+  server taken in turn;
 - a 100-query batch `POST /match/default`: seconds per request;
-- `POST /screen` jobs of one batch (100,000 rows) and of `--job-rows` rows (default 400,000, four batches) of
-  repeated listed and unlisted names: seconds, the progress steps `GET /jobs/{id}` showed, and the server's resident
-  memory at rest and at its peak after each job (memory that follows the batch peaks alike for both);
+- `POST /screen` jobs (this checkout, one worker) of one batch (100,000 rows) and of `--job-rows` rows (default
+  400,000, four batches) of repeated listed and unlisted names: seconds, the progress steps `GET /jobs/{id}` showed,
+  and the server's resident memory at rest and at its peak after each job;
 - yente's scorer (nomenklatura's `logic-v2`, yente's default, and `name-based`) scoring each query against
   the 50 candidates yente would ask its index for (limit 5 × 10), in a separate Python that has nomenklatura
   (`--nomenklatura-python`; skipped with the reason when it is missing). That is the scoring alone: yente's
   Elasticsearch query and HTTP come on top of it.
 
-    python benchmarks/service.py [--queries 200] [--requests 400] [--workers 1] [--job-rows 400000]
-                                 [--nomenklatura-python /path/to/python]
+This process (the clients and the in-process check) runs on the last core, as `screener check` runs on one.
+
+    git worktree add --detach /tmp/base COMMIT
+    python benchmarks/service.py [--queries 200] [--requests 400] [--rounds 2] [--workers 1,2] [--baseline /tmp/base]
+                                 [--job-rows 400000] [--nomenklatura-python /path/to/python]
 
 Queries: the names of ../shared/eval/dev_queries.csv when present (listed names in supplier spellings and
 look-alikes), else listed names of the embedded lists.
@@ -27,11 +32,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -41,13 +49,14 @@ from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from screener.api_keys import add_key
+from screener.cpu import pin_to_one_core, usable_cores
 from screener.embedded import ensure_embedded
 from screener.screening import Screener
 from screener.service.catalog import Catalog
 from screener.service.matching import Coalescer, match_response
 from screener.store import Store
 from screener.supplier_io import BATCH_ROWS
-from tests.service_server import served_api, served_process
+from tests.service_server import served_process
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_QUERIES = REPO.parent / "shared" / "eval" / "dev_queries.csv"
@@ -104,25 +113,29 @@ def match_body(names: list[str]) -> dict:
     return {"queries": {f"q{n}": {"schema": "Company", "properties": {"name": [name]}} for n, name in enumerate(names)}}
 
 
-def time_paired(url: str, screener: Screener, names: list[str]) -> dict[str, list[float]]:
+def time_paired(urls: dict[str, str], screener: Screener, names: list[str]) -> dict[str, list[float]]:
     """Per name, one after the other (so each sees the same load): `Screener.check` in this process, the answer of
-    /match built in this process (`match_response`: check plus yente's shapes), and `POST /match` over HTTP."""
+    /match built in this process (`match_response`: check plus yente's shapes), and `POST /match` over HTTP to each
+    server (this checkout's, and the baseline's when there is one)."""
     catalog, coalescer = Catalog(screener.lists), Coalescer()
-    timings: dict[str, list[float]] = {"check": [], "match_response": [], "http": []}
+    clients = {label: httpx.Client(base_url=url, timeout=60) for label, url in urls.items()}
     steps = {
         "check": lambda name: screener.check(name),
         "match_response": lambda name: match_response(screener, catalog, coalescer, {"q": ("Company", {"name": [name]})},
                                                       dataset="default", limit=5, threshold=None),
-        "http": lambda name: client.post("/match/default", json=match_body([name])).raise_for_status(),
+        **{label: (lambda name, client=client: client.post("/match/default", json=match_body([name])).raise_for_status())
+           for label, client in clients.items()},
     }
-    with httpx.Client(base_url=url, timeout=60) as client:
-        for step in steps.values():
-            step(names[0])
-        for name in names:
-            for label, step in steps.items():
-                started = time.perf_counter()
-                step(name)
-                timings[label].append(time.perf_counter() - started)
+    timings: dict[str, list[float]] = {label: [] for label in steps}
+    for step in steps.values():
+        step(names[0])
+    for name in names:
+        for label, step in steps.items():
+            started = time.perf_counter()
+            step(name)
+            timings[label].append(time.perf_counter() - started)
+    for client in clients.values():
+        client.close()
     return timings
 
 
@@ -215,47 +228,81 @@ def yente_scoring(python: str, screener: Screener, names: list[str]) -> dict[str
     return json.loads(done.stdout)
 
 
+@contextmanager
+def servers(db_path: Path, workers: int, baseline: Path | None, folder: Path) -> Iterator[dict[str, str]]:
+    """This checkout's server and the baseline's (each over its own copy of the database), by label."""
+    checkouts = {"this": REPO, **({"baseline": baseline} if baseline else {})}
+    with ExitStack() as stack:
+        urls = {}
+        for label, checkout in checkouts.items():
+            copy = folder / f"{label}-{workers}.duckdb"
+            shutil.copyfile(db_path, copy)
+            urls[label], _ = stack.enter_context(served_process(copy, "--workers", str(workers), checkout=checkout))
+        yield urls
+
+
+def measure_match(db_path: Path, screener: Screener, names: list[str], args: argparse.Namespace, folder: Path) -> None:
+    """Single names in turn, 4 concurrent clients and 100-query batches, for each worker count, this checkout and the
+    baseline taken in turn."""
+    for workers in args.workers:
+        with servers(db_path, workers, args.baseline, folder) as urls:
+            print(f"screener serve --workers {workers}; single names, one client, each name timed in turn:")
+            paired = time_paired(urls, screener, names)
+            print(f"  Screener.check in process (the library call):  {percentiles(paired['check'])}")
+            print(f"  match_response in process (check + shapes):    {percentiles(paired['match_response'])}")
+            for label in urls:
+                print(f"  POST /match over HTTP, {label:>8}:               {percentiles(paired[label])}")
+                print(f"    service overhead (/match - check, per name):  {percentiles(differences(paired[label], paired['check']))}")
+            for round_ in range(args.rounds):
+                for label, url in urls.items():
+                    rate, count, timings = concurrent_rate(url, names, args.requests)
+                    print(f"  round {round_ + 1}, {label:>8}: {CLIENTS} clients {rate:.0f} requests/s ({count} requests), "
+                          f"latency {percentiles(timings)}")
+            for label, url in urls.items():
+                batches = time_batches(url, names)
+                print(f"  {label:>8}: {BATCH}-query batch median {np.median(batches):.2f} s, max {max(batches):.2f} s (n={len(batches)})")
+
+
+def measure_jobs(db_path: Path, names: list[str], args: argparse.Namespace, folder: Path) -> None:
+    _, token = add_key(db_path, "benchmark", rate_per_minute=10_000)
+    with served_process(db_path) as (url, process):
+        at_rest = memory_kib(process.pid)["VmRSS"]
+        print(f"POST /screen jobs (one worker; server at rest {at_rest / 1024:,.0f} MiB resident):")
+        for rows in (BATCH_ROWS, args.job_rows):
+            seconds, steps = time_job(url, token, names, rows, folder)
+            peak = memory_kib(process.pid)["VmHWM"]
+            print(f"  {rows:>9,} rows: {seconds:.1f} s ({rows / seconds:,.0f} rows/s), rows done seen {steps}, "
+                  f"server peak so far {peak / 1024:,.0f} MiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--requests", type=int, default=400, help="requests in the 4-client run")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes of screener serve")
-    parser.add_argument("--job-rows", type=int, default=4 * BATCH_ROWS, help="rows of the larger screening job")
+    parser.add_argument("--requests", type=int, default=400, help="requests in each 4-client run")
+    parser.add_argument("--rounds", type=int, default=2, help="4-client runs of each server, taken in turn")
+    parser.add_argument("--workers", type=lambda text: [int(n) for n in text.split(",")], default=[1, 2],
+                        help="worker counts of screener serve, comma-separated")
+    parser.add_argument("--baseline", type=Path, help="checkout of another version (git worktree add DIR COMMIT) "
+                        "whose server is timed in turn with this one's")
+    parser.add_argument("--job-rows", type=int, default=4 * BATCH_ROWS, help="rows of the larger screening job (0: no jobs)")
     parser.add_argument("--nomenklatura-python", default=os.environ.get("NOMENKLATURA_PYTHON", "/work/venv-service-bench/bin/python"))
     args = parser.parse_args()
-    print(f"load average before: {' '.join(f'{value:.1f}' for value in os.getloadavg())} on {os.cpu_count()} cores")
-    with tempfile.TemporaryDirectory() as folder:
-        db_path = Path(folder) / "lists.duckdb"
+    cores = usable_cores()
+    pinned = pin_to_one_core(len(cores) - 1) if cores else None  # the clients and the in-process check on one core
+    print(f"load average before: {' '.join(f'{value:.1f}' for value in os.getloadavg())} on {os.cpu_count()} cores; "
+          f"this process on core {pinned}")
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        db_path = folder / "lists.duckdb"
         with Store(db_path) as store:
             ensure_embedded(store)
         screener = Screener.from_db(db_path)
         names = query_names(screener.lists.names, args.queries)
         print(f"{len(names)} query names from {'dev_queries.csv' if EVAL_QUERIES.exists() else 'the embedded lists'}; "
               f"{screener.lists.entities.height} listed entities")
-        with served_api(db_path, "--workers", str(args.workers)) as url:
-            print(f"screener serve --workers {args.workers}; single names, one client, each name timed three ways in turn:")
-            paired = time_paired(url, screener, names)
-            print(f"  Screener.check in process (baseline):  {percentiles(paired['check'])}")
-            print(f"  match_response in process:             {percentiles(paired['match_response'])}")
-            print(f"  POST /match over HTTP:                 {percentiles(paired['http'])}")
-            print(f"  service overhead (/match - check, per name): {percentiles(differences(paired['http'], paired['check']))}")
-            print(f"    of it yente's shapes (match_response - check): "
-                  f"{percentiles(differences(paired['match_response'], paired['check']))}")
-            print(f"    of it HTTP, validation, JSON (/match - match_response): "
-                  f"{percentiles(differences(paired['http'], paired['match_response']))}")
-            rate, count, timings = concurrent_rate(url, names, args.requests)
-            print(f"POST /match single name, {CLIENTS} clients:   {rate:.0f} requests/s ({count} requests), latency {percentiles(timings)}")
-            batches = time_batches(url, names)
-            print(f"POST /match {BATCH}-query batch:          median {np.median(batches):.2f} s, max {max(batches):.2f} s (n={len(batches)})")
-        _, token = add_key(db_path, "benchmark", rate_per_minute=10_000)
-        with served_process(db_path) as (url, process):
-            at_rest = memory_kib(process.pid)["VmRSS"]
-            print(f"POST /screen jobs (one worker; server at rest {at_rest / 1024:,.0f} MiB resident):")
-            for rows in (BATCH_ROWS, args.job_rows):
-                seconds, steps = time_job(url, token, names, rows, Path(folder))
-                peak = memory_kib(process.pid)["VmHWM"]
-                print(f"  {rows:>9,} rows: {seconds:.1f} s ({rows / seconds:,.0f} rows/s), rows done seen {steps}, "
-                      f"server peak so far {peak / 1024:,.0f} MiB")
+        measure_match(db_path, screener, names, args, folder)
+        if args.job_rows:
+            measure_jobs(db_path, names, args, folder)
         yente = yente_scoring(args.nomenklatura_python, screener, names)
         if isinstance(yente, str):
             print(f"yente's scorer: not measured: {yente}")

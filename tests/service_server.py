@@ -25,12 +25,13 @@ def served_api(database: Path, *options: str) -> Iterator[str]:
 
 
 @contextmanager
-def served_process(database: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """served_api's URL and the server process (with one worker, the process that answers)."""
+def served_process(database: Path, *options: str, checkout: Path = REPO) -> Iterator[tuple[str, subprocess.Popen]]:
+    """served_api's URL and the server process (with one worker, the process that answers); `checkout`, another
+    version's source tree, serves instead of this one (a benchmark's baseline)."""
     port = free_port()
     command = [sys.executable, "-m", "screener", "serve", "--db", str(database), "--port", str(port), *options]
-    process = subprocess.Popen(command, cwd=REPO, env=os.environ.copy(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=checkout, env={**os.environ, "PYTHONPATH": str(checkout)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(process, url)

@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 from screener.api_keys import add_key
+from screener.cpu import usable_cores
 from screener.jobs.files import input_dir, jobs_dir
 from tests.conftest import EXAMPLE_SUPPLIERS, REPO
-from tests.service_server import served_api, stop, wait_until_ready
+from tests.service_server import served_api, served_process, stop, wait_until_ready
 from tests.streamlit_server import free_port
 
 JOB_TIMEOUT_S = 120
@@ -164,3 +165,46 @@ def test_an_upload_over_the_limit_is_refused_in_json_and_leaves_nothing_on_disk(
         assert list(spool.iterdir()) == []
         assert [path.name for path in jobs_dir(served_db).iterdir()] == [job["job_id"]]
         assert not input_dir(served_db, job["job_id"]).exists()
+
+
+def child_pids(pid: int) -> set[int]:
+    return {int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()}
+
+
+def thread_cores(pid: int) -> set[tuple[int, ...]]:
+    """The cores each thread of a process may run on (one tuple per distinct allowance)."""
+    allowed = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            allowed.add(tuple(sorted(os.sched_getaffinity(int(task.name)))))
+        except ProcessLookupError:  # the thread ended meanwhile
+            continue
+    return allowed
+
+
+def worker_cores(server: subprocess.Popen, workers: int) -> list[set[tuple[int, ...]]]:
+    """The thread cores of each worker process of `screener serve` (its children that serve: not multiprocessing's
+    resource tracker), once every worker has pinned itself (or the time is up)."""
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while True:
+        served = [pid for pid in child_pids(server.pid)
+                  if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+        cores = [thread_cores(pid) for pid in served]
+        pinned = len(cores) == workers and all(len(each) == 1 and len(next(iter(each))) == 1 for each in cores)
+        if pinned or time.monotonic() > deadline:
+            return cores
+        time.sleep(0.2)
+
+
+@pytest.mark.skipif(len(usable_cores()) < 2 or not Path("/proc/self/task").is_dir(), reason="needs two cores and /proc")
+def test_each_worker_runs_every_thread_on_a_core_of_its_own(served_db, monkeypatch):
+    with served_process(served_db, "--workers", "2") as (url, server):
+        every_worker_ready(url)
+        cores = worker_cores(server, 2)
+        assert len(cores) == 2 and all(len(each) == 1 for each in cores), cores
+        (first,), (second,) = cores
+        assert len(first) == len(second) == 1 and first != second and set(first + second) <= set(usable_cores())
+    monkeypatch.setenv("SCREENER_ONE_CORE", "0")
+    with served_process(served_db) as (_, server):  # one worker: the server process itself
+        assert thread_cores(server.pid) == {tuple(usable_cores())}

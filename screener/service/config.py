@@ -25,6 +25,7 @@ class ServiceConfig:
     cors_origins: tuple[str, ...] = ()
     max_json_bytes: int = settings.SERVICE_MAX_JSON_BYTES.default
     max_upload_bytes: int = settings.SERVICE_MAX_UPLOAD_BYTES.default
+    pin_worker: bool = False  # each worker process on a core of its own (`screener serve`, unless $SCREENER_ONE_CORE=0)
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
@@ -34,6 +35,7 @@ class ServiceConfig:
             cors_origins=settings.SERVICE_CORS_ORIGINS.value(),
             max_json_bytes=settings.SERVICE_MAX_JSON_BYTES.value(),
             max_upload_bytes=settings.SERVICE_MAX_UPLOAD_BYTES.value(),
+            pin_worker=True,
         )
 
     def export(self) -> None:

@@ -16,6 +16,7 @@ from screener.rate_limit import RateLimiter, rate_limit_path
 from screener.screening import Screener
 from screener.service.catalog import Catalog
 from screener.service.config import ServiceConfig
+from screener.service.cores import CoreSlot
 from screener.service.errors import ServiceError
 from screener.service.matching import Coalescer
 from screener.service.security import invalid_key, missing_key, request_token, take_request
@@ -38,12 +39,15 @@ class ServiceState:
         self.keyring = KeyRing(config.db_path)
         self.limiter = RateLimiter(rate_limit_path(config.db_path))
         self.coalescer = Coalescer()
+        self.core = CoreSlot(config.db_path)
         self.runner = JobRunner(config.db_path, self.screener_if_loaded)
         self._loaded: Loaded | None = None
         self._load_error: str | None = None
         self._loader = threading.Thread(target=self._load, name="screener-load", daemon=True)
 
     def start(self) -> None:
+        if self.config.pin_worker:
+            self.core.pin()  # before the lists load and the threads start: every thread of the worker on its core
         Store(self.config.db_path).close()  # migrate once, before threads open the database side by side
         self._loader.start()
         self.runner.start()
@@ -51,6 +55,7 @@ class ServiceState:
     def stop(self) -> None:
         self.runner.stop()
         self.limiter.close()
+        self.core.release()
 
     def _load(self) -> None:
         try:
