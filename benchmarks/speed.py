@@ -217,7 +217,7 @@ def embedded_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
 def measure(figure: str, folder: Path) -> dict[str, float]:
     """One figure of the code on sys.path (run in a fresh process per figure and version)."""
     rng = np.random.default_rng(7)
-    if figure == "latency":
+    if figure in ("latency", "latency-one-core"):
         names, _ = embedded_frames()
         queries = suppliers(rng, 2_000, names.filter(pl.col("lang") == "en")["name"].to_list())
         screener = Screener.from_db(folder / "screener.duckdb")
@@ -251,15 +251,18 @@ def measure(figure: str, folder: Path) -> dict[str, float]:
 
 
 def measured(figure: str, root: Path) -> dict[str, float]:
-    """`measure` in a fresh interpreter importing the screener of `root`, in a fresh folder."""
+    """`measure` in a fresh interpreter importing the screener of `root`, in a fresh folder; for `-one-core` figures
+    every thread of that interpreter runs on one core, as `screener check` and each service worker run
+    (screener.cpu; set from outside here, so that a baseline without it is measured the same way)."""
+    one_core = (lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})) if figure.endswith("-one-core") else None
     with tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "PYTHONPATH": str(root), "SCREENER_DB": str(Path(folder) / "screener.duckdb")}
         command = [sys.executable, __file__, "--measure", figure, "--folder", folder]
-        done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=True, preexec_fn=one_core)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-FIGURES = ("latency", "cold", "watchlist-50000", "watchlist-500000")
+FIGURES = ("latency", "latency-one-core", "cold", "watchlist-50000", "watchlist-500000")
 
 
 def compare(baseline: Path, rounds: int, figures: list[str]) -> None:
