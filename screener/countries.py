@@ -49,8 +49,16 @@ def country_code(country: pl.Expr) -> pl.Expr:
 
 def is_china(country: pl.Expr) -> pl.Expr:
     """The country is mainland China."""
-    return (country_code(country) == CHINA).fill_null(False)
+    return _key(country).is_in(_forms_of((CHINA,))).fill_null(False)
 
 
 def is_hong_kong_or_macao(country: pl.Expr) -> pl.Expr:
-    return country_code(country).is_in(HONG_KONG_MACAO).fill_null(False)
+    return _key(country).is_in(_forms_of(HONG_KONG_MACAO)).fill_null(False)
+
+
+@functools.lru_cache(maxsize=4)
+def _forms_of(codes: tuple[str, ...]) -> pl.Expr:
+    """The folded forms of these countries' codes and names, as one list literal: testing a country against a few
+    forms costs far less than looking up its code among every country's."""
+    keys, alpha2 = _keys()
+    return pl.lit(keys.filter(alpha2.is_in(codes))).implode()

@@ -242,20 +242,27 @@ def _is_place_use(hit: pl.Expr) -> pl.Expr:
     return ~hit.str.contains(rf"(?i){_LATIN_TAIL}$|{_CJK_TAIL}$")
 
 
+_UNREAD = (pl.lit(False).alias("xuar_address"), pl.lit(None, pl.String).alias("xuar_places"))
+
+
 def xuar_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer | None = None) -> pl.DataFrame:
-    """`row, xuar_address (bool), xuar_places (str)` for a frame with `row, address, country`; only rows with an
-    address are read (a row without one is never in XUAR)."""
-    addressed = suppliers.filter(pl.col("address").is_not_null())
-    verdicts = _judge_addresses(addressed, gazetteer or load_gazetteer()) if not addressed.is_empty() else None
-    if verdicts is not None and verdicts.height == suppliers.height:
-        return verdicts
-    unread = suppliers.select("row", xuar_address=pl.lit(False), xuar_places=pl.lit(None, pl.String))
-    if verdicts is None:
-        return unread
-    return unread.join(verdicts, on="row", how="left", maintain_order="left").select(
-        "row",
-        xuar_address=pl.col("xuar_address_right").fill_null(False),
-        xuar_places=pl.col("xuar_places_right"),
+    """`row, xuar_address (bool), xuar_places (str)` for a frame with `row, address, country`, one row per input row in
+    its order; only rows with an address are read (a row without one is never in XUAR)."""
+    addressed = suppliers.height - suppliers["address"].null_count()
+    if not addressed:
+        return suppliers.select("row", *_UNREAD)
+    gazetteer = gazetteer or load_gazetteer()
+    if addressed == suppliers.height:
+        return _judge_addresses(suppliers, gazetteer)
+    verdicts = _judge_addresses(suppliers.filter(pl.col("address").is_not_null()), gazetteer)
+    return (
+        suppliers.select("row", *_UNREAD)
+        .join(verdicts, on="row", how="left", maintain_order="left")
+        .select(
+            "row",
+            xuar_address=pl.col("xuar_address_right").fill_null(False),
+            xuar_places=pl.col("xuar_places_right"),
+        )
     )
 
 
@@ -293,7 +300,7 @@ def _judge_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer) -> pl.DataFr
             context_level=(pl.col("strength") == "context").any(),
         )
     )
-    judged = rows.join(hits, on="row", how="left").with_columns(
+    judged = rows.join(hits, on="row", how="left", maintain_order="left").with_columns(
         pl.col("specific", "country_level", "context_level").fill_null(False),
         places=pl.col("places").fill_null([]),
         has_postcode=pl.col("postcode").is_not_null() & pl.col("china"),

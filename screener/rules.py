@@ -505,7 +505,8 @@ def evaluate(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet
     """One verdict per supplier row, in input order: `row, risk_tier, risk_score, reasons, fired_rules` and
     `match_entity_id`, the match-band candidate behind the most severe rule that fired (ties: highest score)."""
     facts = supplier_facts(suppliers)
-    matches = prepare_candidates(candidates, facts)
+    # without candidates no list_match rule may fire (see _may_fire): their frame is not prepared
+    matches = prepare_candidates(candidates, facts) if not candidates.is_empty() else candidates
     ordinary = ruleset.ordinary
     may_fire = _may_fire(ruleset, facts, matches)
     fired = [
@@ -513,13 +514,13 @@ def evaluate(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet
         for position, rule in enumerate(ordinary)
         if may_fire[position]
     ]
-    explained = pl.concat(fired)["row"].unique() if fired else pl.Series("row", [], facts.schema["row"])
-    rest = facts.filter(~pl.col("row").is_in(explained.implode()))
+    explained = [frame["row"] for frame in fired if not frame.is_empty()]
+    rest = facts.filter(~pl.col("row").is_in(pl.concat(explained).implode())) if explained else facts
     fired += [
         _fired(rule, len(ordinary) + position, rest, matches, ruleset)
         for position, rule in enumerate(rule for rule in ruleset.rules if rule.kind == "otherwise")
     ]
-    return _verdicts(facts.select("row"), pl.concat(fired) if fired else _empty_fired(facts))
+    return _verdicts(facts.select("row"), pl.concat(fired) if fired else _empty_fired(facts.schema["row"]))
 
 
 def _may_fire(ruleset: RuleSet, facts: pl.DataFrame, matches: pl.DataFrame) -> list[bool]:
@@ -549,57 +550,82 @@ def _signal(rule: Rule) -> tuple[str, pl.Expr]:
 
 def supplier_facts(suppliers: pl.DataFrame) -> pl.DataFrame:
     """The supplier columns as `supplier_*` plus what the rules test: XUAR address, USCC, China-based."""
-    columns = {
-        column: pl.col(column) if column in suppliers.columns else pl.lit(None, pl.String) for column in SUPPLIER_FIELDS
-    }
-    facts = suppliers.select(
-        "row",
-        *(
-            expr.cast(pl.String).str.strip_chars().replace("", None).alias(f"supplier_{column}")
-            for column, expr in columns.items()
-        ),
-    )
+    facts = suppliers.select("row", *_supplier_columns(tuple(column in suppliers.columns for column in SUPPLIER_FIELDS)))
     xuar = xuar_addresses(facts.select("row", address=pl.col("supplier_address"), country=pl.col("supplier_country")))
-    facts = with_uscc_columns(facts.join(xuar, on="row", how="left", maintain_order="left"), "supplier_uscc")
-    facts = facts.join(_xuar_names(facts), on="row", how="left", maintain_order="left")
-    country_unknown = pl.col("supplier_country").is_null()
-    return facts.with_columns(
-        pl.col("xuar_name").fill_null(False),
-        china_based=is_china(pl.col("supplier_country"))
-        | (
-            country_unknown
-            & (mentions_china(pl.col("supplier_address")) | pl.col("xuar_address") | pl.col("uscc_valid"))
-        )
+    facts = with_uscc_columns(pl.concat([facts, xuar.drop("row")], how="horizontal"), "supplier_uscc")
+    return _with_xuar_names(facts).with_columns(_derived_facts())
+
+
+@functools.cache
+def _supplier_columns(present: tuple[bool, ...]) -> tuple[pl.Expr, ...]:
+    """`supplier_<field>` for each of SUPPLIER_FIELDS, trimmed, blank as null (null when the field is not present)."""
+    return tuple(
+        (pl.col(column) if there else pl.lit(None, pl.String))
+        .cast(pl.String)
+        .str.strip_chars()
+        .replace("", None)
+        .alias(f"supplier_{column}")
+        for column, there in zip(SUPPLIER_FIELDS, present, strict=True)
     )
 
 
-def _xuar_names(facts: pl.DataFrame) -> pl.DataFrame:
-    """`row, xuar_name, xuar_name_places`: the name begins with (or brackets) a XUAR division, read with the same
-    look-alike care as addresses."""
+@functools.cache
+def _derived_facts() -> tuple[pl.Expr, ...]:
+    """`xuar_name` (false when not read) and `china_based`: the country is China, or unknown and the address names
+    China or a XUAR place, or the USCC is valid."""
+    country_unknown = pl.col("supplier_country").is_null()
+    return (
+        pl.col("xuar_name").fill_null(False),
+        (
+            is_china(pl.col("supplier_country"))
+            | (
+                country_unknown
+                & (mentions_china(pl.col("supplier_address")) | pl.col("xuar_address") | pl.col("uscc_valid"))
+            )
+        ).alias("china_based"),
+    )
+
+
+def _with_xuar_names(facts: pl.DataFrame) -> pl.DataFrame:
+    """The facts with `xuar_name, xuar_name_places`: the name begins with (or brackets) a XUAR division, read with the
+    same look-alike care as addresses; only names that mention a XUAR place are parsed."""
     gazetteer = load_gazetteer()
-    name = pl.col("supplier_name")
-    mentions = facts.filter(name.str.contains(gazetteer.latin_pattern) | name.str.contains(gazetteer.cjk_pattern))
+    mentions = facts.filter(_mentions_place(gazetteer.latin_pattern, gazetteer.cjk_pattern))
     if mentions.is_empty():
-        return pl.DataFrame(schema={"row": facts.schema["row"], "xuar_name": pl.Boolean, "xuar_name_places": pl.String})
+        return facts.with_columns(_UNREAD_NAMES)
     claims = registration_claims(mentions.select("row", name="supplier_name")).join(
         facts.select("row", country="supplier_country"), on="row"
     )
     judged = xuar_addresses(claims.select("row", address="claim", country="country"))
-    return judged.select("row", xuar_name="xuar_address", xuar_name_places="xuar_places")
+    named = judged.select("row", xuar_name="xuar_address", xuar_name_places="xuar_places")
+    return facts.join(named, on="row", how="left", maintain_order="left")
+
+
+_UNREAD_NAMES = (pl.lit(None, pl.Boolean).alias("xuar_name"), pl.lit(None, pl.String).alias("xuar_name_places"))
+
+
+@functools.lru_cache(maxsize=4)
+def _mentions_place(latin_pattern: str, cjk_pattern: str) -> pl.Expr:
+    """The supplier name mentions a place of the gazetteer."""
+    name = pl.col("supplier_name")
+    return name.str.contains(latin_pattern) | name.str.contains(cjk_pattern)
 
 
 def prepare_candidates(candidates: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFrame:
     """Candidates with every field a rule may test (missing ones null), the supplier's facts and derived fields."""
-    present = [
-        pl.col(column) if column in candidates.columns else pl.lit(None).alias(column)
-        for column in ("row", *CANDIDATE_FIELDS)
-    ]
-    frame = candidates.select(present).with_columns(
-        pl.col(*CANDIDATE_STRING_FIELDS).cast(pl.String),
-        pl.col("score").cast(pl.Float64),
-        pl.col("start_date", "end_date").cast(pl.String),
-        pl.col("includes_affiliates").cast(pl.String).str.to_lowercase().is_in(["true", "1", "yes"]),
-        pl.col("row").cast(facts.schema["row"]),
+    present = {
+        column: pl.col(column) if column in candidates.columns else pl.lit(None) for column in ("row", *CANDIDATE_FIELDS)
+    }
+    frame = candidates.select(
+        present["row"].cast(facts.schema["row"]).alias("row"),
+        *(present[column].cast(pl.String).alias(column) for column in CANDIDATE_STRING_FIELDS),
+        present["score"].cast(pl.Float64).alias("score"),
+        *(present[column].cast(pl.String).alias(column) for column in ("start_date", "end_date")),
+        present["includes_affiliates"]
+        .cast(pl.String)
+        .str.to_lowercase()
+        .is_in(["true", "1", "yes"])
+        .alias("includes_affiliates"),
     )
     frame = frame.join(facts, on="row", how="left")
     return frame.with_columns(
@@ -647,49 +673,61 @@ def _fired(rule: Rule, position: int, facts: pl.DataFrame, matches: pl.DataFrame
     """The rows a rule fires for: `row, rule_id, tier_rank, position, contribution, reason` (the list of its texts for the row)."""
     fired = KINDS[rule.kind].fire(rule, facts, matches, ruleset)
     if fired.is_empty():
-        return _empty_fired(facts)
-    hits = _with_headline(fired)
-    if "score" in hits.columns:
-        hits = hits.with_columns(pl.col("score").round(0).cast(pl.Int64))
-    reasons = hits.with_columns(basis=pl.lit(rule.basis), title=pl.lit(rule.title)).select(
-        "row", "confidence", "headline_entity", "headline_score", reason=_render(rule.reason)
-    )
+        return _empty_fired(facts.schema["row"])
+    hits = fired.with_columns(_hit_columns(rule.basis, rule.title, "entity_id" in fired.columns, "score" in fired.columns))
     return (
-        reasons.group_by("row", maintain_order=True)
-        .agg(
-            pl.col("reason").unique(maintain_order=True),
-            pl.col("confidence").max(),
-            pl.col("headline_entity").sort_by("headline_score", descending=True, nulls_last=True).first(),
-            pl.col("headline_score").max(),
-        )
-        .select(
-            pl.col("row").cast(facts.schema["row"]),
-            rule_id=pl.lit(rule.id),
-            tier_rank=pl.lit(TIERS.index(rule.tier), pl.Int8),
-            position=pl.lit(position, pl.Int32),
-            contribution=(pl.lit(rule.weight) * pl.col("confidence")).clip(0, 100),
-            reason=pl.col("reason"),
-            headline_entity=pl.col("headline_entity"),
-            headline_score=pl.col("headline_score"),
-        )
+        hits.group_by("row", maintain_order=True)
+        .agg(_reason_aggregates(rule.reason))
+        .select(pl.col("row").cast(facts.schema["row"]), *_fired_columns(rule.id, rule.tier, rule.weight, position))
     )
 
 
-def _with_headline(hits: pl.DataFrame) -> pl.DataFrame:
-    """The listed entity a hit rests on and its score, when it is a match-band candidate (null otherwise)."""
-    if "entity_id" not in hits.columns:
-        return hits.with_columns(headline_entity=pl.lit(None, pl.String), headline_score=pl.lit(None, pl.Float64))
+@functools.lru_cache(maxsize=1024)
+def _hit_columns(basis: str, title: str, listed: bool, scored: bool) -> tuple[pl.Expr, ...]:
+    """The fields a rule's reason may name besides the hit's own (basis, title, the score rounded) and the listed
+    entity the hit rests on with its score, when it is a match-band candidate (null otherwise)."""
     is_match = pl.col("band") == "match"
-    return hits.with_columns(
-        headline_entity=pl.when(is_match).then(pl.col("entity_id")),
-        headline_score=pl.when(is_match).then(pl.col("score").cast(pl.Float64)),
+    headline = (
+        (
+            pl.when(is_match).then(pl.col("entity_id")).alias("headline_entity"),
+            pl.when(is_match).then(pl.col("score").cast(pl.Float64)).alias("headline_score"),
+        )
+        if listed
+        else (pl.lit(None, pl.String).alias("headline_entity"), pl.lit(None, pl.Float64).alias("headline_score"))
+    )
+    rounded = (pl.col("score").round(0).cast(pl.Int64),) if scored else ()
+    return *headline, *rounded, pl.lit(basis).alias("basis"), pl.lit(title).alias("title")
+
+
+@functools.lru_cache(maxsize=1024)
+def _reason_aggregates(reason: str) -> tuple[pl.Expr, ...]:
+    """Per row a rule fires for: its reasons (each text once), confidence and headline entity and score."""
+    return (
+        _render(reason).unique(maintain_order=True).alias("reason"),
+        pl.col("confidence").max(),
+        pl.col("headline_entity").sort_by("headline_score", descending=True, nulls_last=True).first(),
+        pl.col("headline_score").max(),
     )
 
 
-def _empty_fired(facts: pl.DataFrame) -> pl.DataFrame:
+@functools.lru_cache(maxsize=1024)
+def _fired_columns(rule_id: str, tier: str, weight: float, position: int) -> tuple[pl.Expr, ...]:
+    return (
+        pl.lit(rule_id).alias("rule_id"),
+        pl.lit(TIERS.index(tier), pl.Int8).alias("tier_rank"),
+        pl.lit(position, pl.Int32).alias("position"),
+        (pl.lit(weight) * pl.col("confidence")).clip(0, 100).alias("contribution"),
+        pl.col("reason"),
+        pl.col("headline_entity"),
+        pl.col("headline_score"),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _empty_fired(row: pl.DataType) -> pl.DataFrame:
     return pl.DataFrame(
         schema={
-            "row": facts.schema["row"],
+            "row": row,
             "rule_id": pl.String,
             "tier_rank": pl.Int8,
             "position": pl.Int32,
@@ -702,33 +740,45 @@ def _empty_fired(facts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _verdicts(rows: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
-    headline = (
-        fired.filter(pl.col("headline_entity").is_not_null())
-        .sort(["row", "tier_rank", "headline_score", "position"], descending=[False, False, True, False])
-        .unique("row", keep="first", maintain_order=True)
-        .select("row", match_entity_id=pl.col("headline_entity"))
-    )
+    """Per row: its most severe tier, the combined score, every reason most severe first, and the headline match
+    (the match-band entity of the most severe rule resting on one; ties: the highest score, then the earlier rule)."""
     per_row = (
         fired.sort(["row", "tier_rank", "contribution", "position"], descending=[False, False, True, False])
         .group_by("row", maintain_order=True)
-        .agg(
-            tier_rank=pl.col("tier_rank").min(),
-            risk_score=(100 * (1 - (1 - pl.col("contribution") / 100).product())).round(1),
-            reasons=pl.col("reason").explode(),
-            fired_rules=pl.col("rule_id"),
-        )
+        .agg(*_verdict_aggregates())
     )
+    return rows.join(per_row, on="row", how="left", maintain_order="left").select("row", *_verdict_columns())
+
+
+@functools.cache
+def _verdict_aggregates() -> tuple[pl.Expr, ...]:
+    """Per row of the fired rules sorted most severe first: tier, score, reasons, rules and headline match."""
     return (
-        rows.join(per_row, on="row", how="left", maintain_order="left")
-        .join(headline, on="row", how="left", maintain_order="left")
-        .select(
-            "row",
-            risk_tier=pl.col("tier_rank")
-            .fill_null(TIERS.index("clear"))
-            .replace_strict(dict(enumerate(TIERS)), return_dtype=pl.String),
-            risk_score=pl.col("risk_score").fill_null(0.0).clip(0, 100),
-            reasons=pl.col("reasons").fill_null(pl.lit([], pl.List(pl.String))),
-            fired_rules=pl.col("fired_rules").fill_null(pl.lit([], pl.List(pl.String))),
-            match_entity_id=pl.col("match_entity_id"),
+        pl.col("tier_rank").min(),
+        (100 * (1 - (1 - pl.col("contribution") / 100).product())).round(1).alias("risk_score"),
+        pl.col("reason").explode().alias("reasons"),
+        pl.col("rule_id").alias("fired_rules"),
+        pl.col("headline_entity")
+        .sort_by(
+            pl.col("headline_entity").is_null(), "tier_rank", "headline_score", "position",
+            descending=[False, False, True, False],
         )
+        .first()
+        .alias("match_entity_id"),
+    )
+
+
+@functools.cache
+def _verdict_columns() -> tuple[pl.Expr, ...]:
+    """The verdict columns, a row no rule fired for being clear."""
+    no_texts = pl.lit([], pl.List(pl.String))
+    return (
+        pl.col("tier_rank")
+        .fill_null(TIERS.index("clear"))
+        .replace_strict(dict(enumerate(TIERS)), return_dtype=pl.String)
+        .alias("risk_tier"),
+        pl.col("risk_score").fill_null(0.0).clip(0, 100),
+        pl.col("reasons").fill_null(no_texts),
+        pl.col("fired_rules").fill_null(no_texts),
+        pl.col("match_entity_id"),
     )

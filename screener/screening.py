@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
@@ -222,24 +223,26 @@ class Screener:
             ("name", "country", "address"), pl.String))
         return self.screen(frame, ColumnMapping(name="name", country="country", address="address"), input_name="check")
 
-    def _metadata(self, input_name: str, mapping: FileMapping) -> dict[str, object]:
+    @functools.cached_property
+    def _snapshots(self) -> list[dict[str, object]]:
+        """The snapshots screened against, one record per list (with the entities in force on an as-of date)."""
         snapshots = self.lists.snapshots.sort("source").select(
             "source", "title", "snapshot_id", "as_of", "url", "coverage", "origin", "sha256"
         )
         if self.config.as_of:
             in_force = self.lists.entities.group_by("source").agg(entities_in_force=pl.len().cast(pl.Int64))
             snapshots = snapshots.join(in_force, on="source", how="left").with_columns(pl.col("entities_in_force").fill_null(0))
+        return [
+            {**snapshot, "as_of": snapshot["as_of"].isoformat() if snapshot["as_of"] else None}
+            for snapshot in snapshots.to_dicts()
+        ]
+
+    def _metadata(self, input_name: str, mapping: FileMapping) -> dict[str, object]:
         return {
             "tool_version": __version__,
             "rules_version": self.ruleset.version,
             "rules": {rule.id: {"title": rule.title, "tier": rule.tier, "basis": rule.basis} for rule in self.ruleset.rules},
-            "snapshots": with_ages(
-                [
-                    {**snapshot, "as_of": snapshot["as_of"].isoformat() if snapshot["as_of"] else None}
-                    for snapshot in snapshots.to_dicts()
-                ],
-                limit=max_age_days(),
-            ),
+            "snapshots": with_ages(self._snapshots, limit=max_age_days()),
             "max_age_days": max_age_days(),
             "thresholds": {"match": self.config.match.match_threshold, "review": self.config.match.review_threshold},
             "as_of": self.config.as_of.isoformat() if self.config.as_of else None,
@@ -290,16 +293,24 @@ def party_outcomes(parties: pl.DataFrame, verdicts: pl.DataFrame, candidates: pl
         match_list=pl.col("list_name"),
         match_score=pl.col("score").round(1),
     )
-    verdicts = verdicts.join(parties.select("row", "name_missing"), on="row").with_columns(
-        risk_tier=pl.when(pl.col("name_missing") & pl.col("risk_tier").is_in(["low", "clear"]))
+    # evaluate gives one verdict per party, in the parties' order
+    judged = pl.concat([verdicts, parties.select("name_missing")], how="horizontal")
+    nameless = pl.col("name_missing")
+    return judged.join(best, on="row", how="left", maintain_order="left").select(
+        "row",
+        "name_missing",
+        pl.when(nameless & pl.col("risk_tier").is_in(["low", "clear"]))
         .then(pl.lit("medium"))
-        .otherwise(pl.col("risk_tier")),
-        reasons=pl.when(pl.col("name_missing"))
+        .otherwise(pl.col("risk_tier"))
+        .alias("risk_tier"),
+        "risk_score",
+        *best.columns[1:],
+        pl.when(nameless)
         .then(pl.concat_list([pl.lit([NO_NAME_REASON], pl.List(pl.String)), pl.col("reasons")]))
-        .otherwise(pl.col("reasons")),
+        .otherwise(pl.col("reasons"))
+        .alias("reasons"),
+        "fired_rules",
     )
-    output = verdicts.select("row", "name_missing", "risk_tier", "risk_score").join(best, on="row", how="left")
-    return output.join(verdicts.select("row", "reasons", "fired_rules"), on="row", how="left")
 
 
 def with_verdicts(frame: pl.DataFrame, verdicts: pl.DataFrame, first_row: int = 0) -> pl.DataFrame:
@@ -308,7 +319,7 @@ def with_verdicts(frame: pl.DataFrame, verdicts: pl.DataFrame, first_row: int = 
     added = {column.casefold() for column in verdicts.columns}  # spreadsheets and tables ignore case
     clashing = [column for column in frame.columns if column.casefold() in added]
     inputs = with_source_rows(frame).rename({column: f"{column}_input" for column in clashing})
-    return inputs.with_row_index("row", offset=first_row).join(verdicts, on="row", how="left").sort("row")
+    return inputs.with_row_index("row", offset=first_row).join(verdicts, on="row", how="left", maintain_order="left")
 
 
 MAX_REMEMBERED_PARTIES = 500_000
@@ -389,15 +400,14 @@ def headline_matches(verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.Dat
 def supplier_frame(frame: pl.DataFrame, mapping: ColumnMapping, *, first_row: int = 0) -> pl.DataFrame:
     """The standard supplier columns (row, name, country, ...), null where the file lacks a role."""
     columns = mapping.as_dict()
-    selected = [
-        (pl.col(column).str.strip_chars() if (column := columns.get(role)) else pl.lit(None, pl.String)).alias(role)
+    selected = {
+        role: (
+            pl.col(column).str.strip_chars().replace("", None) if (column := columns.get(role)) else pl.lit(None, pl.String)
+        ).alias(role)
         for role in SUPPLIER_FIELDS
-    ]
-    return (
-        frame.with_row_index("row", offset=first_row)
-        .select(pl.col("row"), *selected)
-        .with_columns(pl.col(role).replace("", None) for role in SUPPLIER_FIELDS)
-        .with_columns(name_missing=pl.col("name").is_null())
+    }
+    return frame.with_row_index("row", offset=first_row).select(
+        pl.col("row"), *selected.values(), name_missing=selected["name"].is_null()
     )
 
 

@@ -58,14 +58,33 @@ def check_character(first17: str) -> str:
 
 def with_uscc_columns(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """Add uscc_code (cleaned), uscc_valid, uscc_problem (why invalid, null if valid or absent), uscc_division."""
-    code = pl.col("uscc_code")
-    frame = frame.with_columns(pl.col(column).str.to_uppercase().str.replace_all(r"[\s\-]", "").alias("uscc_code"))
+    frame = frame.with_columns(_cleaned(column))
     if frame["uscc_code"].null_count() == frame.height:
-        return frame.with_columns(
-            uscc_valid=pl.lit(False), uscc_problem=pl.lit(None, pl.String), uscc_division=pl.lit(None, pl.String)
-        )
-    frame = frame.with_columns(_well_formed=code.str.contains(_FORMAT))
-    frame = frame.with_columns(_expected=pl.when("_well_formed").then(_expected_check()))
+        return frame.with_columns(_absent())
+    frame = frame.with_columns(_well_formed=pl.col("uscc_code").str.contains(_FORMAT))
+    return frame.with_columns(_expected=pl.when("_well_formed").then(_expected_check())).with_columns(
+        _checked()
+    ).drop("_well_formed", "_expected")
+
+
+@functools.lru_cache(maxsize=8)
+def _cleaned(column: str) -> pl.Expr:
+    return pl.col(column).str.to_uppercase().str.replace_all(r"[\s\-]", "").alias("uscc_code")
+
+
+@functools.cache
+def _absent() -> tuple[pl.Expr, ...]:
+    return (
+        pl.lit(False).alias("uscc_valid"),
+        pl.lit(None, pl.String).alias("uscc_problem"),
+        pl.lit(None, pl.String).alias("uscc_division"),
+    )
+
+
+@functools.cache
+def _checked() -> tuple[pl.Expr, ...]:
+    """uscc_valid, uscc_problem and uscc_division of a `uscc_code` with `_well_formed` and `_expected` known."""
+    code = pl.col("uscc_code")
     problem = (
         pl.when(code.is_null())
         .then(None)
@@ -81,11 +100,11 @@ def with_uscc_columns(frame: pl.DataFrame, column: str) -> pl.DataFrame:
         )
         .otherwise(None)
     )
-    return frame.with_columns(
-        uscc_valid=code.is_not_null() & problem.is_null(),
-        uscc_problem=problem,
-        uscc_division=pl.when("_well_formed").then(code.str.slice(2, 6)),
-    ).drop("_well_formed", "_expected")
+    return (
+        (code.is_not_null() & problem.is_null()).alias("uscc_valid"),
+        problem.alias("uscc_problem"),
+        pl.when("_well_formed").then(code.str.slice(2, 6)).alias("uscc_division"),
+    )
 
 
 @functools.lru_cache(maxsize=1)
