@@ -613,34 +613,50 @@ def _mentions_place(latin_pattern: str, cjk_pattern: str) -> pl.Expr:
 
 def prepare_candidates(candidates: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFrame:
     """Candidates with every field a rule may test (missing ones null), the supplier's facts and derived fields."""
-    present = {
-        column: pl.col(column) if column in candidates.columns else pl.lit(None) for column in ("row", *CANDIDATE_FIELDS)
+    present = tuple(column in candidates.columns for column in ("row", *CANDIDATE_FIELDS))
+    frame = candidates.select(_candidate_columns(present, facts.schema["row"]))
+    return frame.join(facts, on="row", how="left").with_columns(_derived_candidate_columns())
+
+
+@functools.lru_cache(maxsize=16)
+def _candidate_columns(present: tuple[bool, ...], row: pl.DataType) -> tuple[pl.Expr, ...]:
+    """`row` and CANDIDATE_FIELDS typed (null where the candidates lack one)."""
+    given = {
+        column: pl.col(column) if there else pl.lit(None)
+        for column, there in zip(("row", *CANDIDATE_FIELDS), present, strict=True)
     }
-    frame = candidates.select(
-        present["row"].cast(facts.schema["row"]).alias("row"),
-        *(present[column].cast(pl.String).alias(column) for column in CANDIDATE_STRING_FIELDS),
-        present["score"].cast(pl.Float64).alias("score"),
-        *(present[column].cast(pl.String).alias(column) for column in ("start_date", "end_date")),
-        present["includes_affiliates"]
+    return (
+        given["row"].cast(row).alias("row"),
+        *(given[column].cast(pl.String).alias(column) for column in CANDIDATE_STRING_FIELDS),
+        given["score"].cast(pl.Float64).alias("score"),
+        *(given[column].cast(pl.String).alias(column) for column in ("start_date", "end_date")),
+        given["includes_affiliates"]
         .cast(pl.String)
         .str.to_lowercase()
         .is_in(["true", "1", "yes"])
         .alias("includes_affiliates"),
     )
-    frame = frame.join(facts, on="row", how="left")
-    return frame.with_columns(
-        matched_as=_matched_as(),
-        status_text=pl.col("status").fill_null("status not confirmed by the sources"),
-        in_force=(pl.col("status").is_null() | pl.col("status").str.to_lowercase().is_in(IN_FORCE_STATUSES))
-        & pl.col("end_date").is_null(),
-        merchandise_covers_product=_stems(pl.col("merchandise"))
-        .list.set_intersection(_stems(pl.col("supplier_product")))
-        .list.len()
-        .fill_null(0)
-        > 0,
-        xinjiang_related=pl.concat_str(
+
+
+@functools.cache
+def _derived_candidate_columns() -> tuple[pl.Expr, ...]:
+    """DERIVED_CANDIDATE_FIELDS of a candidate joined with its supplier's facts."""
+    return (
+        _matched_as().alias("matched_as"),
+        pl.col("status").fill_null("status not confirmed by the sources").alias("status_text"),
+        (
+            (pl.col("status").is_null() | pl.col("status").str.to_lowercase().is_in(IN_FORCE_STATUSES))
+            & pl.col("end_date").is_null()
+        ).alias("in_force"),
+        (
+            _stems(pl.col("merchandise")).list.set_intersection(_stems(pl.col("supplier_product"))).list.len().fill_null(0)
+            > 0
+        ).alias("merchandise_covers_product"),
+        pl.concat_str(
             pl.col("name", "list_name", "program", "remarks", "addresses", "sector"), separator=" ", ignore_nulls=True
-        ).str.contains(XINJIANG_TEXT),
+        )
+        .str.contains(XINJIANG_TEXT)
+        .alias("xinjiang_related"),
     )
 
 

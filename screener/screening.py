@@ -285,31 +285,41 @@ def row_verdicts(entries: pl.DataFrame, screened: pl.DataFrame, mapping: FileMap
 def party_outcomes(parties: pl.DataFrame, verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
     """Per party (`row`): name_missing, the tier and score (a nameless row is never below medium), the headline
     match, the reasons and the rules fired."""
-    best = headline_matches(verdicts, candidates).select(
-        "row",
-        match_entity_id=pl.col("entity_id"),
-        match_name=pl.col("name"),
-        match_source=pl.col("source"),
-        match_list=pl.col("list_name"),
-        match_score=pl.col("score").round(1),
-    )
+    best = headline_matches(verdicts, candidates).select("row", *_headline_columns())
     # evaluate gives one verdict per party, in the parties' order
     judged = pl.concat([verdicts, parties.select("name_missing")], how="horizontal")
+    return judged.join(best, on="row", how="left", maintain_order="left").select(*_outcome_columns())
+
+
+@functools.cache
+def _headline_columns() -> tuple[pl.Expr, ...]:
+    return (
+        pl.col("entity_id").alias("match_entity_id"),
+        pl.col("name").alias("match_name"),
+        pl.col("source").alias("match_source"),
+        pl.col("list_name").alias("match_list"),
+        pl.col("score").round(1).alias("match_score"),
+    )
+
+
+@functools.cache
+def _outcome_columns() -> tuple[pl.Expr, ...]:
+    """A party's outcome from its verdict, name_missing and headline match (see party_outcomes)."""
     nameless = pl.col("name_missing")
-    return judged.join(best, on="row", how="left", maintain_order="left").select(
-        "row",
-        "name_missing",
+    return (
+        pl.col("row"),
+        nameless,
         pl.when(nameless & pl.col("risk_tier").is_in(["low", "clear"]))
         .then(pl.lit("medium"))
         .otherwise(pl.col("risk_tier"))
         .alias("risk_tier"),
-        "risk_score",
-        *best.columns[1:],
+        pl.col("risk_score"),
+        pl.col("match_entity_id", "match_name", "match_source", "match_list", "match_score"),
         pl.when(nameless)
         .then(pl.concat_list([pl.lit([NO_NAME_REASON], pl.List(pl.String)), pl.col("reasons")]))
         .otherwise(pl.col("reasons"))
         .alias("reasons"),
-        "fired_rules",
+        pl.col("fired_rules"),
     )
 
 
@@ -400,15 +410,18 @@ def headline_matches(verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.Dat
 def supplier_frame(frame: pl.DataFrame, mapping: ColumnMapping, *, first_row: int = 0) -> pl.DataFrame:
     """The standard supplier columns (row, name, country, ...), null where the file lacks a role."""
     columns = mapping.as_dict()
-    selected = {
-        role: (
-            pl.col(column).str.strip_chars().replace("", None) if (column := columns.get(role)) else pl.lit(None, pl.String)
-        ).alias(role)
-        for role in SUPPLIER_FIELDS
-    }
-    return frame.with_row_index("row", offset=first_row).select(
-        pl.col("row"), *selected.values(), name_missing=selected["name"].is_null()
-    )
+    roles = tuple(columns.get(role) for role in SUPPLIER_FIELDS)
+    return frame.with_row_index("row", offset=first_row).select(pl.col("row"), *_supplier_columns(roles))
+
+
+@functools.lru_cache(maxsize=64)
+def _supplier_columns(columns: tuple[str | None, ...]) -> tuple[pl.Expr, ...]:
+    """Each of SUPPLIER_FIELDS from its column (trimmed, blank as null; null without a column) and name_missing."""
+    selected = [
+        (pl.col(column).str.strip_chars().replace("", None) if column else pl.lit(None, pl.String)).alias(role)
+        for role, column in zip(SUPPLIER_FIELDS, columns, strict=True)
+    ]
+    return *selected, selected[SUPPLIER_FIELDS.index("name")].is_null().alias("name_missing")
 
 
 def distinct_parties(suppliers: pl.DataFrame, distinct: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -435,10 +448,12 @@ def distinct_parties(suppliers: pl.DataFrame, distinct: bool = True) -> tuple[pl
 def in_candidate_order(candidates: pl.DataFrame) -> pl.DataFrame:
     """Candidates by row, best score first, the supplier's own name before its parent's, then by entity and name: one
     order whatever rows were matched together (ties in score are otherwise ordered as the matcher met them)."""
-    return candidates.sort(
-        "row", "score", pl.col("via") != "supplier", "entity_id", "matched_name", "name_kind",
-        descending=[False, True, False, False, False, False], nulls_last=True,
-    )
+    return candidates.sort(*_candidate_order(), descending=[False, True, False, False, False, False], nulls_last=True)
+
+
+@functools.cache
+def _candidate_order() -> tuple[str | pl.Expr, ...]:
+    return "row", "score", pl.col("via") != "supplier", "entity_id", "matched_name", "name_kind"
 
 
 def per_row(candidates: pl.DataFrame, party_rows: pl.DataFrame) -> pl.DataFrame:
