@@ -136,6 +136,18 @@ def test_many_rows_in_one_pass_keep_their_row_ids() -> None:
     assert result["xuar_address"].to_list() == [True, False, False, True, False] * 200
 
 
+def test_rows_come_back_in_the_input_order_whatever_their_numbers() -> None:
+    addresses = ["Kashgar, Xinjiang", "Shanghai", "乌鲁木齐市", "Karamay Road, Shanghai"] * 500
+    rows = list(reversed(range(len(addresses))))
+    for frame in (
+        pl.DataFrame({"row": rows, "address": addresses, "country": ["CN"] * len(addresses)}),
+        pl.DataFrame({"row": rows, "address": [None, *addresses[1:]], "country": ["CN"] * len(addresses)}),
+    ):
+        result = xuar_addresses(frame.with_columns(pl.col("row").cast(pl.UInt32)))
+        assert result["row"].to_list() == rows
+        assert result["xuar_address"].to_list()[1:] == ([True, False, True, False] * 500)[1:]
+
+
 @pytest.mark.parametrize(
     ("country", "china"),
     [("CN", True), ("china", True), ("P.R. China", True), ("China, People's Republic of", True), ("中国", True),
