@@ -36,6 +36,7 @@ import polars as pl
 
 from screener.countries import is_china, is_hong_kong_or_macao
 from screener.paths import data_dir
+from screener.plans import run
 
 STRENGTHS = ("context", "country", "specific")
 
@@ -281,11 +282,12 @@ def _judge_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer) -> pl.DataFr
         other_province=_hits(address, other_latin, other_cjk).list.eval(_is_place_use(pl.element())).list.any(),
     )
     hits = (
-        rows.select("row", hit=_hits(address, gazetteer.latin_pattern, gazetteer.cjk_pattern))
+        rows.lazy()
+        .select("row", hit=_hits(address, gazetteer.latin_pattern, gazetteer.cjk_pattern))
         .explode("hit")
         .filter(pl.col("hit").is_not_null() & _is_place_use(pl.col("hit")))
         .with_columns(key=_key_expr(pl.col("hit")))
-        .join(gazetteer.spellings, on="key", how="inner")
+        .join(gazetteer.spellings.lazy(), on="key", how="inner")
         .with_columns(
             label=pl.when(pl.col("key") == _key_expr(pl.col("place")))
             .then(pl.col("place"))
@@ -300,7 +302,7 @@ def _judge_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer) -> pl.DataFr
             context_level=(pl.col("strength") == "context").any(),
         )
     )
-    judged = rows.join(hits, on="row", how="left", maintain_order="left").with_columns(
+    judged = rows.lazy().join(hits, on="row", how="left", maintain_order="left").with_columns(
         pl.col("specific", "country_level", "context_level").fill_null(False),
         places=pl.col("places").fill_null([]),
         has_postcode=pl.col("postcode").is_not_null() & pl.col("china"),
@@ -313,10 +315,12 @@ def _judge_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer) -> pl.DataFr
         | (pl.col("context_level") & calm & corroborated)
         | (pl.col("has_postcode") & calm)
     )
-    return judged.select(
-        "row",
-        xuar_address=xuar.fill_null(False),
-        xuar_places=pl.when(xuar).then(_describe()),
+    return run(
+        judged.select(
+            "row",
+            xuar_address=xuar.fill_null(False),
+            xuar_places=pl.when(xuar).then(_describe()),
+        )
     )
 
 

@@ -60,6 +60,7 @@ from screener.files import FileLimitError, read_limited
 from screener.gazetteer import gazetteer_path, load_gazetteer, mentions_china, xuar_addresses
 from screener.matching import registration_claims
 from screener.paths import rules_dir
+from screener.plans import run
 from screener.result import REASON_SEPARATOR, TIERS
 from screener.sectors import SECTOR_FIELDS, Sector, sector_hits
 from screener.uscc import division_name, with_uscc_columns
@@ -359,7 +360,7 @@ class Kind:
 
     check: Callable[[dict[str, Any], set[str]], str | None]
     fields: tuple[str, ...]
-    fire: Callable[[Rule, pl.DataFrame, pl.DataFrame, RuleSet], pl.DataFrame]
+    fire: Callable[[Rule, pl.DataFrame, pl.DataFrame, RuleSet], pl.LazyFrame]
 
 
 def _check_list_match(when: dict[str, Any], _: set[str]) -> str | None:
@@ -418,9 +419,10 @@ def _check_keys(
     return check
 
 
-def _fire_list_match(rule: Rule, _: pl.DataFrame, candidates: pl.DataFrame, __: RuleSet) -> pl.DataFrame:
+def _fire_list_match(rule: Rule, _: pl.DataFrame, candidates: pl.DataFrame, __: RuleSet) -> pl.LazyFrame:
     return (
-        candidates.filter(_list_match_condition(rule))
+        candidates.lazy()
+        .filter(_list_match_condition(rule))
         .sort(["row", "score"], descending=[False, True])
         .unique(["row", "entity_id"], keep="first", maintain_order=True)
         .with_columns(confidence=pl.col("score").cast(pl.Float64) / 100)
@@ -444,28 +446,28 @@ def _list_match_condition(rule: Rule) -> pl.Expr:
     return condition
 
 
-def _fire_xuar_address(_: Rule, facts: pl.DataFrame, __: pl.DataFrame, ___: RuleSet) -> pl.DataFrame:
-    return facts.filter(pl.col("xuar_address")).with_columns(confidence=pl.lit(1.0))
+def _fire_xuar_address(_: Rule, facts: pl.DataFrame, __: pl.DataFrame, ___: RuleSet) -> pl.LazyFrame:
+    return facts.lazy().filter(pl.col("xuar_address")).with_columns(confidence=pl.lit(1.0))
 
 
-def _fire_xuar_name(_: Rule, facts: pl.DataFrame, __: pl.DataFrame, ___: RuleSet) -> pl.DataFrame:
-    return facts.filter(pl.col("xuar_name")).with_columns(confidence=pl.lit(1.0))
+def _fire_xuar_name(_: Rule, facts: pl.DataFrame, __: pl.DataFrame, ___: RuleSet) -> pl.LazyFrame:
+    return facts.lazy().filter(pl.col("xuar_name")).with_columns(confidence=pl.lit(1.0))
 
 
-def _fire_uscc_region(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, __: RuleSet) -> pl.DataFrame:
-    named = facts.with_columns(uscc_division_name=division_name(pl.col("uscc_division"), rule.when["prefixes"]))
+def _fire_uscc_region(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, __: RuleSet) -> pl.LazyFrame:
+    named = facts.lazy().with_columns(uscc_division_name=division_name(pl.col("uscc_division"), rule.when["prefixes"]))
     return named.filter(pl.col("uscc_division_name").is_not_null()).with_columns(
         uscc=pl.col("uscc_code"), confidence=pl.when(pl.col("uscc_valid")).then(1.0).otherwise(0.8)
     )
 
 
-def _fire_uscc_invalid(_: Rule, facts: pl.DataFrame, __: pl.DataFrame, ___: RuleSet) -> pl.DataFrame:
-    return facts.filter(pl.col("uscc_problem").is_not_null()).with_columns(
+def _fire_uscc_invalid(_: Rule, facts: pl.DataFrame, __: pl.DataFrame, ___: RuleSet) -> pl.LazyFrame:
+    return facts.lazy().filter(pl.col("uscc_problem").is_not_null()).with_columns(
         uscc=pl.col("supplier_uscc"), confidence=pl.lit(1.0)
     )
 
 
-def _fire_product_sector(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
+def _fire_product_sector(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, ruleset: RuleSet) -> pl.LazyFrame:
     wanted = rule.when.get("sectors")
     sectors = tuple(sector for sector in ruleset.sectors if wanted is None or sector.id in wanted)
     eligible = facts.filter(pl.col("supplier_product").is_not_null() | pl.col("supplier_hs_code").is_not_null())
@@ -474,11 +476,11 @@ def _fire_product_sector(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, rules
     hits = sector_hits(
         eligible.select("row", product=pl.col("supplier_product"), hs_code=pl.col("supplier_hs_code")), sectors
     )
-    return hits.join(eligible, on="row").with_columns(confidence=pl.lit(1.0))
+    return hits.lazy().join(eligible.lazy(), on="row").with_columns(confidence=pl.lit(1.0))
 
 
-def _fire_otherwise(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, __: RuleSet) -> pl.DataFrame:
-    eligible = facts.filter(pl.col("china_based")) if rule.when.get("china", False) else facts
+def _fire_otherwise(rule: Rule, facts: pl.DataFrame, _: pl.DataFrame, __: RuleSet) -> pl.LazyFrame:
+    eligible = facts.lazy().filter(pl.col("china_based")) if rule.when.get("china", False) else facts.lazy()
     return eligible.with_columns(confidence=pl.lit(1.0))
 
 
@@ -553,7 +555,7 @@ def supplier_facts(suppliers: pl.DataFrame) -> pl.DataFrame:
     facts = suppliers.select("row", *_supplier_columns(tuple(column in suppliers.columns for column in SUPPLIER_FIELDS)))
     xuar = xuar_addresses(facts.select("row", address=pl.col("supplier_address"), country=pl.col("supplier_country")))
     facts = with_uscc_columns(pl.concat([facts, xuar.drop("row")], how="horizontal"), "supplier_uscc")
-    return _with_xuar_names(facts).with_columns(_derived_facts())
+    return run(_with_xuar_names(facts).with_columns(_derived_facts()))
 
 
 @functools.cache
@@ -586,19 +588,19 @@ def _derived_facts() -> tuple[pl.Expr, ...]:
     )
 
 
-def _with_xuar_names(facts: pl.DataFrame) -> pl.DataFrame:
+def _with_xuar_names(facts: pl.DataFrame) -> pl.LazyFrame:
     """The facts with `xuar_name, xuar_name_places`: the name begins with (or brackets) a XUAR division, read with the
     same look-alike care as addresses; only names that mention a XUAR place are parsed."""
     gazetteer = load_gazetteer()
     mentions = facts.filter(_mentions_place(gazetteer.latin_pattern, gazetteer.cjk_pattern))
     if mentions.is_empty():
-        return facts.with_columns(_UNREAD_NAMES)
+        return facts.lazy().with_columns(_UNREAD_NAMES)
     claims = registration_claims(mentions.select("row", name="supplier_name")).join(
         facts.select("row", country="supplier_country"), on="row"
     )
     judged = xuar_addresses(claims.select("row", address="claim", country="country"))
     named = judged.select("row", xuar_name="xuar_address", xuar_name_places="xuar_places")
-    return facts.join(named, on="row", how="left", maintain_order="left")
+    return facts.lazy().join(named.lazy(), on="row", how="left", maintain_order="left")
 
 
 _UNREAD_NAMES = (pl.lit(None, pl.Boolean).alias("xuar_name"), pl.lit(None, pl.String).alias("xuar_name_places"))
@@ -614,8 +616,8 @@ def _mentions_place(latin_pattern: str, cjk_pattern: str) -> pl.Expr:
 def prepare_candidates(candidates: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFrame:
     """Candidates with every field a rule may test (missing ones null), the supplier's facts and derived fields."""
     present = tuple(column in candidates.columns for column in ("row", *CANDIDATE_FIELDS))
-    frame = candidates.select(_candidate_columns(present, facts.schema["row"]))
-    return frame.join(facts, on="row", how="left").with_columns(_derived_candidate_columns())
+    frame = candidates.lazy().select(_candidate_columns(present, facts.schema["row"]))
+    return run(frame.join(facts.lazy(), on="row", how="left").with_columns(_derived_candidate_columns()))
 
 
 @functools.lru_cache(maxsize=16)
@@ -687,11 +689,13 @@ def _stems(text: pl.Expr) -> pl.Expr:
 
 def _fired(rule: Rule, position: int, facts: pl.DataFrame, matches: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
     """The rows a rule fires for: `row, rule_id, tier_rank, position, contribution, reason` (the list of its texts for the row)."""
-    fired = KINDS[rule.kind].fire(rule, facts, matches, ruleset)
+    fired = run(KINDS[rule.kind].fire(rule, facts, matches, ruleset))
     if fired.is_empty():
         return _empty_fired(facts.schema["row"])
-    hits = fired.with_columns(_hit_columns(rule.basis, rule.title, "entity_id" in fired.columns, "score" in fired.columns))
-    return (
+    hits = fired.lazy().with_columns(
+        _hit_columns(rule.basis, rule.title, "entity_id" in fired.columns, "score" in fired.columns)
+    )
+    return run(
         hits.group_by("row", maintain_order=True)
         .agg(_reason_aggregates(rule.reason))
         .select(pl.col("row").cast(facts.schema["row"]), *_fired_columns(rule.id, rule.tier, rule.weight, position))
@@ -759,11 +763,12 @@ def _verdicts(rows: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
     """Per row: its most severe tier, the combined score, every reason most severe first, and the headline match
     (the match-band entity of the most severe rule resting on one; ties: the highest score, then the earlier rule)."""
     per_row = (
-        fired.sort(["row", "tier_rank", "contribution", "position"], descending=[False, False, True, False])
+        fired.lazy()
+        .sort(["row", "tier_rank", "contribution", "position"], descending=[False, False, True, False])
         .group_by("row", maintain_order=True)
         .agg(*_verdict_aggregates())
     )
-    return rows.join(per_row, on="row", how="left", maintain_order="left").select("row", *_verdict_columns())
+    return run(rows.lazy().join(per_row, on="row", how="left", maintain_order="left").select("row", *_verdict_columns()))
 
 
 @functools.cache

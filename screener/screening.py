@@ -25,6 +25,7 @@ from screener.parties import (
     party_rows,
     shipment_verdicts,
 )
+from screener.plans import run
 from screener.reports import ReportWriter, check_report_rows, report_format, report_writer
 from screener.result import RunSummary, ScreenResult
 from screener.rules import SUPPLIER_FIELDS, RuleSet, evaluate, load_rules
@@ -285,10 +286,10 @@ def row_verdicts(entries: pl.DataFrame, screened: pl.DataFrame, mapping: FileMap
 def party_outcomes(parties: pl.DataFrame, verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
     """Per party (`row`): name_missing, the tier and score (a nameless row is never below medium), the headline
     match, the reasons and the rules fired."""
-    best = headline_matches(verdicts, candidates).select("row", *_headline_columns())
+    best = headline_matches(verdicts, candidates).lazy().select("row", *_headline_columns())
     # evaluate gives one verdict per party, in the parties' order
     judged = pl.concat([verdicts, parties.select("name_missing")], how="horizontal")
-    return judged.join(best, on="row", how="left", maintain_order="left").select(*_outcome_columns())
+    return run(judged.lazy().join(best, on="row", how="left", maintain_order="left").select(*_outcome_columns()))
 
 
 @functools.cache
@@ -328,8 +329,10 @@ def with_verdicts(frame: pl.DataFrame, verdicts: pl.DataFrame, first_row: int = 
     `first_row` for a batch of a file); an input column named like an added one is kept as `<name>_input`."""
     added = {column.casefold() for column in verdicts.columns}  # spreadsheets and tables ignore case
     clashing = [column for column in frame.columns if column.casefold() in added]
-    inputs = with_source_rows(frame).rename({column: f"{column}_input" for column in clashing})
-    return inputs.with_row_index("row", offset=first_row).join(verdicts, on="row", how="left", maintain_order="left")
+    inputs = with_source_rows(frame).lazy().rename({column: f"{column}_input" for column in clashing})
+    return run(
+        inputs.with_row_index("row", offset=first_row).join(verdicts.lazy(), on="row", how="left", maintain_order="left")
+    )
 
 
 MAX_REMEMBERED_PARTIES = 500_000
@@ -397,9 +400,10 @@ def headline_matches(verdicts: pl.DataFrame, candidates: pl.DataFrame) -> pl.Dat
     """Per row, the candidate behind its most severe fired rule (`match_entity_id`), else its best match."""
     if candidates.is_empty():
         return candidates
-    decided = verdicts.select(pl.col("row").cast(candidates.schema["row"]), "match_entity_id").drop_nulls()
-    return (
-        candidates.filter(pl.col("band") == "match")
+    decided = verdicts.lazy().select(pl.col("row").cast(candidates.schema["row"]), "match_entity_id").drop_nulls()
+    return run(
+        candidates.lazy()
+        .filter(pl.col("band") == "match")
         .join(decided, on="row", how="left")
         .with_columns(decided=(pl.col("entity_id") == pl.col("match_entity_id")).fill_null(False))
         .sort(["row", "decided", "score"], descending=[False, True, True])
@@ -460,9 +464,10 @@ def per_row(candidates: pl.DataFrame, party_rows: pl.DataFrame) -> pl.DataFrame:
     """Party candidates given to every row of their party, by row, keeping each party's candidate order."""
     if candidates.is_empty():
         return candidates.select("row", pl.exclude("row"))
-    ordered = candidates.rename({"row": "party"}).with_row_index("order")
-    return (
-        party_rows.join(ordered, on="party")
+    ordered = candidates.lazy().rename({"row": "party"}).with_row_index("order")
+    return run(
+        party_rows.lazy()
+        .join(ordered, on="party")
         .sort("row", "order")
         .select(pl.col("row").cast(candidates.schema["row"]), *(column for column in candidates.columns if column != "row"))
     )

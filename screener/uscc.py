@@ -11,6 +11,8 @@ import functools
 
 import polars as pl
 
+from screener.plans import run
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = tuple(pow(3, position, 31) for position in range(17))
 """GB 32100-2015 weights: 3**i mod 31 (1, 3, 9, 27, 19, 26, ...)."""
@@ -58,13 +60,16 @@ def check_character(first17: str) -> str:
 
 def with_uscc_columns(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """Add uscc_code (cleaned), uscc_valid, uscc_problem (why invalid, null if valid or absent), uscc_division."""
-    frame = frame.with_columns(_cleaned(column))
-    if frame["uscc_code"].null_count() == frame.height:
-        return frame.with_columns(_absent())
-    frame = frame.with_columns(_well_formed=pl.col("uscc_code").str.contains(_FORMAT))
-    return frame.with_columns(_expected=pl.when("_well_formed").then(_expected_check())).with_columns(
-        _checked()
-    ).drop("_well_formed", "_expected")
+    if frame[column].null_count() == frame.height:  # cleaning keeps a code null or not null
+        return frame.with_columns(_cleaned(column), *_absent())
+    return run(
+        frame.lazy()
+        .with_columns(_cleaned(column))
+        .with_columns(_well_formed=pl.col("uscc_code").str.contains(_FORMAT))
+        .with_columns(_expected=pl.when("_well_formed").then(_expected_check()))
+        .with_columns(_checked())
+        .drop("_well_formed", "_expected")
+    )
 
 
 @functools.lru_cache(maxsize=8)
