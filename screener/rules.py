@@ -504,8 +504,9 @@ KINDS: dict[str, Kind] = {
 
 
 def evaluate(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
-    """One verdict per supplier row, in input order: `row, risk_tier, risk_score, reasons, fired_rules` and
-    `match_entity_id`, the match-band candidate behind the most severe rule that fired (ties: highest score)."""
+    """One verdict per supplier row (its `row` and SUPPLIER_FIELDS are read), in input order: `row, risk_tier,
+    risk_score, reasons, fired_rules` and `match_entity_id`, the match-band candidate behind the most severe rule that
+    fired (ties: highest score)."""
     facts = supplier_facts(suppliers)
     # without candidates no list_match rule may fire (see _may_fire): their frame is not prepared
     matches = prepare_candidates(candidates, facts) if not candidates.is_empty() else candidates
@@ -522,7 +523,7 @@ def evaluate(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet
         _fired(rule, len(ordinary) + position, rest, matches, ruleset)
         for position, rule in enumerate(rule for rule in ruleset.rules if rule.kind == "otherwise")
     ]
-    return _verdicts(facts.select("row"), pl.concat(fired) if fired else _empty_fired(facts.schema["row"]))
+    return _verdicts(facts, pl.concat(fired) if fired else _empty_fired(facts.schema["row"]))
 
 
 def _may_fire(ruleset: RuleSet, facts: pl.DataFrame, matches: pl.DataFrame) -> list[bool]:
@@ -759,7 +760,7 @@ def _empty_fired(row: pl.DataType) -> pl.DataFrame:
     )
 
 
-def _verdicts(rows: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
+def _verdicts(facts: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
     """Per row: its most severe tier, the combined score, every reason most severe first, and the headline match
     (the match-band entity of the most severe rule resting on one; ties: the highest score, then the earlier rule)."""
     per_row = (
@@ -768,7 +769,8 @@ def _verdicts(rows: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
         .group_by("row", maintain_order=True)
         .agg(*_verdict_aggregates())
     )
-    return run(rows.lazy().join(per_row, on="row", how="left", maintain_order="left").select("row", *_verdict_columns()))
+    rows = facts.lazy().select("row")
+    return run(rows.join(per_row, on="row", how="left", maintain_order="left").select("row", *_verdict_columns()))
 
 
 @functools.cache

@@ -180,19 +180,19 @@ class Screener:
             reviewed = review(cited)
             kept = reviewed.filter(~pl.col("dismissed")).select(cited.columns)
             cited = reviewed.drop("dismissed")
-        outcomes = party_outcomes(parties, evaluate(parties.drop("name_missing"), kept, self.ruleset), kept)
+        outcomes = party_outcomes(parties, evaluate(parties, kept, self.ruleset), kept)
         if known:
             known.remember(parties, outcomes, candidates)
         screened = candidates
         outcomes, candidates = recalled.with_new(outcomes, candidates)
-        outcomes = party_rows.join(outcomes.rename({"row": "party"}), on="party", how="left").drop("party")
+        outcomes = run(party_rows.lazy().join(outcomes.lazy().rename({"row": "party"}), on="party", how="left").drop("party"))
         rows = with_verdicts(frame, outcomes, first_row)
         listed = cited if review is not None or candidates is screened else self.cited(candidates)
         return rows, per_row(listed, party_rows)
 
     def _candidates(self, parties: pl.DataFrame, progress: Progress | None) -> pl.DataFrame:
         """The matcher's candidates for the named parties (and their parents), in_candidate_order."""
-        named = parties.filter(~pl.col("name_missing"))
+        named = parties.filter(~pl.col("name_missing")) if parties["name_missing"].any() else parties
         candidate_chunks = []
         for start in range(0, max(named.height, 1), CHUNK_ROWS):
             candidate_chunks.append(self._match_with_parents(named.slice(start, CHUNK_ROWS)))
@@ -207,6 +207,8 @@ class Screener:
     def _match_with_parents(self, chunk: pl.DataFrame) -> pl.DataFrame:
         """Candidates of the suppliers' names and of their parent companies' names (`via` tells which)."""
         own = self.matcher.match(chunk.select("row", "name", "country", "address")).with_columns(via=pl.lit("supplier"))
+        if chunk["parent"].null_count() == chunk.height:  # no parent company named
+            return own
         parents = chunk.filter(pl.col("parent").is_not_null() & (pl.col("parent") != pl.col("name")))
         if parents.is_empty():
             return own
@@ -215,7 +217,7 @@ class Screener:
 
     def score(self, frame: pl.DataFrame, suppliers: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
         """Apply the rules to supplier rows and their candidates (all of them, or those an analyst kept)."""
-        verdicts = evaluate(suppliers.drop("name_missing"), candidates, self.ruleset)
+        verdicts = evaluate(suppliers, candidates, self.ruleset)
         return with_verdicts(frame, party_outcomes(suppliers, verdicts, candidates))
 
     def check(self, name: str, country: str | None = None, address: str | None = None) -> ScreenResult:
