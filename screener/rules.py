@@ -554,8 +554,10 @@ def _signal(rule: Rule) -> tuple[str, pl.Expr]:
 def supplier_facts(suppliers: pl.DataFrame) -> pl.DataFrame:
     """The supplier columns as `supplier_*` plus what the rules test: XUAR address, USCC, China-based."""
     facts = suppliers.select("row", *_supplier_columns(tuple(column in suppliers.columns for column in SUPPLIER_FIELDS)))
-    xuar = xuar_addresses(facts.select("row", address=pl.col("supplier_address"), country=pl.col("supplier_country")))
-    facts = with_uscc_columns(pl.concat([facts, xuar.drop("row")], how="horizontal"), "supplier_uscc")
+    addresses = pl.DataFrame(
+        [facts["row"], facts["supplier_address"].alias("address"), facts["supplier_country"].alias("country")]
+    )
+    facts = with_uscc_columns(facts.hstack(xuar_addresses(addresses).get_columns()[1:]), "supplier_uscc")
     return run(_with_xuar_names(facts).with_columns(_derived_facts()))
 
 

@@ -290,8 +290,8 @@ def party_outcomes(parties: pl.DataFrame, verdicts: pl.DataFrame, candidates: pl
     match, the reasons and the rules fired."""
     best = headline_matches(verdicts, candidates).lazy().select("row", *_headline_columns())
     # evaluate gives one verdict per party, in the parties' order
-    judged = pl.concat([verdicts, parties.select("name_missing")], how="horizontal")
-    return run(judged.lazy().join(best, on="row", how="left", maintain_order="left").select(*_outcome_columns()))
+    judged = verdicts.lazy().with_columns(parties.get_column("name_missing"))
+    return run(judged.join(best, on="row", how="left", maintain_order="left").select(*_outcome_columns()))
 
 
 @functools.cache
