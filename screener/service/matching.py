@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 
 from screener.columns import ColumnMapping
+from screener.plans import run
 from screener.result import TIERS, ScreenResult
 from screener.screening import Screener, supplier_frame
 from screener.service.catalog import Catalog
@@ -198,17 +199,20 @@ def verdicts(matched: Matched) -> dict[str, dict[str, Any]]:
     }
 
 
-def scored_candidates(matched: Matched) -> pl.DataFrame:
-    """Per query key and entity, its best-scoring candidate (the name that scored highest), best first."""
+def scored_candidates(matched: Matched, limit: int | None = None) -> pl.DataFrame:
+    """Per query key and entity, its best-scoring candidate (the name that scored highest), best first, with `total`,
+    the number of entities of its key; with `limit`, only the first `limit` of each key. One trip to polars."""
     candidates = matched.result.candidates
     if candidates.is_empty():
-        return candidates.with_columns(key=pl.lit(None, pl.String))
-    return (
-        candidates.join(matched.row_query, on="row")
-        .join(matched.result.rows.select(pl.col("row").cast(candidates.schema["row"]), query_name="name"), on="row")
+        return candidates.with_columns(key=pl.lit(None, pl.String), total=pl.lit(0, pl.UInt32))
+    best = (
+        candidates.lazy().join(matched.row_query.lazy(), on="row")
+        .join(matched.result.rows.lazy().select(pl.col("row").cast(candidates.schema["row"]), query_name="name"), on="row")
         .sort(["key", "score"], descending=[False, True])
         .unique(["key", "entity_id"], keep="first", maintain_order=True)
+        .with_columns(total=pl.len().over("key"))
     )
+    return run(best if limit is None else best.filter(pl.int_range(pl.len()).over("key") < limit))
 
 
 def scored_entity(catalog: Catalog, candidate: dict[str, Any], threshold: float) -> dict[str, Any]:
@@ -236,9 +240,10 @@ def grouped_results(
 ) -> dict[str, tuple[int, list[dict[str, Any]]]]:
     """Per query key: the number of candidate entities and the best `limit` of them as scored entities."""
     grouped: dict[str, tuple[int, list[dict[str, Any]]]] = {query.key: (0, []) for query in matched.queries}
-    for key, group in scored_candidates(matched).group_by("key", maintain_order=True):
-        rows = group.head(limit).to_dicts()
-        grouped[key[0]] = (group.height, [scored_entity(catalog, row, threshold) for row in rows])
+    for candidate in scored_candidates(matched, limit).iter_rows(named=True):
+        _, results = grouped[candidate["key"]]
+        results.append(scored_entity(catalog, candidate, threshold))
+        grouped[candidate["key"]] = (candidate["total"], results)
     return grouped
 
 
