@@ -198,13 +198,16 @@ def worker_cores(server: subprocess.Popen, workers: int) -> list[set[tuple[int, 
 
 
 @pytest.mark.skipif(len(usable_cores()) < 2 or not Path("/proc/self/task").is_dir(), reason="needs two cores and /proc")
-def test_each_worker_runs_every_thread_on_a_core_of_its_own(served_db, monkeypatch):
+def test_each_worker_runs_every_thread_on_a_core_of_its_own_unless_the_setting_is_off(served_db, monkeypatch):
     with served_process(served_db, "--workers", "2") as (url, server):
         every_worker_ready(url)
         cores = worker_cores(server, 2)
         assert len(cores) == 2 and all(len(each) == 1 for each in cores), cores
         (first,), (second,) = cores
         assert len(first) == len(second) == 1 and first != second and set(first + second) <= set(usable_cores())
-    monkeypatch.setenv("SCREENER_ONE_CORE", "0")
     with served_process(served_db) as (_, server):  # one worker: the server process itself
+        (alone,) = thread_cores(server.pid)
+        assert len(alone) == 1
+    monkeypatch.setenv("SCREENER_ONE_CORE", "0")
+    with served_process(served_db) as (_, server):
         assert thread_cores(server.pid) == {tuple(usable_cores())}
