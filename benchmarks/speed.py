@@ -8,10 +8,15 @@ near-identical must not be lost.
 
 With `--baseline DIR` (a checkout of another version, e.g. `git worktree add /tmp/base <commit>`) it measures the
 figures users feel, each in fresh processes taking turns with the same figure of DIR: `Screener.check` warm p50/p95,
-a cold `screener check` (second run on a database: the index cached on disk), the index build (cold and cached) and
-rows/s at 50k and 500k watchlist names — and prints them side by side with their ratio.
+a cold `screener check` (see below), the index build (cold and cached) and rows/s at 50k and 500k watchlist names —
+and prints them side by side with their ratio.
 
-    python benchmarks/speed.py [--rows 100000] [--sample 1000] [--baseline DIR] [--rounds 3]
+The cold check is `screener check NAME --country CN` started as a user starts it, `--cold-runs` times for each tree in
+turn (A B A B ...) on a database of its own that a first run prepared (lists loaded, index cached on disk, bytecode
+compiled as an installed package's is), with `python -c "import screener.cli"` timed the same way: medians of wall and
+CPU seconds (this process's accounting of each finished child), and the median of the pairwise ratios.
+
+    python benchmarks/speed.py [--rows 100000] [--sample 1000] [--baseline DIR] [--rounds 3] [--cold-runs 15]
 """
 
 from __future__ import annotations
@@ -204,7 +209,6 @@ def screener_check_latency(names: list[str], calls: int = 200) -> tuple[float, f
 
 
 REPO = Path(__file__).resolve().parents[1]
-CHECKED_NAME = "Hoshine Silicon Industry (Shanshan) Co., Ltd."
 
 
 def embedded_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -223,13 +227,6 @@ def measure(figure: str, folder: Path) -> dict[str, float]:
         screener = Screener.from_db(folder / "screener.duckdb")
         p50, p95 = latency(screener.check, queries["name"].to_list(), 300)
         return {"p50 ms": p50, "p95 ms": p95}
-    if figure == "cold":
-        command = [sys.executable, "-c", "from screener.cli import main; main()", "check", CHECKED_NAME]
-        command += ["--db", str(folder / "screener.duckdb")]
-        subprocess.run(command, capture_output=True, check=True)  # the first run creates the database
-        start = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=True)
-        return {"s": time.perf_counter() - start}
     names, entities = embedded_frames()
     listed = names.filter(pl.col("lang") == "en")["name"].to_list()
     size = int(figure.removeprefix("watchlist-"))
@@ -263,13 +260,64 @@ def measured(figure: str, root: Path) -> dict[str, float]:
 
 
 FIGURES = ("latency", "latency-one-core", "cold", "watchlist-50000", "watchlist-500000")
+COLD_NAME = "Xinjiang Zhongtai Chemical"
 
 
-def compare(baseline: Path, rounds: int, figures: list[str]) -> None:
+def fresh_python(root: Path, bytecode: Path) -> dict[str, str]:
+    """The environment of an interpreter importing the screener of `root`, its bytecode cached under `bytecode` (as an
+    installed package's is, without writing into the checkout)."""
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONPYCACHEPREFIX": str(bytecode)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def timed_run(command: list[str], env: dict[str, str], folder: Path) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run of the command, started in `folder`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, env=env, cwd=folder, capture_output=True, check=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cold_check(baseline: Path, runs: int) -> None:
+    """A cold `screener check` and `import screener.cli` of this checkout and of the baseline, taking turns."""
+    print(f"  cold `screener check '{COLD_NAME}' --country CN` and `import screener.cli`, {runs} runs each in turn:")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        trees = {"new": REPO, "base": baseline}
+        envs = {side: fresh_python(root, work / "bytecode") for side, root in trees.items()}
+        commands = {
+            side: {
+                "check": [sys.executable, "-m", "screener", "check", COLD_NAME, "--country", "CN",
+                          "--db", str(work / side / "screener.duckdb")],
+                "import": [sys.executable, "-c", "import screener.cli"],
+            }
+            for side in trees
+        }
+        for side in trees:  # loads the lists, caches the index and compiles the bytecode
+            timed_run(commands[side]["check"], envs[side], work)
+        for figure in ("check", "import"):
+            times: dict[str, list[tuple[float, float]]] = {side: [] for side in trees}
+            for _ in range(runs):
+                for side in trees:
+                    times[side].append(timed_run(commands[side][figure], envs[side], work))
+            for index, unit in enumerate(("wall s", "cpu s")):
+                new, base = ([run[index] for run in times[side]] for side in trees)
+                ratio = statistics.median(n / b for n, b in zip(new, base, strict=True))
+                print(f"  {figure:>17} {unit:>14}: {statistics.median(new):10,.3f}  baseline {statistics.median(base):10,.3f}"
+                      f"  ratio {ratio:.2f} (pairwise median; new {min(new):.3f}-{max(new):.3f} s)", flush=True)
+
+
+def compare(baseline: Path, rounds: int, figures: list[str], cold_runs: int) -> None:
     """Each figure of this checkout and of the baseline, in turn, `rounds` times; medians and their ratio."""
     print(f"this checkout ({REPO}) vs baseline ({baseline}), median of {rounds} rounds taken in turn:")
     rates = {}
     for figure in figures:
+        if figure == "cold":
+            cold_check(baseline, cold_runs)
+            continue
         runs: dict[str, list[dict[str, float]]] = {"new": [], "base": []}
         for _ in range(rounds):
             runs["new"].append(measured(figure, REPO))
@@ -294,6 +342,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=1_000)
     parser.add_argument("--baseline", type=Path, help="checkout of another version to compare with")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cold-runs", type=int, default=15, help="with --baseline: runs of the cold check per tree")
     parser.add_argument("--figures", default=",".join(FIGURES), help=f"with --baseline: some of {', '.join(FIGURES)}")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
@@ -302,7 +351,7 @@ def main() -> None:
         print(json.dumps(measure(args.measure, args.folder)))
         return
     if args.baseline:
-        compare(args.baseline.resolve(), args.rounds, args.figures.split(","))
+        compare(args.baseline.resolve(), args.rounds, args.figures.split(","), args.cold_runs)
         return
     rng = np.random.default_rng(7)
     lists = read_embedded()

@@ -1,10 +1,12 @@
-"""The matcher's index tables kept on disk between runs, keyed by what they are built from.
+"""Tables kept on disk between runs, keyed by what they are built from: the matcher's index, and the lists in force
+it is built from.
 
-A cache entry is a folder `index-<key>` of Arrow IPC files, one per table, and a `manifest.json` holding each
-file's BLAKE2b digest. The key is a digest of the list names and entities, the reference data and the code that
-builds the index (see `screener.matching.index_key`), so a changed list, table or matcher builds a new entry. An entry
+A cache entry is a folder `<kind>-<key>` of Arrow IPC files, one per table, and a `manifest.json` holding each
+file's BLAKE2b digest. For the index (`index-`) the key is a digest of the list names and entities, the reference data
+and the code that builds it (see `screener.matching.index_key`), so a changed list, table or matcher builds a new
+entry; for the lists (`lists-`) a digest of the database file's state (see `screener.store.lists_state`). An entry
 whose files are missing, altered or unreadable is rebuilt and replaced, never trusted; a folder that cannot be
-written to leaves the index in memory only.
+written to leaves the tables in memory only.
 """
 
 from __future__ import annotations
@@ -21,22 +23,32 @@ from pathlib import Path
 import polars as pl
 
 KEEP_ENTRIES = 4
-"""Entries kept per folder (the newest): lists screened at a few dates (--as-of) do not rebuild each time."""
+"""Entries of each kind kept per folder (the newest): lists screened at a few dates (--as-of) do not rebuild each
+time."""
 _MANIFEST = "manifest.json"
 
 Tables = dict[str, pl.DataFrame]
 
 
 def cached_tables(folder: Path | None, key: str, build: Callable[[], Tables]) -> Tables:
-    """The tables stored under `key` in `folder`, or built (and stored there for the next run)."""
+    """The index tables stored under `key` in `folder`, or built (and stored there for the next run)."""
     if folder is None:
         return build()
-    entry = Path(folder) / f"index-{key}"
-    tables = _read(entry)
+    tables = read_entry(folder, "index", key)
     if tables is None:
         tables = build()
-        _write(entry, tables)
+        write_entry(folder, "index", key, tables)
     return tables
+
+
+def read_entry(folder: Path, kind: str, key: str) -> Tables | None:
+    """The tables stored under `key` in `folder`, or None when there are none that pass their digests."""
+    return _read(Path(folder) / f"{kind}-{key}")
+
+
+def write_entry(folder: Path, kind: str, key: str, tables: Tables) -> None:
+    """Store the tables under `key` in `folder` (nothing when the folder cannot be written to)."""
+    _write(Path(folder) / f"{kind}-{key}", tables)
 
 
 def _read(entry: Path) -> Tables | None:
@@ -76,12 +88,12 @@ def _write(entry: Path, tables: Tables) -> None:
         return
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _prune(entry.parent)
+    _prune(entry.parent, entry.name.split("-", 1)[0])
 
 
-def _prune(folder: Path) -> None:
+def _prune(folder: Path, kind: str) -> None:
     try:
-        entries = sorted(folder.glob("index-*"), key=lambda path: path.stat().st_mtime, reverse=True)
+        entries = sorted(folder.glob(f"{kind}-*"), key=lambda path: path.stat().st_mtime, reverse=True)
     except OSError:  # another process pruned at the same time
         return
     for old in entries[KEEP_ENTRIES:]:

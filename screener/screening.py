@@ -29,7 +29,7 @@ from screener.plans import run
 from screener.reports import ReportWriter, check_report_rows, report_format, report_writer
 from screener.result import RunSummary, ScreenResult
 from screener.rules import SUPPLIER_FIELDS, RuleSet, evaluate, load_rules
-from screener.store import Lists, Store, StoreError
+from screener.store import Lists, Store, StoreError, read_lists_kept
 from screener.supplier_io import BATCH_ROWS, SupplierBatches, read_supplier_batches, with_source_rows
 
 CHUNK_ROWS = 5_000
@@ -59,10 +59,15 @@ class ScreenConfig:
 
 
 def load_lists(db_path: Path, as_of: dt.date | None = None) -> Lists:
-    """Open the store (creating it from the embedded snapshot on first use) and read the lists in force.
+    """Open the store (creating it from the embedded snapshot on first use) and read the lists in force, kept beside
+    the database for the next run while the file stays as it is (screener.store.read_lists_kept).
 
     A database the user may read but not write (a shared, read-only copy) is screened against as it is.
     """
+    return read_lists_kept(Path(db_path), as_of, index_cache_dir(db_path), lambda: _read_lists(db_path, as_of))
+
+
+def _read_lists(db_path: Path, as_of: dt.date | None) -> Lists:
     try:
         store = Store(db_path)
     except StoreError as error:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import polars as pl
 
-from screener import normalize, settings
+from screener import normalize, paths, settings
 from screener.errors import ScreenerError, first_line
+from screener.index_cache import read_entry, write_entry
 from screener.schema import ENTITY_SCHEMA, NAME_SCHEMA, conform, validate_frames
+
+if TYPE_CHECKING:
+    import duckdb  # imported on connecting: lists kept beside the database are read without starting DuckDB
 
 SCHEMA_VERSION = 4
 _LOCK_CONFLICT = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
@@ -135,6 +139,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[Register]:
     def register(view: str, frame: pl.DataFrame) -> None:
         con.register(view, frame)
         views.append(view)
+
+    import duckdb
 
     con.execute("BEGIN TRANSACTION")
     try:
@@ -358,6 +364,8 @@ class Store:
 
 def _connect_waiting_for_lock(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Connect, waiting while another process holds the file (an ingest, say), up to the lock timeout."""
+    import duckdb
+
     deadline = time.monotonic() + settings.LOCK_TIMEOUT.value()
     while True:
         try:
@@ -379,3 +387,38 @@ def _open_failure(path: Path, error: duckdb.Error) -> str:
         return (f"the database {path} is damaged or is not a screener database; move it aside (the lists are "
                 "rebuilt from the embedded data on the next run) or give another --db")
     return f"cannot open the database {path}: {first_line(error)}"
+
+
+LIST_TABLES = ("snapshots", "entities", "names")
+
+
+def lists_state(path: Path, as_of: dt.date | None) -> str | None:
+    """A digest of all the lists in force read from the database at `path` depend on: the file and its write-ahead
+    log as the file system sees them (any write changes them), the date asked for, the schema and normaliser
+    versions, the embedded data and the code that reads them; None when the file cannot be seen (not created yet)."""
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        for file in (path, path.with_name(f"{path.name}.wal")):
+            if file.exists() or file == path:
+                state = file.stat()
+                digest.update(f"{state.st_dev}:{state.st_ino}:{state.st_size}:{state.st_mtime_ns}:{state.st_ctime_ns};".encode())
+        for source in (Path(__file__), Path(__file__).with_name("embedded.py"), paths.data_dir() / "manifest.json"):
+            digest.update(source.read_bytes())
+    except OSError:
+        return None
+    digest.update(f"{as_of}:{SCHEMA_VERSION}:{normalize.VERSION}".encode())
+    return digest.hexdigest()
+
+
+def read_lists_kept(path: Path, as_of: dt.date | None, folder: Path, read: Callable[[], Lists]) -> Lists:
+    """The lists in force `read` returns from the database at `path`, kept in `folder` for the next run while the file
+    stays as it is: a check then reads three small Arrow files instead of starting DuckDB. A copy is kept only when
+    the file did not change while it was read, so it is always a state the database was in."""
+    state = lists_state(path, as_of)
+    kept = read_entry(folder, "lists", state) if state else None
+    if kept is not None and tuple(kept) == LIST_TABLES:
+        return Lists(**kept)
+    lists = read()
+    if state and lists_state(path, as_of) == state:
+        write_entry(folder, "lists", state, {table: getattr(lists, table) for table in LIST_TABLES})
+    return lists

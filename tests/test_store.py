@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from screener.schema import SchemaError, entity_id
-from screener.store import SCHEMA_VERSION, SnapshotMeta, Store, StoreError
+from screener.store import LIST_TABLES, SCHEMA_VERSION, SnapshotMeta, Store, StoreError, read_lists_kept
 
 
 def frames(*names: str, source: str = "uflpa") -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -232,3 +232,40 @@ def test_process_killed_mid_snapshot_leaves_the_previous_snapshot_in_force(tmp_p
     assert current["snapshot_id"].to_list() == [previous]
     assert lists.entities["name"].to_list() == ["Hoshine Silicon Industry Co., Ltd."]
     assert lists.names.height == 2
+
+
+def test_the_lists_in_force_are_kept_beside_the_database_until_it_changes(lists_db, tmp_path):
+    kept, reads = tmp_path / "kept", []
+
+    def read(as_of: dt.date | None = None):
+        reads.append(as_of)
+        with Store(lists_db) as store:
+            return store.read_current(as_of)
+
+    first = read_lists_kept(lists_db, None, kept, read)
+    again = read_lists_kept(lists_db, None, kept, read)
+    assert reads == [None]
+    for table in LIST_TABLES:
+        assert getattr(again, table).equals(getattr(first, table))
+    then = dt.date(2024, 6, 30)
+    read_lists_kept(lists_db, then, kept, lambda: read(then))
+    assert reads == [None, then]
+    with Store(lists_db) as store:
+        store.con.execute("UPDATE entities SET name = 'Renamed Holdings Ltd' WHERE entity_id = ?",
+                          [first.entities["entity_id"][0]])
+    changed = read_lists_kept(lists_db, None, kept, read)
+    assert reads == [None, then, None] and "Renamed Holdings Ltd" in changed.entities["name"].to_list()
+    assert read_lists_kept(lists_db, None, kept, read).entities.equals(changed.entities) and len(reads) == 3
+
+
+def test_lists_read_while_another_process_writes_are_not_kept(lists_db, tmp_path):
+    kept = tmp_path / "kept"
+
+    def read_during_a_write():
+        with Store(lists_db) as store:
+            lists = store.read_current()
+            store.con.execute("INSERT INTO meta VALUES ('written meanwhile', 'yes')")
+        return lists
+
+    read_lists_kept(lists_db, None, kept, read_during_a_write)
+    assert not list(kept.glob("lists-*"))
