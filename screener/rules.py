@@ -798,10 +798,7 @@ def _verdict_columns() -> tuple[pl.Expr, ...]:
     """The verdict columns, a row no rule fired for being clear."""
     no_texts = pl.lit([], pl.List(pl.String))
     return (
-        pl.col("tier_rank")
-        .fill_null(TIERS.index("clear"))
-        .replace_strict(dict(enumerate(TIERS)), return_dtype=pl.String)
-        .alias("risk_tier"),
+        pl.lit(pl.Series(TIERS)).gather(pl.col("tier_rank").fill_null(TIERS.index("clear"))).alias("risk_tier"),
         pl.col("risk_score").fill_null(0.0).clip(0, 100),
         pl.col("reasons").fill_null(no_texts),
         pl.col("fired_rules").fill_null(no_texts),
