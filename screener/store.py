@@ -193,10 +193,20 @@ class Store:
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = _connect_waiting_for_lock(self.path, read_only)
-        self._refuse_newer_schema()
-        if not read_only:
-            self._migrate()
-            self._refresh_norms()
+        self._open()
+
+    def _open(self) -> None:
+        """Check and bring the schema up to date; a file damaged after connecting fails as a StoreError too."""
+        import duckdb
+
+        try:
+            self._refuse_newer_schema()
+            if not self.read_only:
+                self._migrate()
+                self._refresh_norms()
+        except duckdb.Error as error:
+            self.con.close()
+            raise StoreError(_open_failure(self.path, error)) from error
 
     def __enter__(self) -> Store:
         return self

@@ -269,3 +269,15 @@ def test_lists_read_while_another_process_writes_are_not_kept(lists_db, tmp_path
 
     read_lists_kept(lists_db, None, kept, read_during_a_write)
     assert not list(kept.glob("lists-*"))
+
+
+def test_a_database_failing_on_its_first_query_is_a_store_error(lists_db, monkeypatch):
+    """A file damaged between connecting and the first query (a service replaced under it) fails as StoreError, which
+    the CLI and the job runner report in one line, instead of an unexpected DuckDB error."""
+
+    def damaged(self):
+        raise duckdb.IOException("IO Error: The file is not a valid DuckDB database file!")
+
+    monkeypatch.setattr(Store, "_refuse_newer_schema", damaged)
+    with pytest.raises(StoreError, match="damaged or is not a screener database"):
+        Store(lists_db)
