@@ -16,7 +16,7 @@ import polars as pl
 
 from screener.columns import ColumnMapping, detect_columns, detect_role, fold_header
 from screener.result import TIERS
-from screener.supplier_io import SOURCE_COLUMNS, InputFileError
+from screener.supplier_io import SOURCE_COLUMNS, InputFileError, row_numbers
 
 # Bill-of-lading and customs party headers, per role; compared after folding case, spaces and punctuation.
 PARTY_ROLES: dict[str, tuple[str, ...]] = {
@@ -140,7 +140,7 @@ def party_rows(frame: pl.DataFrame, mapping: PartyMapping, first_row: int = 0) -
     def column(name: str | None) -> pl.Expr:
         return pl.col(name).cast(pl.String).str.strip_chars().replace("", None) if name else pl.lit(None, pl.String)
 
-    indexed = frame.with_row_index("row", offset=first_row)
+    indexed = frame.with_columns(row_numbers(first_row))  # a file's own `row` column is not a party field
     origin = column(mapping.origin_country)
     shared = {"product": column(mapping.product), "hs_code": column(mapping.hs_code)}
     pieces = [

@@ -30,7 +30,7 @@ from screener.reports import ReportWriter, check_report_rows, report_format, rep
 from screener.result import RunSummary, ScreenResult
 from screener.rules import SUPPLIER_FIELDS, RuleSet, evaluate, load_rules
 from screener.store import Lists, Store, StoreError, read_lists_kept
-from screener.supplier_io import BATCH_ROWS, SupplierBatches, read_supplier_batches, with_source_rows
+from screener.supplier_io import BATCH_ROWS, SupplierBatches, read_supplier_batches, row_numbers, with_source_rows
 
 CHUNK_ROWS = 5_000
 READ_ONLY_FILE = re.compile(r"Permission denied|Operation not permitted|Read-only file system", re.IGNORECASE)
@@ -422,7 +422,7 @@ def supplier_frame(frame: pl.DataFrame, mapping: ColumnMapping, *, first_row: in
     """The standard supplier columns (row, name, country, ...), null where the file lacks a role."""
     columns = mapping.as_dict()
     roles = tuple(columns.get(role) for role in SUPPLIER_FIELDS)
-    return frame.with_row_index("row", offset=first_row).select(pl.col("row"), *_supplier_columns(roles))
+    return frame.select(row_numbers(first_row), *_supplier_columns(roles))
 
 
 @functools.lru_cache(maxsize=64)

@@ -191,6 +191,12 @@ def _rebatch(frames: Iterable[pl.DataFrame], batch_rows: int | None, label: str)
         raise InputFileError(f"{label} has a header but no rows")
 
 
+def row_numbers(first_row: int = 0) -> pl.Expr:
+    """The position of each row of a frame counted from `first_row` (polars' row-index type), as an expression: a
+    file's own column named like it ('row', say) is left alone instead of clashing with it."""
+    return (pl.int_range(pl.len(), dtype=pl.get_index_type()) + first_row).alias("row")
+
+
 def with_source_rows(frame: pl.DataFrame) -> pl.DataFrame:
     """The frame with integer SOURCE_ROW numbers; a frame not read from a file counts as a table with its header on
     row 1 (first supplier on row 2)."""

@@ -212,3 +212,18 @@ def test_the_service_screens_every_party_of_a_shipment_file(client, token):
     rows = client.get(f"/jobs/{job['job_id']}/report.json").json()
     assert [row["risk_tier"] for row in rows] == ["critical", "clear", "critical", "medium", "clear"]
     assert rows[2]["match_party"] == "manufacturer: Hoshine Silicon Industry (Shanshan) Co Ltd"
+
+
+@pytest.mark.parametrize("parties", [[], ["--party-col", "shipper", "--party-col", "consignee"]], ids=["suppliers", "shipments"])
+def test_a_file_with_its_own_row_column_is_screened_and_keeps_it(lists_db, tmp_path, parties):
+    """Supplier masters often number their rows in a column named 'row': it is kept as row_input, not a clash."""
+    source = tmp_path / "numbered.csv"
+    pl.DataFrame({"row": ["7", "8"], "shipper": ["Acme Widgets Ltd", "Nordic Timber AB"],
+                  "consignee": ["Xinjiang Zhongtai Chemical Co., Ltd.", "Acme Widgets Ltd"]}).write_csv(source)
+    report = tmp_path / "report.csv"
+    mapping = parties or ["--name-col", "consignee"]
+    done = screener_cli("screen", str(source), *mapping, "--out", str(report), "--db", str(lists_db))
+    assert done.returncode == 0, done.stderr
+    rows = pl.read_csv(report, infer_schema=False)
+    assert rows["row_input"].to_list() == ["7", "8"]
+    assert rows["risk_tier"][0] == "critical"
