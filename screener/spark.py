@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from screener import settings
 from screener.columns import ColumnMapping
+from screener.errors import UsageError
 from screener.parties import VERDICT_COLUMNS, choose_columns
 from screener.reports.tables import report_rows, run_facts, snapshots_frame
 from screener.result import ScreenResult
@@ -256,7 +257,12 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     """The active Spark session (spark-submit's, a notebook's), or a new one on `master` (default local[*]).
 
     A local session started here runs its Python workers with this interpreter, so they import what it imports."""
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ModuleNotFoundError:
+        raise UsageError(
+            "the Spark engine needs PySpark and Java 17+: pip install 'xuar-screener[spark]' (or run without --engine spark)"
+        ) from None
 
     builder = SparkSession.builder.appName("screener")
     if master:

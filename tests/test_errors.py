@@ -87,3 +87,13 @@ def test_a_screener_error_raised_anywhere_reaches_the_user_as_its_first_line(mon
         cli.app.registered_commands.pop()
     assert exited.value.code == 2
     assert capsys.readouterr().err.strip() == "error: the list cannot be read"
+
+
+def test_the_spark_engine_without_pyspark_says_what_to_install(monkeypatch):
+    """`--engine spark` on an install without the spark extra is a one-line usage error, not a bug report."""
+    from screener.errors import UsageError
+    from screener.spark import spark_session
+
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    with pytest.raises(UsageError, match=r"pip install 'xuar-screener\[spark\]'"):
+        spark_session("local[1]")
