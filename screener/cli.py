@@ -16,7 +16,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from screener import __version__, settings
-from screener.cli_options import Commands, help_when_bare
+from screener.cli_options import Commands, ReadsPlainly, help_when_bare
 from screener.console import err, out
 from screener.errors import USER_ERRORS, first_line
 
@@ -70,8 +70,9 @@ class CommandsOnDemand(MutableMapping[str, "Command"]):
         return len(set(self._modules) | set(self._built))
 
 
-class CommandsFromModules(TyperGroup):
-    """The `screener` group: the commands registered on `app`, and those of COMMANDS on demand."""
+class CommandsFromModules(ReadsPlainly, TyperGroup):
+    """The `screener` group: the commands registered on `app`, and those of COMMANDS on demand; its options read
+    without pydantic (PlainValues)."""
 
     def __init__(self, *, commands: Mapping[str, Command] | None = None, **settings: Any) -> None:
         super().__init__(**settings)

@@ -4,19 +4,84 @@ commands take (database, rules, thresholds, list date, columns)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, get_args, get_origin
 
 import typer
-from typer.core import TyperCommand
+from typer._click import Command
+from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
+from typer._param_types import coerce_cli_path
+from typer.core import TyperCommand, _TyperParameter
 
 if TYPE_CHECKING:
-    from typer._click import Context, HelpFormatter
+    from typer._click import Context, HelpFormatter, Parameter
+
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+INTEGER = re.compile(r"[+-]?[0-9]+")
+"""Numbers written so that float() and int() read them exactly as pydantic does (it also takes " 85", "1_0", "inf")."""
 
 
-class NamedArguments(TyperCommand):
+class NotPlain(Exception):
+    """A value a plain conversion cannot read the way typer's pydantic model would."""
+
+
+@dataclass(frozen=True)
+class PlainValues(RuntimeParam):
+    """typer's conversion of a parameter's values without the pydantic model typer builds for it (~20 ms each, and
+    pydantic's import): text, paths, plain decimal numbers and values of an option's own parser are read here as
+    that model reads them; any other value, a bad one included, goes to the model, which words the error."""
+
+    descriptor: TypeDescriptor
+
+    def _coerce_value(self, value: Any, param: _TyperParameter, ctx: Context) -> Any:
+        try:
+            if get_origin(self.annotation) is list:
+                return [self._plain(item, get_args(self.annotation)[0], param, ctx) for item in value]
+            return self._plain(value, self.annotation, param, ctx)
+        except NotPlain:
+            return build_runtime_param(self.descriptor).coerce(value, param=param, ctx=ctx)
+
+    def _plain(self, value: Any, annotation: Any, param: _TyperParameter, ctx: Context) -> Any:
+        info = self.parameter_info
+        if not isinstance(value, str) or info.min is not None or info.max is not None:
+            raise NotPlain
+        if info.parser is not None:
+            try:
+                return info.parser(value)
+            except (ValueError, AssertionError):  # what pydantic turns into a message
+                raise NotPlain from None
+        if annotation is str:
+            return value
+        if annotation is float and DECIMAL.fullmatch(value):
+            return float(value)
+        if annotation is int and INTEGER.fullmatch(value):
+            return int(value)
+        if annotation is Path and info.path_type is None:
+            return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+        raise NotPlain
+
+
+class ReadsPlainly(Command):
+    """A command or group whose parameters (its help option included) read their values with PlainValues, not with
+    the pydantic model typer would build for each."""
+
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        params = super().get_params(ctx)
+        for param in params:
+            if isinstance(param, _TyperParameter) and param._runtime_param is None:
+                param._runtime_param = PlainValues(
+                    annotation=param.type_descriptor.annotation,
+                    parameter_info=param.type_descriptor.parameter_info,
+                    descriptor=param.type_descriptor,
+                )
+        return params
+
+
+class NamedArguments(ReadsPlainly, TyperCommand):
     """A command whose help names each argument by its metavar (`NAME  Entity name...`), as typer names options
-    (`--db FILE`), instead of beside a Python type (`NAME <str>`)."""
+    (`--db FILE`), instead of beside a Python type (`NAME <str>`); its values read without pydantic (PlainValues)."""
 
     def format_options(self, ctx: Context, formatter: HelpFormatter) -> None:
         sections: dict[str, list[tuple[str, str]]] = {"argument": [], "option": []}

@@ -9,10 +9,11 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 import polars as pl
 import pytest
+import typer
 import xlsxwriter
 
 from tests.conftest import EXAMPLE_SUPPLIERS
@@ -250,11 +251,41 @@ def test_a_check_loads_only_the_checking_code(lists_db):
     assert loaded_by(*check)[1].returncode == 0  # the first check keeps the lists and the index the next ones read
     loaded, done = loaded_by(*check)
     assert done.returncode == 0 and "Hoshine" in done.stdout, done.stderr[-2000:]
-    heavy = {module.split(".")[0] for module in loaded} & {*HEAVY, "duckdb"}
+    heavy = {module.split(".")[0] for module in loaded} & {*HEAVY, "duckdb", "pydantic"}
     assert not heavy, heavy
     commands = {module for module in loaded if module.startswith("screener.cli_")}
     assert commands == {"screener.cli_options", "screener.cli_check"}, commands
     assert not [module for module in loaded if module.startswith(("screener.casework", "screener.service", "screener.ingest"))]
+
+
+@pytest.mark.parametrize(("annotation", "written"), [
+    *((float, number) for number in ("85", "+5", "-1.5", ".5", "5.", "1e3", "1E-2", " 85", "1_0", "inf", "0x10", "٣", "")),
+    *((int, number) for number in ("7", "007", "+5", "-3", " 4", "1.0", "٣", "x")),
+    *((Path, path) for path in ("", "report.pdf", "~/lists/s.duckdb")),
+    (str, ""), (str, "Xinjiang Zhongtai 新疆中泰"), (list[Path], ("a.toml", "b.toml")), (list[float], ("1", "x")),
+])
+def test_values_read_without_pydantic_read_as_typer_reads_them(annotation, written):
+    """An option's value reads to the same value (or the same error) as through the pydantic model typer builds."""
+    from typer._click import Context
+    from typer._click.exceptions import BadParameter
+    from typer._coercion import build_runtime_param, resolve_type_descriptor
+    from typer.models import OptionInfo
+
+    from screener.cli_options import PlainValues
+
+    descriptor = resolve_type_descriptor(annotation, OptionInfo())
+    option = typer.core.TyperOption(param_decls=["--value"], multiple=get_origin(annotation) is list,
+                                    type_descriptor=descriptor)
+    context = Context(typer.core.TyperCommand("check"))
+
+    def read(runtime: Any) -> tuple[str, Any]:
+        try:
+            return "value", runtime.coerce(written, param=option, ctx=context)
+        except BadParameter as error:
+            return "error", error.format_message()
+
+    plain = PlainValues(annotation=annotation, parameter_info=descriptor.parameter_info, descriptor=descriptor)
+    assert read(plain) == read(build_runtime_param(descriptor))
 
 
 @pytest.mark.parametrize("written", ["2024/06/30", "30.06.2024", "2024-13-01", "yesterday"])
