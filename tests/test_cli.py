@@ -258,6 +258,18 @@ def test_a_check_loads_only_the_checking_code(lists_db):
     assert not [module for module in loaded if module.startswith(("screener.casework", "screener.service", "screener.ingest"))]
 
 
+@pytest.mark.parametrize(("asked", "started"), [(None, "1"), ("2", "2")])
+def test_numpy_starts_one_blas_thread_unless_the_user_asks_for_more(asked, started):
+    """The screener does no linear algebra: OpenBLAS is told to start one thread, not one per core (a user's own
+    setting stands)."""
+    environment = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    threads = "import atexit, os, sys; atexit.register(lambda: print(os.environ.get('OPENBLAS_NUM_THREADS'), file=sys.stderr))"
+    done = subprocess.run([sys.executable, "-c", f"{threads}; from screener.cli import main; main()", "--version"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**environment, **({"OPENBLAS_NUM_THREADS": asked} if asked else {})})
+    assert done.returncode == 0 and done.stderr.split()[-1] == started, done.stderr
+
+
 @pytest.mark.parametrize(("annotation", "written"), [
     *((float, number) for number in ("85", "+5", "-1.5", ".5", "5.", "1e3", "1E-2", " 85", "1_0", "inf", "0x10", "٣", "")),
     *((int, number) for number in ("7", "007", "+5", "-3", " 4", "1.0", "٣", "x")),
