@@ -913,3 +913,30 @@ def test_any_text_in_any_column_gives_one_valid_verdict_per_row(rows: list[tuple
     assert all(0 <= score <= 100 for score in out["risk_score"].to_list())
     pairs = zip(out["reasons"].to_list(), out["fired_rules"].to_list(), strict=True)
     assert all((reasons == []) == (fired == []) for reasons, fired in pairs)
+
+
+ADDRESSES = [
+    "Kashgar Prefecture, Xinjiang 844000", "No. 8 Renmin Road, Urumqi", "Wulumuqi Shi, China", "Ürümqi Economic Zone",
+    "Hetian City, Hotan Prefecture", "新疆昌吉州准东经济技术开发区", "新疆维吾尔自治区乌鲁木齐市天山区", "Karamay Road, Shanghai",
+    "Aksu", "Hotan 848000", "Room 5, 841000", "Postbox 8430001", "Shihezi", "Tianshan District, Shanghai",
+    "No. 5 Industrial Road, 12 District", "Ho Chi Minh City", "上海市浦东新区", "Factory: Urumqi Economic Zone", "", None,
+]
+
+
+def test_only_addresses_naming_a_xuar_place_or_postal_code_are_read_and_judged_as_all_are(monkeypatch) -> None:
+    from screener import rules
+    from screener.gazetteer import xuar_addresses
+
+    frame = pl.DataFrame(
+        {"row": range(len(ADDRESSES) * 3), "address": ADDRESSES * 3, "country": ["CN", "HK", None] * len(ADDRESSES)},
+        schema={"row": pl.UInt32, "address": pl.String, "country": pl.String},
+    )
+    read: list[str] = []
+    monkeypatch.setattr(rules, "xuar_addresses", lambda frame: read.extend(frame["address"].drop_nulls()) or
+                        xuar_addresses(frame))
+    facts = rules.supplier_facts(frame.with_columns(name=pl.lit("Golden Harbour Textiles Ltd")))
+    unread = {"No. 5 Industrial Road, 12 District", "Ho Chi Minh City", "上海市浦东新区", "Postbox 8430001", "", None}
+    assert set(read) == set(ADDRESSES) - unread
+    every = xuar_addresses(frame)
+    assert facts.select("xuar_address", "xuar_places").equals(every.select("xuar_address", "xuar_places"))
+    assert facts["xuar_address"].sum() > 10
