@@ -22,11 +22,17 @@ An address is in XUAR when, after dropping hits that are street, building or tra
 
 Everything is vectorised: one regular-expression alternation per script (word boundaries for non-Chinese
 scripts), longest spelling first, run once over the address column.
+
+The spelling table and the two alternations are kept compiled beside the CSV (`xuar_places.compiled.json`, written
+by `python scripts/build_reference.py gazetteer`) so that a check does not rebuild them; a compilation of another CSV
+or of other code than this module's is not used.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -39,6 +45,7 @@ from screener.paths import data_dir
 from screener.plans import run
 
 STRENGTHS = ("context", "country", "specific")
+SPELLINGS_SCHEMA = {"key": pl.String, "place": pl.String, "strength": pl.String}
 
 LATIN_NON_PLACE_WORDS = tuple(
     (
@@ -108,10 +115,56 @@ def gazetteer_path() -> Path:
     return data_dir() / "gazetteer" / "xuar_places.csv"
 
 
+def compiled_path(source: Path) -> Path:
+    """Where the gazetteer of a CSV is kept compiled: beside it."""
+    return source.with_name(f"{source.stem}.compiled.json")
+
+
 @functools.lru_cache(maxsize=4)
 def load_gazetteer(path: Path | None = None) -> Gazetteer:
-    """Read the gazetteer CSV and build its spelling table and search patterns."""
-    places = pl.read_csv(path or gazetteer_path(), infer_schema=False).fill_null("")
+    """The gazetteer of a CSV (by default the project's): as compiled beside it, or built when that compilation is
+    missing or not of this CSV and this code."""
+    source = path or gazetteer_path()
+    return read_compiled_gazetteer(source) or build_gazetteer(source)
+
+
+def write_compiled_gazetteer(source: Path | None = None) -> Path:
+    """Compile the gazetteer of a CSV beside it (a value a line): what `load_gazetteer` reads instead of building."""
+    source = source or gazetteer_path()
+    gazetteer = build_gazetteer(source)
+    compiled = {
+        "digest": _compilation_digest(source),
+        "latin_pattern": gazetteer.latin_pattern,
+        "cjk_pattern": gazetteer.cjk_pattern,
+        "spellings": gazetteer.spellings.to_dict(as_series=False),
+    }
+    compiled_path(source).write_text(json.dumps(compiled, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    return compiled_path(source)
+
+
+def _compilation_digest(source: Path) -> str:
+    """What a compilation is of: the CSV and this module's code."""
+    return hashlib.sha256(source.read_bytes() + b"\0" + Path(__file__).read_bytes()).hexdigest()
+
+
+def read_compiled_gazetteer(source: Path) -> Gazetteer | None:
+    """The gazetteer compiled beside a CSV, or None when it is absent, unreadable or of another CSV or code."""
+    try:
+        compiled = json.loads(compiled_path(source).read_text(encoding="utf-8"))
+        if compiled["digest"] != _compilation_digest(source):
+            return None
+        return Gazetteer(
+            spellings=pl.DataFrame(compiled["spellings"], schema=SPELLINGS_SCHEMA),
+            latin_pattern=compiled["latin_pattern"],
+            cjk_pattern=compiled["cjk_pattern"],
+        )
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def build_gazetteer(source: Path) -> Gazetteer:
+    """Read a gazetteer CSV and build its spelling table and search patterns."""
+    places = pl.read_csv(source, infer_schema=False).fill_null("")
     records = [
         record for order, place in enumerate(places.iter_rows(named=True)) for record in _spelling_records(place, order)
     ]

@@ -10,8 +10,11 @@
   English (`screener.normalize.compile_pinyin_terms`, with `pypinyin`, MIT licence).
 - `common_words.txt`: English words frequent enough (Zipf >= 3.5 in `wordfreq`, Apache-2.0; about one use per
   300,000 words) that sharing one says little about a company's identity ("union", "century", "production").
+- `data/gazetteer/xuar_places.compiled.json`: the gazetteer's spelling table and search patterns, compiled from
+  `xuar_places.csv` and `screener/gazetteer.py` (needs no extra package; `gazetteer` compiles only this).
 
     pip install '.[reference]' && python scripts/build_reference.py
+    python scripts/build_reference.py gazetteer
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from __future__ import annotations
 import csv
 import importlib.util
 import re
+import sys
 from pathlib import Path
 
 from pypinyin import lazy_pinyin
 
+from screener.gazetteer import write_compiled_gazetteer
 from screener.normalize import PINYIN_TERMS, compile_pinyin_terms
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "reference"
@@ -158,6 +163,9 @@ def write_pinyin_terms() -> None:
 
 
 def main() -> None:
+    print(f"compiled the gazetteer into {write_compiled_gazetteer()}")
+    if sys.argv[1:] == ["gazetteer"]:
+        return
     spec = importlib.util.find_spec("cpca")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("install cpca first: pip install 'cpca>=0.5'")

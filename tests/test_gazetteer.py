@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+
 import polars as pl
 import pytest
 
-from screener.gazetteer import gazetteer_path, is_china, load_gazetteer, xuar_addresses
+from screener.gazetteer import (
+    build_gazetteer,
+    compiled_path,
+    gazetteer_path,
+    is_china,
+    load_gazetteer,
+    read_compiled_gazetteer,
+    xuar_addresses,
+)
 
 
 def detect(address: str | None, country: str | None = "CN") -> dict[str, object]:
@@ -21,6 +31,30 @@ def test_gazetteer_is_read_from_the_project_data() -> None:
     gazetteer = load_gazetteer()
     places = set(gazetteer.spellings["place"].to_list())
     assert {"Xinjiang", "Urumqi", "Kashgar", "Hotan", "Xinjiang Production and Construction Corps"} <= places
+
+
+def test_the_compiled_gazetteer_is_what_the_csv_and_the_code_build() -> None:
+    """A check reads the spellings and patterns compiled beside the CSV instead of building them (~50 ms)."""
+    compiled = read_compiled_gazetteer(gazetteer_path())
+    assert compiled is not None, "the compiled gazetteer is stale: run `python scripts/build_reference.py gazetteer`"
+    built = build_gazetteer(gazetteer_path())
+    assert compiled.spellings.equals(built.spellings) and compiled.spellings.schema == built.spellings.schema
+    assert (compiled.latin_pattern, compiled.cjk_pattern) == (built.latin_pattern, built.cjk_pattern)
+
+
+def test_a_gazetteer_edited_after_its_compilation_is_built_from_the_csv(tmp_path) -> None:
+    source = tmp_path / "xuar_places.csv"
+    shutil.copyfile(gazetteer_path(), source)
+    shutil.copyfile(compiled_path(gazetteer_path()), compiled_path(source))
+    assert read_compiled_gazetteer(source) is not None
+    places = pl.read_csv(source, infer_schema=False)
+    added = places.head(1).with_columns(name_en=pl.lit("Qoghuluq"), name_pinyin=pl.lit(""), name_zh=pl.lit(""),
+                                        other_spellings=pl.lit(""), ambiguous=pl.lit("no"), note=pl.lit(""))
+    pl.concat([places, added]).write_csv(source)
+    assert read_compiled_gazetteer(source) is None
+    assert "Qoghuluq" in load_gazetteer(source).spellings["place"].to_list()
+    compiled_path(source).write_text("{not json", encoding="utf-8")
+    assert "Qoghuluq" in load_gazetteer.__wrapped__(source).spellings["place"].to_list()
 
 
 @pytest.mark.parametrize(
