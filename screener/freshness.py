@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from screener import settings
-from sources.registry import SOURCES as INGESTIBLE
+from sources.registry import SOURCE_NAMES
 
 
 def max_age_days() -> int:
@@ -16,7 +16,7 @@ def max_age_days() -> int:
 
 def refresh_advice(source: str) -> str:
     """What to run: the source's own ingest, or, for the embedded sanctions compilation, the live lists beside it."""
-    if source in INGESTIBLE:
+    if source in SOURCE_NAMES:
         return f"run `screener ingest {source}` to refresh it"
     return "run `screener ingest csl opensanctions` to screen against the current full lists as well"
 

@@ -256,6 +256,13 @@ def test_a_check_loads_only_the_checking_code(lists_db):
     commands = {module for module in loaded if module.startswith("screener.cli_")}
     assert commands == {"screener.cli_options", "screener.cli_check"}, commands
     assert not [module for module in loaded if module.startswith(("screener.casework", "screener.service", "screener.ingest"))]
+    assert not [module for module in loaded if module.startswith("sources.") and module != "sources.registry"]
+
+
+def test_the_source_names_known_without_their_modules_are_those_of_the_modules():
+    from sources.registry import SOURCE_NAMES, SOURCES
+
+    assert SOURCE_NAMES == tuple(SOURCES) == tuple(source.name for source in SOURCES.values())
 
 
 @pytest.mark.parametrize(("asked", "started"), [(None, "1"), ("2", "2")])
