@@ -26,6 +26,7 @@ class Index:
         self.hashes = table[column].hash(HASH_SEED).to_numpy()
         self.table = table
         self.column = column
+        self.key_dtype = table.schema[column]
 
     @property
     def height(self) -> int:
@@ -34,8 +35,8 @@ class Index:
     def rows(self, values: pl.Series) -> pl.DataFrame:
         """Rows whose key hashes like one of the values: join the result on the key (a hash collision may
         add a row whose key is not among the values)."""
-        if values.dtype != self.table.schema[self.column]:
-            values = values.cast(self.table.schema[self.column])
+        if values.dtype != self.key_dtype:
+            values = values.cast(self.key_dtype)
         positions = self._positions(values)
         if positions.size == 0:
             return self.table.clear()

@@ -30,7 +30,15 @@ from screener.index_cache import cached_tables
 from screener.lookup import HASH_SEED, Index, by_hash
 from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
 from screener.name_parts import places as division_places
-from screener.normalize import comparison_workers, deletion_keys, han_key, han_trade, normalize_frame, without_tail
+from screener.normalize import (
+    ONE_NAME_MEMORY,
+    comparison_workers,
+    deletion_keys,
+    han_key,
+    han_trade,
+    normalize_frame,
+    without_tail,
+)
 from screener.paths import data_dir
 from screener.plans import run
 from screener.transliterate import gazetteer_maps, pinyin_word_regex
@@ -46,6 +54,10 @@ FUZZY_MAX_LENGTH = 40
 """Nor do words longer than this (nobody types a 40-letter word twice the same): typo keys stay linear in size."""
 TRANSPOSITION_SIM = 0.95
 SEGMENT_SIM = 1.0
+WORD_MEMORY = 50_000
+"""Query words whose list-word readings a matcher keeps between calls: the words of single names recur."""
+WORD_MEMORY_MAX_ASKED = 64
+"""Calls asking for more words than this are batch work: their words are read directly, not kept."""
 SEGMENT_MIN_LENGTH = 3
 OCR_SIM = 0.95
 OCR_DIGITS = {"0": "o", "1": "i", "5": "s", "8": "b", "6": "g", "2": "z"}
@@ -78,6 +90,7 @@ LEGAL_FORM_TEXT = (
 LEGAL_FORM_AT_END = r"(?i)(\b(co|ltd|limited|corp|corporation|inc|company|llc|gongsi|bhd)\.?|公司)\s*$"
 """A name that ends on its legal form was not cut short."""
 _COUNTRY_GROUPS = {"HK": "CN", "MO": "CN"}
+WORD_MAP_SCHEMA = {"qword": pl.String, "word": pl.String, "sim": pl.Float64}
 
 OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.Int64(),
@@ -135,6 +148,7 @@ class Matcher:
         self._profiles = Index(tables["profiles"], "entity_id")
         self._address_words = tables["address_words"]
         self._segmenter = _Segmenter(tables["vocab"]["word"])
+        self._word_memory: dict[str, list[tuple[str, float]]] = {}
 
     @property
     def _reachable(self) -> float:
@@ -220,7 +234,26 @@ class Matcher:
         return query_words.join(last.select("qid", "pos"), on=["qid", "pos"], how="anti")
 
     def _word_map(self, words: pl.DataFrame) -> pl.DataFrame:
-        """Query word → list word with similarity 0-1: exact, joined pinyin, or one typing error."""
+        """Query word → list word with similarity 0-1: exact, joined pinyin, or one typing error. Each word's
+        readings depend on that word alone: for a few words they are kept and reused (`WORD_MEMORY`)."""
+        if words.height > WORD_MEMORY_MAX_ASKED:
+            return self._read_words(words)
+        asked = words["word"].to_list()
+        new = [word for word in asked if word not in self._word_memory]
+        if new:
+            self._remember(new, self._read_words(pl.DataFrame({"word": new}, schema={"word": pl.String})))
+        rows = [(word, listed, sim) for word in asked for listed, sim in self._word_memory.get(word, ())]
+        return pl.DataFrame(rows, schema=WORD_MAP_SCHEMA, orient="row")
+
+    def _remember(self, words: list[str], readings: pl.DataFrame) -> None:
+        if len(self._word_memory) + len(words) > WORD_MEMORY:
+            self._word_memory.clear()
+        found: dict[str, list[tuple[str, float]]] = {word: [] for word in words}
+        for word, listed, sim in readings.iter_rows():
+            found[word].append((listed, sim))
+        self._word_memory.update(found)
+
+    def _read_words(self, words: pl.DataFrame) -> pl.DataFrame:
         words = words.rename({"word": "qword"})
         exact = run(
             words.lazy()
@@ -271,7 +304,7 @@ class Matcher:
 
     def _fuzzy(self, unknown: pl.DataFrame) -> pl.DataFrame:
         if unknown.is_empty():
-            return pl.DataFrame(schema={"qword": pl.String, "word": pl.String, "sim": pl.Float64})
+            return pl.DataFrame(schema=WORD_MAP_SCHEMA)
         keys = _deletion_keys(unknown, "qword")
         pairs = run(
             keys.lazy()
@@ -586,7 +619,7 @@ class Matcher:
                 .then(pl.min_horizontal("score", pl.lit(self.config.match_threshold - CAP_MARGIN)))
                 .otherwise("score")
             )
-            .sort(["row", "entity_id", "score", kind_rank, "nid"], descending=[False, False, True, False, False])
+            .sort(["row", "entity_id", "score", kind_rank, "nid", "qid"], descending=[False, False, True, False, False, False])
             .unique(["row", "entity_id"], keep="first", maintain_order=True)
             .filter(pl.col("score") >= self.config.review_threshold)
             .with_columns(
@@ -888,7 +921,7 @@ class _Segmenter:
             if 2 * SEGMENT_MIN_LENGTH <= len(qword) <= FUZZY_MAX_LENGTH
             for piece in self.split(qword)
         ]
-        return pl.DataFrame(rows, schema={"qword": pl.String, "word": pl.String, "sim": pl.Float64}, orient="row")
+        return pl.DataFrame(rows, schema=WORD_MAP_SCHEMA, orient="row")
 
     def split(self, word: str) -> list[str]:
         """The fewest list words that spell `word` exactly, or [] when there is no such split into two or more."""
@@ -973,6 +1006,20 @@ def _empty(queries: pl.DataFrame) -> pl.DataFrame:
 
 def _word_roles(frame: pl.DataFrame, key: str, *, listed: bool = False) -> pl.DataFrame:
     """(key, word, pos, role, region, group) for every word of the normalised names (screener.name_parts)."""
+    if frame.height == 1 and "name" in frame.columns:
+        roles = _one_name_roles(frame["name"][0], frame["norm"][0], listed)
+        return roles.select(pl.lit(frame[key][0], frame.schema[key]).alias(key), pl.all())
+    return _names_word_roles(frame, key, listed)
+
+
+@functools.lru_cache(maxsize=ONE_NAME_MEMORY)
+def _one_name_roles(name: str | None, norm: str, listed: bool) -> pl.DataFrame:
+    """The word roles of one name, kept: checking a name reads them to match it and to read where it is registered."""
+    one = pl.DataFrame({"key": [0], "name": [name], "norm": [norm]}, schema={"key": pl.Int64, "name": pl.String, "norm": pl.String})
+    return _names_word_roles(one, "key", listed).drop("key")
+
+
+def _names_word_roles(frame: pl.DataFrame, key: str, listed: bool) -> pl.DataFrame:
     bracketed = (
         _parenthesised_words(frame, key, listed=listed)
         if "name" in frame.columns

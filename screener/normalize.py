@@ -63,10 +63,14 @@ def _pattern_words(patterns: tuple[str, ...]) -> list[frozenset[str]]:
     return [frozenset(pattern.split()) for pattern in patterns]
 
 
-def _occurring(patterns: list[str], targets: list[str], padded: pl.Series) -> tuple[list[str], list[str]]:
-    """The replacements whose every word is a word of the padded names: no other can match them. `replace_many`
+def _present_words(padded: pl.Series) -> set[str]:
+    """Every word of the padded names."""
+    return set(padded.to_frame("text").select(pl.col("text").str.split(" ").explode().unique()).to_series().to_list())
+
+
+def _occurring(patterns: list[str], targets: list[str], present: set[str]) -> tuple[list[str], list[str]]:
+    """The replacements whose every word is among the names' words: no other can match them. `replace_many`
     builds its automaton anew on each call, so a few names then pay for a few patterns, not for hundreds."""
-    present = set(padded.to_frame("text").select(pl.col("text").str.split(" ").explode().unique()).to_series().to_list())
     kept = [
         position for position, words in enumerate(_pattern_words(tuple(patterns))) if words <= present
     ]
@@ -316,33 +320,52 @@ def _collapse(padded: pl.Expr) -> pl.Expr:
     return padded.str.replace_all(r"\s+", " ").str.strip_chars()
 
 
+ONE_NAME_MEMORY = 1024
+"""Single names normalised recently, kept with their result: checking one name reads it several times (to match
+it, to read where it says it is registered)."""
+
+
 def normalize_frame(names: pl.Series, *, listed: bool = False) -> pl.DataFrame:
     """Normalised forms and which steps changed each name: columns norm (str) and steps (list[str]).
 
     Listed names (`listed=True`) are never spelling-corrected nor read with customs abbreviations: those are
     readings of what a supplier file may hold, not of what a list says."""
+    if names.len() == 1:
+        return _normalize_one(names[0], listed)
+    return _normalize_names(names, listed)
+
+
+@functools.lru_cache(maxsize=ONE_NAME_MEMORY)
+def _normalize_one(name: str | None, listed: bool) -> pl.DataFrame:
+    return _normalize_names(pl.Series([name], dtype=pl.String), listed)
+
+
+def _normalize_names(names: pl.Series, listed: bool) -> pl.DataFrame:
     patterns, targets, removals, syllable_pair = _tables(listed)
-    blanks = [" "] * len(removals)
-    folded = pl.DataFrame({"name": names}).select(folded=_fold(pl.col("name")))
-    has_han = folded.select(pl.col("folded").str.contains(r"\p{Han}").any()).item()
-    latin = _latinise(folded["folded"]) if has_han else folded["folded"]
-    spaced = pl.DataFrame({"folded": folded["folded"], "latin": latin}).with_columns(spaced=_words(pl.col("latin")))
+    spaced = _spaced(names)
     words = spaced["spaced"] if listed else _correct_spelling(spaced["spaced"])
-    patterns, targets = _occurring(patterns, targets, words)
+    present = _present_words(words)
+    patterns, targets = _occurring(patterns, targets, present)
     replaced = pl.col("words").str.replace_many(patterns, targets, leftmost=True) if patterns else pl.col("words")
-    runs = pl.col("unlisted").map_batches(_join_syllable_runs, return_dtype=pl.String)
-    joined_syllables = pl.col("unlisted").str.replace_all(syllable_pair, "${1}${2}") if listed else runs
-    padded_joined = _words(joined_syllables)
-    return run(
+    reachable = present | {word for target in targets for word in target.split()}
+    unlisted = run(
         spaced.lazy()
         .with_columns(words=words)
         .with_columns(replaced=replaced)
-        .with_columns(delegal=_collapse(pl.col("replaced").str.replace_many(removals, blanks, leftmost=True)))
+        .with_columns(delegal=_collapse(_removed(pl.col("replaced"), removals, reachable)))
         .with_columns(unlisted=pl.col("delegal").str.split(" ").list.unique(maintain_order=True).list.join(" "))
-        .with_columns(padded_joined=padded_joined)
+    )
+    joined_syllables = (
+        unlisted["unlisted"].str.replace_all(syllable_pair, "${1}${2}")
+        if listed
+        else _join_syllable_runs(unlisted["unlisted"])
+    )
+    return run(
+        unlisted.lazy()
+        .with_columns(padded_joined=_words(pl.lit(joined_syllables)))
         .with_columns(
             joined=_collapse(pl.col("padded_joined")),
-            stripped=_collapse(pl.col("padded_joined").str.replace_many(removals, blanks, leftmost=True)),
+            stripped=_collapse(_removed(pl.col("padded_joined"), removals, _present_words(joined_syllables))),
         )
         .with_columns(
             kept=pl.when(pl.col("stripped") == "").then(_collapse(pl.col("replaced"))).otherwise(pl.col("stripped"))
@@ -350,7 +373,7 @@ def normalize_frame(names: pl.Series, *, listed: bool = False) -> pl.DataFrame:
         .select(
             norm=pl.col("kept").str.split(" ").list.unique(maintain_order=True).list.join(" "),
             steps=pl.concat_list(
-                pl.when(pl.col("folded").str.contains(r"\p{Han}")).then(pl.lit("pinyin of Chinese script")),
+                pl.when(pl.col("han")).then(pl.lit("pinyin of Chinese script")),
                 pl.when(pl.col("spaced") != pl.col("words")).then(pl.lit("misspelt common words corrected")),
                 pl.when(pl.col("words") != pl.col("replaced")).then(pl.lit("abbreviations/place spellings unified")),
                 pl.when(pl.col("unlisted") != pl.col("joined")).then(pl.lit("pinyin syllables joined")),
@@ -358,6 +381,32 @@ def normalize_frame(names: pl.Series, *, listed: bool = False) -> pl.DataFrame:
             ).list.drop_nulls(),
         )
     )
+
+
+def _spaced(names: pl.Series) -> pl.DataFrame:
+    """Columns folded (`_fold`), han (whether it holds Chinese script) and spaced: the folded name in Latin script
+    (`_latinise`) as padded words."""
+    spaced = run(
+        pl.DataFrame({"name": names})
+        .lazy()
+        .select(folded=_fold(pl.col("name")))
+        .with_columns(han=pl.col("folded").str.contains(r"\p{Han}"), spaced=_words(pl.col("folded")))
+    )
+    if spaced["han"].any():
+        spaced = spaced.with_columns(spaced=_words(pl.lit(_latinise(spaced["folded"]))))
+    return spaced
+
+
+def _removed(padded: pl.Expr, removals: list[str], reachable: set[str]) -> pl.Expr:
+    """The padded text with every legal form and stopword blanked out; only the removals made of words the text
+    can hold (`reachable`) are searched for, since `replace_many` builds its automaton anew on each call."""
+    kept = _reachable(removals, reachable)
+    return padded.str.replace_many(kept, [" "] * len(kept), leftmost=True) if kept else padded
+
+
+def _reachable(removals: list[str], reachable: set[str]) -> list[str]:
+    """The removals whose every word is among the `reachable` words: no other can occur in the text."""
+    return [removal for removal in removals if set(removal.split()) <= reachable]
 
 
 def _join_syllable_runs(words: pl.Series) -> pl.Series:

@@ -123,6 +123,14 @@ def test_chinese_script_match_says_how_it_matched(matcher):
     assert "zhongtai" in top["explanation"]
 
 
+@pytest.mark.parametrize("name", ["新疆中泰化学 Xinjiang Zhongtai Chemical", "Xinjiang Zhongtai Chemical 新疆中泰化学"])
+def test_a_name_written_in_two_scripts_is_explained_as_written(matcher, name):
+    """Its parts in each script are matched too; when one scores as high as the whole name, the explanation still
+    reads the whole name (ties broken by the query, not by the order rows happen to come in)."""
+    for _ in range(2):
+        assert "pinyin of Chinese script" in best(matcher, name)["explanation"]
+
+
 def test_subsidiary_name_is_reported_as_such(matcher):
     top = best(matcher, "Zhuhai Pantum Electronics Co., Ltd.")
     assert top["name_kind"] == "subsidiary"

@@ -154,11 +154,14 @@ def test_names_in_latin_script_are_read_without_the_pinyin_dictionaries() -> Non
 
 
 def test_only_replacements_whose_words_all_occur_are_kept_and_a_batch_reads_each_name_as_alone() -> None:
-    from screener.normalize import _occurring, _padded
+    from screener.normalize import _occurring, _padded, _present_words, _reachable
 
     patterns = [_padded("xinjiang production and construction corps"), _padded("mng"), _padded("ctn")]
     targets = [_padded("xpcc"), _padded("mining"), _padded("cotton")]
-    kept = _occurring(patterns, targets, pl.Series([_padded("xinjiang jinbao mng co ltd"), _padded("xinjiang corps")]))
+    present = _present_words(pl.Series([_padded("xinjiang jinbao mng co ltd"), _padded("xinjiang corps")]))
+    kept = _occurring(patterns, targets, present)
     assert kept == ([_padded("mng")], [_padded("mining")])
+    removals = [_padded("co ltd"), _padded("youxian gongsi"), _padded("ltd"), _padded("limited")]
+    assert _reachable(removals, present) == [_padded("co ltd"), _padded("ltd")]
     names = ["XINJIANG JINBAO MNG CO LTD", "Xinjiang Production and Construction Corps", "Kuche Zongheng CTN Ind"]
     assert normalize_series(pl.Series(names)).to_list() == [normalize_name(name) for name in names]
