@@ -41,6 +41,8 @@ NO_NAME_REASON = "No supplier name in this row: it could not be screened against
 Progress = Callable[[int, int], None]
 FileMapping = ColumnMapping | PartyMapping
 """The columns screened: a supplier list's one name column (and country, ...), or every party of a shipment file."""
+MATCHED_FIELDS = ("name", "country", "address", "parent")
+"""The supplier fields the matcher reads (see Screener._match_with_parents)."""
 PARTY_MAPPING = ColumnMapping(**{role: role for role in SUPPLIER_FIELDS})
 """How a party entry (see party_entries) is screened: as a supplier row of its own."""
 Review = Callable[[pl.DataFrame], pl.DataFrame]
@@ -181,7 +183,7 @@ class Screener:
         suppliers = supplier_frame(frame, mapping, first_row=first_row)
         parties, party_rows = distinct_parties(suppliers, distinct)
         recalled, parties = known.recall(parties) if known else (RecalledParties.none(parties), parties)
-        candidates = self._candidates(parties, progress)
+        candidates = self._candidates(parties, progress, distinct)
         cited = kept = self.cited(candidates)
         if review is not None:
             reviewed = review(cited)
@@ -197,15 +199,19 @@ class Screener:
         listed = cited if review is not None or candidates is screened else self.cited(candidates)
         return rows, per_row(listed, party_rows)
 
-    def _candidates(self, parties: pl.DataFrame, progress: Progress | None) -> pl.DataFrame:
-        """The matcher's candidates for the named parties (and their parents), in_candidate_order."""
+    def _candidates(self, parties: pl.DataFrame, progress: Progress | None, distinct: bool = True) -> pl.DataFrame:
+        """The matcher's candidates for the named parties (and their parents), in_candidate_order; parties alike in
+        every field the matcher reads (MATCHED_FIELDS: a shipper with other goods, say) are matched once, unless
+        `distinct=False` (every party matched on its own)."""
         named = parties.filter(~pl.col("name_missing")) if parties["name_missing"].any() else parties
+        queries, party_queries = match_queries(named, distinct)
         candidate_chunks = []
-        for start in range(0, max(named.height, 1), CHUNK_ROWS):
-            candidate_chunks.append(self._match_with_parents(named.slice(start, CHUNK_ROWS)))
+        for start in range(0, max(queries.height, 1), CHUNK_ROWS):
+            candidate_chunks.append(self._match_with_parents(queries.slice(start, CHUNK_ROWS)))
             if progress:
-                progress(min(start + CHUNK_ROWS, named.height), named.height)
-        return in_candidate_order(pl.concat(candidate_chunks, how="vertical_relaxed"))
+                progress(min(start + CHUNK_ROWS, queries.height), queries.height)
+        found = in_candidate_order(pl.concat(candidate_chunks, how="vertical_relaxed"))
+        return found if party_queries is None else per_row(found, party_queries)
 
     def cited(self, candidates: pl.DataFrame) -> pl.DataFrame:
         """Candidates with their listed entity's columns (list, program, dates, citation, ...)."""
@@ -445,17 +451,32 @@ def distinct_parties(suppliers: pl.DataFrame, distinct: bool = True) -> tuple[pl
     """
     if not distinct:
         return suppliers, suppliers.select("row", party="row")
-    if suppliers.height == 1:  # one row is one party: nothing to deduplicate
-        number = pl.lit(0, suppliers.schema["row"])
-        return suppliers.with_columns(row=number), suppliers.select("row", party=number)
-    keyed = suppliers.with_columns(party=pl.struct(SUPPLIER_FIELDS).rank("dense").cast(suppliers.schema["row"]))
+    return distinct_rows(suppliers, SUPPLIER_FIELDS, (*SUPPLIER_FIELDS, "name_missing"))
+
+
+def match_queries(named: pl.DataFrame, distinct: bool = True) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """What the matcher is given for the named parties: each distinct combination of MATCHED_FIELDS (numbered `row`),
+    and `row, party` giving each party its query — or the parties themselves and None, when no name repeats or with
+    `distinct=False`."""
+    if not distinct or named["name"].n_unique() == named.height:
+        return named, None
+    return distinct_rows(named, MATCHED_FIELDS, MATCHED_FIELDS)
+
+
+def distinct_rows(
+    frame: pl.DataFrame, fields: Sequence[str], columns: Sequence[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The distinct combinations of `fields` in a frame of numbered rows (`row`), numbered in order of first
+    appearance as `row` with the `columns` of their first row, and `row, party` giving each row its number."""
+    if frame.height == 1:  # one row is one party: nothing to deduplicate
+        number = pl.lit(0, frame.schema["row"])
+        return frame.select(number.alias("row"), *columns), frame.select("row", party=number)
+    keyed = frame.with_columns(party=pl.struct(fields).rank("dense").cast(frame.schema["row"]))
     first = keyed.filter(pl.col("party").is_first_distinct())
-    numbering = first.select("party", number=pl.int_range(pl.len(), dtype=suppliers.schema["row"]))  # type: ignore[call-overload]  # polars' stub omits a DataType instance
+    numbering = first.select("party", number=pl.int_range(pl.len(), dtype=frame.schema["row"]))  # type: ignore[call-overload]  # polars' stub omits a DataType instance
     party_rows = keyed.join(numbering, on="party", how="left", maintain_order="left").select("row", party="number")
-    parties = first.join(numbering, on="party", maintain_order="left").select(
-        pl.col("number").alias("row"), *SUPPLIER_FIELDS, "name_missing"
-    )
-    return parties, party_rows
+    distinct = first.join(numbering, on="party", maintain_order="left").select(pl.col("number").alias("row"), *columns)
+    return distinct, party_rows
 
 
 def in_candidate_order(candidates: pl.DataFrame) -> pl.DataFrame:

@@ -176,3 +176,20 @@ def test_a_large_csv_is_read_in_batches_with_its_rows_counted_first(tmp_path):
     assert batches.rows == 2_500 and batches.header.columns == [SOURCE_ROW, "supplier_id", *HEADER]
     heights = [batch.height for batch in batches.batches]
     assert heights == [1_000, 1_000, 500]
+
+
+
+def test_parties_differing_only_in_their_goods_are_matched_once(embedded_db, monkeypatch):
+    goods = [["PVC resin", "3904.10"], ["caustic soda", "2815.11"], ["cotton yarn", "5205"]]
+    frame = pl.DataFrame([party[:3] + product + party[5:] for party in PARTIES[:2] for product in goods],
+                         schema=HEADER, orient="row")
+    screener = Screener.from_db(embedded_db)
+    row_by_row = screener.screen(frame, detect_columns(frame), distinct=False)
+    matched: list[int] = []
+    match = screener.matcher.match
+    monkeypatch.setattr(screener.matcher, "match", lambda queries, **options: matched.append(queries.height)
+                        or match(queries, **options))
+    result = screener.screen(frame, detect_columns(frame))
+    assert sum(matched) == 2 + 1  # two names, one of them with a parent company
+    assert result.rows.equals(row_by_row.rows) and result.candidates.equals(row_by_row.candidates)
+    assert result.candidates["row"].unique().sort().to_list() == list(range(6))
