@@ -3,12 +3,13 @@
 Writes supplier files with `benchmarks/speed.py`'s generator (all-distinct names: its rows with repeated names
 dropped; repeating: the same parties drawn again and again, REPEAT rows per party on average; the large file: rows
 drawn from --large-parties parties), runs the installed
-CLI on each in a child process and prints rows/s and the child's peak resident memory, beside the floor measured in
-the same run: polars reading the same CSV, a trivial normalisation (upper-cased, trimmed names) and writing it out.
-With --baseline, the same runs use another checkout of the project (e.g. the main branch before a change), so the two
-are paired on one loaded machine.
+CLI on each in a child process and prints rows/s, the child's CPU seconds (rows per CPU-second: the figure to compare
+on a loaded machine), its peak resident memory and the load average, beside the floor measured in the same run: polars
+reading the same CSV, a trivial normalisation (upper-cased, trimmed names) and writing it out. With --baseline, the same
+runs use another checkout of the project (e.g. the main branch before a change), taking turns with it --rounds times,
+so the two are paired on one loaded machine.
 
-    python benchmarks/throughput.py [--rows 100000 1000000] [--large 10000000] [--baseline /path/to/checkout]
+    python benchmarks/throughput.py [--rows 100000 1000000] [--large 10000000] [--baseline /path/to/checkout] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 elapsed = time.perf_counter() - started
 if done.returncode:
     sys.exit(done.stderr[-2000:])
-print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 """
 FLOOR = """
 import sys
@@ -88,13 +90,13 @@ def large_file(distinct: pl.DataFrame, rows: int, parties: int, path: Path) -> P
     return path
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and peak resident MiB of a child process."""
+def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall seconds, peak resident MiB and CPU seconds (user and system) of a child process."""
     done = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, env=env)
     if done.returncode:
         raise SystemExit(f"{' '.join(command[:4])} ... failed: {done.stderr.strip()}")
-    seconds, peak = done.stdout.split()
-    return float(seconds), float(peak)
+    seconds, peak, cpu = done.stdout.split()
+    return float(seconds), float(peak), float(cpu)
 
 
 def screen_command(source: Path, out: Path, db: Path) -> list[str]:
@@ -108,10 +110,11 @@ def checkout_env(checkout: Path | None) -> dict[str, str] | None:
     return {**os.environ, "PYTHONPATH": str(checkout)}
 
 
-def report(label: str, rows: int, seconds: float, peak: float, floor: float | None = None) -> None:
+def report(label: str, rows: int, measured: tuple[float, float, float], floor: float | None = None) -> None:
+    seconds, peak, cpu = measured
     times = f", {seconds / floor:4.1f}x the floor" if floor else ""
-    print(f"{label:<44} {rows:>11,} rows {seconds:8.1f} s {rows / seconds:>9,.0f} rows/s  peak {peak:>6,.0f} MiB{times}",
-          flush=True)
+    print(f"{label:<44} {rows:>11,} rows {seconds:8.1f} s {rows / seconds:>9,.0f} rows/s  cpu {cpu:7.1f} s "
+          f"{rows / cpu:>9,.0f} rows/cpu-s  peak {peak:>6,.0f} MiB{times}  load {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def main() -> None:
@@ -121,6 +124,7 @@ def main() -> None:
     parser.add_argument("--large-parties", type=int, default=100_000, help="distinct parties in the large file")
     parser.add_argument("--baseline", type=Path, help="another checkout to run the same files through")
     parser.add_argument("--baseline-rows", type=int, default=100_000, help="largest file the baseline screens")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each file (taking turns with the baseline)")
     args = parser.parse_args()
     listed = listed_names()
     with tempfile.TemporaryDirectory() as folder:
@@ -133,19 +137,20 @@ def main() -> None:
             for kind, frame in (("distinct", distinct.head(rows)), ("repeating", repeating(distinct, rows))):
                 source = work / f"{kind}_{rows}.csv"
                 frame.write_csv(source)
-                floor, floor_peak = measure([sys.executable, "-c", FLOOR, str(source), str(work / "floor.csv"), "name"])
-                report(f"floor (polars read, normalise, write) {kind}", rows, floor, floor_peak)
-                seconds, peak = measure(screen_command(source, work / "out.csv", db))
-                report(f"screener screen --out csv, {kind} names", rows, seconds, peak, floor)
-                if args.baseline and rows <= args.baseline_rows:
-                    seconds, peak = measure(screen_command(source, work / "base.csv", db), checkout_env(args.baseline))
-                    report(f"  baseline {args.baseline.name}, {kind} names", rows, seconds, peak, floor)
+                floor = measure([sys.executable, "-c", FLOOR, str(source), str(work / "floor.csv"), "name"])
+                report(f"floor (polars read, normalise, write) {kind}", rows, floor)
+                for _ in range(args.rounds):
+                    report(f"screener screen --out csv, {kind} names", rows,
+                           measure(screen_command(source, work / "out.csv", db)), floor[0])
+                    if args.baseline and rows <= args.baseline_rows:
+                        measured = measure(screen_command(source, work / "base.csv", db), checkout_env(args.baseline))
+                        report(f"  baseline {args.baseline.name}, {kind} names", rows, measured, floor[0])
                 source.unlink()
         if args.large:
             source = large_file(distinct, args.large, args.large_parties, work / f"large_{args.large}.csv")
             for suffix in ("csv", "parquet"):
-                seconds, peak = measure(screen_command(source, work / f"out.{suffix}", db))
-                report(f"screener screen --out {suffix}, {args.large_parties:,} parties", args.large, seconds, peak)
+                report(f"screener screen --out {suffix}, {args.large_parties:,} parties", args.large,
+                       measure(screen_command(source, work / f"out.{suffix}", db)))
                 written = pl.scan_parquet(work / "out.parquet") if suffix == "parquet" else pl.scan_csv(
                     work / "out.csv", infer_schema=False)
                 print(f"  rows in the report: {written.select(pl.len()).collect().item():,}", flush=True)
