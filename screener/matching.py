@@ -54,10 +54,6 @@ FUZZY_MAX_LENGTH = 40
 """Nor do words longer than this (nobody types a 40-letter word twice the same): typo keys stay linear in size."""
 TRANSPOSITION_SIM = 0.95
 SEGMENT_SIM = 1.0
-WORD_MEMORY = 50_000
-"""Query words whose list-word readings a matcher keeps between calls: the words of single names recur."""
-WORD_MEMORY_MAX_ASKED = 64
-"""Calls asking for more words than this are batch work: their words are read directly, not kept."""
 SEGMENT_MIN_LENGTH = 3
 OCR_SIM = 0.95
 OCR_DIGITS = {"0": "o", "1": "i", "5": "s", "8": "b", "6": "g", "2": "z"}
@@ -148,7 +144,6 @@ class Matcher:
         self._profiles = Index(tables["profiles"], "entity_id")
         self._address_words = tables["address_words"]
         self._segmenter = _Segmenter(tables["vocab"]["word"])
-        self._word_memory: dict[str, list[tuple[str, float]]] = {}
 
     @property
     def _reachable(self) -> float:
@@ -234,26 +229,7 @@ class Matcher:
         return query_words.join(last.select("qid", "pos"), on=["qid", "pos"], how="anti")
 
     def _word_map(self, words: pl.DataFrame) -> pl.DataFrame:
-        """Query word → list word with similarity 0-1: exact, joined pinyin, or one typing error. Each word's
-        readings depend on that word alone: for a few words they are kept and reused (`WORD_MEMORY`)."""
-        if words.height > WORD_MEMORY_MAX_ASKED:
-            return self._read_words(words)
-        asked = words["word"].to_list()
-        new = [word for word in asked if word not in self._word_memory]
-        if new:
-            self._remember(new, self._read_words(pl.DataFrame({"word": new}, schema={"word": pl.String})))
-        rows = [(word, listed, sim) for word in asked for listed, sim in self._word_memory.get(word, ())]
-        return pl.DataFrame(rows, schema=WORD_MAP_SCHEMA, orient="row")
-
-    def _remember(self, words: list[str], readings: pl.DataFrame) -> None:
-        if len(self._word_memory) + len(words) > WORD_MEMORY:
-            self._word_memory.clear()
-        found: dict[str, list[tuple[str, float]]] = {word: [] for word in words}
-        for word, listed, sim in readings.iter_rows():
-            found[word].append((listed, sim))
-        self._word_memory.update(found)
-
-    def _read_words(self, words: pl.DataFrame) -> pl.DataFrame:
+        """Query word → list word with similarity 0-1: exact, joined pinyin, or one typing error."""
         words = words.rename({"word": "qword"})
         exact = run(
             words.lazy()

@@ -49,38 +49,6 @@ def test_matching_one_name_makes_few_trips_to_polars(monkeypatch):
     assert trips(monkeypatch, lambda: matcher.check("XINJIANG ZHONGTAI CHEMICAL CO LTD", "CN")) < 80
 
 
-def embedded_matcher() -> Matcher:
-    lists = read_embedded()
-    return Matcher(
-        pl.concat([item.names for item in lists], how="vertical_relaxed"),
-        pl.concat([item.entities for item in lists], how="vertical_relaxed"),
-    )
-
-
-def test_the_readings_of_words_seen_before_are_kept_and_match_what_reading_them_gives(monkeypatch):
-    matcher = embedded_matcher()
-    words = pl.DataFrame({"word": ["xinjiang", "zhongtai", "chemcal", "j1nfu", "shihezihuafu", "qwertyuiop"]})
-    first = matcher._word_map(words)
-    assert trips(monkeypatch, lambda: matcher._word_map(words)) == 0
-    again = matcher._word_map(words)
-    read = matcher._read_words(words)
-    for frame in (first, again):
-        assert frame.sort("qword", "word").equals(read.sort("qword", "word"))
-
-
-def test_words_of_a_batch_are_read_directly_and_the_memory_stays_bounded(monkeypatch):
-    import screener.matching as matching
-
-    matcher = embedded_matcher()
-    batch = pl.DataFrame({"word": [f"word{index}" for index in range(matching.WORD_MEMORY_MAX_ASKED + 1)]})
-    matcher._word_map(batch)
-    assert matcher._word_memory == {}
-    monkeypatch.setattr(matching, "WORD_MEMORY", 3)
-    for word in ("xinjiang", "zhongtai", "chemical", "textile"):
-        matcher._word_map(pl.DataFrame({"word": [word]}))
-        assert 1 <= len(matcher._word_memory) <= 3
-
-
 def test_one_name_is_normalised_and_read_by_roles_once_per_check(monkeypatch):
     """A check reads its name to match it and again to read where it says it is registered."""
     from screener.matching import _word_roles
