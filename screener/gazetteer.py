@@ -323,7 +323,7 @@ def xuar_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer | None = None) 
 def _judge_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer) -> pl.DataFrame:
     other_latin, other_cjk = _other_provinces_patterns()
     address = pl.col("address")
-    rows = suppliers.select(
+    rows = suppliers.lazy().select(
         "row",
         address,
         china=is_china(pl.col("country")) | mentions_china(address),
@@ -335,7 +335,7 @@ def _judge_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer) -> pl.DataFr
         other_province=_hits(address, other_latin, other_cjk).list.eval(_is_place_use(pl.element())).list.any(),
     )
     hits = (
-        rows.lazy()
+        suppliers.lazy()
         .select("row", hit=_hits(address, gazetteer.latin_pattern, gazetteer.cjk_pattern))
         .explode("hit")
         .filter(pl.col("hit").is_not_null() & _is_place_use(pl.col("hit")))
@@ -355,7 +355,7 @@ def _judge_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer) -> pl.DataFr
             context_level=(pl.col("strength") == "context").any(),
         )
     )
-    judged = rows.lazy().join(hits, on="row", how="left", maintain_order="left").with_columns(
+    judged = rows.join(hits, on="row", how="left", maintain_order="left").with_columns(
         pl.col("specific", "country_level", "context_level").fill_null(False),
         places=pl.col("places").fill_null([]),
         has_postcode=pl.col("postcode").is_not_null() & pl.col("china"),

@@ -1008,21 +1008,30 @@ def registration_claims(suppliers: pl.DataFrame) -> pl.DataFrame:
     """`row, claim`: the administrative division a supplier name says it is registered in — the places a Chinese
     enterprise name begins with (行政区划) and the word after them, and places in brackets — as text the XUAR
     gazetteer can read ('xinjiang goens', 'shihezi xinren'); null for names that begin with no place."""
-    named = suppliers.select("row", "name").filter(pl.col("name").is_not_null() & (pl.col("name") != ""))
+    named = run(suppliers.lazy().select("row", "name").filter(pl.col("name").is_not_null() & (pl.col("name") != "")))
     if named.is_empty():
         return pl.DataFrame(schema={"row": suppliers.schema["row"], "claim": pl.String})
-    prepared = named.with_columns(norm=normalize_frame(named["name"])["norm"])
-    roles = _word_roles(prepared, "row").with_columns(
-        first_other=pl.col("pos").filter(pl.col("role") != "place").min().over("row").fill_null(1_000)
+    prepared = named.hstack([normalize_frame(named["name"])["norm"]])
+    roles = (
+        _word_roles(prepared, "row")
+        .lazy()
+        .with_columns(first_other=pl.col("pos").filter(pl.col("role") != "place").min().over("row").fill_null(1_000))
     )
-    bracketed = _parenthesised_words(prepared, "row").join(roles.filter(pl.col("role") == "place"), on=["row", "word"])
+    bracketed = (
+        _parenthesised_words(prepared, "row").lazy().join(roles.filter(pl.col("role") == "place"), on=["row", "word"])
+    )
     leading = roles.filter((pl.col("pos") < pl.col("first_other")) | (pl.col("pos") == pl.col("first_other")))
-    claimed = (
-        pl.concat([leading.filter(pl.col("pos") < pl.col("first_other")).select("row"), bracketed.select("row")])
-        .unique()
+    claimed = pl.concat(
+        [leading.filter(pl.col("pos") < pl.col("first_other")).select("row"), bracketed.select("row")]
+    ).unique()
+    words = pl.concat(
+        [
+            leading.select("row", "pos", "word"),
+            bracketed.select("row", pos=pl.lit(10_000, pl.Int64), word="word"),
+        ],
+        how="vertical_relaxed",
     )
-    words = pl.concat([leading.select("row", "pos", "word"), bracketed.select("row", pos=pl.lit(10_000, pl.Int64), word="word")], how="vertical_relaxed")
-    return (
+    return run(
         words.join(claimed, on="row")
         .sort("row", "pos")
         .group_by("row", maintain_order=True)

@@ -606,12 +606,14 @@ def _with_xuar_names(facts: pl.DataFrame) -> pl.LazyFrame:
     mentions = facts.filter(_mentions_place("supplier_name", gazetteer.latin_pattern, gazetteer.cjk_pattern))
     if mentions.is_empty():
         return facts.lazy().with_columns(_UNREAD_NAMES)
-    claims = registration_claims(mentions.select("row", name="supplier_name")).join(
-        facts.select("row", country="supplier_country"), on="row"
+    claims = run(
+        registration_claims(mentions.select("row", name="supplier_name"))
+        .lazy()
+        .join(mentions.lazy().select("row", country="supplier_country"), on="row")
+        .select("row", address="claim", country="country")
     )
-    judged = xuar_addresses(claims.select("row", address="claim", country="country"))
-    named = judged.select("row", xuar_name="xuar_address", xuar_name_places="xuar_places")
-    return facts.lazy().join(named.lazy(), on="row", how="left", maintain_order="left")
+    named = xuar_addresses(claims).lazy().select("row", xuar_name="xuar_address", xuar_name_places="xuar_places")
+    return facts.lazy().join(named, on="row", how="left", maintain_order="left")
 
 
 _UNREAD_NAMES = (pl.lit(None, pl.Boolean).alias("xuar_name"), pl.lit(None, pl.String).alias("xuar_name_places"))
