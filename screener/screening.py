@@ -183,7 +183,7 @@ class Screener:
         suppliers = supplier_frame(frame, mapping, first_row=first_row)
         parties, party_rows = distinct_parties(suppliers, distinct)
         recalled, parties = known.recall(parties) if known else (RecalledParties.none(parties), parties)
-        candidates = self._candidates(parties, progress, distinct)
+        candidates = self._candidates(parties, progress, distinct, known.matched if known else None)
         cited = kept = self.cited(candidates)
         if review is not None:
             reviewed = review(cited)
@@ -199,18 +199,27 @@ class Screener:
         listed = cited if review is not None or candidates is screened else self.cited(candidates)
         return rows, per_row(listed, party_rows)
 
-    def _candidates(self, parties: pl.DataFrame, progress: Progress | None, distinct: bool = True) -> pl.DataFrame:
+    def _candidates(
+        self, parties: pl.DataFrame, progress: Progress | None, distinct: bool = True,
+        matched: MatchedQueries | None = None,
+    ) -> pl.DataFrame:
         """The matcher's candidates for the named parties (and their parents), in_candidate_order; parties alike in
         every field the matcher reads (MATCHED_FIELDS: a shipper with other goods, say) are matched once, unless
-        `distinct=False` (every party matched on its own)."""
+        `distinct=False` (every party matched on its own), and those `matched` in an earlier batch not again."""
         named = parties.filter(~pl.col("name_missing")) if parties["name_missing"].any() else parties
         queries, party_queries = match_queries(named, distinct)
+        recalled, queries = matched.recall(queries) if matched else (None, queries)
         candidate_chunks = []
         for start in range(0, max(queries.height, 1), CHUNK_ROWS):
             candidate_chunks.append(self._match_with_parents(queries.slice(start, CHUNK_ROWS)))
             if progress:
                 progress(min(start + CHUNK_ROWS, queries.height), queries.height)
-        found = in_candidate_order(pl.concat(candidate_chunks, how="vertical_relaxed"))
+        found = pl.concat(candidate_chunks, how="vertical_relaxed")
+        if matched:
+            matched.remember(queries, found)
+        if recalled is not None:
+            found = pl.concat([recalled.select(found.columns), found], how="vertical_relaxed")
+        found = in_candidate_order(found)
         return found if party_queries is None else per_row(found, party_queries)
 
     def cited(self, candidates: pl.DataFrame) -> pl.DataFrame:
@@ -350,6 +359,45 @@ def with_verdicts(frame: pl.DataFrame, verdicts: pl.DataFrame, first_row: int = 
     )
 
 
+MAX_REMEMBERED_QUERIES = 500_000
+
+
+@dataclass
+class MatchedQueries:
+    """The matcher's queries of a run (MATCHED_FIELDS) and their candidates, so that a query met again in a later
+    batch (a party new only in its goods, say) is not matched again; past MAX_REMEMBERED_QUERIES the older half is
+    forgotten."""
+
+    queries: pl.DataFrame | None = None
+    candidates: pl.DataFrame | None = None
+    numbered: int = 0
+
+    def recall(self, queries: pl.DataFrame) -> tuple[pl.DataFrame | None, pl.DataFrame]:
+        """The candidates of the queries matched before (`row` numbering the query in its batch) and the queries
+        still to match."""
+        if self.queries is None or self.candidates is None:
+            return None, queries
+        seen = queries.select("row", *MATCHED_FIELDS).join(self.queries, on=list(MATCHED_FIELDS), nulls_equal=True)
+        candidates = seen.select("row", "known").join(self.candidates, on="known").drop("known")
+        return candidates, queries.filter(~pl.col("row").is_in(seen["row"].implode()))
+
+    def remember(self, queries: pl.DataFrame, candidates: pl.DataFrame) -> None:
+        """Keep the queries just matched (`row` numbering them in their batch) with their candidates."""
+        numbers = queries.select("row", *MATCHED_FIELDS).with_columns(
+            known=pl.int_range(self.numbered, self.numbered + pl.len(), dtype=pl.Int64)
+        )
+        self.numbered += queries.height
+        candidates = numbers.select("row", "known").join(candidates, on="row").drop("row")
+        numbers = numbers.drop("row")
+        self.queries = numbers if self.queries is None else pl.concat([self.queries, numbers])
+        self.candidates = candidates if self.candidates is None else pl.concat([self.candidates, candidates],
+                                                                              how="vertical_relaxed")
+        if self.queries.height > MAX_REMEMBERED_QUERIES:
+            kept_from = self.queries["known"][self.queries.height - MAX_REMEMBERED_QUERIES // 2]
+            self.queries = self.queries.filter(pl.col("known") >= kept_from)
+            self.candidates = self.candidates.filter(pl.col("known") >= kept_from)
+
+
 MAX_REMEMBERED_PARTIES = 500_000
 
 
@@ -362,6 +410,8 @@ class ScreenedParties:
     outcomes: pl.DataFrame | None = None
     candidates: pl.DataFrame | None = None
     numbered: int = 0
+    matched: MatchedQueries = field(default_factory=MatchedQueries)
+    """The matcher's queries, for parties new in some field the matcher does not read (other goods, say)."""
 
     def recall(self, parties: pl.DataFrame) -> tuple[RecalledParties, pl.DataFrame]:
         """The batch's parties screened before (their `row` and `known` number) and the parties still to screen."""

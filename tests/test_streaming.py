@@ -193,3 +193,22 @@ def test_parties_differing_only_in_their_goods_are_matched_once(embedded_db, mon
     assert sum(matched) == 2 + 1  # two names, one of them with a parent company
     assert result.rows.equals(row_by_row.rows) and result.candidates.equals(row_by_row.candidates)
     assert result.candidates["row"].unique().sort().to_list() == list(range(6))
+
+
+def test_a_party_met_in_an_earlier_batch_with_other_goods_is_not_matched_again(embedded_db, tmp_path, monkeypatch):
+    goods = [["PVC resin", "3904.10"], ["caustic soda", "2815.11"], ["cotton yarn", "5205"]]
+    path = tmp_path / "goods.csv"
+    pl.DataFrame([party[:3] + product + party[5:] for product in goods for party in PARTIES[:2]],
+                 schema=HEADER, orient="row").write_csv(path)
+    screener = Screener.from_db(embedded_db)
+    row_by_row = screener.screen(read_supplier_table(path).frame, detect_columns(read_supplier_table(path).frame),
+                                 distinct=False)
+    matched: list[int] = []
+    match = screener.matcher.match
+    monkeypatch.setattr(screener.matcher, "match", lambda queries, **options: matched.append(queries.height)
+                        or match(queries, **options))
+    source = read_supplier_batches(path, batch_rows=2)
+    parts = list(screener.screen_batches(source.batches, detect_columns(source.header)))
+    assert len(parts) == 3 and sum(matched) == 2 + 1  # two names, one of them with a parent company
+    assert pl.concat([part.rows for part in parts]).equals(row_by_row.rows)
+    assert pl.concat([part.candidates for part in parts]).equals(row_by_row.candidates)
