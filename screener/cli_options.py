@@ -23,8 +23,8 @@ INTEGER = re.compile(r"[+-]?[0-9]+")
 """Numbers written so that float() and int() read them exactly as pydantic does (it also takes " 85", "1_0", "inf")."""
 
 
-class NotPlain(Exception):
-    """A value a plain conversion cannot read the way typer's pydantic model would."""
+NOT_PLAIN = object()
+"""A value a plain conversion cannot read the way typer's pydantic model would."""
 
 
 @dataclass(frozen=True)
@@ -36,22 +36,24 @@ class PlainValues(RuntimeParam):
     descriptor: TypeDescriptor
 
     def _coerce_value(self, value: Any, param: _TyperParameter, ctx: Context) -> Any:
-        try:
-            if get_origin(self.annotation) is list:
-                return [self._plain(item, get_args(self.annotation)[0], param, ctx) for item in value]
-            return self._plain(value, self.annotation, param, ctx)
-        except NotPlain:
+        if get_origin(self.annotation) is list:
+            items = [self._plain(item, get_args(self.annotation)[0], param, ctx) for item in value]
+            plain: Any = NOT_PLAIN if any(item is NOT_PLAIN for item in items) else items
+        else:
+            plain = self._plain(value, self.annotation, param, ctx)
+        if plain is NOT_PLAIN:
             return build_runtime_param(self.descriptor).coerce(value, param=param, ctx=ctx)
+        return plain
 
     def _plain(self, value: Any, annotation: Any, param: _TyperParameter, ctx: Context) -> Any:
         info = self.parameter_info
         if not isinstance(value, str) or info.min is not None or info.max is not None:
-            raise NotPlain
+            return NOT_PLAIN
         if info.parser is not None:
             try:
                 return info.parser(value)
             except (ValueError, AssertionError):  # what pydantic turns into a message
-                raise NotPlain from None
+                return NOT_PLAIN
         if annotation is str:
             return value
         if annotation is float and DECIMAL.fullmatch(value):
@@ -60,7 +62,7 @@ class PlainValues(RuntimeParam):
             return int(value)
         if annotation is Path and info.path_type is None:
             return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
-        raise NotPlain
+        return NOT_PLAIN
 
 
 class ReadsPlainly(Command):
