@@ -1001,7 +1001,13 @@ def _names_word_roles(frame: pl.DataFrame, key: str, listed: bool) -> pl.DataFra
         if "name" in frame.columns
         else pl.DataFrame(schema={key: frame.schema[key], "word": pl.String})
     )
-    return word_roles(frame, key, _word_kinds()[0], _is_pinyin_word(pl.col("word")), bracketed)
+    return word_roles(frame, key, _generic_words(), _is_pinyin_word(pl.col("word")), bracketed)
+
+
+@functools.cache
+def _generic_words() -> pl.Series:
+    """The generic words as one list value, for `is_in` (built once)."""
+    return _word_kinds()[0].implode()
 
 
 def registration_claims(suppliers: pl.DataFrame) -> pl.DataFrame:

@@ -93,7 +93,7 @@ def word_roles(
 ) -> pl.DataFrame:
     """One row per (key, word) of the normalised names (`norm`): position, role, region and industry group.
 
-    `generic` lists the words of any company name; `pinyin_word` tells words made of pinyin syllables (never
+    `generic` lists the words of any company name (one list value, as `is_in` takes it); `pinyin_word` tells words made of pinyin syllables (never
     'common', whatever English they spell); `bracketed` holds the (key, word) pairs written in brackets, where a
     division name is a place wherever it stands ('Hoshine Silicon (Luzhou)')."""
     split = pl.col("norm").str.split(" ")
@@ -134,7 +134,7 @@ def word_roles(
         .then(pl.lit("industry"))
         .when(place)
         .then(pl.lit("place"))
-        .when(pl.col("word").is_in(generic.implode()))
+        .when(pl.col("word").is_in(generic))
         .then(pl.lit("generic"))
         .when(pl.col("word").str.contains(r"\d") | (pl.col("word").str.len_chars() <= 2))
         .then(pl.lit("number"))

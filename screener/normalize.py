@@ -370,31 +370,45 @@ def _normalize_names(names: pl.Series, listed: bool) -> pl.DataFrame:
         .with_columns(
             kept=pl.when(pl.col("stripped") == "").then(_collapse(pl.col("replaced"))).otherwise(pl.col("stripped"))
         )
-        .select(
-            norm=pl.col("kept").str.split(" ").list.unique(maintain_order=True).list.join(" "),
-            steps=pl.concat_list(
-                pl.when(pl.col("han")).then(pl.lit("pinyin of Chinese script")),
-                pl.when(pl.col("spaced") != pl.col("words")).then(pl.lit("misspelt common words corrected")),
-                pl.when(pl.col("words") != pl.col("replaced")).then(pl.lit("abbreviations/place spellings unified")),
-                pl.when(pl.col("unlisted") != pl.col("joined")).then(pl.lit("pinyin syllables joined")),
-                pl.when(_collapse(pl.col("replaced")) != pl.col("delegal")).then(pl.lit("legal forms removed")),
-            ).list.drop_nulls(),
+        .select(*_norm_and_steps())
+    )
+
+
+@functools.cache
+def _norm_and_steps() -> tuple[pl.Expr, pl.Expr]:
+    """The normalised form, each word once, and the steps that changed the name (built once: constant)."""
+    return (
+        pl.col("kept").str.split(" ").list.unique(maintain_order=True).list.join(" ").alias("norm"),
+        pl.concat_list(
+            pl.when(pl.col("han")).then(pl.lit("pinyin of Chinese script")),
+            pl.when(pl.col("spaced") != pl.col("words")).then(pl.lit("misspelt common words corrected")),
+            pl.when(pl.col("words") != pl.col("replaced")).then(pl.lit("abbreviations/place spellings unified")),
+            pl.when(pl.col("unlisted") != pl.col("joined")).then(pl.lit("pinyin syllables joined")),
+            pl.when(_collapse(pl.col("replaced")) != pl.col("delegal")).then(pl.lit("legal forms removed")),
         )
+        .list.drop_nulls()
+        .alias("steps"),
     )
 
 
 def _spaced(names: pl.Series) -> pl.DataFrame:
     """Columns folded (`_fold`), han (whether it holds Chinese script) and spaced: the folded name in Latin script
     (`_latinise`) as padded words."""
-    spaced = run(
-        pl.DataFrame({"name": names})
-        .lazy()
-        .select(folded=_fold(pl.col("name")))
-        .with_columns(han=pl.col("folded").str.contains(r"\p{Han}"), spaced=_words(pl.col("folded")))
-    )
+    folded, han, spaced_words = _folded_columns()
+    spaced = run(pl.DataFrame({"name": names}).lazy().select(folded).with_columns(han, spaced_words))
     if spaced["han"].any():
         spaced = spaced.with_columns(spaced=_words(pl.lit(_latinise(spaced["folded"]))))
     return spaced
+
+
+@functools.cache
+def _folded_columns() -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """folded from name, then han and spaced from folded (built once: constant)."""
+    return (
+        _fold(pl.col("name")).alias("folded"),
+        pl.col("folded").str.contains(r"\p{Han}").alias("han"),
+        _words(pl.col("folded")).alias("spaced"),
+    )
 
 
 def _removed(padded: pl.Expr, removals: list[str], reachable: set[str]) -> pl.Expr:
