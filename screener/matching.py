@@ -195,7 +195,7 @@ class Matcher:
         normal = normalize_frame(frame["name"])
         tailed = frame.filter(pl.col("head") != pl.col("name"))
         no_tail = pl.lit([], pl.List(pl.String))
-        prepared = frame.with_columns(
+        prepared = frame.lazy().with_columns(
             norm=normal["norm"],
             steps=normal["steps"],
             country=country_code(pl.col("country")),
@@ -206,7 +206,7 @@ class Matcher:
         if not tailed.is_empty():
             heads = tailed.select("qid", head_norm=normalize_frame(tailed["head"])["norm"])
             prepared = (
-                prepared.join(heads, on="qid", how="left", maintain_order="left")
+                prepared.join(heads.lazy(), on="qid", how="left", maintain_order="left")
                 .with_columns(
                     tail_words=pl.col("norm")
                     .str.split(" ")
@@ -215,7 +215,7 @@ class Matcher:
                 )
                 .drop("head_norm")
             )
-        return prepared.filter(pl.col("norm") != "")
+        return run(prepared.filter(pl.col("norm") != ""))
 
     def _without_cut_words(self, query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
         """Query words without the last word of a name cut at a field width, unless it is a whole list word."""
@@ -302,8 +302,9 @@ class Matcher:
             queries, words, scorer=Levenshtein.distance, workers=workers
         )
         both_pinyin = _is_pinyin_word(pl.col("qword")) & _is_pinyin_word(pl.col("word"))
-        return (
-            pairs.with_columns(ratio=pl.Series(ratios, dtype=pl.Float64), swapped=pl.Series(swapped, dtype=pl.Boolean))
+        return run(
+            pairs.lazy()
+            .with_columns(ratio=pl.Series(ratios, dtype=pl.Float64), swapped=pl.Series(swapped, dtype=pl.Boolean))
             .filter(pl.col("ratio") >= FUZZY_MIN_RATIO)
             .select(
                 "qword",
@@ -915,7 +916,9 @@ class _Segmenter:
 
 def _deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
     """Deletion keys of the words long enough for typo tolerance."""
-    return deletion_keys(words.filter(pl.col(column).str.len_chars().is_between(FUZZY_MIN_LENGTH, FUZZY_MAX_LENGTH)), column)
+    return deletion_keys(
+        words.lazy().filter(pl.col(column).str.len_chars().is_between(FUZZY_MIN_LENGTH, FUZZY_MAX_LENGTH)), column
+    )
 
 
 def _country_group(code: pl.Expr) -> pl.Expr:

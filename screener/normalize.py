@@ -134,7 +134,7 @@ def _dictionary_words() -> pl.Series:
     return _dictionary_keys()["word"].unique().sort().implode()
 
 
-def deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
+def deletion_keys(words: pl.DataFrame | pl.LazyFrame, column: str) -> pl.DataFrame:
     """Each word and every form of it with one character deleted (typo blocking)."""
     word, position = pl.col(column), pl.col("position")
     return run(
