@@ -321,45 +321,90 @@ def xuar_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer | None = None) 
 
 
 def _judge_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer) -> pl.DataFrame:
-    other_latin, other_cjk = _other_provinces_patterns()
-    address = pl.col("address")
-    rows = suppliers.lazy().select(
-        "row",
-        address,
-        china=is_china(pl.col("country")) | mentions_china(address),
-        foreign=pl.col("country").is_not_null()
-        & ~is_china(pl.col("country"))
-        & ~is_hong_kong_or_macao(pl.col("country"))
-        & ~mentions_china(address),
-        postcode=address.str.extract(XUAR_POSTCODE, 1),
-        other_province=_hits(address, other_latin, other_cjk).list.eval(_is_place_use(pl.element())).list.any(),
-    )
+    rows = suppliers.lazy().select("row", "address", *_address_facts())
     hits = (
         suppliers.lazy()
-        .select("row", hit=_hits(address, gazetteer.latin_pattern, gazetteer.cjk_pattern))
+        .select("row", _hit_list(gazetteer.latin_pattern, gazetteer.cjk_pattern))
         .explode("hit")
-        .filter(pl.col("hit").is_not_null() & _is_place_use(pl.col("hit")))
-        .with_columns(key=_key_expr(pl.col("hit")))
+        .filter(_hit_is_place_use())
+        .with_columns(_hit_key())
         .join(gazetteer.spellings.lazy(), on="key", how="inner")
-        .with_columns(
-            label=pl.when(pl.col("key") == _key_expr(pl.col("place")))
-            .then(pl.col("place"))
-            .otherwise(pl.format("'{}' ({})", pl.col("hit"), pl.col("place")))
-        )
+        .with_columns(_hit_label())
         .group_by("row", maintain_order=True)
-        .agg(
-            places=pl.col("place").unique(maintain_order=True),
-            labels=pl.col("label").unique(maintain_order=True),
-            specific=(pl.col("strength") == "specific").any(),
-            country_level=(pl.col("strength") == "country").any(),
-            context_level=(pl.col("strength") == "context").any(),
-        )
+        .agg(*_places_found())
     )
-    judged = rows.join(hits, on="row", how="left", maintain_order="left").with_columns(
+    judged = rows.join(hits, on="row", how="left", maintain_order="left").with_columns(*_judged_facts())
+    return run(judged.select("row", *_verdict()))
+
+
+@functools.cache
+def _address_facts() -> tuple[pl.Expr, ...]:
+    """china, foreign, postcode and other_province of each address (constant: built once)."""
+    other_latin, other_cjk = _other_provinces_patterns()
+    address = pl.col("address")
+    return (
+        (is_china(pl.col("country")) | mentions_china(address)).alias("china"),
+        (
+            pl.col("country").is_not_null()
+            & ~is_china(pl.col("country"))
+            & ~is_hong_kong_or_macao(pl.col("country"))
+            & ~mentions_china(address)
+        ).alias("foreign"),
+        address.str.extract(XUAR_POSTCODE, 1).alias("postcode"),
+        _hits(address, other_latin, other_cjk).list.eval(_is_place_use(pl.element())).list.any().alias("other_province"),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _hit_list(latin_pattern: str, cjk_pattern: str) -> pl.Expr:
+    return _hits(pl.col("address"), latin_pattern, cjk_pattern).alias("hit")
+
+
+@functools.cache
+def _hit_is_place_use() -> pl.Expr:
+    return pl.col("hit").is_not_null() & _is_place_use(pl.col("hit"))
+
+
+@functools.cache
+def _hit_key() -> pl.Expr:
+    return _key_expr(pl.col("hit")).alias("key")
+
+
+@functools.cache
+def _hit_label() -> pl.Expr:
+    """The place as listed, or the spelling found and the place it stands for."""
+    return (
+        pl.when(pl.col("key") == _key_expr(pl.col("place")))
+        .then(pl.col("place"))
+        .otherwise(pl.format("'{}' ({})", pl.col("hit"), pl.col("place")))
+        .alias("label")
+    )
+
+
+@functools.cache
+def _places_found() -> tuple[pl.Expr, ...]:
+    return (
+        pl.col("place").unique(maintain_order=True).alias("places"),
+        pl.col("label").unique(maintain_order=True).alias("labels"),
+        (pl.col("strength") == "specific").any().alias("specific"),
+        (pl.col("strength") == "country").any().alias("country_level"),
+        (pl.col("strength") == "context").any().alias("context_level"),
+    )
+
+
+@functools.cache
+def _judged_facts() -> tuple[pl.Expr, ...]:
+    return (
         pl.col("specific", "country_level", "context_level").fill_null(False),
-        places=pl.col("places").fill_null([]),
-        has_postcode=pl.col("postcode").is_not_null() & pl.col("china"),
+        pl.col("places").fill_null([]),
+        (pl.col("postcode").is_not_null() & pl.col("china")).alias("has_postcode"),
     )
+
+
+@functools.cache
+def _verdict() -> tuple[pl.Expr, pl.Expr]:
+    """xuar_address and xuar_places: the place words found, read with the country, the postcode and the other
+    provinces the address names."""
     corroborated = (pl.col("places").list.len() >= 2) | pl.col("has_postcode")
     calm = ~pl.col("other_province")
     xuar = (
@@ -368,13 +413,7 @@ def _judge_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer) -> pl.DataFr
         | (pl.col("context_level") & calm & corroborated)
         | (pl.col("has_postcode") & calm)
     )
-    return run(
-        judged.select(
-            "row",
-            xuar_address=xuar.fill_null(False),
-            xuar_places=pl.when(xuar).then(_describe()),
-        )
-    )
+    return xuar.fill_null(False).alias("xuar_address"), pl.when(xuar).then(_describe()).alias("xuar_places")
 
 
 def _describe() -> pl.Expr:
