@@ -7,7 +7,6 @@ check` loads the checking code and nothing of the ingest, report, workflow or se
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Annotated, Any
@@ -26,10 +25,6 @@ if TYPE_CHECKING:
 
 USER_ERROR_EXIT = 2
 BUG_EXIT = 70  # EX_SOFTWARE (sysexits.h): an internal error
-
-ONE_BLAS_THREAD = ("OPENBLAS_NUM_THREADS", "1")
-"""The screener does no linear algebra: numpy's OpenBLAS need not start a thread per core when it loads (a tenth of
-the CPU of a cold `screener check` on a 2-core machine). A value the user set is kept."""
 
 COMMANDS = {  # command or command group: the module whose `commands` app defines it; help lists them in this order
     "screen": "screener.cli_screen",
@@ -109,7 +104,7 @@ def main_options(
 
 def main() -> None:
     """Entry point: run the CLI, turning every failure into a one-line error."""
-    os.environ.setdefault(*ONE_BLAS_THREAD)
+    settings.one_blas_thread()
     try:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
