@@ -178,29 +178,18 @@ class Matcher:
         return self._finish(scored, prepared, queries)
 
     def _prepare(self, queries: pl.DataFrame) -> pl.DataFrame:
-        optional = {
-            column: pl.col(column).cast(pl.String) if column in queries.columns else pl.lit(None, pl.String)
-            for column in ("country", "address")
-        }
-        name = pl.col("name").cast(pl.String)
-        given = queries.select(
-            pl.col("row"),
-            name,
-            **optional,
-            truncated=name.str.strip_chars().str.len_chars().is_in(TRUNCATED_WIDTHS)
-            & ~name.str.contains(LEGAL_FORM_AT_END),
-            head=without_tail(name),
-        )
+        given = queries.select(*_given_columns("country" in queries.columns, "address" in queries.columns))
         frame = pl.concat([given, _script_parts(given)]).with_row_index("qid")
         normal = normalize_frame(frame["name"])
         tailed = frame.filter(pl.col("head") != pl.col("name"))
         no_tail = pl.lit([], pl.List(pl.String))
+        country, grouped = _country_and_group()
         prepared = frame.lazy().with_columns(
-            norm=normal["norm"],
-            steps=normal["steps"],
-            country=country_code(pl.col("country")),
-            han=han_key(frame["head"]),
-            grouped=_names_a_group(pl.col("head")),
+            normal["norm"],
+            normal["steps"],
+            country,
+            han_key(frame["head"]).alias("han"),
+            grouped,
             **({"tail_words": no_tail} if tailed.is_empty() else {}),
         )
         if not tailed.is_empty():
@@ -1124,6 +1113,31 @@ def _script_parts(queries: pl.DataFrame) -> pl.DataFrame:
 
 def _names_a_group(name: pl.Expr) -> pl.Expr:
     return name.fill_null("").str.contains(GROUP_WORDS)
+
+
+@functools.lru_cache(maxsize=4)
+def _given_columns(has_country: bool, has_address: bool) -> tuple[pl.Expr, ...]:
+    """row, name, country and address (null when the queries lack the column), truncated and head."""
+    name = pl.col("name").cast(pl.String)
+    optional = (
+        (pl.col(column).cast(pl.String) if there else pl.lit(None, pl.String)).alias(column)
+        for column, there in (("country", has_country), ("address", has_address))
+    )
+    return (
+        pl.col("row"),
+        name,
+        *optional,
+        (name.str.strip_chars().str.len_chars().is_in(TRUNCATED_WIDTHS) & ~name.str.contains(LEGAL_FORM_AT_END)).alias(
+            "truncated"
+        ),
+        without_tail(name).alias("head"),
+    )
+
+
+@functools.cache
+def _country_and_group() -> tuple[pl.Expr, pl.Expr]:
+    """The query's country code, and whether its name says group or holding (built once)."""
+    return country_code(pl.col("country")).alias("country"), _names_a_group(pl.col("head")).alias("grouped")
 
 
 def _short_pinyin_regex() -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import functools
+from typing import NamedTuple
 
 import polars as pl
 
@@ -96,70 +97,102 @@ def word_roles(
     `generic` lists the words of any company name (one list value, as `is_in` takes it); `pinyin_word` tells words made of pinyin syllables (never
     'common', whatever English they spell); `bracketed` holds the (key, word) pairs written in brackets, where a
     division name is a place wherever it stands ('Hoshine Silicon (Luzhou)')."""
-    split = pl.col("norm").str.split(" ")
     words = run(
         names.lazy()
-        .select(key, word=split, pos=pl.int_ranges(0, split.list.len()))
+        .select(*_words_and_positions(key))
         .explode(["word", "pos"])
         .filter(pl.col("word").is_not_null() & (pl.col("word") != ""))
         .unique([key, "word"], keep="first", maintain_order=True)
     )
     placed = words.lazy().join(_place_words().lazy(), on="word", how="left")
-    in_brackets = pl.lit(False)
-    if not bracketed.is_empty():
+    if bracketed.is_empty():
+        placed = placed.with_columns(bracketed=pl.lit(None, pl.Boolean))
+    else:
         placed = placed.join(
             bracketed.lazy().unique().with_columns(bracketed=pl.lit(True)), on=[key, "word"], how="left"
         )
-        in_brackets = pl.col("bracketed").fill_null(False)
-    marked = (
+    steps = _role_steps(key)
+    return run(
         placed.join(industries().lazy(), on="word", how="left")
-        .sort(key, "pos")
-        .with_columns(first_regions=pl.col("regions").first().over(key))
         .with_columns(
-            in_run=(
-                pl.col("regions").is_not_null()
-                & (pl.col("regions").list.set_intersection(pl.col("first_regions")).list.len() > 0)
-            )
-            .cast(pl.Int8)
-            .cum_min()
-            .over(key, order_by="pos")
-            .cast(pl.Boolean)
+            generic_word=pl.col("word").is_in(generic),
+            common_word=pl.col("word").is_in(common_words().among(words["word"])) & ~pinyin_word,
         )
+        .sort(key, "pos")
+        .with_columns(steps.first_regions)
+        .with_columns(steps.in_run)
+        .with_columns(steps.role)
+        .with_columns(*steps.diversified)
+        .with_columns(steps.trade_when_none)
+        .select(*steps.output)
+    )
+
+
+class _RoleSteps(NamedTuple):
+    first_regions: pl.Expr
+    in_run: pl.Expr
+    role: pl.Expr
+    diversified: tuple[pl.Expr, pl.Expr]
+    trade_when_none: pl.Expr
+    output: tuple[pl.Expr | str, ...]
+
+
+@functools.lru_cache(maxsize=8)
+def _words_and_positions(key: str) -> tuple[pl.Expr | str, ...]:
+    split = pl.col("norm").str.split(" ")
+    return key, split.alias("word"), pl.int_ranges(0, split.list.len()).alias("pos")
+
+
+@functools.lru_cache(maxsize=8)
+def _role_steps(key: str) -> _RoleSteps:
+    """The expressions that give each word of a name (grouped by `key`) its role, built once per key name."""
+    in_run = (
+        (
+            pl.col("regions").is_not_null()
+            & (pl.col("regions").list.set_intersection(pl.col("first_regions")).list.len() > 0)
+        )
+        .cast(pl.Int8)
+        .cum_min()
+        .over(key, order_by="pos")
+        .cast(pl.Boolean)
     )
     place = pl.col("in_run") | (
-        pl.col("regions").is_not_null() & (pl.col("anywhere") | in_brackets)
+        pl.col("regions").is_not_null() & (pl.col("anywhere") | pl.col("bracketed").fill_null(False))
     )
     role = (
         pl.when(pl.col("group").is_not_null())
         .then(pl.lit("industry"))
         .when(place)
         .then(pl.lit("place"))
-        .when(pl.col("word").is_in(generic))
+        .when(pl.col("generic_word"))
         .then(pl.lit("generic"))
         .when(pl.col("word").str.contains(r"\d") | (pl.col("word").str.len_chars() <= 2))
         .then(pl.lit("number"))
-        .when(pl.col("word").is_in(common_words().among(words["word"])) & ~pinyin_word)
+        .when(pl.col("common_word"))
         .then(pl.lit("common"))
         .otherwise(pl.lit("trade"))
     )
-    with_roles = _diversified(marked.with_columns(role=role), key)
     no_trade = ~(pl.col("role") == "trade").any().over(key)
     last_run_place = (pl.col("role") == "place") & pl.col("in_run") & (
         pl.col("pos") == pl.col("pos").filter(pl.col("role") == "place").max().over(key)
     )
-    return run(
-        with_roles.with_columns(
-            role=pl.when(no_trade & last_run_place & pl.col("county") & ~pl.col("anywhere"))
-            .then(pl.lit("trade"))
-            .otherwise(pl.col("role"))
-        ).select(
+    return _RoleSteps(
+        first_regions=pl.col("regions").first().over(key).alias("first_regions"),
+        in_run=in_run.alias("in_run"),
+        role=role.alias("role"),
+        diversified=_diversified(key),
+        trade_when_none=pl.when(no_trade & last_run_place & pl.col("county") & ~pl.col("anywhere"))
+        .then(pl.lit("trade"))
+        .otherwise(pl.col("role"))
+        .alias("role"),
+        output=(
             key,
             "word",
             "pos",
             "role",
-            region=pl.when(pl.col("role") == "place").then(pl.col("regions")),
-            group=pl.when(pl.col("role") == "industry").then(pl.col("group")),
-        )
+            pl.when(pl.col("role") == "place").then(pl.col("regions")).alias("region"),
+            pl.when(pl.col("role") == "industry").then(pl.col("group")).alias("group"),
+        ),
     )
 
 
@@ -173,10 +206,10 @@ def _place_words() -> pl.DataFrame:
     )
 
 
-def _diversified(words: pl.LazyFrame, key: str) -> pl.LazyFrame:
+def _diversified(key: str) -> tuple[pl.Expr, pl.Expr]:
     """The generic word 'industry' as the only industry word of a name: an industry of its own."""
     alone = (pl.col("word") == DIVERSIFIED_WORD) & ~(pl.col("role") == "industry").any().over(key)
-    return words.with_columns(
-        group=pl.when(alone).then(pl.lit(DIVERSIFIED_GROUP)).otherwise(pl.col("group")),
-        role=pl.when(alone).then(pl.lit("industry")).otherwise(pl.col("role")),
+    return (
+        pl.when(alone).then(pl.lit(DIVERSIFIED_GROUP)).otherwise(pl.col("group")).alias("group"),
+        pl.when(alone).then(pl.lit("industry")).otherwise(pl.col("role")).alias("role"),
     )
