@@ -17,6 +17,7 @@ import importlib.util
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -420,45 +421,14 @@ class Matcher:
                 )
             )
         )
-        informative = pl.col("weight") >= DISCOUNTED_BELOW
-        trade = (pl.col("role") == "trade") & informative
-        name_side = name_detail.lazy().group_by("qid", "nid").agg(
-            name_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum(),
-            generic_only=(~informative).all(),
-            trade_found=((pl.col("sim") > 0) | ~trade).all() & trade.any(),
-            trade_words=pl.col("word").filter(trade),
-            name_groups=pl.col("group").drop_nulls().unique(),
-            unmatched_groups=pl.col("group").filter(pl.col("sim") == 0).drop_nulls().unique(),
-            places_only=(pl.col("role") == "place").all(),
-        )
+        name_side = name_detail.lazy().group_by("qid", "nid").agg(*_name_side())
         query_detail = run(query_matches.filter(~(pl.col("qtail") & (pl.col("sim") == 0))))
-        query_side = query_detail.lazy().group_by("qid", "nid").agg(
-            query_cover=(pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum(),
-            telling_cover=(
-                (pl.col("weight") * pl.col("sim")).sum()
-                / pl.col("weight").filter((pl.col("sim") > 0) | (pl.col("qrole") != "generic")).sum()
-            ).fill_nan(0.0),
-            extra_trade=pl.col("qword").filter((pl.col("qrole") == "trade") & (pl.col("qweight") >= DISCOUNTED_BELOW) & (pl.col("sim") == 0)),
-            query_groups=pl.col("qgroup").drop_nulls().unique(),
-            query_regions=pl.col("qregion").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(),
-            outside_regions=pl.col("qregion").filter(pl.col("sim") == 0).list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(),
-        )
+        query_side = query_detail.lazy().group_by("qid", "nid").agg(*_query_side())
         names = self._names.rows(candidates["nid"]).lazy()
         scored = run(
             name_side.join(query_side, on=["qid", "nid"])
             .join(names.select("nid", "entity_id", "person", "affiliates", "short_form", "han_trade", "lang"), on="nid")
-            .with_columns(
-                text_score=100
-                * pl.when(pl.col("person"))
-                .then(pl.min_horizontal("name_cover", "query_cover"))
-                .when(pl.col("generic_only") & ~pl.col("places_only"))
-                .then(pl.min_horizontal("name_cover", "telling_cover"))
-                .when(pl.col("generic_only"))
-                .then(pl.min_horizontal("name_cover", "query_cover"))
-                .otherwise(
-                    NAME_COVERAGE_SHARE * pl.col("name_cover") + (1 - NAME_COVERAGE_SHARE) * pl.col("query_cover")
-                )
-            )
+            .with_columns(_text_score())
             .filter(pl.col("text_score") >= self._reachable)
         )
         if scored.is_empty():
@@ -474,53 +444,9 @@ class Matcher:
             .join(profiles.lazy(), on="entity_id", how="left")
             .join(prepared.lazy().select("qid", "han", "grouped"), on="qid")
             .join(_han_found(scored, prepared, profiles).lazy(), on=["qid", "entity_id"], how="left")
-            .with_columns(
-                han_conflict=(pl.col("han") != "") & ~pl.col("han_found").fill_null(True),
-                place_conflict=(pl.col("query_regions").list.len() > 0)
-                & (pl.col("entity_regions").list.len() > 0)
-                & (pl.col("query_regions").list.set_intersection("entity_regions").list.len() == 0),
-                industry_conflict=(pl.col("query_groups").list.len() > 0)
-                & (pl.col("entity_groups").list.len() > 0)
-                & (pl.col("query_groups").list.set_intersection("entity_groups").list.len() == 0),
-                place_agrees=pl.col("query_regions").list.set_intersection("entity_regions").list.len() > 0,
-                group_company=pl.col("grouped") & ~pl.col("entity_grouped"),
-            )
-            .with_columns(
-                industry_missing=(pl.col("unmatched_groups").list.set_difference("query_groups").list.len() > 0)
-                & ~pl.col("place_agrees"),
-                corroborated=(pl.col("query_groups").list.set_intersection("entity_groups").list.len() > 0)
-                | pl.col("place_agrees"),
-                has_extra_trade=pl.col("extra_trade").list.len() > 0,
-            )
         )
-        distinct_trade = ~pl.col("trade_words").list.eval(
-            (pl.element().str.len_chars() <= 3) | pl.element().str.contains(f"^{_short_pinyin_regex()}$")
-        ).list.all()
-        differs = pl.col("place_conflict") | pl.col("industry_conflict") | pl.col("industry_missing") | pl.col("group_company")
-        uncorroborated = pl.col("short_form") & ~pl.col("corroborated")
-        unverifiable = (
-            ~distinct_trade
-            & (pl.col("query_groups").list.len() > 0)
-            & (pl.col("entity_groups").list.len() == 0)
-            & ~pl.col("place_agrees")
-        )
-        related = (
-            pl.col("trade_found")
-            & ~pl.col("has_extra_trade")
-            & (distinct_trade | pl.col("corroborated"))
-            & ~uncorroborated
-            & ~pl.col("han_conflict")
-            & differs
-        )
-        return run(frame.with_columns(
-            capped=differs | pl.col("has_extra_trade") | uncorroborated | unverifiable | pl.col("han_conflict") | ~(pl.col("trade_found") | pl.col("generic_only") | pl.col("person")),
-            relation=pl.when(related & pl.col("affiliates"))
-            .then(pl.lit("subsidiary"))
-            .when(related)
-            .then(pl.lit("group"))
-            .otherwise(pl.lit(None, pl.String)),
-            parts=_parts_text(),
-        ))
+        conflicts, agreements, outcome = _part_steps()
+        return run(frame.with_columns(*conflicts).with_columns(*agreements).with_columns(*outcome))
 
     @staticmethod
     def _query_weights(query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
@@ -552,60 +478,24 @@ class Matcher:
 
     def _finish(self, scored: pl.DataFrame, prepared: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
         names = self._names.rows(scored["nid"]).select("nid", "name", "kind", "norm", entity_country="country")
-        country_adjust = (
-            pl.when(pl.col("country").is_null() | pl.col("entity_country").is_null())
-            .then(0.0)
-            .when(_country_group(pl.col("country")) == _country_group(pl.col("entity_country")))
-            .then(pl.when(pl.col("country") == pl.col("entity_country")).then(COUNTRY_AGREES_BONUS).otherwise(0.0))
-            .otherwise(-COUNTRY_CONFLICT_PENALTY)
-        )
-        kind_rank = pl.col("kind").replace_strict(
-            {"primary": 0, "alias": 1, "subsidiary": 2, "former": 3}, default=4, return_dtype=pl.Int8
-        )
         named = scored.join(names, on="nid")
+        steps = _finish_steps(self.config.match_threshold)
         return run(
             named.lazy()
             .join(prepared.lazy().select("qid", "row", "country", qnorm="norm", steps="steps"), on="qid")
             .join(self._address_support(named, prepared).lazy(), on=["qid", "entity_id"], how="left")
-            .with_columns(
-                adjust=country_adjust,
-                address_shared=pl.col("address_shared").fill_null(pl.lit([], pl.List(pl.String))),
+            .with_columns(*steps.adjusted)
+            .with_columns(steps.score)
+            .with_columns(steps.capped_score)
+            .sort(
+                ["row", "entity_id", "score", steps.kind_rank, "nid", "qid"],
+                descending=[False, False, True, False, False, False],
             )
-            .with_columns(
-                score=(
-                    pl.col("text_score")
-                    + pl.col("adjust")
-                    + pl.when(pl.col("address_shared").list.len() > 0).then(ADDRESS_AGREES_BONUS).otherwise(0.0)
-                )
-                .clip(0.0, 100.0)
-                .round(1)
-            )
-            .with_columns(
-                score=pl.when(pl.col("capped"))
-                .then(pl.min_horizontal("score", pl.lit(self.config.match_threshold - CAP_MARGIN)))
-                .otherwise("score")
-            )
-            .sort(["row", "entity_id", "score", kind_rank, "nid", "qid"], descending=[False, False, True, False, False, False])
             .unique(["row", "entity_id"], keep="first", maintain_order=True)
             .filter(pl.col("score") >= self.config.review_threshold)
-            .with_columns(
-                band=pl.when(pl.col("score") >= self.config.match_threshold)
-                .then(pl.lit("match"))
-                .otherwise(pl.lit("review")),
-                explanation=_explanation(),
-            )
+            .with_columns(*steps.band_and_explanation)
             .sort(["row", "score", "entity_id"], descending=[False, True, False])
-            .select(
-                pl.col("row").cast(queries.schema["row"]),
-                "entity_id",
-                matched_name="name",
-                name_kind="kind",
-                name_lang="lang",
-                score="score",
-                band="band",
-                relation="relation",
-                explanation="explanation",
-            )
+            .select(pl.col("row").cast(queries.schema["row"]), *steps.output)
         )
 
     def _address_support(self, pairs: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
@@ -1035,6 +925,162 @@ def registration_claims(suppliers: pl.DataFrame) -> pl.DataFrame:
         .group_by("row", maintain_order=True)
         .agg(claim=pl.col("word").str.join(" "))
         .with_columns(pl.col("row").cast(suppliers.schema["row"]))
+    )
+
+
+@functools.cache
+def _name_side() -> tuple[pl.Expr, ...]:
+    """Per (query, list name), how the query covers the list name's words (built once)."""
+    informative = pl.col("weight") >= DISCOUNTED_BELOW
+    trade = (pl.col("role") == "trade") & informative
+    return (
+        ((pl.col("weight") * pl.col("sim")).sum() / pl.col("weight").sum()).alias("name_cover"),
+        (~informative).all().alias("generic_only"),
+        (((pl.col("sim") > 0) | ~trade).all() & trade.any()).alias("trade_found"),
+        pl.col("word").filter(trade).alias("trade_words"),
+        pl.col("group").drop_nulls().unique().alias("name_groups"),
+        pl.col("group").filter(pl.col("sim") == 0).drop_nulls().unique().alias("unmatched_groups"),
+        (pl.col("role") == "place").all().alias("places_only"),
+    )
+
+
+@functools.cache
+def _query_side() -> tuple[pl.Expr, ...]:
+    """Per (query, list name), how the list name covers the query's words (built once)."""
+    found = (pl.col("weight") * pl.col("sim")).sum()
+    telling = pl.col("weight").filter((pl.col("sim") > 0) | (pl.col("qrole") != "generic")).sum()
+    extra_trade = (pl.col("qrole") == "trade") & (pl.col("qweight") >= DISCOUNTED_BELOW) & (pl.col("sim") == 0)
+    regions = pl.col("qregion").list.explode(keep_nulls=False, empty_as_null=False)
+    outside = pl.col("qregion").filter(pl.col("sim") == 0).list.explode(keep_nulls=False, empty_as_null=False)
+    return (
+        (found / pl.col("weight").sum()).alias("query_cover"),
+        (found / telling).fill_nan(0.0).alias("telling_cover"),
+        pl.col("qword").filter(extra_trade).alias("extra_trade"),
+        pl.col("qgroup").drop_nulls().unique().alias("query_groups"),
+        regions.drop_nulls().unique().alias("query_regions"),
+        outside.drop_nulls().unique().alias("outside_regions"),
+    )
+
+
+@functools.cache
+def _text_score() -> pl.Expr:
+    """The name score (0-100) of a pair from the two coverages (built once)."""
+    return (
+        100
+        * pl.when(pl.col("person"))
+        .then(pl.min_horizontal("name_cover", "query_cover"))
+        .when(pl.col("generic_only") & ~pl.col("places_only"))
+        .then(pl.min_horizontal("name_cover", "telling_cover"))
+        .when(pl.col("generic_only"))
+        .then(pl.min_horizontal("name_cover", "query_cover"))
+        .otherwise(NAME_COVERAGE_SHARE * pl.col("name_cover") + (1 - NAME_COVERAGE_SHARE) * pl.col("query_cover"))
+    ).alias("text_score")
+
+
+@functools.cache
+def _part_steps() -> tuple[tuple[pl.Expr, ...], tuple[pl.Expr, ...], tuple[pl.Expr, ...]]:
+    """The part-by-part reading of a pair in three steps: conflicts, agreements, then the outcome (built once)."""
+    regions_shared = pl.col("query_regions").list.set_intersection("entity_regions").list.len()
+    groups_shared = pl.col("query_groups").list.set_intersection("entity_groups").list.len()
+    both_regions = (pl.col("query_regions").list.len() > 0) & (pl.col("entity_regions").list.len() > 0)
+    both_groups = (pl.col("query_groups").list.len() > 0) & (pl.col("entity_groups").list.len() > 0)
+    conflicts = (
+        ((pl.col("han") != "") & ~pl.col("han_found").fill_null(True)).alias("han_conflict"),
+        (both_regions & (regions_shared == 0)).alias("place_conflict"),
+        (both_groups & (groups_shared == 0)).alias("industry_conflict"),
+        (regions_shared > 0).alias("place_agrees"),
+        (pl.col("grouped") & ~pl.col("entity_grouped")).alias("group_company"),
+    )
+    agreements = (
+        (
+            (pl.col("unmatched_groups").list.set_difference("query_groups").list.len() > 0) & ~pl.col("place_agrees")
+        ).alias("industry_missing"),
+        ((groups_shared > 0) | pl.col("place_agrees")).alias("corroborated"),
+        (pl.col("extra_trade").list.len() > 0).alias("has_extra_trade"),
+    )
+    distinct_trade = ~pl.col("trade_words").list.eval(
+        (pl.element().str.len_chars() <= 3) | pl.element().str.contains(f"^{_short_pinyin_regex()}$")
+    ).list.all()
+    differs = pl.col("place_conflict") | pl.col("industry_conflict") | pl.col("industry_missing") | pl.col("group_company")
+    uncorroborated = pl.col("short_form") & ~pl.col("corroborated")
+    unverifiable = (
+        ~distinct_trade
+        & (pl.col("query_groups").list.len() > 0)
+        & (pl.col("entity_groups").list.len() == 0)
+        & ~pl.col("place_agrees")
+    )
+    related = (
+        pl.col("trade_found")
+        & ~pl.col("has_extra_trade")
+        & (distinct_trade | pl.col("corroborated"))
+        & ~uncorroborated
+        & ~pl.col("han_conflict")
+        & differs
+    )
+    unfounded = ~(pl.col("trade_found") | pl.col("generic_only") | pl.col("person"))
+    outcome = (
+        (
+            differs | pl.col("has_extra_trade") | uncorroborated | unverifiable | pl.col("han_conflict") | unfounded
+        ).alias("capped"),
+        pl.when(related & pl.col("affiliates"))
+        .then(pl.lit("subsidiary"))
+        .when(related)
+        .then(pl.lit("group"))
+        .otherwise(pl.lit(None, pl.String))
+        .alias("relation"),
+        _parts_text().alias("parts"),
+    )
+    return conflicts, agreements, outcome
+
+
+class _FinishSteps(NamedTuple):
+    adjusted: tuple[pl.Expr, pl.Expr]
+    score: pl.Expr
+    capped_score: pl.Expr
+    kind_rank: pl.Expr
+    band_and_explanation: tuple[pl.Expr, pl.Expr]
+    output: tuple[pl.Expr | str, ...]
+
+
+@functools.lru_cache(maxsize=8)
+def _finish_steps(match_threshold: float) -> _FinishSteps:
+    """The expressions that turn a pair's name score into its final score, band and explanation (built once per
+    match threshold)."""
+    country_adjust = (
+        pl.when(pl.col("country").is_null() | pl.col("entity_country").is_null())
+        .then(0.0)
+        .when(_country_group(pl.col("country")) == _country_group(pl.col("entity_country")))
+        .then(pl.when(pl.col("country") == pl.col("entity_country")).then(COUNTRY_AGREES_BONUS).otherwise(0.0))
+        .otherwise(-COUNTRY_CONFLICT_PENALTY)
+    )
+    address_bonus = pl.when(pl.col("address_shared").list.len() > 0).then(ADDRESS_AGREES_BONUS).otherwise(0.0)
+    return _FinishSteps(
+        adjusted=(
+            country_adjust.alias("adjust"),
+            pl.col("address_shared").fill_null(pl.lit([], pl.List(pl.String))),
+        ),
+        score=(pl.col("text_score") + pl.col("adjust") + address_bonus).clip(0.0, 100.0).round(1).alias("score"),
+        capped_score=pl.when(pl.col("capped"))
+        .then(pl.min_horizontal("score", pl.lit(match_threshold - CAP_MARGIN)))
+        .otherwise("score")
+        .alias("score"),
+        kind_rank=pl.col("kind").replace_strict(
+            {"primary": 0, "alias": 1, "subsidiary": 2, "former": 3}, default=4, return_dtype=pl.Int8
+        ),
+        band_and_explanation=(
+            pl.when(pl.col("score") >= match_threshold).then(pl.lit("match")).otherwise(pl.lit("review")).alias("band"),
+            _explanation().alias("explanation"),
+        ),
+        output=(
+            "entity_id",
+            pl.col("name").alias("matched_name"),
+            pl.col("kind").alias("name_kind"),
+            pl.col("lang").alias("name_lang"),
+            "score",
+            "band",
+            "relation",
+            "explanation",
+        ),
     )
 
 
