@@ -7,14 +7,18 @@ CLI on each in a child process and prints rows/s, the child's CPU seconds (rows 
 on a loaded machine), its peak resident memory and the load average, beside the floor measured in the same run: polars
 reading the same CSV, a trivial normalisation (upper-cased, trimmed names) and writing it out. With --baseline, the same
 runs use another checkout of the project (e.g. the main branch before a change), taking turns with it --rounds times,
-so the two are paired on one loaded machine.
+so the two are paired on one loaded machine. Each checkout first screens a few rows, so that its matcher index (cached
+on disk) is built before it is timed; --core runs every timed child on one CPU core, so that on a loaded machine the CPU
+seconds count the work rather than polars' threads waiting for one another across cores.
 
-    python benchmarks/throughput.py [--rows 100000 1000000] [--large 10000000] [--baseline /path/to/checkout] [--rounds 3]
+    python benchmarks/throughput.py [--rows 100000 1000000] [--large 10000000] [--baseline /path/to/checkout]
+                                    [--rounds 3] [--core 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -90,9 +94,13 @@ def large_file(distinct: pl.DataFrame, rows: int, parties: int, path: Path) -> P
     return path
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
-    """Wall seconds, peak resident MiB and CPU seconds (user and system) of a child process."""
-    done = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, env=env)
+def measure(
+    command: list[str], env: dict[str, str] | None = None, core: int | None = None
+) -> tuple[float, float, float]:
+    """Wall seconds, peak resident MiB and CPU seconds (user and system) of a child process (on one core, if given)."""
+    pinned = None if core is None else functools.partial(os.sched_setaffinity, 0, {core})
+    done = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, env=env,
+                          preexec_fn=pinned)
     if done.returncode:
         raise SystemExit(f"{' '.join(command[:4])} ... failed: {done.stderr.strip()}")
     seconds, peak, cpu = done.stdout.split()
@@ -110,6 +118,15 @@ def checkout_env(checkout: Path | None) -> dict[str, str] | None:
     return {**os.environ, "PYTHONPATH": str(checkout)}
 
 
+def warm_up(frame: pl.DataFrame, work: Path, db: Path, baseline: Path | None, core: int | None) -> None:
+    """Screen a few rows with this checkout and the baseline, so that each has built its matcher index (cached on
+    disk, keyed by the code that builds it) before it is timed, as a user's second run finds it."""
+    source = work / "warm_up.csv"
+    frame.write_csv(source)
+    for checkout in (None, baseline) if baseline else (None,):
+        measure(screen_command(source, work / "warm_up_out.csv", db), checkout_env(checkout), core)
+
+
 def report(label: str, rows: int, measured: tuple[float, float, float], floor: float | None = None) -> None:
     seconds, peak, cpu = measured
     times = f", {seconds / floor:4.1f}x the floor" if floor else ""
@@ -125,6 +142,8 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another checkout to run the same files through")
     parser.add_argument("--baseline-rows", type=int, default=100_000, help="largest file the baseline screens")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each file (taking turns with the baseline)")
+    parser.add_argument("--core", type=int, help="run every timed child on this one CPU core: on a loaded machine the "
+                        "CPU seconds then count the work, not polars' threads waiting for one another across cores")
     args = parser.parse_args()
     listed = listed_names()
     with tempfile.TemporaryDirectory() as folder:
@@ -133,24 +152,27 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "screener", "sources", "--db", str(db)], check=True, capture_output=True)
         largest = max([*args.rows, args.large_parties if args.large else 0])
         distinct = with_columns(distinct_suppliers(largest, listed))
+        warm_up(distinct.head(10), work, db, args.baseline, args.core)
         for rows in args.rows:
             for kind, frame in (("distinct", distinct.head(rows)), ("repeating", repeating(distinct, rows))):
                 source = work / f"{kind}_{rows}.csv"
                 frame.write_csv(source)
-                floor = measure([sys.executable, "-c", FLOOR, str(source), str(work / "floor.csv"), "name"])
+                floor = measure([sys.executable, "-c", FLOOR, str(source), str(work / "floor.csv"), "name"],
+                                core=args.core)
                 report(f"floor (polars read, normalise, write) {kind}", rows, floor)
                 for _ in range(args.rounds):
                     report(f"screener screen --out csv, {kind} names", rows,
-                           measure(screen_command(source, work / "out.csv", db)), floor[0])
+                           measure(screen_command(source, work / "out.csv", db), core=args.core), floor[0])
                     if args.baseline and rows <= args.baseline_rows:
-                        measured = measure(screen_command(source, work / "base.csv", db), checkout_env(args.baseline))
+                        measured = measure(screen_command(source, work / "base.csv", db),
+                                           checkout_env(args.baseline), args.core)
                         report(f"  baseline {args.baseline.name}, {kind} names", rows, measured, floor[0])
                 source.unlink()
         if args.large:
             source = large_file(distinct, args.large, args.large_parties, work / f"large_{args.large}.csv")
             for suffix in ("csv", "parquet"):
                 report(f"screener screen --out {suffix}, {args.large_parties:,} parties", args.large,
-                       measure(screen_command(source, work / f"out.{suffix}", db)))
+                       measure(screen_command(source, work / f"out.{suffix}", db), core=args.core))
                 written = pl.scan_parquet(work / "out.parquet") if suffix == "parquet" else pl.scan_csv(
                     work / "out.csv", infer_schema=False)
                 print(f"  rows in the report: {written.select(pl.len()).collect().item():,}", flush=True)
