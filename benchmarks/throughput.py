@@ -95,12 +95,13 @@ def large_file(distinct: pl.DataFrame, rows: int, parties: int, path: Path) -> P
 
 
 def measure(
-    command: list[str], env: dict[str, str] | None = None, core: int | None = None
+    command: list[str], checkout: Path | None = None, core: int | None = None
 ) -> tuple[float, float, float]:
-    """Wall seconds, peak resident MiB and CPU seconds (user and system) of a child process (on one core, if given)."""
+    """Wall seconds, peak resident MiB and CPU seconds (user and system) of a child process, run with the screener of
+    another checkout (None: the installed one) and on one core, if given."""
     pinned = None if core is None else functools.partial(os.sched_setaffinity, 0, {core})
-    done = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, env=env,
-                          preexec_fn=pinned)
+    done = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True,
+                          env=checkout_env(checkout), cwd=checkout, preexec_fn=pinned)
     if done.returncode:
         raise SystemExit(f"{' '.join(command[:4])} ... failed: {done.stderr.strip()}")
     seconds, peak, cpu = done.stdout.split()
@@ -112,7 +113,9 @@ def screen_command(source: Path, out: Path, db: Path) -> list[str]:
 
 
 def checkout_env(checkout: Path | None) -> dict[str, str] | None:
-    """The environment that runs `python -m screener` from another checkout (None: this one)."""
+    """The environment that runs `python -m screener` from another checkout (None: this one). The child also runs in
+    that checkout: `python -m` puts the working folder first on the path, so a benchmark started from this checkout's
+    root would otherwise import this screener, not the baseline's."""
     if checkout is None:
         return None
     return {**os.environ, "PYTHONPATH": str(checkout)}
@@ -124,7 +127,7 @@ def warm_up(frame: pl.DataFrame, work: Path, db: Path, baseline: Path | None, co
     source = work / "warm_up.csv"
     frame.write_csv(source)
     for checkout in (None, baseline) if baseline else (None,):
-        measure(screen_command(source, work / "warm_up_out.csv", db), checkout_env(checkout), core)
+        measure(screen_command(source, work / "warm_up_out.csv", db), checkout, core)
 
 
 def report(label: str, rows: int, measured: tuple[float, float, float], floor: float | None = None) -> None:
@@ -139,7 +142,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--large", type=int, default=10_000_000, help="rows screened to CSV and Parquet (0: skip)")
     parser.add_argument("--large-parties", type=int, default=100_000, help="distinct parties in the large file")
-    parser.add_argument("--baseline", type=Path, help="another checkout to run the same files through")
+    parser.add_argument("--baseline", type=lambda path: Path(path).resolve(), help="another checkout to run the same files through")
     parser.add_argument("--baseline-rows", type=int, default=100_000, help="largest file the baseline screens")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each file (taking turns with the baseline)")
     parser.add_argument("--core", type=int, help="run every timed child on this one CPU core: on a loaded machine the "
@@ -164,8 +167,7 @@ def main() -> None:
                     report(f"screener screen --out csv, {kind} names", rows,
                            measure(screen_command(source, work / "out.csv", db), core=args.core), floor[0])
                     if args.baseline and rows <= args.baseline_rows:
-                        measured = measure(screen_command(source, work / "base.csv", db),
-                                           checkout_env(args.baseline), args.core)
+                        measured = measure(screen_command(source, work / "base.csv", db), args.baseline, args.core)
                         report(f"  baseline {args.baseline.name}, {kind} names", rows, measured, floor[0])
                 source.unlink()
         if args.large:
