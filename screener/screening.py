@@ -383,19 +383,27 @@ class MatchedQueries:
 
     def remember(self, queries: pl.DataFrame, candidates: pl.DataFrame) -> None:
         """Keep the queries just matched (`row` numbering them in their batch) with their candidates."""
-        numbers = queries.select("row", *MATCHED_FIELDS).with_columns(
-            known=pl.int_range(self.numbered, self.numbered + pl.len(), dtype=pl.Int64)
-        )
+        numbers = _numbered(queries, MATCHED_FIELDS, self.numbered)
         self.numbered += queries.height
         candidates = numbers.select("row", "known").join(candidates, on="row").drop("row")
         numbers = numbers.drop("row")
         self.queries = numbers if self.queries is None else pl.concat([self.queries, numbers])
         self.candidates = candidates if self.candidates is None else pl.concat([self.candidates, candidates],
                                                                               how="vertical_relaxed")
-        if self.queries.height > MAX_REMEMBERED_QUERIES:
-            kept_from = self.queries["known"][self.queries.height - MAX_REMEMBERED_QUERIES // 2]
-            self.queries = self.queries.filter(pl.col("known") >= kept_from)
-            self.candidates = self.candidates.filter(pl.col("known") >= kept_from)
+        self.queries, self.candidates = _newest(self.queries, self.candidates, MAX_REMEMBERED_QUERIES)
+
+
+def _numbered(frame: pl.DataFrame, fields: Sequence[str], first: int) -> pl.DataFrame:
+    """`row` and `fields` of each row, with `known`: its number in the run, counting on from `first`."""
+    return frame.select("row", *fields).with_columns(known=pl.int_range(first, first + pl.len(), dtype=pl.Int64))
+
+
+def _newest(kept: pl.DataFrame, attached: pl.DataFrame, limit: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`kept` and the rows `attached` to it by `known`, the older half forgotten once `kept` holds more than `limit`."""
+    if kept.height <= limit:
+        return kept, attached
+    kept_from = kept["known"][kept.height - limit // 2]
+    return kept.filter(pl.col("known") >= kept_from), attached.filter(pl.col("known") >= kept_from)
 
 
 MAX_REMEMBERED_PARTIES = 500_000
@@ -424,18 +432,13 @@ class ScreenedParties:
 
     def remember(self, parties: pl.DataFrame, outcomes: pl.DataFrame, candidates: pl.DataFrame) -> None:
         """Keep the outcomes and candidates of parties just screened (`row` numbering them in their batch)."""
-        numbers = parties.select("row", *SUPPLIER_FIELDS).with_columns(
-            known=pl.int_range(self.numbered, self.numbered + pl.len(), dtype=pl.Int64)
-        )
+        numbers = _numbered(parties, SUPPLIER_FIELDS, self.numbered)
         self.numbered += parties.height
         outcomes = numbers.join(outcomes, on="row").drop("row")
         candidates = numbers.select("row", "known").join(candidates, on="row").drop("row")
         self.outcomes = outcomes if self.outcomes is None else pl.concat([self.outcomes, outcomes])
         self.candidates = candidates if self.candidates is None else pl.concat([self.candidates, candidates])
-        if self.outcomes.height > MAX_REMEMBERED_PARTIES:
-            kept_from = self.outcomes["known"][self.outcomes.height - MAX_REMEMBERED_PARTIES // 2]
-            self.outcomes = self.outcomes.filter(pl.col("known") >= kept_from)
-            self.candidates = self.candidates.filter(pl.col("known") >= kept_from)
+        self.outcomes, self.candidates = _newest(self.outcomes, self.candidates, MAX_REMEMBERED_PARTIES)
 
 
 @dataclass(frozen=True)

@@ -212,3 +212,15 @@ def test_a_party_met_in_an_earlier_batch_with_other_goods_is_not_matched_again(e
     assert len(parts) == 3 and sum(matched) == 2 + 1  # two names, one of them with a parent company
     assert pl.concat([part.rows for part in parts]).equals(row_by_row.rows)
     assert pl.concat([part.candidates for part in parts]).equals(row_by_row.candidates)
+
+
+def test_past_its_limit_a_run_forgets_the_older_half_of_the_parties_and_queries_it_remembers():
+    from screener.screening import _newest
+
+    kept = pl.DataFrame({"known": list(range(10))})
+    attached = pl.DataFrame({"known": [0, 5, 6, 9], "candidate": ["a", "b", "c", "d"]})
+    newest, still_attached = _newest(kept, attached, limit=8)
+    assert newest["known"].to_list() == [6, 7, 8, 9]
+    assert still_attached["candidate"].to_list() == ["c", "d"]
+    unchanged, untouched = _newest(kept, attached, limit=10)
+    assert unchanged.equals(kept) and untouched.equals(attached)
