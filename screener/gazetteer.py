@@ -299,16 +299,31 @@ def _is_place_use(hit: pl.Expr) -> pl.Expr:
 _UNREAD = (pl.lit(False).alias("xuar_address"), pl.lit(None, pl.String).alias("xuar_places"))
 
 
+def mentions_place(column: str, gazetteer: Gazetteer) -> pl.Expr:
+    """The column names a place of the gazetteer, in any of its spellings (a street or trade use included)."""
+    return _mentions_place(column, gazetteer.latin_pattern, gazetteer.cjk_pattern)
+
+
+@functools.lru_cache(maxsize=8)
+def _mentions_place(column: str, latin_pattern: str, cjk_pattern: str) -> pl.Expr:
+    text = pl.col(column)
+    return text.str.contains(latin_pattern) | text.str.contains(cjk_pattern)
+
+
 def xuar_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer | None = None) -> pl.DataFrame:
     """`row, xuar_address (bool), xuar_places (str)` for a frame with `row, address, country`, one row per input row in
-    its order; only rows with an address are read (a row without one is never in XUAR)."""
-    addressed = suppliers.height - suppliers["address"].null_count()
-    if not addressed:
+    its order; only addresses naming a place of the gazetteer or a XUAR postal code are judged (no other is in XUAR,
+    and most addresses are such others)."""
+    if suppliers["address"].null_count() == suppliers.height:
         return suppliers.select("row", *_UNREAD)
     gazetteer = gazetteer or load_gazetteer()
-    if addressed == suppliers.height:
+    address = pl.col("address")
+    readable = suppliers.filter(mentions_place("address", gazetteer) | address.str.contains(XUAR_POSTCODE))
+    if readable.is_empty():
+        return suppliers.select("row", *_UNREAD)
+    if readable.height == suppliers.height:
         return _judge_addresses(suppliers, gazetteer)
-    verdicts = _judge_addresses(suppliers.filter(pl.col("address").is_not_null()), gazetteer)
+    verdicts = _judge_addresses(readable, gazetteer)
     return (
         suppliers.select("row", *_UNREAD)
         .join(verdicts, on="row", how="left", maintain_order="left")

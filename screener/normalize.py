@@ -71,10 +71,13 @@ def _present_words(padded: pl.Series) -> set[str]:
 def _occurring(patterns: list[str], targets: list[str], present: set[str]) -> tuple[list[str], list[str]]:
     """The replacements whose every word is among the names' words: no other can match them. `replace_many`
     builds its automaton anew on each call, so a few names then pay for a few patterns, not for hundreds."""
-    kept = [
-        position for position, words in enumerate(_pattern_words(tuple(patterns))) if words <= present
-    ]
+    kept = _possible(patterns, present)
     return [patterns[position] for position in kept], [targets[position] for position in kept]
+
+
+def _possible(patterns: list[str], present: set[str]) -> list[int]:
+    """Positions of the patterns whose every word is among the `present` words."""
+    return [position for position, words in enumerate(_pattern_words(tuple(patterns))) if words <= present]
 
 
 @functools.lru_cache(maxsize=1)
@@ -420,7 +423,7 @@ def _removed(padded: pl.Expr, removals: list[str], reachable: set[str]) -> pl.Ex
 
 def _reachable(removals: list[str], reachable: set[str]) -> list[str]:
     """The removals whose every word is among the `reachable` words: no other can occur in the text."""
-    return [removal for removal in removals if set(removal.split()) <= reachable]
+    return [removals[position] for position in _possible(removals, reachable)]
 
 
 def _join_syllable_runs(words: pl.Series) -> pl.Series:

@@ -57,7 +57,7 @@ import polars as pl
 from screener.countries import is_china
 from screener.errors import ScreenerError
 from screener.files import FileLimitError, read_limited
-from screener.gazetteer import XUAR_POSTCODE, gazetteer_path, load_gazetteer, mentions_china, xuar_addresses
+from screener.gazetteer import gazetteer_path, load_gazetteer, mentions_china, mentions_place, xuar_addresses
 from screener.matching import registration_claims
 from screener.paths import rules_dir
 from screener.plans import run
@@ -554,7 +554,8 @@ def _signal(rule: Rule) -> tuple[str, pl.Expr]:
 def supplier_facts(suppliers: pl.DataFrame) -> pl.DataFrame:
     """The supplier columns as `supplier_*` plus what the rules test: XUAR address, USCC, China-based."""
     facts = suppliers.select("row", *_supplier_columns(tuple(column in suppliers.columns for column in SUPPLIER_FIELDS)))
-    facts = with_uscc_columns(facts.hstack(xuar_addresses(_addresses_to_read(facts)).get_columns()[1:]), "supplier_uscc")
+    addresses = facts.select("row", address="supplier_address", country="supplier_country")
+    facts = with_uscc_columns(facts.hstack(xuar_addresses(addresses).get_columns()[1:]), "supplier_uscc")
     return run(_with_xuar_names(facts).with_columns(_derived_facts()))
 
 
@@ -588,22 +589,10 @@ def _derived_facts() -> tuple[pl.Expr, ...]:
     )
 
 
-def _addresses_to_read(facts: pl.DataFrame) -> pl.DataFrame:
-    """`row, address, country` for xuar_addresses, the address left null (unread: not in XUAR) where it names neither
-    a place of the gazetteer nor a XUAR postal code, as most addresses do not."""
-    gazetteer = load_gazetteer()
-    address = pl.col("supplier_address")
-    named = _mentions_place("supplier_address", gazetteer.latin_pattern, gazetteer.cjk_pattern)
-    return facts.select(
-        "row", address=pl.when(named | address.str.contains(XUAR_POSTCODE)).then(address), country="supplier_country"
-    )
-
-
 def _with_xuar_names(facts: pl.DataFrame) -> pl.LazyFrame:
     """The facts with `xuar_name, xuar_name_places`: the name begins with (or brackets) a XUAR division, read with the
     same look-alike care as addresses; only names that mention a XUAR place are parsed."""
-    gazetteer = load_gazetteer()
-    mentions = facts.filter(_mentions_place("supplier_name", gazetteer.latin_pattern, gazetteer.cjk_pattern))
+    mentions = facts.filter(mentions_place("supplier_name", load_gazetteer()))
     if mentions.is_empty():
         return facts.lazy().with_columns(_UNREAD_NAMES)
     claims = run(
@@ -617,13 +606,6 @@ def _with_xuar_names(facts: pl.DataFrame) -> pl.LazyFrame:
 
 
 _UNREAD_NAMES = (pl.lit(None, pl.Boolean).alias("xuar_name"), pl.lit(None, pl.String).alias("xuar_name_places"))
-
-
-@functools.lru_cache(maxsize=8)
-def _mentions_place(column: str, latin_pattern: str, cjk_pattern: str) -> pl.Expr:
-    """The column (the supplier's name or address) mentions a place of the gazetteer."""
-    text = pl.col(column)
-    return text.str.contains(latin_pattern) | text.str.contains(cjk_pattern)
 
 
 def prepare_candidates(candidates: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFrame:

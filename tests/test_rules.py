@@ -924,19 +924,19 @@ ADDRESSES = [
 
 
 def test_only_addresses_naming_a_xuar_place_or_postal_code_are_read_and_judged_as_all_are(monkeypatch) -> None:
-    from screener import rules
-    from screener.gazetteer import xuar_addresses
+    from screener import gazetteer, rules
 
     frame = pl.DataFrame(
         {"row": range(len(ADDRESSES) * 3), "address": ADDRESSES * 3, "country": ["CN", "HK", None] * len(ADDRESSES)},
         schema={"row": pl.UInt32, "address": pl.String, "country": pl.String},
     )
+    judge = gazetteer._judge_addresses
     read: list[str] = []
-    monkeypatch.setattr(rules, "xuar_addresses", lambda frame: read.extend(frame["address"].drop_nulls()) or
-                        xuar_addresses(frame))
+    monkeypatch.setattr(gazetteer, "_judge_addresses", lambda frame, places: read.extend(frame["address"].drop_nulls())
+                        or judge(frame, places))
     facts = rules.supplier_facts(frame.with_columns(name=pl.lit("Golden Harbour Textiles Ltd")))
     unread = {"No. 5 Industrial Road, 12 District", "Ho Chi Minh City", "上海市浦东新区", "Postbox 8430001", "", None}
     assert set(read) == set(ADDRESSES) - unread
-    every = xuar_addresses(frame)
+    every = judge(frame, gazetteer.load_gazetteer())
     assert facts.select("xuar_address", "xuar_places").equals(every.select("xuar_address", "xuar_places"))
     assert facts["xuar_address"].sum() > 10
