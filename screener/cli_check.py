@@ -18,7 +18,6 @@ from screener.cpu import pin_to_one_core
 from screener.freshness import ages_line
 from screener.matching import MatchConfig
 from screener.paths import default_db_path
-from screener.reports.check_record import HASH_FIELD, check_record, record_format, write_check_record
 from screener.result import RunSummary, ScreenResult
 from screener.screening import ScreenConfig, Screener
 
@@ -55,6 +54,8 @@ def check(
 ) -> None:
     """Check one entity by name; say what was searched, and save the record with --record."""
     if record is not None:
+        from screener.reports.check_record import record_format  # the record's code loads only for --record
+
         record_format(record)
     screener = Screener.from_db(default_db_path(db), screen_config(match_threshold, review_threshold, rules, as_of))
     pin_to_one_core()
@@ -65,9 +66,16 @@ def check(
         print_verdict(result)
         print_searched(result)
     if record is not None:
-        sealed = check_record(result)
-        write_check_record(sealed, record)
-        err.print(f"Saved the check record to {record} ({HASH_FIELD} {sealed[HASH_FIELD]})", highlight=False)
+        save_record(result, record)
+
+
+def save_record(result: ScreenResult, record: Path) -> None:
+    """Seal the check's record and write it to `record` (.pdf, .html or .json)."""
+    from screener.reports.check_record import HASH_FIELD, check_record, write_check_record
+
+    sealed = check_record(result)
+    write_check_record(sealed, record)
+    err.print(f"Saved the check record to {record} ({HASH_FIELD} {sealed[HASH_FIELD]})", highlight=False)
 
 
 def verdict_json(result: ScreenResult) -> dict[str, object]:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -26,11 +27,13 @@ from screener.parties import (
     shipment_verdicts,
 )
 from screener.plans import run
-from screener.reports import ReportWriter, check_report_rows, report_format, report_writer
 from screener.result import RunSummary, ScreenResult
 from screener.rules import SUPPLIER_FIELDS, RuleSet, evaluate, load_rules
 from screener.store import Lists, Store, StoreError, read_lists_kept
 from screener.supplier_io import BATCH_ROWS, SupplierBatches, read_supplier_batches, row_numbers, with_source_rows
+
+if TYPE_CHECKING:
+    from screener.reports import ReportWriter
 
 CHUNK_ROWS = 25_000
 """Parties matched in one call: the matcher's cost per call is shared by more parties (matching 100k generated
@@ -614,6 +617,8 @@ def screen_to_report(
     instead of loading the lists of `db_path` with `config`; a `writer` (a server storing a job's batches) receives the
     batches instead of a report file at `out`; a `reader` other than read_supplier_batches (a server reads strangers'
     files in a child process: screener.isolated) reads the file."""
+    from screener.reports import check_report_rows, report_format, report_writer  # loads only for a file screened
+
     source = reader(path, sheet=sheet, batch_rows=batch_rows)
     chosen = report_format(out, format) if out is not None else None
     if chosen:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import charset_normalizer
 import polars as pl
 
 from screener.errors import ScreenerError, first_line
@@ -294,6 +293,8 @@ _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", 
 
 
 def _legacy_encoding(stream: BinaryIO, label: str) -> str:
+    import charset_normalizer  # loads only for a file that is not UTF-8
+
     stream.seek(0)
     sample = stream.read(LEGACY_SAMPLE_BYTES)
     stream.seek(0)

@@ -223,8 +223,9 @@ def test_every_option_and_argument_names_what_it_takes(words):
 
 
 HEAVY = ("pypinyin", "httpx", "fpdf", "openpyxl", "xlsxwriter", "jinja2", "pyarrow", "pyspark", "fastapi", "uvicorn",
-         "streamlit")
-"""Libraries a check of a Latin-script name does not need: transliteration, fetching, reports, Spark, the service, the UI."""
+         "streamlit", "charset_normalizer")
+"""Libraries a check of a Latin-script name does not need: transliteration, fetching, reports, Spark, the service, the UI,
+guessing a file's text encoding."""
 
 
 def loaded_by(*words: str) -> tuple[set[str], subprocess.CompletedProcess]:
@@ -255,7 +256,8 @@ def test_a_check_loads_only_the_checking_code(lists_db):
     assert not heavy, heavy
     commands = {module for module in loaded if module.startswith("screener.cli_")}
     assert commands == {"screener.cli_options", "screener.cli_check"}, commands
-    assert not [module for module in loaded if module.startswith(("screener.casework", "screener.service", "screener.ingest"))]
+    assert not [module for module in loaded if module.startswith(
+        ("screener.casework", "screener.service", "screener.ingest", "screener.reports"))]
     assert not [module for module in loaded if module.startswith("sources.") and module != "sources.registry"]
 
 
