@@ -106,6 +106,16 @@ def test_split_pinyin_syllables_are_joined():
     assert "pinyin syllables joined" in steps("Zhong Tai Chemical")
 
 
+def test_the_python_expression_of_syllable_runs_is_compiled_only_for_a_name_that_has_one():
+    from screener.normalize import _syllable_run
+
+    _syllable_run.cache_clear()
+    assert normalize_name("Hoshine Silicon Unrun Industry") == "hoshine silicon unrun industry"
+    assert _syllable_run.cache_info().currsize == 0
+    assert normalize_name("Zhong Tai Unrun Chemical") == "zhongtai unrun chemical"
+    assert _syllable_run.cache_info().currsize == 1
+
+
 def test_misspelt_common_words_are_corrected_but_brands_are_not():
     assert len(same("Xinjiang Liufu Textile Indusrtial Park", "Xinjiang Liufu Textile Industrial Park")) == 1
     assert len(same("Imaizumi Tea Manufacturing & Traidng", "Imaizumi Tea Manufacturing & Trading")) == 1
