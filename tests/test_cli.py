@@ -261,6 +261,16 @@ def test_a_check_loads_only_the_checking_code(lists_db):
     assert not [module for module in loaded if module.startswith("sources.") and module != "sources.registry"]
 
 
+def test_a_command_module_is_imported_without_collecting_garbage_and_kept_out_of_later_collections():
+    script = (
+        "import gc; from screener.cli import imported; collections = []; "
+        "gc.callbacks.append(lambda phase, info: collections.append(phase)); imported('screener.cli_check'); "
+        "print(len(collections), gc.isenabled(), gc.get_freeze_count() > 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["0", "True", "True"], done.stderr[-2000:]
+
+
 def test_the_source_names_known_without_their_modules_are_those_of_the_modules():
     from sources.registry import SOURCE_NAMES, SOURCES
 
