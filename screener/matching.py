@@ -73,6 +73,9 @@ DIFFERENT_PINYIN_FACTOR = 0.75
 EXHAUSTIVE_MIN_RATIO = 50
 COUNTRY_CONFLICT_PENALTY = 10.0
 DISCOUNTED_BELOW = 0.35
+SCORE_TOLERANCE = 1e-6
+"""How far below the review band a score bound may fall and its pair still be scored: bounds and scores add the same
+weights in different orders, so they may differ in the last bits of a float."""
 CAP_MARGIN = 0.1
 """A pair whose parts disagree scores at most this much below the match threshold: it goes to review."""
 PARENTHESISED = r"\(([^()]*)\)"
@@ -173,7 +176,13 @@ class Matcher:
         candidates = self._scan(prepared) if exhaustive else self._candidates(hits)
         if candidates.is_empty():
             return _empty(queries)
-        scored = self._score(candidates, hits, query_words, prepared)
+        hits = self._with_list_weights(hits)
+        query_weights = self._query_weights(query_words, prepared)
+        if not exhaustive:
+            candidates = self._within_reach(candidates, hits, query_weights, prepared)
+            if candidates.is_empty():
+                return _empty(queries)
+        scored = self._score(candidates.select("qid", "nid"), hits, query_weights, prepared)
         if scored.is_empty():
             return _empty(queries)
         return self._finish(scored, prepared, queries)
@@ -258,6 +267,8 @@ class Matcher:
             .filter(pl.col("reading") != pl.col("qword"))
             .unique()
         )
+        if read.is_empty():  # no character a scan confuses
+            return pl.DataFrame(schema=WORD_MAP_SCHEMA)
         known = read.lazy().join(
             self._vocab.rows(read["reading"]).lazy().select("word"), left_on="reading", right_on="word"
         )
@@ -345,7 +356,50 @@ class Matcher:
             .filter(pl.int_range(pl.len()).over("qid") < self.config.max_candidates)
         )
         return run(
-            ranked.lazy().join(best_entities.select("qid", "entity_id"), on=["qid", "entity_id"]).select("qid", "nid")
+            ranked.lazy()
+            .join(best_entities.select("qid", "entity_id"), on=["qid", "entity_id"])
+            .select("qid", "nid", "best_cover", "blended")
+        )
+
+    def _with_list_weights(self, hits: pl.DataFrame) -> pl.DataFrame:
+        """The hits with the weight of the list word each one found (`lweight`; null for a word the lists lack)."""
+        weights = self._vocab.rows(hits["word"]).lazy().select("word", lweight="kind_weight")
+        return run(hits.lazy().join(weights, on="word", how="left", maintain_order="left"))
+
+    def _within_reach(
+        self, candidates: pl.DataFrame, hits: pl.DataFrame, query_weights: pl.DataFrame, prepared: pl.DataFrame
+    ) -> pl.DataFrame:
+        """The candidates whose name score (`_text_score`) can still reach the review band once the supplier's words
+        that no list word explains are counted, before they are scored word by word. The score is bounded from the
+        best the list name's words can be covered (`best_cover`) and the best the supplier's words can be: each word
+        with a hit counted as found, at the most its best hit can add (list word weight x similarity). A name cut at a
+        field width is kept: its cut words do not count."""
+        found = hits.lazy().group_by("qid", "qword").agg(found=(pl.col("lweight") * pl.col("sim")).max())
+        missed = pl.col("found").is_null() & ~pl.col("qtail")
+        query_cover = (
+            query_weights.lazy()
+            .join(found, on=["qid", "qword"], how="left")
+            .group_by("qid")
+            .agg(
+                pl.col("found").sum(),
+                missed=pl.col("qweight").filter(missed).sum(),
+                missed_telling=pl.col("qweight").filter(missed & (pl.col("qrole") != "generic")).sum(),
+            )
+            .select(
+                "qid",
+                query_cover=pl.col("found") / (pl.col("found") + pl.col("missed")),
+                telling_cover=pl.col("found") / (pl.col("found") + pl.col("missed_telling")),
+            )
+        )
+        best_score = 100 * pl.when(pl.col("blended")).then(
+            NAME_COVERAGE_SHARE * pl.col("best_cover") + (1 - NAME_COVERAGE_SHARE) * pl.col("query_cover")
+        ).otherwise(pl.min_horizontal("best_cover", "telling_cover"))
+        return run(
+            candidates.lazy()
+            .join(query_cover, on="qid", how="left")
+            .join(prepared.lazy().select("qid", "truncated"), on="qid")
+            .filter(pl.col("truncated") | best_score.is_nan() | (best_score >= self._reachable - SCORE_TOLERANCE))
+            .select("qid", "nid")
         )
 
     def _generic_candidates(self, hits: pl.DataFrame) -> pl.DataFrame:
@@ -379,15 +433,14 @@ class Matcher:
         )
 
     def _score(
-        self, candidates: pl.DataFrame, hits: pl.DataFrame, query_words: pl.DataFrame, prepared: pl.DataFrame
+        self, candidates: pl.DataFrame, hits: pl.DataFrame, query_weights: pl.DataFrame, prepared: pl.DataFrame
     ) -> pl.DataFrame:
         """Scores of every candidate pair that can reach the review band, with the words and parts behind them."""
         name_words = self._name_words.rows(candidates["nid"]).lazy()
         pairs = run(
             candidates.lazy()
-            .join(hits.lazy(), on="qid")
+            .join(hits.lazy().filter(pl.col("lweight").is_not_null()), on="qid")
             .join(name_words.select("nid", "word"), on=["nid", "word"])
-            .join(self._vocab.rows(hits["word"]).lazy().select("word", lweight="kind_weight"), on="word")
         ).lazy()
         name_matches = (
             candidates.lazy()
@@ -403,7 +456,7 @@ class Matcher:
         )
         query_matches = (
             candidates.lazy()
-            .join(self._query_weights(query_words, prepared).lazy(), on="qid")
+            .join(query_weights.lazy(), on="qid")
             .join(
                 pairs.sort(["sim", "lweight", "word"], descending=[True, True, False])
                 .unique(["qid", "nid", "qword"], keep="first")
@@ -622,8 +675,14 @@ def _index_tables(names: pl.DataFrame, entities: pl.DataFrame) -> dict[str, pl.D
     block_weight = (
         rank_keys.group_by("nid")
         .agg(rank_weight=pl.col("weight").sum())
-        .join(weighted.group_by("nid").agg(name_weight=pl.col("weight").sum()), on="nid")
-        .join(name_table.select("nid", "entity_id"), on="nid")
+        .join(
+            weighted.group_by("nid").agg(
+                name_weight=pl.col("weight").sum(), informative=(pl.col("weight") >= DISCOUNTED_BELOW).any()
+            ),
+            on="nid",
+        )
+        .join(name_table.select("nid", "entity_id", "person"), on="nid")
+        .select("nid", "rank_weight", "name_weight", "entity_id", blended=pl.col("informative") & ~pl.col("person"))
     )
     tables = {
         "names": _with_short_forms(name_table),

@@ -120,3 +120,29 @@ def test_parties_matched_a_few_at_a_time_get_what_they_get_matched_all_at_once(s
     assert_frame_equal(apart.rows, together.rows)
     assert_frame_equal(apart.candidates, together.candidates)
     assert together.candidates["row"].n_unique() > 10
+
+
+def test_candidates_left_out_before_scoring_are_those_scoring_leaves_out(screener, monkeypatch) -> None:
+    """The bound that drops candidates before they are scored word by word (Matcher._within_reach) changes no
+    result: suppliers sharing a word or two with listed names, listed names in supplier spellings and the generated
+    suppliers get the same candidates and scores as when every candidate is scored."""
+    listed = screener.lists.names.filter(pl.col("lang") == "en")["name"].head(60).to_list()
+    shared = [f"{word.title()} Poheng Textile Co., Ltd." for name in listed[:30] for word in name.split()[:1]]
+    generic = [f"Kuangtai {' '.join(name.split()[1:3])} Limited" for name in listed[30:]]
+    names = [*listed, *[name.upper() for name in listed], *shared, *generic, *GENERATED["name"].drop_nulls()]
+    queries = pl.DataFrame({"row": range(len(names)), "name": names, "country": ["CN"] * len(names)})
+    queries = queries.with_columns(address=pl.lit(None, pl.String))
+    dropped = 0
+    within_reach = screener.matcher._within_reach.__func__
+
+    def counted(self, candidates, *args):
+        nonlocal dropped
+        kept = within_reach(self, candidates, *args)
+        dropped += candidates.height - kept.height
+        return kept
+
+    monkeypatch.setattr(type(screener.matcher), "_within_reach", counted)
+    bounded = screener.matcher.match(queries)
+    monkeypatch.setattr(type(screener.matcher), "_within_reach", lambda self, candidates, *args: candidates)
+    assert dropped > 0
+    assert_frame_equal(bounded, screener.matcher.match(queries))

@@ -1,6 +1,7 @@
 """Chains of polars steps run as one plan (screener.plans) and the trips one check makes to polars."""
 
 import polars as pl
+import pytest
 from polars.lazyframe.frame import LazyFrame
 
 from screener.embedded import read_embedded
@@ -63,3 +64,46 @@ def test_one_name_is_normalised_and_read_by_roles_once_per_check(monkeypatch):
     assert trips(monkeypatch, lambda: _word_roles(frame, "row")) <= 1
     assert _word_roles(frame, "row").equals(roles)
     assert roles["row"].unique().to_list() == [7]
+
+
+def embedded_matcher() -> Matcher:
+    lists = read_embedded()
+    return Matcher(
+        pl.concat([item.names for item in lists], how="vertical_relaxed"),
+        pl.concat([item.entities for item in lists], how="vertical_relaxed"),
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Xinjiang Poheng Toys Group Co., Ltd.",  # a listed place and industry, a trade name no list word explains
+        "Kuangtai Information Technology Limited",  # the generic words of a list name made only of generic words
+    ],
+)
+def test_a_candidate_out_of_reach_is_not_scored_word_by_word(monkeypatch, name):
+    """Blocking finds these names' candidates through a shared word, but the supplier's own trade name, which no
+    list word explains, keeps any score below the review band: the bound drops them before scoring."""
+    matcher = embedded_matcher()
+    assert not matcher._candidates(hits_of(matcher, name)).is_empty()
+
+    def scored(*args, **kwargs):
+        raise AssertionError("a candidate out of reach was scored")
+
+    monkeypatch.setattr(Matcher, "_score", scored)
+    assert matcher.check(name, "CN").is_empty()
+
+
+def hits_of(matcher: Matcher, name: str) -> pl.DataFrame:
+    """The query words of one name joined with the list words they map to, as `Matcher.match` finds them."""
+    from screener.matching import _word_roles
+
+    prepared = matcher._prepare(pl.DataFrame({"row": [0], "name": [name], "country": ["CN"], "address": [None]}))
+    query_words = _word_roles(prepared, "qid")
+    word_map = matcher._word_map(query_words.select(pl.col("word").unique()))
+    return query_words.rename({"word": "qword"}).join(word_map, on="qword")
+
+
+def test_a_word_without_characters_scans_confuse_is_not_read_again(monkeypatch):
+    matcher = embedded_matcher()
+    assert trips(monkeypatch, lambda: matcher._ocr(pl.DataFrame({"qword": ["poheng"]}))) == 1
