@@ -6,6 +6,8 @@ a single check, a few rows, the trip costs more than the step: a chain collected
 
 from __future__ import annotations
 
+from typing import Final
+
 import polars as pl
 
 AS_EAGER_CALLS = pl.QueryOptFlags._eager()
@@ -14,7 +16,7 @@ alone halves the fixed cost of a small plan). polars' own helper; a chain run wi
 eager calls do, step by step."""
 
 
-ENGINE = "in-memory"
+ENGINE: Final = "in-memory"
 """The engine eager calls run on. `collect`'s default ('auto') first weighs whether the streaming engine should take
 the plan, which costs ~0.05 ms a plan on the frames of a single check and nothing on a large batch."""
 
