@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import re
 import tempfile
 
@@ -14,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import screener.screening
+from screener.cpu import usable_cores
 from screener.ui import state
 from screener.ui.data import REPORT_FORMATS, citation_lines, report_bytes
 from tests.bad_inputs import CORPUS, workbook
@@ -236,6 +238,25 @@ def test_check_an_entity_gives_a_cited_verdict_and_candidates(app):
     assert ":red-badge[CRITICAL" in text and "UFLPA Entity List" in text and "](http" in text
     candidates = table_with(app, "explanation")
     assert candidates["entity"][0].startswith("Xinjiang Zhongtai")
+
+
+@pytest.mark.skipif(len(usable_cores()) < 2, reason="one core: nothing to pin to")
+def test_the_check_page_checks_on_one_core_and_gives_the_cores_back(app, monkeypatch):
+    """One name's many small polars steps run faster on one core (screener.cpu); the page's other work is not held
+    to it afterwards."""
+    seen: list[list[set[int]]] = []
+    checked = screener.screening.Screener.check
+
+    def check_watched(self, *args, **kwargs):
+        seen.append([os.sched_getaffinity(int(task)) for task in os.listdir("/proc/self/task")])
+        return checked(self, *args, **kwargs)
+
+    monkeypatch.setattr(screener.screening.Screener, "check", check_watched)
+    before = os.sched_getaffinity(0)
+    check(app, "Nordic Timber AB", "SE")
+    assert not app.exception and not app.error
+    assert seen and all(len(cores) == 1 for cores in seen[0])
+    assert os.sched_getaffinity(0) == before
 
 
 def test_a_clean_check_says_what_it_searched_and_offers_the_sealed_record(app):

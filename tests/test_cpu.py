@@ -46,3 +46,47 @@ def test_the_setting_turns_pinning_off():
     report = run_pinned(0, SCREENER_ONE_CORE="0")
     assert report["core"] is None
     assert all(affinity == usable_cores() for affinity in report["threads"])
+
+
+PIN_FOR_A_BLOCK = """
+import json, os, threading
+from screener.cpu import on_one_core
+def cores():
+    return sorted(sorted(os.sched_getaffinity(int(task))) for task in os.listdir("/proc/self/task"))
+before = cores()
+release = threading.Event()
+report = {}
+def other_block():  # a second check in another thread, overlapping the first
+    with on_one_core():
+        report["inside_other"] = cores()
+        release.wait()
+with on_one_core():
+    report["inside"] = cores()
+    other = threading.Thread(target=other_block); other.start()
+    started = threading.Thread(target=release.wait); started.start()  # a thread started while pinned
+while "inside_other" not in report:
+    pass
+report["while_other_runs"] = cores()
+release.set(); other.join(); started.join()
+report["after"] = cores(); report["before"] = before
+print(json.dumps(report))
+"""
+
+
+@pytest.mark.skipif(len(usable_cores()) < 2, reason="one core: nothing to pin to")
+def test_a_block_on_one_core_gives_every_thread_its_cores_back_when_the_last_block_ends():
+    done = subprocess.run([sys.executable, "-c", PIN_FOR_A_BLOCK], capture_output=True, text=True, check=True)
+    report = json.loads(done.stdout)
+    for moment in ("inside", "inside_other", "while_other_runs"):
+        assert all(len(cores) == 1 for cores in report[moment]), moment
+    assert report["after"] == report["before"][:1] * len(report["after"])
+    assert all(len(cores) == len(usable_cores()) for cores in report["after"])
+
+
+def test_a_block_on_one_core_pins_nothing_when_told_not_to():
+    done = subprocess.run(
+        [sys.executable, "-c", PIN_FOR_A_BLOCK], env={**os.environ, "SCREENER_ONE_CORE": "0"},
+        capture_output=True, text=True, check=True,
+    )
+    report = json.loads(done.stdout)
+    assert all(len(cores) == len(usable_cores()) for cores in report["inside"])
