@@ -7,8 +7,9 @@ compares a sample with an exhaustive rapidfuzz scan of every list name: a pair t
 near-identical must not be lost.
 
 With `--baseline DIR` (a checkout of another version, e.g. `git worktree add /tmp/base <commit>`) it measures the
-figures users feel, each in fresh processes taking turns with the same figure of DIR: `Screener.check` warm p50/p95,
-a cold `screener check` (see below), the index build (cold and cached) and rows/s at 50k and 500k watchlist names —
+figures users feel, each in fresh processes taking turns with the same figure of DIR: `Screener.check` warm p50/p95
+(as the library calls it, in a process on one core as `screener check` and each service worker run, and as the web
+app's Check page calls it: on one core for the check only, `latency-check-page`), a cold `screener check` (see below), the index build (cold and cached) and rows/s at 50k and 500k watchlist names —
 and prints them side by side with their ratio.
 
 The cold check is `screener check NAME --country CN` started as a user starts it, `--cold-runs` times for each tree in
@@ -208,6 +209,21 @@ def screener_check_latency(names: list[str], calls: int = 200) -> tuple[float, f
         return latency(Screener.from_db(Path(folder) / "screener.duckdb").check, names, calls)
 
 
+def as_check_page(screener: Screener):
+    """`Screener.check` as the web app's Check page calls it: every thread on one core for the check only, in a
+    process whose threads otherwise roam (a version without `on_one_core` checks as the library does)."""
+    try:
+        from screener.cpu import on_one_core
+    except ImportError:
+        return screener.check
+
+    def check(name: str, country: str | None):
+        with on_one_core():
+            return screener.check(name, country)
+
+    return check
+
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -221,11 +237,12 @@ def embedded_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
 def measure(figure: str, folder: Path) -> dict[str, float]:
     """One figure of the code on sys.path (run in a fresh process per figure and version)."""
     rng = np.random.default_rng(7)
-    if figure in ("latency", "latency-one-core"):
+    if figure.startswith("latency"):
         names, _ = embedded_frames()
         queries = suppliers(rng, 2_000, names.filter(pl.col("lang") == "en")["name"].to_list())
         screener = Screener.from_db(folder / "screener.duckdb")
-        p50, p95 = latency(screener.check, queries["name"].to_list(), 300)
+        check = as_check_page(screener) if figure == "latency-check-page" else screener.check
+        p50, p95 = latency(check, queries["name"].to_list(), 300)
         return {"p50 ms": p50, "p95 ms": p95}
     names, entities = embedded_frames()
     listed = names.filter(pl.col("lang") == "en")["name"].to_list()
@@ -259,7 +276,7 @@ def measured(figure: str, root: Path) -> dict[str, float]:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-FIGURES = ("latency", "latency-one-core", "cold", "watchlist-50000", "watchlist-500000")
+FIGURES = ("latency", "latency-one-core", "latency-check-page", "cold", "watchlist-50000", "watchlist-500000")
 COLD_NAME = "Xinjiang Zhongtai Chemical"
 
 
