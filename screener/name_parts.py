@@ -54,11 +54,7 @@ EMPTY_ROLES = {"role": pl.String, "region": pl.String, "group": pl.String}
 @functools.lru_cache(maxsize=1)
 def places() -> pl.DataFrame:
     """Place word → region (province pinyin or country code) and level (province, prefecture, county, xuar)."""
-    rows = []
-    path = data_dir() / "reference" / "cn_divisions.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            rows.append((row["pinyin"], row["province"], row["level"]))
+    rows = list(reference.csv_columns(data_dir() / "reference" / "cn_divisions.csv", "pinyin", "province", "level"))
     rows += [(word, "xinjiang", "xuar") for word in _unambiguous_xuar_places()]
     rows += [(word, code, "province") for word, code in COUNTRY_WORDS.items()]
     old = set(reference.meanings("old_romanisation").values())

@@ -155,6 +155,14 @@ def test_the_stored_pinyin_of_chinese_terms_is_current() -> None:
     assert pinyin_terms() == compile_pinyin_terms()
 
 
+def test_a_reference_table_is_read_by_column_name_in_file_order(tmp_path) -> None:
+    from screener.reference import csv_columns
+
+    table = tmp_path / "table.csv"
+    table.write_text('word,source,meaning\nco,"here, there",company\n\nltd,,limited\n', encoding="utf-8")
+    assert list(csv_columns(table, "meaning", "word")) == [("company", "co"), ("limited", "ltd")]
+
+
 def test_names_in_latin_script_are_read_without_the_pinyin_dictionaries() -> None:
     script = (
         "import sys; from screener.normalize import normalize_name; "
