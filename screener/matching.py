@@ -398,7 +398,8 @@ class Matcher:
             candidates.lazy()
             .join(query_cover, on="qid", how="left")
             .join(prepared.lazy().select("qid", "truncated"), on="qid")
-            .filter(pl.col("truncated") | best_score.is_nan() | (best_score >= self._reachable - SCORE_TOLERANCE))
+            # a bound that is 0/0 (NaN, above every number in polars) or missing keeps its pair
+            .filter(pl.col("truncated") | (best_score >= self._reachable - SCORE_TOLERANCE).fill_null(True))
             .select("qid", "nid")
         )
 
