@@ -176,13 +176,13 @@ class Matcher:
         candidates = self._scan(prepared) if exhaustive else self._candidates(hits)
         if candidates.is_empty():
             return _empty(queries)
-        hits = self._with_list_weights(hits)
+        list_weights = self._vocab.rows(hits["word"]).lazy().select("word", lweight="kind_weight")
         query_weights = self._query_weights(query_words, prepared)
-        if not exhaustive:
-            candidates = self._within_reach(candidates, hits, query_weights, prepared)
+        if not exhaustive and _bound_may_drop(candidates, query_words, hits):
+            candidates = self._within_reach(candidates, hits.lazy().join(list_weights, on="word"), query_weights, prepared)
             if candidates.is_empty():
                 return _empty(queries)
-        scored = self._score(candidates.select("qid", "nid"), hits, query_weights, prepared)
+        scored = self._score(candidates.select("qid", "nid"), hits, list_weights, query_weights, prepared)
         if scored.is_empty():
             return _empty(queries)
         return self._finish(scored, prepared, queries)
@@ -361,20 +361,15 @@ class Matcher:
             .select("qid", "nid", "best_cover", "blended")
         )
 
-    def _with_list_weights(self, hits: pl.DataFrame) -> pl.DataFrame:
-        """The hits with the weight of the list word each one found (`lweight`; null for a word the lists lack)."""
-        weights = self._vocab.rows(hits["word"]).lazy().select("word", lweight="kind_weight")
-        return run(hits.lazy().join(weights, on="word", how="left", maintain_order="left"))
-
     def _within_reach(
-        self, candidates: pl.DataFrame, hits: pl.DataFrame, query_weights: pl.DataFrame, prepared: pl.DataFrame
+        self, candidates: pl.DataFrame, hits: pl.LazyFrame, query_weights: pl.DataFrame, prepared: pl.DataFrame
     ) -> pl.DataFrame:
         """The candidates whose name score (`_text_score`) can still reach the review band once the supplier's words
         that no list word explains are counted, before they are scored word by word. The score is bounded from the
         best the list name's words can be covered (`best_cover`) and the best the supplier's words can be: each word
         with a hit counted as found, at the most its best hit can add (list word weight x similarity). A name cut at a
-        field width is kept: its cut words do not count."""
-        found = hits.lazy().group_by("qid", "qword").agg(found=(pl.col("lweight") * pl.col("sim")).max())
+        field width is kept: its cut words do not count. `hits` carry the weight of the list word found (`lweight`)."""
+        found = hits.group_by("qid", "qword").agg(found=(pl.col("lweight") * pl.col("sim")).max())
         missed = pl.col("found").is_null() & ~pl.col("qtail")
         query_cover = (
             query_weights.lazy()
@@ -434,14 +429,21 @@ class Matcher:
         )
 
     def _score(
-        self, candidates: pl.DataFrame, hits: pl.DataFrame, query_weights: pl.DataFrame, prepared: pl.DataFrame
+        self,
+        candidates: pl.DataFrame,
+        hits: pl.DataFrame,
+        list_weights: pl.LazyFrame,
+        query_weights: pl.DataFrame,
+        prepared: pl.DataFrame,
     ) -> pl.DataFrame:
-        """Scores of every candidate pair that can reach the review band, with the words and parts behind them."""
+        """Scores of every candidate pair that can reach the review band, with the words and parts behind them
+        (`list_weights`: `word, lweight` of the list words the hits found)."""
         name_words = self._name_words.rows(candidates["nid"]).lazy()
         pairs = run(
             candidates.lazy()
-            .join(hits.lazy().filter(pl.col("lweight").is_not_null()), on="qid")
+            .join(hits.lazy(), on="qid")
             .join(name_words.select("nid", "word"), on=["nid", "word"])
+            .join(list_weights, on="word")
         ).lazy()
         name_matches = (
             candidates.lazy()
@@ -852,6 +854,13 @@ class _Segmenter:
                         best[end] = candidate
         found = best[len(word)]
         return found if found and len(found) >= 2 else []
+
+def _bound_may_drop(candidates: pl.DataFrame, query_words: pl.DataFrame, hits: pl.DataFrame) -> bool:
+    """Whether `Matcher._within_reach` may drop a candidate: some is a name scored by its lesser coverage (a person,
+    generic words only), or some supplier word has no hit at all (a word with a hit in any query counts as explained:
+    a batch then keeps every candidate, as scoring does). When neither, its bound is the one candidates passed."""
+    return not candidates["blended"].all() or not set(query_words["word"].to_list()) <= set(hits["qword"].to_list())
+
 
 def _deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
     """Deletion keys of the words long enough for typo tolerance."""

@@ -107,3 +107,15 @@ def hits_of(matcher: Matcher, name: str) -> pl.DataFrame:
 def test_a_word_without_characters_scans_confuse_is_not_read_again(monkeypatch):
     matcher = embedded_matcher()
     assert trips(monkeypatch, lambda: matcher._ocr(pl.DataFrame({"qword": ["poheng"]}))) == 1
+
+
+def test_a_name_whose_every_word_a_list_word_explains_is_not_bounded_again(monkeypatch):
+    """Every supplier word has a hit and every candidate is scored by both coverages: the reach bound is then the one
+    the candidates already passed, so it is not computed (a listed name as a manifest writes it)."""
+    matcher = embedded_matcher()
+
+    def bounded(*args, **kwargs):
+        raise AssertionError("bounded again")
+
+    monkeypatch.setattr(Matcher, "_within_reach", bounded)
+    assert not matcher.check("HOSHINE SILICON INDUSTRY (SHANSHAN) CO LTD", "CN").is_empty()
