@@ -117,7 +117,8 @@ DEBUG = Setting[bool](
 )
 ONE_CORE = Setting[bool](
     "SCREENER_ONE_CORE", True,
-    "Whether single-name work (`screener check`, each service worker) runs all its threads on one CPU core (0 to "
+    "Whether single-name work (`screener check`, each service worker, the web app's Check page while it checks) runs "
+    "all its threads on one CPU core (0 to "
     "let them roam): small steps then skip waking a thread on another core, which on virtual machines costs more "
     "than the step itself.",
     flag,
