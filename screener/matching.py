@@ -358,7 +358,7 @@ class Matcher:
         return run(
             ranked.lazy()
             .join(best_entities.select("qid", "entity_id"), on=["qid", "entity_id"])
-            .select("qid", "nid", "best_cover", "blended")
+            .select("qid", "nid", "best_cover", "person", "generic_only")
         )
 
     def _within_reach(
@@ -368,7 +368,9 @@ class Matcher:
         that no list word explains are counted, before they are scored word by word. The score is bounded from the
         best the list name's words can be covered (`best_cover`) and the best the supplier's words can be: each word
         with a hit counted as found, at the most its best hit can add (list word weight x similarity). A name cut at a
-        field width is kept: its cut words do not count. `hits` carry the weight of the list word found (`lweight`)."""
+        field width is kept: its cut words do not count. `hits` carry the weight of the list word found (`lweight`).
+        The bound is the name score itself (`_text_score`, which grows with each coverage) of those best coverages; a
+        name of generic words only is bounded as one that is not all places (the larger of its two scores)."""
         found = hits.group_by("qid", "qword").agg(found=(pl.col("lweight") * pl.col("sim")).max())
         missed = pl.col("found").is_null() & ~pl.col("qtail")
         query_cover = (
@@ -386,15 +388,14 @@ class Matcher:
                 telling_cover=pl.col("found") / (pl.col("found") + pl.col("missed_telling")),
             )
         )
-        best_score = 100 * pl.when(pl.col("blended")).then(
-            NAME_COVERAGE_SHARE * pl.col("best_cover") + (1 - NAME_COVERAGE_SHARE) * pl.col("query_cover")
-        ).otherwise(pl.min_horizontal("best_cover", "telling_cover"))
         return run(
             candidates.lazy()
             .join(query_cover, on="qid", how="left")
             .join(prepared.lazy().select("qid", "truncated"), on="qid")
+            .with_columns(name_cover=pl.col("best_cover"), places_only=pl.lit(False))
+            .with_columns(_text_score())
             # a bound that is 0/0 (NaN, above every number in polars) or missing keeps its pair
-            .filter(pl.col("truncated") | (best_score >= self._reachable - SCORE_TOLERANCE).fill_null(True))
+            .filter(pl.col("truncated") | (pl.col("text_score") >= self._reachable - SCORE_TOLERANCE).fill_null(True))
             .select("qid", "nid")
         )
 
@@ -685,7 +686,7 @@ def _index_tables(names: pl.DataFrame, entities: pl.DataFrame) -> dict[str, pl.D
             on="nid",
         )
         .join(name_table.select("nid", "entity_id", "person"), on="nid")
-        .select("nid", "rank_weight", "name_weight", "entity_id", blended=pl.col("informative") & ~pl.col("person"))
+        .select("nid", "rank_weight", "name_weight", "entity_id", "person", generic_only=~pl.col("informative"))
     )
     tables = {
         "names": _with_short_forms(name_table),
@@ -855,11 +856,13 @@ class _Segmenter:
         found = best[len(word)]
         return found if found and len(found) >= 2 else []
 
+
 def _bound_may_drop(candidates: pl.DataFrame, query_words: pl.DataFrame, hits: pl.DataFrame) -> bool:
     """Whether `Matcher._within_reach` may drop a candidate: some is a name scored by its lesser coverage (a person,
     generic words only), or some supplier word has no hit at all (a word with a hit in any query counts as explained:
     a batch then keeps every candidate, as scoring does). When neither, its bound is the one candidates passed."""
-    return not candidates["blended"].all() or not set(query_words["word"].to_list()) <= set(hits["qword"].to_list())
+    lesser = (candidates["person"] | candidates["generic_only"]).any()
+    return lesser or not set(query_words["word"].to_list()) <= set(hits["qword"].to_list())
 
 
 def _deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
