@@ -9,8 +9,9 @@ near-identical must not be lost.
 With `--baseline DIR` (a checkout of another version, e.g. `git worktree add /tmp/base <commit>`) it measures the
 figures users feel, each in fresh processes taking turns with the same figure of DIR: `Screener.check` warm p50/p95
 (as the library calls it, in a process on one core as `screener check` and each service worker run, and as the web
-app's Check page calls it: on one core for the check only, `latency-check-page`), a cold `screener check` (see below), the index build (cold and cached) and rows/s at 50k and 500k watchlist names —
-and prints them side by side with their ratio.
+app's Check page calls it: on one core for the check only, `latency-check-page`), a cold `screener check` (see
+below), the index build (cold and cached) and rows/s at 50k and 500k watchlist names — and prints them side by side
+with their ratio.
 
 The cold check is `screener check NAME --country CN` started as a user starts it, `--cold-runs` times for each tree in
 turn (A B A B ...) on a database of its own that a first run prepared (lists loaded, index cached on disk, bytecode
