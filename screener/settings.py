@@ -144,6 +144,12 @@ SERVICE_MAX_UPLOAD_BYTES = Setting[int](
     "The largest supplier file `POST /screen` and `POST /portfolios` accept, in bytes.",
     whole_bytes,
 )
+SERVICE_GATHER_SECONDS = Setting[float](
+    "SCREENER_SERVICE_GATHER_SECONDS", 0.01,
+    "Under concurrent load, how long a service worker waits for the clients it just answered to come back before "
+    "screening the next requests, so that they share one screening (0: never wait; a lone client never waits).",
+    seconds,
+)
 JOB_RETENTION_DAYS = Setting[int](
     "SCREENER_JOB_RETENTION_DAYS", 30,
     "Days a finished service job (its upload, stored result and reports) is kept; older ones are deleted when a job "
@@ -153,7 +159,7 @@ JOB_RETENTION_DAYS = Setting[int](
 
 SETTINGS: tuple[Setting, ...] = (
     DB, LOCK_TIMEOUT, MAX_AGE_DAYS, ANALYST, DEBUG, ONE_CORE, SERVICE_OPEN_READS, SERVICE_CORS_ORIGINS, SERVICE_MAX_JSON_BYTES,
-    SERVICE_MAX_UPLOAD_BYTES, JOB_RETENTION_DAYS,
+    SERVICE_MAX_UPLOAD_BYTES, SERVICE_GATHER_SECONDS, JOB_RETENTION_DAYS,
 )
 
 

@@ -250,3 +250,45 @@ def test_concurrent_requests_share_screenings_and_each_gets_only_its_own_answer(
         assert set(matched.result.candidates["row"].to_list()) <= set(matched.row_query["row"].to_list())
         alone = screen_queries(screener, [MatchQuery("q", (name,))])
         assert verdicts(matched) == verdicts(alone)
+
+
+class RoundCounting:
+    """A screener that records how many requests each screening held (one query per request)."""
+
+    def __init__(self, screener):
+        self.screener, self.rounds = screener, []
+
+    def screen(self, *args, **kwargs):
+        self.rounds.append(args[0].height)
+        return self.screener.screen(*args, **kwargs)
+
+
+def test_after_a_shared_screening_the_next_gathers_the_clients_coming_back(client):
+    """Clients that send their next request as soon as they are answered share each screening: the rounds do not
+    alternate between the first client back, screened alone, and the rest."""
+    counting = RoundCounting(client.app.state.service.loaded.screener)
+    coalescer = Coalescer(gather=2.0)  # far longer than the clients take to come back, however loaded the machine
+    names = ["Hoshine Silicon Industry Co. Ltd.", "Nordic Timber AB", "Acme Widgets Ltd", "Pacific Fishing Co"]
+    start = threading.Barrier(len(names))
+
+    def keep_asking(name: str) -> None:
+        start.wait()
+        for _ in range(6):
+            coalescer.screen(counting, [MatchQuery("q", (name,))])
+
+    threads = [threading.Thread(target=keep_asking, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(counting.rounds) == 24
+    assert 1 not in counting.rounds[1:-1], counting.rounds  # without gathering: 1, 4, 1, 4, 1, 3, ...
+
+
+def test_a_lone_client_is_never_kept_waiting_for_others(client):
+    counting = RoundCounting(client.app.state.service.loaded.screener)
+    coalescer = Coalescer(gather=30.0)
+    started = time.monotonic()
+    for name in ("Hoshine Silicon Industry Co. Ltd.", "Nordic Timber AB", "Acme Widgets Ltd"):
+        coalescer.screen(counting, [MatchQuery("q", (name,))])
+    assert counting.rounds == [1, 1, 1] and time.monotonic() - started < 30

@@ -25,6 +25,7 @@ class ServiceConfig:
     cors_origins: tuple[str, ...] = ()
     max_json_bytes: int = settings.SERVICE_MAX_JSON_BYTES.default
     max_upload_bytes: int = settings.SERVICE_MAX_UPLOAD_BYTES.default
+    gather_seconds: float = settings.SERVICE_GATHER_SECONDS.default
     pin_worker: bool = False  # each worker process on a core of its own (`screener serve`, unless $SCREENER_ONE_CORE=0)
 
     @classmethod
@@ -35,6 +36,7 @@ class ServiceConfig:
             cors_origins=settings.SERVICE_CORS_ORIGINS.value(),
             max_json_bytes=settings.SERVICE_MAX_JSON_BYTES.value(),
             max_upload_bytes=settings.SERVICE_MAX_UPLOAD_BYTES.value(),
+            gather_seconds=settings.SERVICE_GATHER_SECONDS.value(),
             pin_worker=True,
         )
 
@@ -46,6 +48,7 @@ class ServiceConfig:
             settings.SERVICE_CORS_ORIGINS: ",".join(self.cors_origins),
             settings.SERVICE_MAX_JSON_BYTES: str(self.max_json_bytes),
             settings.SERVICE_MAX_UPLOAD_BYTES: str(self.max_upload_bytes),
+            settings.SERVICE_GATHER_SECONDS: str(self.gather_seconds),
         })
 
 

@@ -5,12 +5,14 @@ verdict (tier, cited reasons, lists used) riding along for clients that read it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
 
+from screener import settings
 from screener.columns import ColumnMapping
 from screener.plans import run
 from screener.result import TIERS, ScreenResult
@@ -131,28 +133,49 @@ class Coalescer:
 
     One call costs little more for many rows than for one (the fixed cost of a screening dominates a single
     name), so under concurrent load requests share calls instead of queueing for the matcher one by one. A
-    request that finds the matcher idle is screened at once: a lone client waits for nobody."""
+    request that finds the matcher idle is screened at once when it is alone, as it was last time: a lone client
+    waits for nobody. After a screening that several requests shared, the next one gathers for up to `gather`
+    seconds, until as many requests have come as took part in the last round (its screening and those that came
+    while it ran): the clients just answered are on their way back, and without the wait the first of them would be
+    screened alone while the others queue behind it, and rounds would alternate between one request and the rest."""
 
-    def __init__(self) -> None:
+    def __init__(self, gather: float = settings.SERVICE_GATHER_SECONDS.default) -> None:
+        self.gather = gather
         self._changed = threading.Condition()
         self._waiting: list[_Ticket] = []
         self._busy = False
+        self._last_round = 1  # requests in the last round: its screening and those that came while it ran
 
     def screen(self, screener: Screener, queries: Sequence[Query]) -> Matched:
         ticket = _Ticket(queries)
-        with self._changed:
-            self._waiting.append(ticket)
-            while ticket.matched is None and ticket.error is None and self._busy:
-                self._changed.wait()
-            if ticket.matched is None and ticket.error is None:
-                self._busy = True
-                batch, self._waiting = self._waiting, []
-        if ticket.matched is None and ticket.error is None:
+        batch = self._take_turn(ticket)
+        if batch:
             self._run(screener, batch)
         if ticket.error is not None:
             raise ticket.error
         assert ticket.matched is not None
         return ticket.matched
+
+    def _take_turn(self, ticket: _Ticket) -> list[_Ticket]:
+        """Wait until the ticket is answered (returns []) or it is its turn to run the waiting tickets (returns them)."""
+        with self._changed:
+            self._waiting.append(ticket)
+            self._changed.notify_all()  # a request gathering others may be waiting for this one
+            deadline: float | None = None  # set when the matcher is first found idle with too few requests
+            while ticket.matched is None and ticket.error is None:
+                if self._busy:
+                    self._changed.wait()
+                    continue
+                if len(self._waiting) < self._last_round:
+                    deadline = deadline or time.monotonic() + self.gather
+                    left = deadline - time.monotonic()
+                    if left > 0:
+                        self._changed.wait(left)
+                        continue
+                self._busy = True
+                batch, self._waiting = self._waiting, []
+                return batch
+            return []
 
     def _run(self, screener: Screener, batch: list[_Ticket]) -> None:
         try:
@@ -169,6 +192,7 @@ class Coalescer:
         finally:
             with self._changed:
                 self._busy = False
+                self._last_round = len(batch) + len(self._waiting)
                 self._changed.notify_all()
 
 

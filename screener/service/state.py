@@ -38,7 +38,7 @@ class ServiceState:
         self.config = config
         self.keyring = KeyRing(config.db_path)
         self.limiter = RateLimiter(rate_limit_path(config.db_path))
-        self.coalescer = Coalescer()
+        self.coalescer = Coalescer(config.gather_seconds)
         self.core = CoreSlot(config.db_path)
         self.runner = JobRunner(config.db_path, self.screener_if_loaded)
         self._loaded: Loaded | None = None
