@@ -100,14 +100,20 @@ def settled_box(page: Page, locator, timeout_ms: int = 20_000) -> dict:
 
 
 def open_result_row(page: Page, index: int) -> None:
-    """Click the selection box of a row of the results table (a canvas: rows are 35 px under a 35 px header)."""
+    """Click the selection box of a row of the results table (a canvas: rows are 35 px under a 35 px header), once
+    the app has finished its run and the table stays where it was measured while the pointer hovers."""
     grid = page.locator("[data-testid=stDataFrame]:visible").first
-    grid.scroll_into_view_if_needed()
-    box = settled_box(page, grid)
-    x, y = box["x"] + 17, box["y"] + 35 + 35 * index + 17
-    page.mouse.move(x, y)  # the box shows on hover
-    page.wait_for_timeout(300)
-    page.mouse.click(x, y)
+    for _ in range(20):
+        page.locator("[data-testid=stStatusWidgetRunningIcon]").wait_for(state="hidden", timeout=SCREEN_TIMEOUT_MS)
+        grid.scroll_into_view_if_needed()
+        box = settled_box(page, grid)
+        x, y = box["x"] + 17, box["y"] + 35 + 35 * index + 17
+        page.mouse.move(x, y)  # the box shows on hover
+        page.wait_for_timeout(300)
+        if grid.bounding_box() == box:
+            page.mouse.click(x, y)
+            return
+    raise AssertionError("the results table kept moving under the pointer")
 
 
 def test_upload_screen_check_and_download_in_a_real_browser(browser_page, tmp_path):
