@@ -32,7 +32,6 @@ from screener.lookup import HASH_SEED, Index, by_hash
 from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
 from screener.name_parts import places as division_places
 from screener.normalize import (
-    ONE_NAME_MEMORY,
     comparison_workers,
     deletion_keys,
     han_key,
@@ -42,6 +41,7 @@ from screener.normalize import (
 )
 from screener.paths import data_dir
 from screener.plans import run
+from screener.recent import SMALL_FRAME, Recent
 from screener.transliterate import gazetteer_maps, pinyin_word_regex
 
 GENERIC_WEIGHT = 0.15
@@ -934,19 +934,36 @@ def _empty(queries: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
+_RECENT_ROLES = {listed: Recent[tuple[str | None, str], pl.DataFrame]() for listed in (False, True)}
+
+
 def _word_roles(frame: pl.DataFrame, key: str, *, listed: bool = False) -> pl.DataFrame:
-    """(key, word, pos, role, region, group) for every word of the normalised names (screener.name_parts)."""
-    if frame.height == 1 and "name" in frame.columns:
-        roles = _one_name_roles(frame["name"][0], frame["norm"][0], listed)
-        return roles.select(pl.lit(frame[key][0], frame.schema[key]).alias(key), pl.all())
-    return _names_word_roles(frame, key, listed)
+    """(key, word, pos, role, region, group) for every word of the normalised names (screener.name_parts); a few
+    names' roles (screener.recent) are kept for the next reading."""
+    if frame.is_empty() or frame.height > SMALL_FRAME or "name" not in frame.columns:
+        return _names_word_roles(frame, key, listed)
+    names = zip(frame["name"].to_list(), frame["norm"].to_list(), strict=True)
+    named = sorted(zip(frame[key].to_list(), names, strict=True), key=lambda pair: pair[0])
+    results = _RECENT_ROLES[listed].through([name for _, name in named], lambda missing: _roles_by_name(missing, listed))
+    if len(named) == 1:
+        return results[named[0][1]].select(pl.lit(named[0][0], frame.schema[key]).alias(key), pl.all())
+    roles = pl.concat([results[name] for _, name in named])
+    keys = [value for value, name in named for _ in range(results[name].height)]
+    return roles.insert_column(0, pl.Series(key, keys, dtype=frame.schema[key]))
 
 
-@functools.lru_cache(maxsize=ONE_NAME_MEMORY)
-def _one_name_roles(name: str | None, norm: str, listed: bool) -> pl.DataFrame:
-    """The word roles of one name, kept: checking a name reads them to match it and to read where it is registered."""
-    one = pl.DataFrame({"key": [0], "name": [name], "norm": [norm]}, schema={"key": pl.Int64, "name": pl.String, "norm": pl.String})
-    return _names_word_roles(one, "key", listed).drop("key")
+def _roles_by_name(names: list[tuple[str | None, str]], listed: bool) -> dict[tuple[str | None, str], pl.DataFrame]:
+    """Each (name, norm)'s word roles, computed together."""
+    frame = pl.DataFrame(
+        {"key": range(len(names)), "name": [name for name, _ in names], "norm": [norm for _, norm in names]},
+        schema={"key": pl.Int64, "name": pl.String, "norm": pl.String},
+    )
+    roles = _names_word_roles(frame, "key", listed)
+    if len(names) == 1:  # nothing to split
+        return {names[0]: roles.drop("key")}
+    parts = roles.partition_by("key", as_dict=True, include_key=False)
+    empty = roles.drop("key").clear()
+    return {name: parts.get((position,), empty) for position, name in enumerate(names)}
 
 
 def _names_word_roles(frame: pl.DataFrame, key: str, listed: bool) -> pl.DataFrame:

@@ -22,6 +22,7 @@ from rapidfuzz.distance import OSA
 from screener import reference
 from screener.paths import data_dir
 from screener.plans import run
+from screener.recent import SMALL_FRAME, Recent
 from screener.transliterate import (
     PINYIN_SYLLABLES,
     chinese_terms,
@@ -323,24 +324,26 @@ def _collapse(padded: pl.Expr) -> pl.Expr:
     return padded.str.replace_all(r"\s+", " ").str.strip_chars()
 
 
-ONE_NAME_MEMORY = 1024
-"""Single names normalised recently, kept with their result: checking one name reads it several times (to match
-it, to read where it says it is registered)."""
+_RECENTLY_NORMALISED = {listed: Recent[str | None, pl.DataFrame]() for listed in (False, True)}
 
 
 def normalize_frame(names: pl.Series, *, listed: bool = False) -> pl.DataFrame:
     """Normalised forms and which steps changed each name: columns norm (str) and steps (list[str]).
 
     Listed names (`listed=True`) are never spelling-corrected nor read with customs abbreviations: those are
-    readings of what a supplier file may hold, not of what a list says."""
-    if names.len() == 1:
-        return _normalize_one(names[0], listed)
-    return _normalize_names(names, listed)
+    readings of what a supplier file may hold, not of what a list says. A few names (screener.recent) are read
+    once: their results are kept for the next reading."""
+    if names.is_empty() or names.len() > SMALL_FRAME:
+        return _normalize_names(names, listed)
+    values = names.to_list()
+    results = _RECENTLY_NORMALISED[listed].through(values, lambda missing: _normalised_by_name(missing, listed))
+    return results[values[0]] if len(values) == 1 else pl.concat([results[value] for value in values])
 
 
-@functools.lru_cache(maxsize=ONE_NAME_MEMORY)
-def _normalize_one(name: str | None, listed: bool) -> pl.DataFrame:
-    return _normalize_names(pl.Series([name], dtype=pl.String), listed)
+def _normalised_by_name(names: list[str | None], listed: bool) -> dict[str | None, pl.DataFrame]:
+    """Each name's normalised form, as a row of its own, the names normalised together."""
+    normalised = _normalize_names(pl.Series(names, dtype=pl.String), listed)
+    return {name: normalised.slice(position, 1) for position, name in enumerate(names)}
 
 
 def _normalize_names(names: pl.Series, listed: bool) -> pl.DataFrame:
