@@ -22,32 +22,33 @@ NAMES = [
 ]
 
 
-def test_only_the_keys_not_kept_are_computed_and_together():
-    recent: Recent[str, int] = Recent(size=3)
-    calls: list[list[str]] = []
+class Lengths:
+    """The length of each key, recording the keys of each call."""
 
-    def lengths(keys: list[str]) -> dict[str, int]:
-        calls.append(keys)
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def __call__(self, keys: list[str]) -> dict[str, int]:
+        self.calls.append(keys)
         return {key: len(key) for key in keys}
 
+
+def test_only_the_keys_not_kept_are_computed_and_together():
+    recent: Recent[str, int] = Recent(size=3)
+    lengths = Lengths()
     assert recent.through(["ab", "abc", "ab"], lengths) == {"ab": 2, "abc": 3}
     assert recent.through(["abc", "abcd"], lengths) == {"abc": 3, "abcd": 4}
-    assert calls == [["ab", "abc"], ["abcd"]]
+    assert lengths.calls == [["ab", "abc"], ["abcd"]]
 
 
 def test_the_least_recently_used_key_is_dropped_first():
     recent: Recent[str, int] = Recent(size=2)
-    calls: list[list[str]] = []
-
-    def lengths(keys: list[str]) -> dict[str, int]:
-        calls.append(keys)
-        return {key: len(key) for key in keys}
-
+    lengths = Lengths()
     recent.through(["a", "bb"], lengths)
     recent.through(["a"], lengths)  # "a" used again: "bb" is now the oldest
     recent.through(["ccc"], lengths)
     recent.through(["a", "bb"], lengths)
-    assert calls == [["a", "bb"], ["ccc"], ["bb"]]
+    assert lengths.calls == [["a", "bb"], ["ccc"], ["bb"]]
 
 
 def test_a_few_names_normalise_as_in_a_batch_the_first_time_and_the_next():
