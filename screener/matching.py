@@ -945,11 +945,9 @@ def _word_roles(frame: pl.DataFrame, key: str, *, listed: bool = False) -> pl.Da
     names = zip(frame["name"].to_list(), frame["norm"].to_list(), strict=True)
     named = sorted(zip(frame[key].to_list(), names, strict=True), key=lambda pair: pair[0])
     results = _RECENT_ROLES[listed].through([name for _, name in named], lambda missing: _roles_by_name(missing, listed))
-    if len(named) == 1:
-        return results[named[0][1]].select(pl.lit(named[0][0], frame.schema[key]).alias(key), pl.all())
-    roles = pl.concat([results[name] for _, name in named])
     keys = [value for value, name in named for _ in range(results[name].height)]
-    return roles.insert_column(0, pl.Series(key, keys, dtype=frame.schema[key]))
+    roles = pl.concat([results[name] for _, name in named])  # one name: its kept frame itself, left unchanged
+    return roles.select(pl.Series(key, keys, dtype=frame.schema[key]), pl.all())
 
 
 def _roles_by_name(names: list[tuple[str | None, str]], listed: bool) -> dict[tuple[str | None, str], pl.DataFrame]:

@@ -337,7 +337,7 @@ def normalize_frame(names: pl.Series, *, listed: bool = False) -> pl.DataFrame:
         return _normalize_names(names, listed)
     values = names.to_list()
     results = _RECENTLY_NORMALISED[listed].through(values, lambda missing: _normalised_by_name(missing, listed))
-    return results[values[0]] if len(values) == 1 else pl.concat([results[value] for value in values])
+    return pl.concat([results[value] for value in values])  # one name: its kept frame itself
 
 
 def _normalised_by_name(names: list[str | None], listed: bool) -> dict[str | None, pl.DataFrame]:
