@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from screener import __version__
+from screener.chunks import map_chunks
 from screener.columns import ColumnMapping
 from screener.embedded import ensure_embedded
 from screener.freshness import max_age_days, with_ages
@@ -35,9 +36,6 @@ from screener.supplier_io import BATCH_ROWS, SupplierBatches, read_supplier_batc
 if TYPE_CHECKING:
     from screener.reports import ReportWriter
 
-CHUNK_ROWS = 25_000
-"""Parties matched in one call: the matcher's cost per call is shared by more parties (matching 100k generated
-suppliers took about a fifth less CPU in chunks of 25,000 than of 5,000; see benchmarks/throughput.py)."""
 READ_ONLY_FILE = re.compile(r"Permission denied|Operation not permitted|Read-only file system", re.IGNORECASE)
 NO_NAME_REASON = "No supplier name in this row: it could not be screened against the lists; add the name and screen again"
 
@@ -212,12 +210,8 @@ class Screener:
         named = parties.filter(~pl.col("name_missing")) if parties["name_missing"].any() else parties
         queries, party_queries = match_queries(named, distinct)
         recalled, queries = matched.recall(queries) if matched else (None, queries)
-        candidate_chunks = []
-        for start in range(0, max(queries.height, 1), CHUNK_ROWS):
-            candidate_chunks.append(self._match_with_parents(queries.slice(start, CHUNK_ROWS)))
-            if progress:
-                progress(min(start + CHUNK_ROWS, queries.height), queries.height)
-        found = pl.concat(candidate_chunks, how="vertical_relaxed")
+        done = (lambda rows: progress(rows, queries.height)) if progress else None
+        found = pl.concat(map_chunks(queries, self._match_with_parents, done), how="vertical_relaxed")
         if matched:
             matched.remember(queries, found)
         if recalled is not None:

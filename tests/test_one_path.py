@@ -109,13 +109,16 @@ def test_the_index_from_the_disk_cache_screens_as_a_fresh_one(embedded_db, tmp_p
 
 
 def test_parties_matched_a_few_at_a_time_get_what_they_get_matched_all_at_once(screener, monkeypatch) -> None:
-    from screener import screening
+    """Chunks of three parties, worked in two threads at once, give what one call over every party gives."""
+    from screener import chunks
 
     frame = pl.concat([read_supplier_table(EXAMPLE_SUPPLIERS).frame.select("supplier_name", "country", "address"),
                        GENERATED.select(supplier_name="name", country="country", address="address")])
     mapping = ColumnMapping(name="supplier_name", country="country", address="address")
     together = screener.screen(frame, mapping)
-    monkeypatch.setattr(screening, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(chunks, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(chunks, "thread_count", lambda: 2)
     apart = screener.screen(frame, mapping)
     assert_frame_equal(apart.rows, together.rows)
     assert_frame_equal(apart.candidates, together.candidates)
