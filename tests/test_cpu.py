@@ -52,7 +52,13 @@ PIN_FOR_A_BLOCK = """
 import json, os, threading
 from screener.cpu import on_one_core
 def cores():
-    return sorted(sorted(os.sched_getaffinity(int(task))) for task in os.listdir("/proc/self/task"))
+    found = []
+    for task in os.listdir("/proc/self/task"):
+        try:
+            found.append(sorted(os.sched_getaffinity(int(task))))
+        except ProcessLookupError:  # a joined thread's task may linger a moment in the listing, then be gone
+            continue
+    return sorted(found)
 before = cores()
 release = threading.Event()
 report = {}
