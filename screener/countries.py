@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 
 import polars as pl
 
+from screener import reference
 from screener.paths import data_dir
 
 CHINA = "CN"
@@ -30,11 +30,11 @@ def _key(text: pl.Expr) -> pl.Expr:
 def _keys() -> tuple[pl.Series, pl.Series]:
     """Every folded code and name of data/reference/countries.csv, and its alpha-2 code."""
     pairs: dict[str, str] = {}
-    with (data_dir() / "reference" / "countries.csv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            for form in (row["iso2"], row["iso3"], row["numeric"], *row["names"].split(";")):
-                if form.strip():
-                    pairs.setdefault(form.strip(), row["iso2"])
+    rows = reference.csv_columns(data_dir() / "reference" / "countries.csv", "iso2", "iso3", "numeric", "names")
+    for iso2, iso3, numeric, names in rows:
+        for form in (iso2, iso3, numeric, *names.split(";")):
+            if form.strip():
+                pairs.setdefault(form.strip(), iso2)
     folded = pl.select(_key(pl.lit(pl.Series(list(pairs), dtype=pl.String)))).to_series().to_list()
     keys = dict(zip(folded, pairs.values(), strict=True))
     return pl.Series(list(keys), dtype=pl.String), pl.Series(list(keys.values()), dtype=pl.String)

@@ -18,7 +18,6 @@ Hongyuan is also a county in Sichuan). Reference tables live in data/reference/ 
 
 from __future__ import annotations
 
-import csv
 import functools
 from typing import NamedTuple
 
@@ -67,8 +66,8 @@ def places() -> pl.DataFrame:
 def _unambiguous_xuar_places() -> set[str]:
     """XUAR place words that name nothing else (the gazetteer marks 'Shanshan', 'Yili', ... as ambiguous)."""
     canonical = gazetteer_maps()[0]
-    with (data_dir() / "gazetteer" / "xuar_places.csv").open(encoding="utf-8", newline="") as handle:
-        ambiguous = {row["name_pinyin"].lower().replace(" ", "") for row in csv.DictReader(handle) if row["ambiguous"] == "yes"}
+    places = reference.csv_columns(data_dir() / "gazetteer" / "xuar_places.csv", "name_pinyin", "ambiguous")
+    ambiguous = {pinyin.lower().replace(" ", "") for pinyin, is_ambiguous in places if is_ambiguous == "yes"}
     return {word for word in set(canonical.values()) - {"xpcc"} if " " not in word and word not in ambiguous}
 
 

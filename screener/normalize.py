@@ -9,7 +9,6 @@ dropped; repeated words dropped.
 
 from __future__ import annotations
 
-import csv
 import functools
 import re
 from collections.abc import Callable
@@ -84,9 +83,8 @@ def _possible(patterns: list[str], present: set[str]) -> list[int]:
 @functools.lru_cache(maxsize=1)
 def customs_abbreviations() -> dict[str, str]:
     """Abbreviations of supplier masters and customs manifests ('CTN' cotton, 'I/E' import export)."""
-    path = data_dir() / "reference" / "customs_abbreviations.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
-        return {row["abbreviation"]: row["expansion"] for row in csv.DictReader(handle)}
+    rows = reference.csv_columns(data_dir() / "reference" / "customs_abbreviations.csv", "abbreviation", "expansion")
+    return {abbreviation: expansion for abbreviation, expansion in rows}
 
 
 PINYIN_TERMS = "pinyin_terms.csv"
@@ -98,8 +96,8 @@ normalised without loading the pinyin dictionaries."""
 def pinyin_terms() -> dict[str, str]:
     """The pinyin of every Chinese industry and organisation term of two or more characters, to the English a
     listed name uses ('huaxue' chemical, 'mianye' cotton industry, 'youse jinshu' nonferrous metals)."""
-    with (data_dir() / "reference" / PINYIN_TERMS).open(encoding="utf-8", newline="") as handle:
-        return {row["pinyin"]: row["english"] for row in csv.DictReader(handle)}
+    rows = reference.csv_columns(data_dir() / "reference" / PINYIN_TERMS, "pinyin", "english")
+    return {pinyin: english for pinyin, english in rows}
 
 
 def compile_pinyin_terms() -> dict[str, str]:
@@ -291,8 +289,8 @@ def _trade_of(name: str) -> str:
 @functools.lru_cache(maxsize=1)
 def _han_tables() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """Leading administrative divisions, and Chinese industry and legal-form terms."""
-    with (data_dir() / "reference" / "cn_divisions.csv").open(encoding="utf-8", newline="") as handle:
-        names = {value for row in csv.DictReader(handle) for value in (row["name_zh"], row["short_zh"])}
+    names = {name for row in reference.csv_columns(data_dir() / "reference" / "cn_divisions.csv", "name_zh", "short_zh")
+             for name in row}
     names |= {name for name in gazetteer_maps()[1] if len(name) >= 2}
     longest = sorted(names, key=len, reverse=True)
     terms = sorted((term for term in chinese_terms() if _HAN_RUN.fullmatch(term)), key=len, reverse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import re
 import unicodedata
@@ -72,23 +71,23 @@ def gazetteer_maps() -> tuple[dict[str, str], dict[str, str]]:
     path = data_dir() / "gazetteer" / "xuar_places.csv"
     if not path.exists():
         return latin, han
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = [row for row in csv.DictReader(handle) if row["level"] != "xpcc_division"]
-    english_names = {fold(row["name_en"]) for row in rows}
-    for row in rows:
-        canonical = "xpcc" if row["name_en"].startswith("Xinjiang Production") else fold(row["name_pinyin"])
-        variants = [row["name_en"], *row["other_spellings"].split(";")]
+    columns = ("level", "name_en", "name_pinyin", "name_zh", "other_spellings")
+    rows = [row for row in reference.csv_columns(path, *columns) if row[0] != "xpcc_division"]
+    english_names = {fold(name_en) for _, name_en, _, _, _ in rows}
+    for level, name_en, name_pinyin, name_zh, other_spellings in rows:
+        canonical = "xpcc" if name_en.startswith("Xinjiang Production") else fold(name_pinyin)
+        variants = [name_en, *other_spellings.split(";")]
         for variant in (v.strip() for v in variants if v.strip()):
             if _HAN.fullmatch(variant):
                 han.setdefault(variant, f" {canonical} ")
                 continue
             key = fold(variant)
-            if not key or _NON_LATIN.search(key) or (key in english_names and key != fold(row["name_en"])):
+            if not key or _NON_LATIN.search(key) or (key in english_names and key != fold(name_en)):
                 continue
-            if len(key.split()) == 1 or row["level"] == "region":
+            if len(key.split()) == 1 or level == "region":
                 latin.setdefault(key, canonical)
-        if row["name_zh"]:
-            han.setdefault(row["name_zh"], f" {canonical} ")
+        if name_zh:
+            han.setdefault(name_zh, f" {canonical} ")
         if len(canonical.split()) == 1:
             latin.setdefault(canonical, canonical)
     return latin, han
