@@ -7,7 +7,10 @@ another checkout (each over its own copy of the embedded lists), and measures on
   answer built in this process, and single-name `POST /match/default` over HTTP to each server from one client:
   p50/p95 of each, and of the per-name service overhead (/match minus check);
 - requests/s of single-name /match with 4 concurrent clients (bounded count and time), `--rounds` runs of each
-  server taken in turn;
+  server taken in turn, after 4 clients' warm-up requests have reached every worker: each round on names that server
+  has not been sent before (as a screening service mostly meets them; a worker keeps the normalised form and word
+  roles of the last 1,024 names it read, screener.recent), then one run on the names timed one by one, which it has
+  seen;
 - a 100-query batch `POST /match/default`: seconds per request;
 - `POST /screen` jobs (this checkout, one worker) of one batch (100,000 rows) and of `--job-rows` rows (default
   400,000, four batches) of repeated listed and unlisted names: seconds, the progress steps `GET /jobs/{id}` showed,
@@ -60,6 +63,8 @@ from tests.service_server import served_process
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_QUERIES = REPO.parent / "shared" / "eval" / "dev_queries.csv"
+MORE_QUERIES = REPO.parent / "shared" / "eval" / "dev_customs_queries.csv"
+WARM_UP_REQUESTS = 40
 CLIENTS = 4
 BATCH = 100
 YENTE_CANDIDATES = 50
@@ -107,6 +112,19 @@ def query_names(lists_names: pl.DataFrame, count: int) -> list[str]:
     else:
         names = lists_names["name"]
     return names.sample(min(count, names.len()), seed=7, shuffle=True).to_list()
+
+
+def fresh_names(lists_names: pl.DataFrame, timed: list[str]) -> list[str]:
+    """Other query names than the timed ones, each once, in a fixed random order: the labelled queries of
+    ../shared/eval when present, else the lists' names."""
+    sources = [pl.read_csv(path, infer_schema=False)["query_name"] for path in (EVAL_QUERIES, MORE_QUERIES) if path.exists()]
+    distinct = (pl.concat(sources) if sources else lists_names["name"]).drop_nulls().unique(maintain_order=True)
+    return distinct.filter(~distinct.is_in(timed)).sample(fraction=1.0, seed=11, shuffle=True).to_list()
+
+
+def round_names(fresh: list[str], round_: int, requests: int) -> list[str]:
+    """The names of one 4-client round: the next `requests` fresh names (wrapping round when there are too few)."""
+    return [fresh[(round_ * requests + n) % len(fresh)] for n in range(requests)]
 
 
 def match_body(names: list[str]) -> dict:
@@ -241,9 +259,11 @@ def servers(db_path: Path, workers: int, baseline: Path | None, folder: Path) ->
         yield urls
 
 
-def measure_match(db_path: Path, screener: Screener, names: list[str], args: argparse.Namespace, folder: Path) -> None:
-    """Single names in turn, 4 concurrent clients and 100-query batches, for each worker count, this checkout and the
-    baseline taken in turn."""
+def measure_match(
+    db_path: Path, screener: Screener, names: list[str], fresh: list[str], args: argparse.Namespace, folder: Path
+) -> None:
+    """Single names in turn, 4 concurrent clients (on names each server meets for the first time, then on names it
+    has seen) and 100-query batches, for each worker count, this checkout and the baseline taken in turn."""
     for workers in args.workers:
         with servers(db_path, workers, args.baseline, folder) as urls:
             print(f"screener serve --workers {workers}; single names, one client, each name timed in turn:")
@@ -253,11 +273,17 @@ def measure_match(db_path: Path, screener: Screener, names: list[str], args: arg
             for label in urls:
                 print(f"  POST /match over HTTP, {label:>8}:               {percentiles(paired[label])}")
                 print(f"    service overhead (/match - check, per name):  {percentiles(differences(paired[label], paired['check']))}")
+            for url in urls.values():
+                concurrent_rate(url, names, WARM_UP_REQUESTS)  # every worker has served requests before it is timed
             for round_ in range(args.rounds):
                 for label, url in urls.items():
-                    rate, count, timings = concurrent_rate(url, names, args.requests)
-                    print(f"  round {round_ + 1}, {label:>8}: {CLIENTS} clients {rate:.0f} requests/s ({count} requests), "
-                          f"latency {percentiles(timings)}")
+                    rate, count, timings = concurrent_rate(url, round_names(fresh, round_, args.requests), args.requests)
+                    print(f"  round {round_ + 1}, {label:>8}: {CLIENTS} clients {rate:.0f} requests/s ({count} requests, "
+                          f"names new to the server), latency {percentiles(timings)}")
+            for label, url in urls.items():
+                rate, count, timings = concurrent_rate(url, names, args.requests)
+                print(f"  seen before, {label:>8}: {CLIENTS} clients {rate:.0f} requests/s ({count} requests, the timed "
+                      f"names again), latency {percentiles(timings)}")
             for label, url in urls.items():
                 batches = time_batches(url, names)
                 print(f"  {label:>8}: {BATCH}-query batch median {np.median(batches):.2f} s, max {max(batches):.2f} s (n={len(batches)})")
@@ -298,9 +324,10 @@ def main() -> None:
             ensure_embedded(store)
         screener = Screener.from_db(db_path)
         names = query_names(screener.lists.names, args.queries)
-        print(f"{len(names)} query names from {'dev_queries.csv' if EVAL_QUERIES.exists() else 'the embedded lists'}; "
-              f"{screener.lists.entities.height} listed entities")
-        measure_match(db_path, screener, names, args, folder)
+        fresh = fresh_names(screener.lists.names, names)
+        print(f"{len(names)} query names from {'dev_queries.csv' if EVAL_QUERIES.exists() else 'the embedded lists'} "
+              f"and {len(fresh)} others for the 4-client rounds; {screener.lists.entities.height} listed entities")
+        measure_match(db_path, screener, names, fresh, args, folder)
         if args.job_rows:
             measure_jobs(db_path, names, args, folder)
         yente = yente_scoring(args.nomenklatura_python, screener, names)
