@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import polars as pl
 import pytest
@@ -51,3 +52,22 @@ def test_a_process_held_to_one_core_works_its_chunks_in_turn() -> None:
     with on_one_core():
         assert chunks.thread_count() == 1
     assert chunks.thread_count() == max(1, min(len(usable_cores()) or 1, pl.thread_pool_size()))
+
+
+def test_a_chunk_that_fails_drops_the_chunks_not_yet_started(monkeypatch) -> None:
+    """An error (or Ctrl-C) in one chunk is raised once the chunks being worked end, without working the rest."""
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(chunks, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(chunks, "thread_count", lambda: 2)
+    started = []
+
+    def work(chunk: pl.DataFrame) -> pl.DataFrame:
+        started.append(chunk["row"][0])
+        if chunk["row"][0] == 0:
+            raise ValueError("this chunk cannot be worked")
+        time.sleep(0.3)
+        return chunk
+
+    with pytest.raises(ValueError, match="cannot be worked"):
+        chunks.map_chunks(pl.DataFrame({"row": range(100)}), work)
+    assert 0 in started and len(started) <= 4
