@@ -25,3 +25,9 @@ def test_an_index_returns_every_row_of_each_key_asked_and_no_other_key() -> None
     found = Index(table, "word").rows(pl.Series(["a", "x"]))
     assert sorted(found.filter(pl.col("word") == "a")["nid"].to_list()) == [1, 3]
     assert set(found["word"]) == {"a"}
+
+
+def test_an_index_asked_the_same_key_twice_returns_its_rows_once() -> None:
+    table = by_hash(pl.DataFrame({"word": ["a", "b", "a"], "nid": [1, 2, 3]}), "word")
+    found = Index(table, "word").rows(pl.Series(["a", "b", "a", "a"]))
+    assert sorted(found["nid"].to_list()) == [1, 2, 3]
