@@ -227,19 +227,29 @@ def without_tail(name: pl.Expr) -> pl.Expr:
     return name.str.replace(TAIL_AFTER_LEGAL_FORM, "${1}").str.replace(ADDRESS_TAIL, "${1}")
 
 
+def _folded(names: pl.Series) -> pl.Series:
+    """Each name folded (`_fold`); names all in ASCII only cased (`_cased`): the Unicode steps leave them unchanged
+    and are ~70 % of folding's time."""
+    text = names.cast(pl.String).fill_null("").rename("name")
+    beyond_ascii = (text.str.len_bytes() != text.str.len_chars()).arg_true()
+    cased = text.to_frame().select(_cased(pl.col("name"))).to_series()
+    if beyond_ascii.is_empty():
+        return cased
+    return cased.scatter(beyond_ascii, text.gather(beyond_ascii).to_frame().select(_fold(pl.col("name"))).to_series())
+
+
 def _fold(names: pl.Expr) -> pl.Expr:
-    """NFKC, words written in camel case apart ('SenseTime'), a legal form glued to the name apart
-    ('TextileCo.,Ltd'), lower case, no diacritics."""
+    """NFKC, `_cased`, no diacritics."""
+    return _cased(names.str.normalize("NFKC")).str.normalize("NFD").str.replace_all(r"\p{Mn}", "").str.normalize("NFC")
+
+
+def _cased(names: pl.Expr) -> pl.Expr:
+    """Words written in camel case apart ('SenseTime'), a legal form glued to the name apart ('TextileCo.,Ltd'),
+    lower case."""
     return (
-        names.cast(pl.String)
-        .fill_null("")
-        .str.normalize("NFKC")
-        .str.replace_all(r"(\p{Ll})(\p{Lu}\p{Ll})", "${1} ${2}")
+        names.str.replace_all(r"(\p{Ll})(\p{Lu}\p{Ll})", "${1} ${2}")
         .str.replace_all(r"(?i)(\p{L}{3})(co\s*[.,]+\s*ltd)", "${1} ${2}")
         .str.to_lowercase()
-        .str.normalize("NFD")
-        .str.replace_all(r"\p{Mn}", "")
-        .str.normalize("NFC")
     )
 
 
@@ -248,9 +258,7 @@ def _latinise(folded: pl.Series) -> pl.Series:
     distinct = folded.filter(folded.str.contains(r"\p{Han}")).unique()
     if distinct.is_empty():
         return folded
-    latin = pl.select(
-        _fold(pl.lit(pl.Series([han_to_latin(simplified(text)) for text in distinct.to_list()], dtype=pl.String)))
-    ).to_series()
+    latin = _folded(pl.Series([han_to_latin(simplified(text)) for text in distinct.to_list()], dtype=pl.String))
     return folded.replace(distinct, latin)
 
 
@@ -398,18 +406,17 @@ def _norm_and_steps() -> tuple[pl.Expr, pl.Expr]:
 def _spaced(names: pl.Series) -> pl.DataFrame:
     """Columns folded (`_fold`), han (whether it holds Chinese script) and spaced: the folded name in Latin script
     (`_latinise`) as padded words."""
-    folded, han, spaced_words = _folded_columns()
-    spaced = run(pl.DataFrame({"name": names}).lazy().select(folded).with_columns(han, spaced_words))
+    han, spaced_words = _folded_columns()
+    spaced = run(pl.DataFrame({"folded": _folded(names)}).lazy().with_columns(han, spaced_words))
     if spaced["han"].any():
         spaced = spaced.with_columns(spaced=_words(pl.lit(_latinise(spaced["folded"]))))
     return spaced
 
 
 @functools.cache
-def _folded_columns() -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """folded from name, then han and spaced from folded (built once: constant)."""
+def _folded_columns() -> tuple[pl.Expr, pl.Expr]:
+    """han and spaced from folded (built once: constant)."""
     return (
-        _fold(pl.col("name")).alias("folded"),
         pl.col("folded").str.contains(r"\p{Han}").alias("han"),
         _words(pl.col("folded")).alias("spaced"),
     )

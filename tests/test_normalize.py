@@ -183,3 +183,23 @@ def test_only_replacements_whose_words_all_occur_are_kept_and_a_batch_reads_each
     assert _reachable(removals, present) == [_padded("co ltd"), _padded("ltd")]
     names = ["XINJIANG JINBAO MNG CO LTD", "Xinjiang Production and Construction Corps", "Kuche Zongheng CTN Ind"]
     assert normalize_series(pl.Series(names)).to_list() == [normalize_name(name) for name in names]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(st.text(max_size=30), st.text(alphabet=st.characters(max_codepoint=127), max_size=30),
+                          st.none()), max_size=12))
+def test_folding_names_in_ascii_by_case_alone_gives_the_full_fold(names: list[str | None]) -> None:
+    from screener.normalize import _fold, _folded
+
+    series = pl.Series("name", names, dtype=pl.String)
+    full = series.to_frame().select(_fold(pl.col("name").fill_null(""))).to_series()
+    assert _folded(series).to_list() == full.to_list()
+
+
+def test_names_in_ascii_skip_the_unicode_steps_and_others_take_them() -> None:
+    from screener.normalize import _folded
+
+    assert _folded(pl.Series(["SenseTime", "TextileCo.,Ltd", None])).to_list() == ["sense time", "textile co.,ltd", ""]
+    assert _folded(pl.Series(["Ｘｉｎｊｉａｎｇ", "Société Générale", "Plain"])).to_list() == [
+        "xinjiang", "societe generale", "plain"
+    ]
