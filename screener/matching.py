@@ -696,7 +696,7 @@ def _index_tables(names: pl.DataFrame, entities: pl.DataFrame) -> dict[str, pl.D
         "block_weight": block_weight,
         "rank_keys": rank_keys,
         "generic_keys": _generic_keys(weighted),
-        "deletions": _deletion_keys(vocab.select("word"), "word"),
+        "deletions": _deletion_keys(vocab.select("word"), "word").unique(),
         "profiles": _entity_profiles(weighted, name_table, entities),
         "address_words": _address_words(entities.select("entity_id", address="addresses"), "entity_id", listed=True),
     }

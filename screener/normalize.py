@@ -127,7 +127,7 @@ def _dictionary_keys() -> pl.DataFrame:
         | places
     )
     single = sorted(word for word in words if " " not in word and len(word) >= CORRECTION_MIN_LENGTH)
-    return deletion_keys(pl.DataFrame({"word": single}), "word")
+    return deletion_keys(pl.DataFrame({"word": single}), "word").unique()
 
 
 @functools.lru_cache(maxsize=1)
@@ -137,7 +137,8 @@ def _dictionary_words() -> pl.Series:
 
 
 def deletion_keys(words: pl.DataFrame | pl.LazyFrame, column: str) -> pl.DataFrame:
-    """Each word and every form of it with one character deleted (typo blocking)."""
+    """Each word and every form of it with one character deleted (typo blocking); a key twice where deleting either
+    of two like letters gives it ('coton' of 'cotton'): a join on the keys is followed by `unique` anyway."""
     word, position = pl.col(column), pl.col("position")
     return run(
         words.lazy()
@@ -147,7 +148,6 @@ def deletion_keys(words: pl.DataFrame | pl.LazyFrame, column: str) -> pl.DataFra
             column,
             key=pl.when(position < 0).then(word).otherwise(word.str.slice(0, position) + word.str.slice(position + 1)),
         )
-        .unique()
     )
 
 
