@@ -15,6 +15,7 @@ import functools
 import hashlib
 import importlib.util
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -258,12 +259,9 @@ class Matcher:
 
     def _ocr(self, unknown: pl.DataFrame) -> pl.DataFrame:
         """Unknown query words that read as a list word once scanning confusions are undone ('J1NFU' jinfu)."""
-        digits = pl.col("qword").str.replace_many(list(OCR_DIGITS), list(OCR_DIGITS.values()))
-        readings = [digits, *(digits.str.replace_all(pair, letter) for pair, letter in OCR_LETTERS.items())]
+        confusable = unknown.lazy().filter(pl.col("qword").str.contains(_ocr_pattern()))
         read = run(
-            unknown.lazy()
-            .select("qword", reading=pl.concat_list(readings))
-            .explode("reading")
+            pl.concat([confusable.select("qword", reading=reading) for reading in _ocr_readings()])
             .filter(pl.col("reading") != pl.col("qword"))
             .unique()
         )
@@ -822,6 +820,19 @@ def _generic_keys(name_words: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.concat_str("word", "other", separator=" ")),
         nid="nid",
     ).unique()
+
+
+@functools.cache
+def _ocr_pattern() -> str:
+    """Any character or pair that `_ocr_readings` reads back."""
+    return "|".join(re.escape(text) for text in [*OCR_DIGITS, *OCR_LETTERS])
+
+
+@functools.cache
+def _ocr_readings() -> tuple[pl.Expr, ...]:
+    """A word with its digits read as letters, then also each letter pair read back (built once)."""
+    digits = pl.col("qword").str.replace_many(list(OCR_DIGITS), list(OCR_DIGITS.values()))
+    return digits, *(digits.str.replace_all(pair, letter) for pair, letter in OCR_LETTERS.items())
 
 
 class _Segmenter:
