@@ -259,14 +259,14 @@ class Matcher:
 
     def _ocr(self, unknown: pl.DataFrame) -> pl.DataFrame:
         """Unknown query words that read as a list word once scanning confusions are undone ('J1NFU' jinfu)."""
-        confusable = unknown.lazy().filter(pl.col("qword").str.contains(_ocr_pattern()))
+        confusable = unknown.filter(pl.col("qword").str.contains(_ocr_pattern()))
+        if confusable.is_empty():  # no character a scan confuses
+            return pl.DataFrame(schema=WORD_MAP_SCHEMA)
         read = run(
-            pl.concat([confusable.select("qword", reading=reading) for reading in _ocr_readings()])
+            pl.concat([confusable.lazy().select("qword", reading=reading) for reading in _ocr_readings()])
             .filter(pl.col("reading") != pl.col("qword"))
             .unique()
         )
-        if read.is_empty():  # no character a scan confuses
-            return pl.DataFrame(schema=WORD_MAP_SCHEMA)
         known = read.lazy().join(
             self._vocab.rows(read["reading"]).lazy().select("word"), left_on="reading", right_on="word"
         )
@@ -845,8 +845,15 @@ class _Segmenter:
         self._word_set = WordSet(pl.Series(sorted(self.words), dtype=pl.String))
 
     def pieces(self, unknown: pl.Series) -> pl.DataFrame:
-        """(qword, word, sim) for every list word of each unknown word's split."""
-        rows = [(qword, piece, SEGMENT_SIM) for qword in self._splittable(unknown) for piece in self.split(qword)]
+        """(qword, word, sim) for every list word of each unknown word's split; a batch's words are first narrowed to
+        those that can split (`_splittable`: ~1 ms, more than searching a few words directly)."""
+        words = self._splittable(unknown) if unknown.len() > SMALL_FRAME else unknown.unique(maintain_order=True).to_list()
+        rows = [
+            (qword, piece, SEGMENT_SIM)
+            for qword in words
+            if qword is not None and 2 * SEGMENT_MIN_LENGTH <= len(qword) <= FUZZY_MAX_LENGTH
+            for piece in self.split(qword)
+        ]
         return pl.DataFrame(rows, schema=WORD_MAP_SCHEMA, orient="row")
 
     def _splittable(self, unknown: pl.Series) -> list[str]:

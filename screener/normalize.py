@@ -412,7 +412,11 @@ def _spaced(names: pl.Series) -> pl.DataFrame:
     """Columns folded (`_fold`), han (whether it holds Chinese script) and spaced: the folded name in Latin script
     (`_latinise`) as padded words."""
     han, spaced_words = _folded_columns()
-    spaced = run(pl.DataFrame({"folded": _folded(names)}).lazy().with_columns(han, spaced_words))
+    if names.len() > SMALL_FRAME:
+        folded = pl.DataFrame({"folded": _folded(names)}).lazy()
+    else:  # a few names: folding every one in the same plan costs less than finding those in ASCII first
+        folded = pl.DataFrame({"name": names}).lazy().select(_fold(pl.col("name").cast(pl.String).fill_null("")).alias("folded"))
+    spaced = run(folded.with_columns(han, spaced_words))
     if spaced["han"].any():
         spaced = spaced.with_columns(spaced=_words(pl.lit(_latinise(spaced["folded"]))))
     return spaced

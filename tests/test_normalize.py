@@ -203,3 +203,16 @@ def test_names_in_ascii_skip_the_unicode_steps_and_others_take_them() -> None:
     assert _folded(pl.Series(["Ｘｉｎｊｉａｎｇ", "Société Générale", "Plain"])).to_list() == [
         "xinjiang", "societe generale", "plain"
     ]
+
+
+def test_a_batch_normalises_each_name_as_a_few_names_do() -> None:
+    from screener.normalize import _normalize_names
+    from screener.recent import SMALL_FRAME
+
+    few = ["Société Générale Textile Co., Ltd.", "Ｘｉｎｊｉａｎｇ Zhongtai", "新疆中泰化学股份有限公司", "SenseTime", None,
+           "XINJIANGZHONGTAI CHEM CO LTD", "Hoshine Silicon Industry (Shanshan) Co., Ltd."]
+    batch = few * (SMALL_FRAME // len(few) + 1)
+    assert len(batch) > SMALL_FRAME
+    together = _normalize_names(pl.Series(batch, dtype=pl.String), False)
+    alone = _normalize_names(pl.Series(few, dtype=pl.String), False)
+    assert together.head(len(few)).to_dicts() == alone.to_dicts()

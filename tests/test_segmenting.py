@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from screener.matching import _Segmenter
+from screener.recent import SMALL_FRAME
 
 VOCABULARY = ["xinjiang", "xin", "jiang", "zhong", "tai", "shihezi", "hua", "fu", "sense", "time", "cotton", "abc"]
 
@@ -29,22 +30,23 @@ def test_words_written_together_split_into_the_fewest_list_words() -> None:
     ]
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_splits_are_those_of_a_search_of_every_word(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "count"), [(seed, count) for seed in range(5) for count in (5, SMALL_FRAME * 3)])
+def test_splits_are_those_of_a_search_of_every_word(seed: int, count: int) -> None:
     rng = random.Random(seed)
     segmenter = _Segmenter(pl.Series(VOCABULARY))
-    words = ["".join(rng.choice(VOCABULARY) for _ in range(rng.randint(1, 4))) for _ in range(400)]
+    words = ["".join(rng.choice(VOCABULARY) for _ in range(rng.randint(1, 4))) for _ in range(count)]
     words = [word[: rng.randint(0, len(word))] + rng.choice(["", "q", "an"]) + word[rng.randint(0, len(word)):]
              for word in words]
     assert found(segmenter, words) == expected(segmenter, words)
 
 
-def test_only_words_that_begin_and_end_with_a_list_word_are_searched(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_of_a_batch_only_words_that_begin_and_end_with_a_list_word_are_searched(monkeypatch: pytest.MonkeyPatch) -> None:
     segmenter = _Segmenter(pl.Series(VOCABULARY))
     searched: list[str] = []
     split = segmenter.split
     monkeypatch.setattr(segmenter, "split", lambda word: searched.append(word) or split(word))
-    segmenter.pieces(pl.Series(["xinjiangzhongtai", "oulangtai", "xinjiangoulang", "zixingcotton", "cottonqtai", "hua"]))
+    unknown = ["xinjiangzhongtai", "oulangtai", "xinjiangoulang", "zixingcotton", "cottonqtai", "hua"]
+    segmenter.pieces(pl.Series(unknown + [f"oulang{number}" for number in range(SMALL_FRAME)]))
     assert sorted(searched) == ["cottonqtai", "xinjiangzhongtai"]
 
 
