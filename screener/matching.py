@@ -145,6 +145,7 @@ class Matcher:
         self._block_weight = Index(tables["block_weight"], "nid")
         self._rank_keys = Index(tables["rank_keys"], "nid")
         self._generic_keys = Index(tables["generic_keys"], "key")
+        self._generic_key_words = tables["generic_keys"]["key"].str.split(" ").explode().unique().sort().implode()
         self._deletions = Index(tables["deletions"], "key")
         self._profiles = Index(tables["profiles"], "entity_id")
         self._address_words = tables["address_words"]
@@ -398,8 +399,9 @@ class Matcher:
         )
 
     def _generic_candidates(self, hits: pl.DataFrame) -> pl.DataFrame:
-        """Names made only of generic words, found only when the query has two of their weightiest words."""
-        words = hits.lazy().select("qid", "word").unique()
+        """Names made only of generic words, found only when the query has two of their weightiest words (a query's
+        words are paired only among those of some such name's key)."""
+        words = hits.lazy().select("qid", "word").filter(pl.col("word").is_in(self._generic_key_words)).unique()
         keys = run(
             words.join(words, on="qid", suffix="_other")
             .filter(pl.col("word") <= pl.col("word_other"))

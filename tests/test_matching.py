@@ -391,3 +391,15 @@ def test_check_gives_exactly_the_rows_match_gives(embedded_matcher):
 )
 def test_check_equals_match_for_any_string(matcher, name):
     assert_frame_equal(matcher.check(name, "CN"), matcher.match(one_row(name, "CN")))
+
+
+def test_a_list_name_of_generic_words_only_is_found_through_its_word_pairs(embedded_matcher):
+    """Such names have no informative word to be found by: a supplier having two of their weightiest words finds them,
+    whatever other words it has."""
+    keys = embedded_matcher._generic_keys.table.join(embedded_matcher._name_table.select("nid", "name"), on="nid")
+    listed = keys.filter(pl.col("key") == "bureau security")
+    assert listed["name"][0] in embedded_matcher.check(listed["name"][0], "CN")["matched_name"].to_list()
+    words = pl.DataFrame({"qid": [0, 0, 0, 0, 1], "word": ["zorvath", "security", "kelmira", "bureau", "security"]})
+    found = embedded_matcher._generic_candidates(words)
+    assert set(listed["nid"]) <= set(found.filter(pl.col("qid") == 0)["nid"])
+    assert found.filter(pl.col("qid") == 1).is_empty()
