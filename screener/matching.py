@@ -900,7 +900,7 @@ def _bound_may_drop(candidates: pl.DataFrame, query_words: pl.DataFrame, hits: p
     generic words only), or some supplier word has no hit at all (a word with a hit in any query counts as explained:
     a batch then keeps every candidate, as scoring does). When neither, its bound is the one candidates passed."""
     lesser = (candidates["person"] | candidates["generic_only"]).any()
-    return lesser or not set(query_words["word"].to_list()) <= set(hits["qword"].to_list())
+    return lesser or not query_words["word"].is_in(hits["qword"].implode()).all()
 
 
 def _deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
