@@ -121,6 +121,7 @@ def main_options(
 def main() -> None:
     """Entry point: run the CLI, turning every failure into a one-line error."""
     settings.one_blas_thread()
+    settings.allocator_keeps_freed_pages()
     try:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)

@@ -289,6 +289,17 @@ def test_numpy_starts_one_blas_thread_unless_the_user_asks_for_more(asked, start
     assert done.returncode == 0 and done.stderr.split()[-1] == started, done.stderr
 
 
+@pytest.mark.parametrize(("asked", "kept"), [(None, "dirty_decay_ms:10000,muzzy_decay_ms:10000"), ("abort:false", "abort:false")])
+def test_polars_allocator_keeps_freed_pages_unless_the_user_configures_it(asked, kept):
+    """The CLI sets jemalloc's options for polars before polars loads (a user's own setting stands)."""
+    environment = {key: value for key, value in os.environ.items() if key != "_RJEM_MALLOC_CONF"}
+    conf = "import atexit, os, sys; atexit.register(lambda: print(os.environ.get('_RJEM_MALLOC_CONF'), file=sys.stderr))"
+    done = subprocess.run([sys.executable, "-c", f"{conf}; from screener.cli import main; main()", "--version"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**environment, **({"_RJEM_MALLOC_CONF": asked} if asked else {})})
+    assert done.returncode == 0 and done.stderr.split()[-1] == kept, done.stderr
+
+
 @pytest.mark.parametrize(("annotation", "written"), [
     *((float, number) for number in ("85", "+5", "-1.5", ".5", "5.", "1e3", "1E-2", " 85", "1_0", "inf", "0x10", "٣", "")),
     *((int, number) for number in ("7", "007", "+5", "-3", " 4", "1.0", "٣", "x")),
