@@ -38,6 +38,7 @@ from screener.normalize import (
     han_key,
     han_trade,
     normalize_frame,
+    steps_text,
     without_tail,
 )
 from screener.paths import data_dir
@@ -926,11 +927,7 @@ def _explanation() -> pl.Expr:
         )
 
     variant = pl.when(pl.col("lang") == "zh").then(pl.format("{} (Chinese)", "kind")).otherwise(pl.col("kind"))
-    steps = (
-        pl.when(pl.col("steps").list.len() > 0)
-        .then(pl.format(" ({})", pl.col("steps").list.join("; ")))
-        .otherwise(pl.lit(""))
-    )
+    steps = pl.when(pl.col("steps") > 0).then(pl.format(" ({})", steps_text(pl.col("steps")))).otherwise(pl.lit(""))
     country = (
         pl.when(pl.col("adjust") > 0)
         .then(pl.format("; country {} agrees", "country"))

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from screener.normalize import compile_pinyin_terms, normalize_frame, normalize_name, normalize_series, pinyin_terms
+from screener.normalize import (
+    compile_pinyin_terms,
+    normalize_frame,
+    normalize_name,
+    normalize_series,
+    pinyin_terms,
+    steps_text,
+)
 
 
 def same(*names: str) -> set[str]:
@@ -17,7 +24,7 @@ def same(*names: str) -> set[str]:
 
 
 def steps(name: str) -> list[str]:
-    return normalize_frame(pl.Series([name]))["steps"][0].to_list()
+    return normalize_frame(pl.Series([name])).select(steps_text(pl.col("steps"))).item().split("; ")
 
 
 def test_english_legal_forms_case_and_punctuation_are_removed():
