@@ -277,26 +277,20 @@ def test_the_source_names_known_without_their_modules_are_those_of_the_modules()
     assert SOURCE_NAMES == tuple(SOURCES) == tuple(source.name for source in SOURCES.values())
 
 
-@pytest.mark.parametrize(("asked", "started"), [(None, "1"), ("2", "2")])
-def test_numpy_starts_one_blas_thread_unless_the_user_asks_for_more(asked, started):
-    """The screener does no linear algebra: OpenBLAS is told to start one thread, not one per core (a user's own
-    setting stands)."""
-    environment = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
-    threads = "import atexit, os, sys; atexit.register(lambda: print(os.environ.get('OPENBLAS_NUM_THREADS'), file=sys.stderr))"
-    done = subprocess.run([sys.executable, "-c", f"{threads}; from screener.cli import main; main()", "--version"],
+@pytest.mark.parametrize(("variable", "asked", "kept"), [
+    ("OPENBLAS_NUM_THREADS", None, "1"),
+    ("OPENBLAS_NUM_THREADS", "2", "2"),
+    ("_RJEM_MALLOC_CONF", None, "dirty_decay_ms:10000,muzzy_decay_ms:10000"),
+    ("_RJEM_MALLOC_CONF", "abort:false", "abort:false"),
+])
+def test_the_cli_sets_native_libraries_up_before_they_load_unless_the_user_did(variable, asked, kept):
+    """numpy's OpenBLAS starts one thread, not one per core (the screener does no linear algebra); polars' allocator
+    keeps freed pages for reuse a while. A user's own setting stands."""
+    environment = {key: value for key, value in os.environ.items() if key != variable}
+    seen = f"import atexit, os, sys; atexit.register(lambda: print(os.environ.get({variable!r}), file=sys.stderr))"
+    done = subprocess.run([sys.executable, "-c", f"{seen}; from screener.cli import main; main()", "--version"],
                           capture_output=True, text=True, timeout=60,
-                          env={**environment, **({"OPENBLAS_NUM_THREADS": asked} if asked else {})})
-    assert done.returncode == 0 and done.stderr.split()[-1] == started, done.stderr
-
-
-@pytest.mark.parametrize(("asked", "kept"), [(None, "dirty_decay_ms:10000,muzzy_decay_ms:10000"), ("abort:false", "abort:false")])
-def test_polars_allocator_keeps_freed_pages_unless_the_user_configures_it(asked, kept):
-    """The CLI sets jemalloc's options for polars before polars loads (a user's own setting stands)."""
-    environment = {key: value for key, value in os.environ.items() if key != "_RJEM_MALLOC_CONF"}
-    conf = "import atexit, os, sys; atexit.register(lambda: print(os.environ.get('_RJEM_MALLOC_CONF'), file=sys.stderr))"
-    done = subprocess.run([sys.executable, "-c", f"{conf}; from screener.cli import main; main()", "--version"],
-                          capture_output=True, text=True, timeout=60,
-                          env={**environment, **({"_RJEM_MALLOC_CONF": asked} if asked else {})})
+                          env={**environment, **({variable: asked} if asked else {})})
     assert done.returncode == 0 and done.stderr.split()[-1] == kept, done.stderr
 
 
