@@ -227,15 +227,18 @@ def without_tail(name: pl.Expr) -> pl.Expr:
     return name.str.replace(TAIL_AFTER_LEGAL_FORM, "${1}").str.replace(ADDRESS_TAIL, "${1}")
 
 
-def _folded(names: pl.Series) -> pl.Series:
-    """Each name folded (`_fold`); names all in ASCII only cased (`_cased`): the Unicode steps leave them unchanged
-    and are ~70 % of folding's time."""
+def _folded(names: pl.Series) -> pl.LazyFrame:
+    """Column `folded`: each name folded (`_fold`). A few names are folded in the plan that reads them; in a batch,
+    names all in ASCII are only cased (`_cased`): the Unicode steps leave them unchanged and are ~70 % of folding's
+    time, and finding those names first costs a few trips to polars that a few names would not repay."""
     text = names.cast(pl.String).fill_null("").rename("name")
+    if text.len() <= SMALL_FRAME:
+        return text.to_frame().lazy().select(_fold(pl.col("name")).alias("folded"))
     beyond_ascii = (text.str.len_bytes() != text.str.len_chars()).arg_true()
     cased = text.to_frame().select(_cased(pl.col("name"))).to_series()
-    if beyond_ascii.is_empty():
-        return cased
-    return cased.scatter(beyond_ascii, text.gather(beyond_ascii).to_frame().select(_fold(pl.col("name"))).to_series())
+    if not beyond_ascii.is_empty():
+        cased = cased.scatter(beyond_ascii, text.gather(beyond_ascii).to_frame().select(_fold(pl.col("name"))).to_series())
+    return cased.alias("folded").to_frame().lazy()
 
 
 def _fold(names: pl.Expr) -> pl.Expr:
@@ -258,7 +261,8 @@ def _latinise(folded: pl.Series) -> pl.Series:
     distinct = folded.filter(folded.str.contains(r"\p{Han}")).unique()
     if distinct.is_empty():
         return folded
-    latin = _folded(pl.Series([han_to_latin(simplified(text)) for text in distinct.to_list()], dtype=pl.String))
+    read = pl.Series([han_to_latin(simplified(text)) for text in distinct.to_list()], dtype=pl.String)
+    latin = run(_folded(read))["folded"]
     return folded.replace(distinct, latin)
 
 
@@ -426,11 +430,7 @@ def _spaced(names: pl.Series) -> pl.DataFrame:
     """Columns folded (`_fold`), han (whether it holds Chinese script) and spaced: the folded name in Latin script
     (`_latinise`) as padded words."""
     han, spaced_words = _folded_columns()
-    if names.len() > SMALL_FRAME:
-        folded = pl.DataFrame({"folded": _folded(names)}).lazy()
-    else:  # a few names: folding every one in the same plan costs less than finding those in ASCII first
-        folded = pl.DataFrame({"name": names}).lazy().select(_fold(pl.col("name").cast(pl.String).fill_null("")).alias("folded"))
-    spaced = run(folded.with_columns(han, spaced_words))
+    spaced = run(_folded(names).with_columns(han, spaced_words))
     if spaced["han"].any():
         spaced = spaced.with_columns(spaced=_words(pl.lit(_latinise(spaced["folded"]))))
     return spaced

@@ -197,17 +197,21 @@ def test_only_replacements_whose_words_all_occur_are_kept_and_a_batch_reads_each
                           st.none()), max_size=12))
 def test_folding_names_in_ascii_by_case_alone_gives_the_full_fold(names: list[str | None]) -> None:
     from screener.normalize import _fold, _folded
+    from screener.recent import SMALL_FRAME
 
-    series = pl.Series("name", names, dtype=pl.String)
+    series = pl.Series("name", names * (SMALL_FRAME + 1), dtype=pl.String)  # a batch: its names in ASCII only cased
     full = series.to_frame().select(_fold(pl.col("name").fill_null(""))).to_series()
-    assert _folded(series).to_list() == full.to_list()
+    assert _folded(series).collect()["folded"].to_list() == full.to_list()
 
 
 def test_names_in_ascii_skip_the_unicode_steps_and_others_take_them() -> None:
     from screener.normalize import _folded
 
-    assert _folded(pl.Series(["SenseTime", "TextileCo.,Ltd", None])).to_list() == ["sense time", "textile co.,ltd", ""]
-    assert _folded(pl.Series(["Ｘｉｎｊｉａｎｇ", "Société Générale", "Plain"])).to_list() == [
+    def folded(names: list[str | None]) -> list[str]:
+        return _folded(pl.Series(names, dtype=pl.String)).collect()["folded"].to_list()
+
+    assert folded(["SenseTime", "TextileCo.,Ltd", None]) == ["sense time", "textile co.,ltd", ""]
+    assert folded(["Ｘｉｎｊｉａｎｇ", "Société Générale", "Plain"]) == [
         "xinjiang", "societe generale", "plain"
     ]
 
