@@ -8,11 +8,14 @@ import polars as pl
 import pytest
 
 from screener.gazetteer import (
+    _hits,
+    _initials,
     build_gazetteer,
     compiled_path,
     gazetteer_path,
     is_china,
     load_gazetteer,
+    mentions_place,
     read_compiled_gazetteer,
     xuar_addresses,
 )
@@ -39,7 +42,11 @@ def test_the_compiled_gazetteer_is_what_the_csv_and_the_code_build() -> None:
     assert compiled is not None, "the compiled gazetteer is stale: run `python scripts/build_reference.py gazetteer`"
     built = build_gazetteer(gazetteer_path())
     assert compiled.spellings.equals(built.spellings) and compiled.spellings.schema == built.spellings.schema
-    assert (compiled.latin_pattern, compiled.cjk_pattern) == (built.latin_pattern, built.cjk_pattern)
+    assert (compiled.latin_pattern, compiled.cjk_pattern, compiled.latin_initials) == (
+        built.latin_pattern,
+        built.cjk_pattern,
+        built.latin_initials,
+    )
 
 
 def test_a_gazetteer_edited_after_its_compilation_is_built_from_the_csv(tmp_path) -> None:
@@ -48,8 +55,14 @@ def test_a_gazetteer_edited_after_its_compilation_is_built_from_the_csv(tmp_path
     shutil.copyfile(compiled_path(gazetteer_path()), compiled_path(source))
     assert read_compiled_gazetteer(source) is not None
     places = pl.read_csv(source, infer_schema=False)
-    added = places.head(1).with_columns(name_en=pl.lit("Qoghuluq"), name_pinyin=pl.lit(""), name_zh=pl.lit(""),
-                                        other_spellings=pl.lit(""), ambiguous=pl.lit("no"), note=pl.lit(""))
+    added = places.head(1).with_columns(
+        name_en=pl.lit("Qoghuluq"),
+        name_pinyin=pl.lit(""),
+        name_zh=pl.lit(""),
+        other_spellings=pl.lit(""),
+        ambiguous=pl.lit("no"),
+        note=pl.lit(""),
+    )
     pl.concat([places, added]).write_csv(source)
     assert read_compiled_gazetteer(source) is None
     assert "Qoghuluq" in load_gazetteer(source).spellings["place"].to_list()
@@ -184,8 +197,18 @@ def test_rows_come_back_in_the_input_order_whatever_their_numbers() -> None:
 
 @pytest.mark.parametrize(
     ("country", "china"),
-    [("CN", True), ("china", True), ("P.R. China", True), ("China, People's Republic of", True), ("中国", True),
-     ("156", True), ("HK", False), ("Taiwan", False), ("Indochina", False), (None, False)],
+    [
+        ("CN", True),
+        ("china", True),
+        ("P.R. China", True),
+        ("China, People's Republic of", True),
+        ("中国", True),
+        ("156", True),
+        ("HK", False),
+        ("Taiwan", False),
+        ("Indochina", False),
+        (None, False),
+    ],
 )
 def test_country_cells_meaning_mainland_china(country: str | None, china: bool) -> None:
     frame = pl.DataFrame({"country": [country]}, schema={"country": pl.String})
@@ -205,3 +228,55 @@ def test_rows_without_an_address_are_not_in_xuar_and_keep_the_columns_of_read_ro
     unread, mixed = xuar_addresses(frame.head(1)), xuar_addresses(frame)
     assert unread.schema == mixed.schema
     assert unread.row(0) == mixed.row(0) == (0, False, None)
+
+
+PLACE_TEXTS = [
+    "Kashgar Road 5, Shanghai",
+    "No. 3 Hami Street, Urumqi, Xinjiang",
+    "Hami瓜 Trading",  # a Chinese character is a word character: no boundary after 'Hami'
+    "哈密瓜Hami",
+    "Kashgarés Textile",  # an accented letter is one too
+    "Café Kashgar",
+    "新疆ÜRÜMQI纺织",  # an initial in another case
+    "ürümqi",
+    "喀什 kashgar 路",
+    "乌鲁木齐市 10th Division, Xinjiang Production and Construction Corps",
+    "Кашгар",
+    "کاشغەر",
+    "和田玉有限公司",
+    "",
+    None,
+]
+
+
+def test_latin_place_searches_skip_texts_no_spelling_can_begin_in() -> None:
+    """A text holding no character a Latin spelling begins with is not searched: every text gets the hits and the
+    mentions the alternation as written finds, and None stays None."""
+    gazetteer = load_gazetteer()
+    text = pl.col("text")
+    frame = pl.DataFrame({"text": PLACE_TEXTS}, schema={"text": pl.String})
+    searched = frame.select(
+        mentions=mentions_place("text", gazetteer),
+        hits=_hits(text, gazetteer.latin_pattern, gazetteer.cjk_pattern, gazetteer.latin_initials),
+    )
+    as_written = frame.select(
+        mentions=text.str.contains(gazetteer.latin_pattern) | text.str.contains(gazetteer.cjk_pattern),
+        hits=pl.concat_list(
+            text.str.extract_all(gazetteer.latin_pattern).fill_null([]),
+            text.str.extract_all(gazetteer.cjk_pattern).fill_null([]),
+        ),
+    )
+    assert searched.to_dicts() == as_written.to_dicts()
+    assert searched["mentions"].to_list()[:7] == [True, True, False, True, False, True, True]
+
+
+def test_latin_initials_are_the_characters_spellings_begin_with() -> None:
+    assert _initials(["Kashgar", "’Aksu", "Ürümqi", "10th Division"]) == "(?i)[1AKÜ’]"
+    frame = pl.DataFrame({"text": ["aksu", "’", "ürümqi", "新疆", "x"]})
+    assert frame.select(pl.col("text").str.contains(_initials(["Kashgar", "’Aksu", "Ürümqi"])))["text"].to_list() == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
