@@ -428,12 +428,14 @@ def steps_text(steps: pl.Expr) -> pl.Expr:
 
 def _spaced(names: pl.Series) -> pl.DataFrame:
     """Columns folded (`_fold`), han (whether it holds Chinese script) and spaced: the folded name in Latin script
-    (`_latinise`) as padded words."""
+    (`_latinise`) as padded words; only the names in Chinese script are read again once in Latin script."""
     han, spaced_words = _folded_columns()
     spaced = run(_folded(names).with_columns(han, spaced_words))
-    if spaced["han"].any():
-        spaced = spaced.with_columns(spaced=_words(pl.lit(_latinise(spaced["folded"]))))
-    return spaced
+    if not spaced["han"].any():
+        return spaced
+    rows = spaced["han"].arg_true()
+    latin = _latinise(spaced["folded"].gather(rows))
+    return spaced.with_columns(spaced["spaced"].scatter(rows, pl.select(_words(pl.lit(latin))).to_series()))
 
 
 @functools.cache
