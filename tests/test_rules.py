@@ -10,9 +10,10 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from screener.result import TIERS
-from screener.rules import RulesError, RuleSet, evaluate, load_rules
+from screener.rules import RulesError, RuleSet, _per_row, _reason_aggregates, _verdict_aggregates, evaluate, load_rules
 
 SUPPLIER_COLUMNS = ("name", "country", "address", "product", "hs_code", "uscc")
 
@@ -940,3 +941,36 @@ def test_only_addresses_naming_a_xuar_place_or_postal_code_are_read_and_judged_a
     every = judge(frame, gazetteer.load_gazetteer())
     assert facts.select("xuar_address", "xuar_places").equals(every.select("xuar_address", "xuar_places"))
     assert facts["xuar_address"].sum() > 10
+
+
+def _grouped(entries: pl.DataFrame, columns: tuple[tuple[pl.Expr, pl.Expr], ...]) -> pl.DataFrame:
+    return entries.group_by("row", maintain_order=True).agg(*(grouped for grouped, _ in columns)).sort("row")
+
+
+def test_rows_with_one_fired_rule_get_what_grouping_gives() -> None:
+    """A row one rule fired for takes its verdict without grouping; rows several fired for are grouped: both give
+    what grouping every row gives (a product of one share, a list of one reason, the one headline entity)."""
+    fired = pl.DataFrame(
+        {
+            "row": [0, 1, 1, 2, 3, 3, 3],
+            "tier_rank": [2, 0, 1, 3, 1, 1, 2],
+            "contribution": [40.0, 90.0, 33.3, 10.0, 50.0, 25.0, 12.5],
+            "position": [4, 0, 2, 7, 1, 3, 5],
+            "reason": [["a"], ["b", "c"], ["d"], ["e"], ["f"], ["g"], ["h"]],
+            "rule_id": ["r4", "r0", "r2", "r7", "r1", "r3", "r5"],
+            "headline_entity": [None, "x", "y", "z", None, "w", "v"],
+            "headline_score": [None, 91.0, 88.0, 70.0, None, 95.0, 99.0],
+        },
+        schema_overrides={"row": pl.UInt32, "tier_rank": pl.Int8, "position": pl.Int32},
+    ).sort(["row", "tier_rank", "contribution", "position"], descending=[False, False, True, False])
+    columns = _verdict_aggregates()
+    assert_frame_equal(_per_row(fired.lazy(), columns).collect().sort("row"), _grouped(fired, columns))
+    verdict = _per_row(fired.lazy(), columns).collect().sort("row")
+    assert verdict["risk_score"].to_list() == [40.0, 93.3, 10.0, 67.2]
+    assert verdict["fired_rules"].to_list()[3] == ["r1", "r3", "r5"]
+
+    hits = fired.with_columns(confidence=pl.col("contribution"), kind=pl.lit("listed")).drop("reason")
+    reasons = _reason_aggregates("on the {kind} list[ (entity {headline_entity})]")
+    grouped = _per_row(hits.lazy(), reasons).collect().sort("row")
+    assert_frame_equal(grouped, _grouped(hits, reasons))
+    assert grouped["reason"].to_list()[3] == ["on the listed list", "on the listed list (entity w)", "on the listed list (entity v)"]
