@@ -86,7 +86,8 @@ def common_words() -> WordSet:
 def word_roles(
     names: pl.DataFrame, key: str, generic: pl.Series, pinyin_word: pl.Expr, bracketed: pl.DataFrame
 ) -> pl.DataFrame:
-    """One row per (key, word) of the normalised names (`norm`): position, role, region and industry group.
+    """One row per (key, word) of the normalised names (`norm`, each word once, as `normalize_frame` gives it; one
+    name per key): position, role, region and industry group.
 
     `generic` lists the words of any company name (one list value, as `is_in` takes it); `pinyin_word` tells words made of pinyin syllables (never
     'common', whatever English they spell); `bracketed` holds the (key, word) pairs written in brackets, where a
@@ -96,7 +97,6 @@ def word_roles(
         .select(*_words_and_positions(key))
         .explode(["word", "pos"])
         .filter(pl.col("word").is_not_null() & (pl.col("word") != ""))
-        .unique([key, "word"], keep="first", maintain_order=True)
     )
     placed = words.lazy().join(_place_words().lazy(), on="word", how="left")
     if bracketed.is_empty():

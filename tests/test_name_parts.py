@@ -40,3 +40,14 @@ def test_leading_places_are_places_and_a_county_alone_is_the_trade_name() -> Non
     assert role[(2, "hongyuan")] == "trade"
     assert role[(3, "industry")] == "industry" and role[(4, "industry")] != "industry"
     assert role[(5, "shanshan")] == "place"
+
+
+def test_a_normalised_name_holds_each_word_once_so_each_word_gets_one_role() -> None:
+    """word_roles reads a word's row once per name: normalize_frame gives every word once, however often the name
+    repeats it, in Latin or Chinese script."""
+    names = ["Hetian Hetian Textile Textile Co., Ltd.", "新疆新疆合盛合盛硅业", "Kashgar Trading Kashgar (Kashgar) Co"]
+    norms = normalize_frame(pl.Series(names))["norm"].to_list()
+    assert all(len(norm.split()) == len(set(norm.split())) for norm in norms)
+    read = roles(names, [0, 1, 2])
+    assert read.height == sum(len(norm.split()) for norm in norms)
+    assert not read.select("qid", "word").is_duplicated().any()
