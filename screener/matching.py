@@ -370,11 +370,18 @@ class Matcher:
         with a hit counted as found, at the most its best hit can add (list word weight x similarity). A name cut at a
         field width is kept: its cut words do not count. `hits` carry the weight of the list word found (`lweight`).
         The bound is the name score itself (`_text_score`, which grows with each coverage) of those best coverages; a
-        name of generic words only is bounded as one that is not all places (the larger of its two scores)."""
-        found = hits.group_by("qid", "qword").agg(found=(pl.col("lweight") * pl.col("sim")).max())
+        name of generic words only is bounded as one that is not all places (the larger of its two scores). Only the
+        suppliers with a candidate are read."""
+        queries = candidates.lazy().select("qid").unique()
+        found = (
+            hits.join(queries, on="qid", how="semi")
+            .group_by("qid", "qword")
+            .agg(found=(pl.col("lweight") * pl.col("sim")).max())
+        )
         missed = pl.col("found").is_null() & ~pl.col("qtail")
         query_cover = (
             query_weights.lazy()
+            .join(queries, on="qid", how="semi")
             .join(found, on=["qid", "qword"], how="left")
             .group_by("qid")
             .agg(
