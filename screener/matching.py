@@ -180,7 +180,7 @@ class Matcher:
         if candidates.is_empty():
             return _empty(queries)
         list_weights = self._vocab.rows(hits["word"]).lazy().select("word", lweight="kind_weight")
-        query_weights = self._query_weights(query_words, prepared)
+        query_weights = self._query_weights(query_words, prepared, candidates)
         if not exhaustive and _bound_may_drop(candidates, query_words, hits):
             candidates = self._within_reach(candidates, hits.lazy().join(list_weights, on="word"), query_weights, prepared)
             if candidates.is_empty():
@@ -514,14 +514,18 @@ class Matcher:
         return run(frame.with_columns(*conflicts).with_columns(*agreements).with_columns(*outcome))
 
     @staticmethod
-    def _query_weights(query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
-        """Weight of each query word by its role; words in parentheses (usually a place) count little."""
+    def _query_weights(query_words: pl.DataFrame, prepared: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+        """Weight of each word of the queries that have a candidate, by its role; words in parentheses (usually a
+        place) count little."""
+        queries = candidates.select(pl.col("qid").unique())
+        prepared = prepared.join(queries, on="qid", how="semi")
         qualifiers = _parenthesised_words(prepared, "qid").lazy().with_columns(qualifier=pl.lit(True))
         tails = (
             prepared.lazy().select("qid", word="tail_words").explode("word").drop_nulls().with_columns(tail=pl.lit(True))
         )
         return run(
             query_words.lazy()
+            .join(queries.lazy(), on="qid", how="semi")
             .join(qualifiers, on=["qid", "word"], how="left")
             .join(tails.unique(), on=["qid", "word"], how="left")
             .with_columns(weight=_role_weight())
