@@ -327,7 +327,12 @@ def _words(text: pl.Expr) -> pl.Expr:
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
         .str.strip_chars()
     )
-    return pl.lit(" ") + spaced.str.replace_all(" ", "  ") + pl.lit(" ")
+    return _padded_words(spaced)
+
+
+def _padded_words(words: pl.Expr) -> pl.Expr:
+    """Words of letters and digits apart by single spaces, every word padded by its own spaces."""
+    return pl.lit(" ") + words.str.replace_all(" ", "  ", literal=True) + pl.lit(" ")
 
 
 def _collapse(padded: pl.Expr) -> pl.Expr:
@@ -377,9 +382,11 @@ def _normalize_names(names: pl.Series, listed: bool) -> pl.DataFrame:
         if listed
         else _join_syllable_runs(unlisted["unlisted"])
     )
+    # `unlisted` is words of letters and digits: `_words` made them, and the replacements and corrections are such
+    # words (a test holds the tables to it), so padding them is all `_words` would do
     return run(
         unlisted.lazy()
-        .with_columns(padded_joined=_words(pl.lit(joined_syllables)))
+        .with_columns(padded_joined=_padded_words(pl.lit(joined_syllables)))
         .with_columns(
             joined=_collapse(pl.col("padded_joined")),
             stripped=_collapse(_removed(pl.col("padded_joined"), removals, _present_words(joined_syllables))),

@@ -1,5 +1,6 @@
 """Name normalisation: each step, and robustness on any input."""
 
+import re
 import subprocess
 import sys
 
@@ -227,3 +228,16 @@ def test_a_batch_normalises_each_name_as_a_few_names_do() -> None:
     together = _normalize_names(pl.Series(batch, dtype=pl.String), False)
     alone = _normalize_names(pl.Series(few, dtype=pl.String), False)
     assert together.head(len(few)).to_dicts() == alone.to_dicts()
+
+
+def test_replacements_and_corrections_are_words_of_letters_and_digits() -> None:
+    """normalize_frame pads the words left after replacements, corrections and removals without splitting them on
+    punctuation again: every replacement and every corrected word must be letters and digits apart by spaces."""
+    from screener.normalize import _dictionary_keys, _tables
+
+    word = re.compile(r"[^\W_]+")
+    for listed in (False, True):
+        _, targets, removals, _ = _tables(listed)
+        for text in (*targets, *removals):
+            assert all(word.fullmatch(part) for part in text.split()), text
+    assert all(word.fullmatch(text) for text in _dictionary_keys()["word"].unique().to_list())
