@@ -65,7 +65,12 @@ def _pattern_words(patterns: tuple[str, ...]) -> list[frozenset[str]]:
 
 def _present_words(padded: pl.Series) -> set[str]:
     """Every word of the padded names."""
-    return set(padded.to_frame("text").select(pl.col("text").str.split(" ").explode().unique()).to_series().to_list())
+    return set(_distinct_words(padded).to_list())
+
+
+def _distinct_words(padded: pl.Series) -> pl.Series:
+    """Every word of the padded names, once (the empty word among them)."""
+    return padded.to_frame("text").select(pl.col("text").str.split(" ").explode().unique()).to_series()
 
 
 def _occurring(patterns: list[str], targets: list[str], present: set[str]) -> tuple[list[str], list[str]]:
@@ -151,15 +156,16 @@ def deletion_keys(words: pl.DataFrame | pl.LazyFrame, column: str) -> pl.DataFra
     )
 
 
-def _correct_spelling(padded: pl.Series) -> pl.Series:
+def _correct_spelling(padded: pl.Series, tokens: pl.Series) -> tuple[pl.Series, dict[str, str]]:
     """Common words misspelt by one typing error (one letter left out, added, changed or two swapped) after the first
-    letter ('Indstrial', 'Traidng') replaced by the word;
-    a token that is itself pinyin ('Tangshan', not a misspelt 'Tianshan') is a word of its own."""
+    letter ('Indstrial', 'Traidng') replaced by the word, among the names' distinct words (`tokens`); a token that is
+    itself pinyin ('Tangshan', not a misspelt 'Tianshan') is a word of its own. The names corrected, and each word
+    corrected with its correction (every occurrence of it is corrected)."""
     dictionary = _dictionary_keys()
     unknown = run(
-        padded.to_frame("token")
+        tokens.rename("token")
+        .to_frame()
         .lazy()
-        .select(pl.col("token").str.split(" ").explode().unique())
         .filter(
             pl.col("token").str.len_chars().is_between(CORRECTION_MIN_LENGTH, CORRECTION_MAX_LENGTH)
             & ~pl.col("token").str.contains(f"^{pinyin_word_regex()}$")
@@ -167,7 +173,7 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
         )
     )
     if unknown.is_empty():
-        return padded
+        return padded, {}
     pairs = run(
         deletion_keys(unknown, "token")
         .lazy()
@@ -177,11 +183,11 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
         .filter(pl.col("token").str.slice(0, 1) == pl.col("word").str.slice(0, 1))
     )
     if pairs.is_empty():
-        return padded
-    tokens, words = pairs["token"].to_list(), pairs["word"].to_list()
-    workers = comparison_workers(len(tokens))
-    ratios = process.cpdist(tokens, words, scorer=fuzz.ratio, workers=workers)
-    edits = process.cpdist(tokens, words, scorer=OSA.distance, workers=workers)
+        return padded, {}
+    misspelt, words = pairs["token"].to_list(), pairs["word"].to_list()
+    workers = comparison_workers(len(misspelt))
+    ratios = process.cpdist(misspelt, words, scorer=fuzz.ratio, workers=workers)
+    edits = process.cpdist(misspelt, words, scorer=OSA.distance, workers=workers)
     best = run(
         pairs.lazy()
         .with_columns(ratio=pl.Series(ratios, dtype=pl.Float64), edits=pl.Series(edits, dtype=pl.Int64))
@@ -190,10 +196,12 @@ def _correct_spelling(padded: pl.Series) -> pl.Series:
         .unique("token", keep="first")
     )
     if best.is_empty():
-        return padded
-    return padded.str.replace_many(
-        [_padded(token) for token in best["token"]], [_padded(word) for word in best["word"]], leftmost=True
+        return padded, {}
+    corrections = dict(zip(best["token"].to_list(), best["word"].to_list(), strict=True))
+    corrected = padded.str.replace_many(
+        [_padded(token) for token in corrections], [_padded(word) for word in corrections.values()], leftmost=True
     )
+    return corrected, corrections
 
 
 PARALLEL_MIN_PAIRS = 10_000
@@ -365,8 +373,9 @@ def _normalised_by_name(names: list[str | None], listed: bool) -> dict[str | Non
 def _normalize_names(names: pl.Series, listed: bool) -> pl.DataFrame:
     patterns, targets, removals, syllable_pair = _tables(listed)
     spaced = _spaced(names)
-    words = spaced["spaced"] if listed else _correct_spelling(spaced["spaced"])
-    present = _present_words(words)
+    tokens = _distinct_words(spaced["spaced"])
+    words, corrected = (spaced["spaced"], {}) if listed else _correct_spelling(spaced["spaced"], tokens)
+    present = (set(tokens.to_list()) - corrected.keys()) | set(corrected.values())
     patterns, targets = _occurring(patterns, targets, present)
     replaced = pl.col("words").str.replace_many(patterns, targets, leftmost=True) if patterns else pl.col("words")
     reachable = present | {word for target in targets for word in target.split()}
