@@ -22,7 +22,7 @@ def _key(text: pl.Expr) -> pl.Expr:
         .str.to_lowercase()
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
         .str.strip_chars()
-        .str.replace(r"^the ", "")
+        .str.strip_prefix("the ")
     )
 
 

@@ -43,6 +43,7 @@ import polars as pl
 
 from screener.countries import is_china, is_hong_kong_or_macao
 from screener.paths import data_dir
+from screener.patterns import without
 from screener.plans import run
 
 STRENGTHS = ("context", "country", "specific")
@@ -252,8 +253,7 @@ def _key(spelling: str) -> str:
 
 def _key_expr(hit: pl.Expr) -> pl.Expr:
     return (
-        hit.str.to_lowercase()
-        .str.replace_all(f"[{_APOSTROPHES}]", "")
+        without(hit.str.to_lowercase(), _APOSTROPHES)
         .str.replace_all(r"[\s\-]+", " ")
         .str.strip_chars()
     )
@@ -283,7 +283,7 @@ def _latin_pattern(spellings: list[str]) -> str:
 def _initials(spellings: list[str]) -> str:
     """A class of every character a match of `_latin_pattern(spellings)` can begin with: each spelling's first
     character, and the one after its leading apostrophes (which a match may omit); case-insensitive, as the match."""
-    initials = set()
+    initials: set[str] = set()
     for spelling in spellings:
         initials.update(spelling[: len(spelling) - len(spelling.lstrip(_APOSTROPHES)) + 1])
     return (

@@ -20,6 +20,7 @@ from rapidfuzz.distance import OSA
 
 from screener import reference
 from screener.paths import data_dir
+from screener.patterns import without
 from screener.plans import run
 from screener.recent import SMALL_FRAME, Recent
 from screener.transliterate import (
@@ -330,8 +331,8 @@ def simplified(text: str) -> str:
 def _words(text: pl.Expr) -> pl.Expr:
     """Punctuation to spaces, every word padded by its own spaces."""
     spaced = (
-        text.str.replace_all(r"['\u2019`]", "")
-        .str.replace_all("&", " and ")
+        without(text, "'\u2019`")
+        .str.replace_all("&", " and ", literal=True)
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
         .str.strip_chars()
     )

@@ -348,7 +348,7 @@ def _render_plain(text: str) -> pl.Expr:
 
 def _text(name: str) -> pl.Expr:
     """A field as text for a reason: '' when null, never containing the reason separator."""
-    return pl.col(name).cast(pl.String).fill_null("").str.replace_all(re.escape(REASON_SEPARATOR), "; ")
+    return pl.col(name).cast(pl.String).fill_null("").str.replace_all(REASON_SEPARATOR, "; ", literal=True)
 
 
 # ---------------------------------------------------------------- condition kinds

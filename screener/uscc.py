@@ -74,7 +74,7 @@ def with_uscc_columns(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 
 @functools.lru_cache(maxsize=8)
 def _cleaned(column: str) -> pl.Expr:
-    return pl.col(column).str.to_uppercase().str.replace_all(r"[\s\-]", "").alias("uscc_code")
+    return pl.col(column).str.to_uppercase().str.replace_all(r"[\s\-]+", "").alias("uscc_code")
 
 
 @functools.cache
