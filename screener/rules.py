@@ -612,7 +612,8 @@ def prepare_candidates(candidates: pl.DataFrame, facts: pl.DataFrame) -> pl.Data
     """Candidates with every field a rule may test (missing ones null), the supplier's facts and derived fields."""
     present = tuple(column in candidates.columns for column in ("row", *CANDIDATE_FIELDS))
     frame = candidates.lazy().select(_candidate_columns(present, facts.schema["row"]))
-    return run(frame.join(facts.lazy(), on="row", how="left").with_columns(_derived_candidate_columns()))
+    products = facts["supplier_product"].null_count() < facts.height
+    return run(frame.join(facts.lazy(), on="row", how="left").with_columns(_derived_candidate_columns(products)))
 
 
 @functools.lru_cache(maxsize=16)
@@ -636,8 +637,15 @@ def _candidate_columns(present: tuple[bool, ...], row: pl.DataType) -> tuple[pl.
 
 
 @functools.cache
-def _derived_candidate_columns() -> tuple[pl.Expr, ...]:
-    """DERIVED_CANDIDATE_FIELDS of a candidate joined with its supplier's facts."""
+def _derived_candidate_columns(products: bool) -> tuple[pl.Expr, ...]:
+    """DERIVED_CANDIDATE_FIELDS of a candidate joined with its supplier's facts; without a supplier `products` named,
+    no merchandise covers one (and its words are not read)."""
+    covers_product = (
+        _stems(pl.col("merchandise")).list.set_intersection(_stems(pl.col("supplier_product"))).list.len().fill_null(0)
+        > 0
+        if products
+        else pl.lit(False)
+    )
     return (
         _matched_as().alias("matched_as"),
         pl.col("status").fill_null("status not confirmed by the sources").alias("status_text"),
@@ -645,10 +653,7 @@ def _derived_candidate_columns() -> tuple[pl.Expr, ...]:
             (pl.col("status").is_null() | pl.col("status").str.to_lowercase().is_in(IN_FORCE_STATUSES))
             & pl.col("end_date").is_null()
         ).alias("in_force"),
-        (
-            _stems(pl.col("merchandise")).list.set_intersection(_stems(pl.col("supplier_product"))).list.len().fill_null(0)
-            > 0
-        ).alias("merchandise_covers_product"),
+        covers_product.alias("merchandise_covers_product"),
         pl.concat_str(
             pl.col("name", "list_name", "program", "remarks", "addresses", "sector"), separator=" ", ignore_nulls=True
         )
