@@ -369,6 +369,8 @@ def xuar_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer | None = None) 
 
 
 def _judge_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer) -> pl.DataFrame:
+    """The verdicts of addresses; whether one names another province is read only when a hit needs it (a `country`
+    or `context` hit or a postal code): its three patterns would count towards the 32 polars keeps compiled."""
     rows = suppliers.lazy().select("row", "address", *_address_facts())
     hits = (
         suppliers.lazy()
@@ -381,14 +383,15 @@ def _judge_addresses(suppliers: pl.DataFrame, gazetteer: Gazetteer) -> pl.DataFr
         .group_by("row", maintain_order=True)
         .agg(*_places_found())
     )
-    judged = rows.join(hits, on="row", how="left", maintain_order="left").with_columns(*_judged_facts())
-    return run(judged.select("row", *_verdict()))
+    judged = run(rows.join(hits, on="row", how="left", maintain_order="left").with_columns(*_judged_facts()))
+    calm_needed = judged["country_level"].any() or judged["context_level"].any() or judged["has_postcode"].any()
+    other_province = _other_province() if calm_needed else pl.lit(False).alias("other_province")
+    return run(judged.lazy().with_columns(other_province).select("row", *_verdict()))
 
 
 @functools.cache
 def _address_facts() -> tuple[pl.Expr, ...]:
-    """china, foreign, postcode and other_province of each address (constant: built once)."""
-    other_latin, other_cjk, other_initials = _other_provinces_patterns()
+    """china, foreign and postcode of each address (constant: built once)."""
     address = pl.col("address")
     return (
         (is_china(pl.col("country")) | mentions_china(address)).alias("china"),
@@ -399,11 +402,15 @@ def _address_facts() -> tuple[pl.Expr, ...]:
             & ~mentions_china(address)
         ).alias("foreign"),
         address.str.extract(XUAR_POSTCODE, 1).alias("postcode"),
-        _hits(address, other_latin, other_cjk, other_initials)
-        .list.eval(_is_place_use(pl.element()))
-        .list.any()
-        .alias("other_province"),
     )
+
+
+@functools.cache
+def _other_province() -> pl.Expr:
+    """The address names another province or provincial capital, not as a street or trade name."""
+    other_latin, other_cjk, other_initials = _other_provinces_patterns()
+    hits = _hits(pl.col("address"), other_latin, other_cjk, other_initials)
+    return hits.list.eval(_is_place_use(pl.element())).list.any().alias("other_province")
 
 
 @functools.lru_cache(maxsize=4)
