@@ -190,7 +190,7 @@ class Screener:
             reviewed = review(cited)
             kept = reviewed.filter(~pl.col("dismissed")).select(cited.columns)
             cited = reviewed.drop("dismissed")
-        outcomes = party_outcomes(parties, evaluate(parties, kept, self.ruleset), kept)
+        outcomes = party_outcomes(parties, evaluated(parties, kept, self.ruleset), kept)
         if known:
             known.remember(parties, outcomes, candidates)
         screened = candidates
@@ -236,7 +236,7 @@ class Screener:
 
     def score(self, frame: pl.DataFrame, suppliers: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
         """Apply the rules to supplier rows and their candidates (all of them, or those an analyst kept)."""
-        verdicts = evaluate(suppliers, candidates, self.ruleset)
+        verdicts = evaluated(suppliers, candidates, self.ruleset)
         return with_verdicts(frame, party_outcomes(suppliers, verdicts, candidates))
 
     def check(self, name: str, country: str | None = None, address: str | None = None) -> ScreenResult:
@@ -491,6 +491,17 @@ def _supplier_columns(columns: tuple[str | None, ...]) -> tuple[pl.Expr, ...]:
         for role, column in zip(SUPPLIER_FIELDS, columns, strict=True)
     ]
     return *selected, selected[SUPPLIER_FIELDS.index("name")].is_null().alias("name_missing")
+
+
+def evaluated(suppliers: pl.DataFrame, candidates: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
+    """The rules' verdicts (`evaluate`) on the suppliers, chunk by chunk in the chunk threads: a row's verdict reads
+    its own facts and candidates only, and the rules, single-threaded in good part, then use every core."""
+
+    def verdicts(chunk: pl.DataFrame) -> pl.DataFrame:
+        whole = chunk.height == suppliers.height
+        return evaluate(chunk, candidates if whole else candidates.join(chunk.select("row"), on="row", how="semi"), ruleset)
+
+    return pl.concat(map_chunks(suppliers, verdicts))
 
 
 def distinct_parties(suppliers: pl.DataFrame, distinct: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
