@@ -59,27 +59,33 @@ def hs_digits(hs_code: pl.Expr) -> pl.Expr:
 
 
 def sector_hits(suppliers: pl.DataFrame, sectors: tuple[Sector, ...]) -> pl.DataFrame:
-    """One row per (supplier row, sector) whose product description or HS code falls in the sector."""
-    frame = suppliers.select(
-        "row", product=pl.col("product"), hs=pl.col("hs_code"), hs_digits=hs_digits(pl.col("hs_code"))
-    )
-    schema = {"row": frame.schema["row"], **dict.fromkeys(SECTOR_FIELDS, pl.String())}
-    if frame.is_empty():
-        return pl.DataFrame(schema=schema)
+    """One row per (supplier row, sector) whose product description or HS code falls in the sector, by row, then in
+    the sectors' order. Each distinct (product, HS code) is read once: a supplier file names few goods, many times."""
+    goods = suppliers.select("row", product=pl.col("product"), hs=pl.col("hs_code"))
+    schema = {"row": goods.schema["row"], **dict.fromkeys(SECTOR_FIELDS, pl.String())}
+    kinds = goods.select("product", "hs").unique().with_columns(hs_digits=hs_digits(pl.col("hs")))
     frames = [
-        frame.select("row", sector_evidence=_evidence(sector))
+        kinds.select("product", "hs", sector_evidence=_evidence(sector))
         .filter(pl.col("sector_evidence").is_not_null())
         .select(
-            "row",
+            "product",
+            "hs",
+            order=pl.lit(order, pl.UInt32),
             sector=pl.lit(sector.name),
             sector_designated=pl.lit(sector.designated.isoformat()),
             sector_designation=pl.lit(sector.designation),
             sector_url=pl.lit(sector.source_url),
             sector_evidence="sector_evidence",
         )
-        for sector in sectors
+        for order, sector in enumerate(sectors)
     ]
-    return pl.concat([pl.DataFrame(schema=schema), *frames]).sort("row", maintain_order=True)
+    if not any(frame.height for frame in frames):
+        return pl.DataFrame(schema=schema)
+    return (
+        goods.join(pl.concat(frames), on=["product", "hs"], nulls_equal=True)
+        .sort("row", "order")
+        .select(pl.col("row"), *(pl.col(field).cast(pl.String) for field in SECTOR_FIELDS))
+    )
 
 
 def _evidence(sector: Sector) -> pl.Expr:

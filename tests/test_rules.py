@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 
 from screener.result import TIERS
 from screener.rules import RulesError, RuleSet, _per_row, _reason_aggregates, _verdict_aggregates, evaluate, load_rules
+from screener.sectors import sector_hits
 
 SUPPLIER_COLUMNS = ("name", "country", "address", "product", "hs_code", "uscc")
 
@@ -974,3 +975,29 @@ def test_rows_with_one_fired_rule_get_what_grouping_gives() -> None:
     grouped = _per_row(hits.lazy(), reasons).collect().sort("row")
     assert_frame_equal(grouped, _grouped(hits, reasons))
     assert grouped["reason"].to_list()[3] == ["on the listed list", "on the listed list (entity w)", "on the listed list (entity v)"]
+
+
+def test_sector_hits_read_each_distinct_product_once_and_keep_rows_and_sectors_in_order() -> None:
+    """Goods repeated across rows, a product in two sectors, an HS code alone, nothing at all: every row gets the
+    hits its own product and code give, by row, then in the sectors' order."""
+    sectors = load_rules().sectors
+    names = {sector.id: sector.name for sector in sectors}
+    suppliers = pl.DataFrame(
+        {
+            "row": [4, 1, 2, 3, 0, 5],
+            "product": ["cotton t-shirts and tomato paste", "tomato paste", None, "cotton t-shirts and tomato paste", None, "steel bolts"],
+            "hs_code": [None, None, "5201.00", None, None, "7318"],
+        },
+        schema={"row": pl.UInt32, "product": pl.String, "hs_code": pl.String},
+    )
+    hits = sector_hits(suppliers, sectors)
+    order = [sector.name for sector in sectors]
+    assert hits["row"].to_list() == sorted(hits["row"].to_list())
+    for row in hits["row"].unique().to_list():
+        found = hits.filter(pl.col("row") == row)["sector"].to_list()
+        assert found == sorted(found, key=order.index)
+    by_row = {row: hits.filter(pl.col("row") == row)["sector"].to_list() for row in range(6)}
+    assert by_row[3] == by_row[4] and len(by_row[3]) == 2
+    assert by_row[1] == [names[next(sector.id for sector in sectors if "tomato" in sector.keywords)]]
+    assert by_row[0] == [] and len(by_row[2]) == 1
+    assert hits.filter(pl.col("row") == 2)["sector_evidence"].item().startswith("HS code 5201.00 is under")
