@@ -31,10 +31,10 @@ def thread_count() -> int:
     return max(1, min(len(usable_cores()) or 1, pl.thread_pool_size()))
 
 
-def chunk_bounds(height: int, threads: int) -> list[tuple[int, int]]:
-    """(offset, length) of each chunk: at most CHUNK_ROWS rows, as even as can be, and a multiple of `threads` chunks
-    when the frame is large enough to share, so that no thread waits on another's last chunk."""
-    count = max(1, math.ceil(height / CHUNK_ROWS))
+def chunk_bounds(height: int, threads: int, most_rows: int | None = None) -> list[tuple[int, int]]:
+    """(offset, length) of each chunk: at most `most_rows` rows (CHUNK_ROWS), as even as can be, and a multiple of
+    `threads` chunks when the frame is large enough to share, so that no thread waits on another's last chunk."""
+    count = max(1, math.ceil(height / (most_rows or CHUNK_ROWS)))
     if threads > 1 and height >= PARALLEL_MIN_ROWS:
         count = math.ceil(max(count, threads) / threads) * threads
     size = max(1, math.ceil(height / count))
@@ -42,12 +42,18 @@ def chunk_bounds(height: int, threads: int) -> list[tuple[int, int]]:
 
 
 def map_chunks(
-    frame: pl.DataFrame, work: Callable[[pl.DataFrame], pl.DataFrame], done: Callable[[int], None] | None = None
+    frame: pl.DataFrame,
+    work: Callable[[pl.DataFrame], pl.DataFrame],
+    done: Callable[[int], None] | None = None,
+    *,
+    one_per_thread: bool = False,
 ) -> list[pl.DataFrame]:
     """`work` of each chunk of the frame, in the chunks' order, worked in threads of their own (`thread_count`);
-    `done(rows)` is told how many rows are worked as each chunk's result comes back in turn."""
+    `done(rows)` is told how many rows are worked as each chunk's result comes back in turn. `one_per_thread`: one
+    chunk per thread, however large (work that costs much per call and little per row), one on a single thread."""
     threads = thread_count()
-    chunks = [frame.slice(offset, length) for offset, length in chunk_bounds(frame.height, threads)]
+    most_rows = max(math.ceil(frame.height / threads), PARALLEL_MIN_ROWS) if one_per_thread else None
+    chunks = [frame.slice(offset, length) for offset, length in chunk_bounds(frame.height, threads, most_rows)]
     if threads == 1 or len(chunks) == 1:
         return _in_turn(map(work, chunks), chunks, done)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="screener-chunk") as pool:

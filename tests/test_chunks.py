@@ -71,3 +71,19 @@ def test_a_chunk_that_fails_drops_the_chunks_not_yet_started(monkeypatch) -> Non
     with pytest.raises(ValueError, match="cannot be worked"):
         chunks.map_chunks(pl.DataFrame({"row": range(100)}), work)
     assert 0 in started and len(started) <= 4
+
+
+@pytest.mark.parametrize(("height", "threads"), [(1, 2), (3_999, 2), (4_000, 2), (100_000, 2), (100_000, 1), (60_001, 3)])
+def test_work_costly_per_call_gets_one_chunk_per_thread(monkeypatch, height: int, threads: int) -> None:
+    monkeypatch.setattr(chunks, "thread_count", lambda: threads)
+    sizes: list[int] = []
+    lock = threading.Lock()
+
+    def work(chunk: pl.DataFrame) -> pl.DataFrame:
+        with lock:
+            sizes.append(chunk.height)
+        return chunk
+
+    result = pl.concat(chunks.map_chunks(pl.DataFrame({"row": range(height)}), work, one_per_thread=True))
+    assert result["row"].to_list() == list(range(height))
+    assert len(sizes) == (threads if height >= chunks.PARALLEL_MIN_ROWS else 1)
