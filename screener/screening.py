@@ -533,12 +533,15 @@ def distinct_rows(
     if frame.height == 1:  # one row is one party: nothing to deduplicate
         number = pl.lit(0, frame.schema["row"])
         return frame.select(number.alias("row"), *columns), frame.select("row", party=number)
-    keyed = frame.with_columns(party=pl.struct(fields).rank("dense").cast(frame.schema["row"]))
-    first = keyed.filter(pl.col("party").is_first_distinct())
-    numbering = first.select("party", number=pl.int_range(pl.len(), dtype=frame.schema["row"]))  # type: ignore[call-overload]  # polars' stub omits a DataType instance
-    party_rows = keyed.join(numbering, on="party", how="left", maintain_order="left").select("row", party="number")
-    distinct = first.join(numbering, on="party", maintain_order="left").select(pl.col("number").alias("row"), *columns)
-    return distinct, party_rows
+    others = [column for column in columns if column not in fields]
+    groups = (
+        frame.with_row_index("position")
+        .group_by(fields, maintain_order=True)
+        .agg("position", "row", *(pl.col(column).first() for column in others))
+        .with_columns(number=pl.int_range(pl.len(), dtype=frame.schema["row"]))  # type: ignore[call-overload]  # polars' stub omits a DataType instance
+    )
+    party_rows = groups.select("position", "row", party="number").explode("position", "row").sort("position")
+    return groups.select(pl.col("number").alias("row"), *columns), party_rows.select("row", "party")
 
 
 def in_candidate_order(candidates: pl.DataFrame) -> pl.DataFrame:
