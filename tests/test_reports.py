@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from screener.reports import ReportError, write_report
+from screener.reports import ReportError, tables, write_report
 from screener.result import ScreenResult
 
 HOSTILE_FORMULA = '=HYPERLINK("http://evil","x")'
@@ -572,3 +572,22 @@ def test_html_links_every_matched_listing_to_its_entity_section(tmp_path, result
         section = sections[listing["entity_id"]]
         assert listing["name"] in section and listing["list_name"] in section
         assert all(f'<a href="{url}">' in section for url in listing["source_url"].split(" | "))
+
+
+FORMULA_LIKE = [
+    "=1+1", "+123", "-1.5e3", "@SUM(A1)", "\tcmd", "\rcmd", "＝1", "＋5", "－5", "＠x", "+", "-", "+1.", ".5", "-.5",
+    "+-1", "1e5", "normal", "", None, "=HYPERLINK(\"x\")", "-Infinity",
+]
+
+
+def test_cells_are_neutralised_as_the_formula_pattern_says() -> None:
+    """A text starting like a formula (tested by its first character) and not a plain number gets a ' before it."""
+    frame = pl.DataFrame({"text": FORMULA_LIKE}, schema={"text": pl.String})
+    text = pl.col("text")
+    expected = pl.when(text.str.contains(r"^[=+\-@\t\r＝＋－＠]") & ~text.str.contains(tables._PLAIN_NUMBER))
+    expected = frame.select(expected.then(pl.lit("'") + text).otherwise(text).alias("text"))["text"].to_list()
+    assert tables.neutralise_formulas(frame)["text"].to_list() == expected
+    assert expected[:4] == ["'=1+1", "+123", "-1.5e3", "'@SUM(A1)"] and expected[7] == "'＋5"
+    assert [tables.safe_text(value) for value in FORMULA_LIKE if value is not None] == [
+        value for value in expected if value is not None
+    ]

@@ -36,7 +36,9 @@ SNAPSHOT_FIELDS = (
     "coverage",
 )
 INTEGER_FIELDS = ("snapshot_id", "age_days", "entities_in_force")
-_FORMULA_START = r"^[=+\-@\t\r＝＋－＠]"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+"""First characters that make a spreadsheet read a cell as a formula."""
+_FORMULA_START = "^[" + re.escape("".join(FORMULA_STARTS)) + "]"
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
@@ -242,14 +244,16 @@ def run_facts_frame(result: ScreenResult) -> pl.DataFrame:
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     """Prefix ' to every text cell and header a spreadsheet would run as a formula (=, +, -, @, tab, CR)."""
     text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    safe = frame.with_columns(
-        pl.when(pl.col(name).str.contains(_FORMULA_START) & ~pl.col(name).str.contains(_PLAIN_NUMBER))
-        .then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name))
-        .alias(name)
-        for name in text_columns
-    )
+    safe = frame.with_columns(_formula_safe(pl.col(name)).alias(name) for name in text_columns)
     return safe.rename({name: safe_text(name) for name in frame.columns if safe_text(name) != name})
+
+
+def _formula_safe(text: pl.Expr) -> pl.Expr:
+    """The text, with ' before it when it starts like a formula and is not a plain number; only such texts are read
+    with a pattern (a report's cells rarely start so, and writing one is run once per text column and batch)."""
+    risky = text.str.slice(0, 1).is_in(FORMULA_STARTS)
+    plain_number = pl.when(risky).then(text).otherwise(pl.lit("")).str.contains(_PLAIN_NUMBER)
+    return pl.when(risky & ~plain_number).then(pl.lit("'") + text).otherwise(text)
 
 
 def safe_text(value: str) -> str:
