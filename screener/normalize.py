@@ -266,10 +266,9 @@ def _cased(names: pl.Expr) -> pl.Expr:
 
 
 def _latinise(folded: pl.Series) -> pl.Series:
-    """Chinese script (traditional folded to simplified) to English terms and pinyin, once per distinct name."""
-    distinct = folded.filter(folded.str.contains(r"\p{Han}")).unique()
-    if distinct.is_empty():
-        return folded
+    """Names in Chinese script (traditional folded to simplified) to English terms and pinyin, once per distinct name
+    (`_spaced` gives it only such names)."""
+    distinct = folded.unique()
     read = pl.Series([han_to_latin(simplified(text)) for text in distinct.to_list()], dtype=pl.String)
     latin = run(_folded(read))["folded"]
     return folded.replace(distinct, latin)
