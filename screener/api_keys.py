@@ -18,10 +18,10 @@ from pathlib import Path
 import polars as pl
 
 from screener.errors import ScreenerError
+from screener.service.config import DEFAULT_RATE_PER_MINUTE
 from screener.store import Store
 
 KEY_PREFIX = "scr"
-DEFAULT_RATE_PER_MINUTE = 600
 KEYRING_TTL_S = 2.0
 ACTIVE_KEYS = "SELECT key_id, label, salt, digest, rate_per_minute FROM api_keys"
 

@@ -9,12 +9,10 @@ import typer
 from rich.table import Table
 
 from screener import settings
-from screener.api_keys import DEFAULT_RATE_PER_MINUTE, active_key_count, add_key, list_keys, revoke_key
 from screener.cli_options import Commands, DbOption, help_when_bare
 from screener.console import err, out
-from screener.jobs.store import prune_jobs
 from screener.paths import default_db_path
-from screener.service.config import ServiceConfig, is_loopback
+from screener.service.config import DEFAULT_RATE_PER_MINUTE, ServiceConfig, is_loopback
 from screener.service.errors import ServiceError
 
 WORKER_HEALTHCHECK_S = 60  # a worker loading the lists on a busy machine answers the supervisor's ping late
@@ -36,6 +34,10 @@ def serve_command(
     db: DbOption = None,
 ) -> None:
     """Serve the screening API (yente-compatible /match, OpenRefine /reconcile, jobs); docs at /docs."""
+    if settings.ONE_CORE.value():  # each worker runs on a core of its own (screener.service.cores)
+        settings.one_polars_thread()  # before anything here loads polars: these modules import it only when they run
+    from screener.api_keys import active_key_count
+
     try:
         import uvicorn
     except ImportError as error:
@@ -67,6 +69,8 @@ def keys_add(
     db: DbOption = None,
 ) -> None:
     """Create an API key; it is shown once and stored only as a salted hash."""
+    from screener.api_keys import add_key
+
     key, token = add_key(default_db_path(db), label, rate)
     err.print(f"Created key {key.key_id} for '{key.label}' ({key.rate_per_minute} requests a minute). "
               "Copy it now: it cannot be shown again.", highlight=False)
@@ -76,6 +80,8 @@ def keys_add(
 @keys_app.command("list")
 def keys_list(db: DbOption = None) -> None:
     """Every key issued: id, label, rate limit, created, revoked (never the secret)."""
+    from screener.api_keys import list_keys
+
     keys = list_keys(default_db_path(db))
     if keys.is_empty():
         out.print("No API key yet: create one with `screener keys add LABEL`.")
@@ -95,6 +101,8 @@ def keys_revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke a key: a running server refuses it within seconds."""
+    from screener.api_keys import revoke_key
+
     revoke_key(default_db_path(db), key_id)
     err.print(f"Revoked key {key_id}.", highlight=False)
 
@@ -108,6 +116,8 @@ def jobs_prune(
 ) -> None:
     """Delete finished service jobs, their stored results, uploads and reports (the service does it too, past the
     retention, when a job is submitted); queued and running jobs are kept."""
+    from screener.jobs.store import prune_jobs
+
     days = settings.JOB_RETENTION_DAYS.value() if older_than is None else older_than
     deleted = prune_jobs(default_db_path(db), days)
     err.print(f"Deleted {len(deleted)} job{'s' if len(deleted) != 1 else ''} finished more than {days} days ago.",

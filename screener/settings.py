@@ -43,6 +43,13 @@ def one_blas_thread() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
+def one_polars_thread() -> None:
+    """Have polars start one thread, not one per core, when it loads in a process whose threads all run on one core
+    (each worker of `screener serve`): a pool of two taking turns on one core cost ~10 % of a single-name /match on 2
+    cores (benchmarks/service.py). A value the user set stands."""
+    os.environ.setdefault("POLARS_MAX_THREADS", "1")
+
+
 POLARS_ALLOCATOR = "dirty_decay_ms:10000,muzzy_decay_ms:10000"
 """jemalloc's options for polars' allocator: freed pages kept ten seconds for reuse before they go back to the system."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -192,6 +193,17 @@ def thread_cores(pid: int) -> set[tuple[int, ...]]:
     return allowed
 
 
+def polars_threads(pid: int) -> int:
+    """How many threads of polars' pool a process runs (they are named polars-0, polars-1, ...)."""
+    names = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            names.append((task / "comm").read_text().strip())
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+    return sum(1 for name in names if re.fullmatch(r"polars-\d+", name))
+
+
 def worker_cores(server: subprocess.Popen, workers: int) -> list[set[tuple[int, ...]]]:
     """The thread cores of each worker process of `screener serve` (its children that serve: not multiprocessing's
     resource tracker), once every worker has pinned itself (or the time is up)."""
@@ -207,16 +219,23 @@ def worker_cores(server: subprocess.Popen, workers: int) -> list[set[tuple[int, 
 
 
 @pytest.mark.skipif(len(usable_cores()) < 2 or not Path("/proc/self/task").is_dir(), reason="needs two cores and /proc")
-def test_each_worker_runs_every_thread_on_a_core_of_its_own_unless_the_setting_is_off(served_db, monkeypatch):
+def test_each_worker_runs_every_thread_on_a_core_of_its_own_with_one_polars_thread_unless_the_setting_is_off(
+    served_db, monkeypatch
+):
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
     with served_process(served_db, "--workers", "2") as (url, server):
         every_worker_ready(url)
         cores = worker_cores(server, 2)
         assert len(cores) == 2 and all(len(each) == 1 for each in cores), cores
         (first,), (second,) = cores
         assert len(first) == len(second) == 1 and first != second and set(first + second) <= set(usable_cores())
+        workers = [pid for pid in child_pids(server.pid) if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert [polars_threads(pid) for pid in workers] == [1, 1]
     with served_process(served_db) as (_, server):  # one worker: the server process itself
         (alone,) = thread_cores(server.pid)
         assert len(alone) == 1
+        assert polars_threads(server.pid) == 1
     monkeypatch.setenv("SCREENER_ONE_CORE", "0")
     with served_process(served_db) as (_, server):
         assert thread_cores(server.pid) == {tuple(usable_cores())}
+        assert polars_threads(server.pid) == len(usable_cores())

@@ -14,6 +14,8 @@ from screener import settings
 from screener.paths import default_db_path
 
 MULTIPART_OVERHEAD = 1024**2
+DEFAULT_RATE_PER_MINUTE = 600
+"""Requests a minute an API key may make unless `screener keys add --rate` says otherwise."""
 
 
 @dataclass(frozen=True)
