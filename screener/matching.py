@@ -420,6 +420,8 @@ class Matcher:
                 .otherwise(pl.concat_str("word", "word_other", separator=" ")),
             )
         )
+        if keys.is_empty():  # most names: no two words of a generic name
+            return pl.DataFrame(schema={"qid": keys.schema["qid"], "nid": self._generic_keys.table.schema["nid"]})
         return run(keys.lazy().join(self._generic_keys.rows(keys["key"]).lazy(), on="key").select("qid", "nid"))
 
     def _scan(self, prepared: pl.DataFrame) -> pl.DataFrame:
@@ -974,10 +976,13 @@ def _explanation() -> pl.Expr:
 
 
 def _empty(queries: pl.DataFrame) -> pl.DataFrame:
-    schema = dict(OUTPUT_SCHEMA)
-    if "row" in queries.columns:
-        schema["row"] = queries.schema["row"]
-    return pl.DataFrame(schema=schema)
+    return _no_candidates(queries.schema.get("row", OUTPUT_SCHEMA["row"]))
+
+
+@functools.lru_cache(maxsize=8)
+def _no_candidates(row: pl.DataType) -> pl.DataFrame:
+    """No candidate, `row` typed as the queries' (built once per type: most names have no candidate)."""
+    return pl.DataFrame(schema={**OUTPUT_SCHEMA, "row": row})
 
 
 _RECENT_ROLES = {listed: Recent[tuple[str | None, str], pl.DataFrame]() for listed in (False, True)}
