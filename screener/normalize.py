@@ -145,15 +145,17 @@ def _dictionary_words() -> pl.Series:
 def deletion_keys(words: pl.DataFrame | pl.LazyFrame, column: str) -> pl.DataFrame:
     """Each word and every form of it with one character deleted (typo blocking); a key twice where deleting either
     of two like letters gives it ('coton' of 'cotton'): a join on the keys is followed by `unique` anyway."""
+    positions, key = _deletions(column)
+    return run(words.lazy().select(column, positions).explode("position").select(column, key))
+
+
+@functools.lru_cache(maxsize=4)
+def _deletions(column: str) -> tuple[pl.Expr, pl.Expr]:
+    """`position` of each character to delete (-1: none) and the `key` left (built once per column)."""
     word, position = pl.col(column), pl.col("position")
-    return run(
-        words.lazy()
-        .select(column, position=pl.int_ranges(-1, word.str.len_chars()))
-        .explode("position")
-        .select(
-            column,
-            key=pl.when(position < 0).then(word).otherwise(word.str.slice(0, position) + word.str.slice(position + 1)),
-        )
+    return (
+        pl.int_ranges(-1, word.str.len_chars()).alias("position"),
+        pl.when(position < 0).then(word).otherwise(word.str.slice(0, position) + word.str.slice(position + 1)).alias("key"),
     )
 
 
