@@ -385,7 +385,7 @@ def _normalize_names(names: pl.Series, listed: bool) -> pl.DataFrame:
         spaced.lazy()
         .with_columns(words=words)
         .with_columns(replaced=replaced)
-        .with_columns(delegal=_collapse(_removed(pl.col("replaced"), removals, reachable)))
+        .with_columns(delegal=_collapse(_removed(pl.col("replaced"), _reachable(removals, reachable))))
         .with_columns(unlisted=pl.col("delegal").str.split(" ").list.unique(maintain_order=True).list.join(" "))
     )
     joined_syllables = (
@@ -393,16 +393,15 @@ def _normalize_names(names: pl.Series, listed: bool) -> pl.DataFrame:
         if listed
         else _join_syllable_runs(unlisted["unlisted"])
     )
-    # `unlisted` is words of letters and digits: `_words` made them, and the replacements and corrections are such
-    # words (a test holds the tables to it), so padding them is all `_words` would do
+    # `unlisted` is words of letters and digits apart by single spaces: `_words` made them, and the replacements and
+    # corrections are such words (a test holds the tables to it), and joining syllables only takes spaces out between
+    # words. Padded, they need nothing more than `_words` would do; collapsed again, they are what they were.
+    removable = _reachable(removals, _present_words(joined_syllables))
+    stripped = _collapse(_removed(_padded_words(pl.col("joined")), removable)) if removable else pl.col("joined")
     return run(
         unlisted.lazy()
-        .with_columns(padded_joined=_padded_words(pl.lit(joined_syllables)))
-        .with_columns(
-            joined=_collapse(pl.col("padded_joined")),
-            stripped=_collapse(_removed(pl.col("padded_joined"), removals, _present_words(joined_syllables))),
-        )
-        .with_columns(replaced_words=_collapse(pl.col("replaced")))
+        .with_columns(joined=pl.lit(joined_syllables))
+        .with_columns(stripped=stripped, replaced_words=_collapse(pl.col("replaced")))
         .with_columns(kept=pl.when(pl.col("stripped") == "").then(pl.col("replaced_words")).otherwise(pl.col("stripped")))
         .select(*_norm_and_steps())
     )
@@ -465,11 +464,10 @@ def _folded_columns() -> tuple[pl.Expr, pl.Expr]:
     )
 
 
-def _removed(padded: pl.Expr, removals: list[str], reachable: set[str]) -> pl.Expr:
-    """The padded text with every legal form and stopword blanked out; only the removals made of words the text
-    can hold (`reachable`) are searched for, since `replace_many` builds its automaton anew on each call."""
-    kept = _reachable(removals, reachable)
-    return padded.str.replace_many(kept, [" "] * len(kept), leftmost=True) if kept else padded
+def _removed(padded: pl.Expr, removals: list[str]) -> pl.Expr:
+    """The padded text with these legal forms and stopwords blanked out: only those `_reachable` in it, since
+    `replace_many` builds its automaton anew on each call."""
+    return padded.str.replace_many(removals, [" "] * len(removals), leftmost=True) if removals else padded
 
 
 def _reachable(removals: list[str], reachable: set[str]) -> list[str]:

@@ -232,7 +232,8 @@ def test_a_batch_normalises_each_name_as_a_few_names_do() -> None:
 
 def test_replacements_and_corrections_are_words_of_letters_and_digits() -> None:
     """normalize_frame pads the words left after replacements, corrections and removals without splitting them on
-    punctuation again: every replacement and every corrected word must be letters and digits apart by spaces."""
+    punctuation again, and takes them, once joined, as already collapsed: every replacement and every corrected word
+    must be letters and digits apart by spaces."""
     from screener.normalize import _dictionary_keys, _tables
 
     word = re.compile(r"[^\W_]+")
