@@ -20,7 +20,9 @@ another checkout (each over its own copy of the embedded lists), and measures on
   (`--nomenklatura-python`; skipped with the reason when it is missing). That is the scoring alone: yente's
   Elasticsearch query and HTTP come on top of it.
 
-This process (the clients and the in-process check) runs on the last core, as `screener check` runs on one.
+This process (the in-process check) runs on the last core, as `screener check` runs on one; the servers it starts and
+its 4 clients' threads may run on every core (started from the pinned process, a server would inherit its one core,
+and `--workers 2` would put both workers on it).
 
     git worktree add --detach /tmp/base COMMIT
     python benchmarks/service.py [--queries 200] [--requests 400] [--rounds 2] [--workers 1,2] [--baseline /tmp/base]
@@ -161,8 +163,10 @@ def differences(later: list[float], earlier: list[float]) -> list[float]:
     return [after - before for after, before in zip(later, earlier, strict=True)]
 
 
-def concurrent_rate(url: str, names: list[str], total: int) -> tuple[float, int, list[float]]:
-    """Requests/s of `CLIENTS` clients sending single-name requests, `total` in all (or until the time bound)."""
+def concurrent_rate(url: str, names: list[str], total: int, cores: set[int]) -> tuple[float, int, list[float]]:
+    """Requests/s of `CLIENTS` clients sending single-name requests, `total` in all (or until the time bound); their
+    threads run on any of `cores` (pinned to this process's core they would be starved by the worker pinned there,
+    which clients on other machines never are)."""
     counter = iter(range(total))
     lock = threading.Lock()
     timings: list[float] = []
@@ -182,8 +186,13 @@ def concurrent_rate(url: str, names: list[str], total: int) -> tuple[float, int,
 
     threads = [threading.Thread(target=client_loop) for _ in range(CLIENTS)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
+    pinned = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cores)  # for the threads started now: they take this thread's cores
+    try:
+        for thread in threads:
+            thread.start()
+    finally:
+        os.sched_setaffinity(0, pinned)
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
@@ -247,25 +256,27 @@ def yente_scoring(python: str, screener: Screener, names: list[str]) -> dict[str
 
 
 @contextmanager
-def servers(db_path: Path, workers: int, baseline: Path | None, folder: Path) -> Iterator[dict[str, str]]:
-    """This checkout's server and the baseline's (each over its own copy of the database), by label."""
+def servers(db_path: Path, workers: int, baseline: Path | None, folder: Path, cores: set[int]) -> Iterator[dict[str, str]]:
+    """This checkout's server and the baseline's (each over its own copy of the database), by label, on `cores`."""
     checkouts = {"this": REPO, **({"baseline": baseline} if baseline else {})}
     with ExitStack() as stack:
         urls = {}
         for label, checkout in checkouts.items():
             copy = folder / f"{label}-{workers}.duckdb"
             shutil.copyfile(db_path, copy)
-            urls[label], _ = stack.enter_context(served_process(copy, "--workers", str(workers), checkout=checkout))
+            urls[label], _ = stack.enter_context(
+                served_process(copy, "--workers", str(workers), checkout=checkout, cores=cores))
         yield urls
 
 
 def measure_match(
-    db_path: Path, screener: Screener, names: list[str], fresh: list[str], args: argparse.Namespace, folder: Path
+    db_path: Path, screener: Screener, names: list[str], fresh: list[str], args: argparse.Namespace, folder: Path,
+    cores: set[int],
 ) -> None:
     """Single names in turn, 4 concurrent clients (on names each server meets for the first time, then on names it
     has seen) and 100-query batches, for each worker count, this checkout and the baseline taken in turn."""
     for workers in args.workers:
-        with servers(db_path, workers, args.baseline, folder) as urls:
+        with servers(db_path, workers, args.baseline, folder, cores) as urls:
             print(f"screener serve --workers {workers}; single names, one client, each name timed in turn:")
             paired = time_paired(urls, screener, names)
             print(f"  Screener.check in process (the library call):  {percentiles(paired['check'])}")
@@ -274,14 +285,15 @@ def measure_match(
                 print(f"  POST /match over HTTP, {label:>8}:               {percentiles(paired[label])}")
                 print(f"    service overhead (/match - check, per name):  {percentiles(differences(paired[label], paired['check']))}")
             for url in urls.values():
-                concurrent_rate(url, names, WARM_UP_REQUESTS)  # every worker has served requests before it is timed
+                concurrent_rate(url, names, WARM_UP_REQUESTS, cores)  # every worker has served requests before it is timed
             for round_ in range(args.rounds):
                 for label, url in urls.items():
-                    rate, count, timings = concurrent_rate(url, round_names(fresh, round_, args.requests), args.requests)
+                    rate, count, timings = concurrent_rate(
+                        url, round_names(fresh, round_, args.requests), args.requests, cores)
                     print(f"  round {round_ + 1}, {label:>8}: {CLIENTS} clients {rate:.0f} requests/s ({count} requests, "
                           f"names new to the server), latency {percentiles(timings)}")
             for label, url in urls.items():
-                rate, count, timings = concurrent_rate(url, names, args.requests)
+                rate, count, timings = concurrent_rate(url, names, args.requests, cores)
                 print(f"  seen before, {label:>8}: {CLIENTS} clients {rate:.0f} requests/s ({count} requests, the timed "
                       f"names again), latency {percentiles(timings)}")
             for label, url in urls.items():
@@ -289,9 +301,9 @@ def measure_match(
                 print(f"  {label:>8}: {BATCH}-query batch median {np.median(batches):.2f} s, max {max(batches):.2f} s (n={len(batches)})")
 
 
-def measure_jobs(db_path: Path, names: list[str], args: argparse.Namespace, folder: Path) -> None:
+def measure_jobs(db_path: Path, names: list[str], args: argparse.Namespace, folder: Path, cores: set[int]) -> None:
     _, token = add_key(db_path, "benchmark", rate_per_minute=10_000)
-    with served_process(db_path) as (url, process):
+    with served_process(db_path, cores=cores) as (url, process):
         at_rest = memory_kib(process.pid)["VmRSS"]
         print(f"POST /screen jobs (one worker; server at rest {at_rest / 1024:,.0f} MiB resident):")
         for rows in (BATCH_ROWS, args.job_rows):
@@ -327,9 +339,9 @@ def main() -> None:
         fresh = fresh_names(screener.lists.names, names)
         print(f"{len(names)} query names from {'dev_queries.csv' if EVAL_QUERIES.exists() else 'the embedded lists'} "
               f"and {len(fresh)} others for the 4-client rounds; {screener.lists.entities.height} listed entities")
-        measure_match(db_path, screener, names, fresh, args, folder)
+        measure_match(db_path, screener, names, fresh, args, folder, set(cores))
         if args.job_rows:
-            measure_jobs(db_path, names, args, folder)
+            measure_jobs(db_path, names, args, folder, set(cores))
         yente = yente_scoring(args.nomenklatura_python, screener, names)
         if isinstance(yente, str):
             print(f"yente's scorer: not measured: {yente}")

@@ -25,13 +25,17 @@ def served_api(database: Path, *options: str) -> Iterator[str]:
 
 
 @contextmanager
-def served_process(database: Path, *options: str, checkout: Path = REPO) -> Iterator[tuple[str, subprocess.Popen]]:
+def served_process(
+    database: Path, *options: str, checkout: Path = REPO, cores: set[int] | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """served_api's URL and the server process (with one worker, the process that answers); `checkout`, another
-    version's source tree, serves instead of this one (a benchmark's baseline)."""
+    version's source tree, serves instead of this one (a benchmark's baseline); `cores`, the cores it may use (a
+    process started by one pinned to a core would inherit that one core, and its workers would all share it)."""
     port = free_port()
     command = [sys.executable, "-m", "screener", "serve", "--db", str(database), "--port", str(port), *options]
+    on_cores = (lambda: os.sched_setaffinity(0, cores)) if cores else None
     process = subprocess.Popen(command, cwd=checkout, env={**os.environ, "PYTHONPATH": str(checkout)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=on_cores)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(process, url)
