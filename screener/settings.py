@@ -139,7 +139,7 @@ ONE_CORE = Setting[bool](
     "Whether single-name work (`screener check`, each service worker, the web app's Check page while it checks) runs "
     "all its threads on one CPU core (0 to "
     "let them roam): small steps then skip waking a thread on another core, which on virtual machines costs more "
-    "than the step itself.",
+    "than the step itself. Each service worker then also starts polars with one thread.",
     flag,
 )
 
