@@ -38,7 +38,6 @@ SNAPSHOT_FIELDS = (
 INTEGER_FIELDS = ("snapshot_id", "age_days", "entities_in_force")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 """First characters that make a spreadsheet read a cell as a formula."""
-_FORMULA_START = "^[" + re.escape("".join(FORMULA_STARTS)) + "]"
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
@@ -258,5 +257,5 @@ def _formula_safe(text: pl.Expr) -> pl.Expr:
 
 def safe_text(value: str) -> str:
     """One text value (a header, a fact) made safe for a spreadsheet cell, as neutralise_formulas does for columns."""
-    risky = re.match(_FORMULA_START, value) and not re.fullmatch(_PLAIN_NUMBER, value)
+    risky = value[:1] in FORMULA_STARTS and not re.fullmatch(_PLAIN_NUMBER, value)
     return f"'{value}" if risky else value
