@@ -7,6 +7,7 @@ import functools
 import polars as pl
 
 from screener import reference
+from screener.lookup import KeyMap
 from screener.paths import data_dir
 
 CHINA = "CN"
@@ -27,6 +28,13 @@ def _key(text: pl.Expr) -> pl.Expr:
 
 
 @functools.lru_cache(maxsize=1)
+def _codes() -> KeyMap:
+    """Every folded code and name of data/reference/countries.csv → its alpha-2 code."""
+    keys, codes = _keys()
+    return KeyMap(dict(zip(keys, codes, strict=True)), pl.String())
+
+
+@functools.lru_cache(maxsize=1)
 def _keys() -> tuple[pl.Series, pl.Series]:
     """Every folded code and name of data/reference/countries.csv, and its alpha-2 code."""
     pairs: dict[str, str] = {}
@@ -43,8 +51,7 @@ def _keys() -> tuple[pl.Series, pl.Series]:
 def country_code(country: pl.Expr) -> pl.Expr:
     """ISO 3166 alpha-2 code of a country code or name in any common form ('CHN', '中国', "People's Republic of
     China" → 'CN'); null when blank or unknown."""
-    keys, codes = _keys()
-    return _key(country).replace_strict(keys, codes, default=None, return_dtype=pl.String)
+    return _codes().get(_key(country))
 
 
 def is_china(country: pl.Expr) -> pl.Expr:

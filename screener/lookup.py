@@ -2,10 +2,14 @@
 
 A polars join or `is_in` hashes the whole right side on every call: matching one name against an index of 200,000
 list words, or testing its words against 14,000 common English words, would cost the size of the table each time.
-These tables are sorted once by the hash of their key, and looked up with a binary search instead.
+These tables are sorted once by the hash of their key, and looked up with a binary search instead. Small fixed
+mappings (a few thousand keys at most) are compiled into an enum type once, and read with a cast.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -13,9 +17,15 @@ import polars as pl
 HASH_SEED = 20231
 
 
+def key_hashes(keys: pl.Series) -> np.ndarray:
+    """The hash `Index` orders and finds keys by: their row hash, one call into polars (~20 µs on the few keys of a
+    single check, where `Series.hash`, run as an expression, takes ~50)."""
+    return keys.to_frame().hash_rows(seed=HASH_SEED).to_numpy()
+
+
 def by_hash(table: pl.DataFrame, column: str) -> pl.DataFrame:
     """The table sorted by the hash of one key column, as `Index` reads it."""
-    return table.sort(pl.col(column).hash(HASH_SEED), maintain_order=True)
+    return table[pl.Series(np.argsort(key_hashes(table[column]), kind="stable"))]
 
 
 class Index:
@@ -23,7 +33,7 @@ class Index:
     not of the table, so matching stays nearly as fast when the lists grow tenfold."""
 
     def __init__(self, table: pl.DataFrame, column: str):
-        self.hashes = table[column].hash(HASH_SEED).to_numpy()
+        self.hashes = key_hashes(table[column])
         self.table = table
         self.column = column
         self.key_dtype = table.schema[column]
@@ -40,11 +50,11 @@ class Index:
         positions = self._positions(values)
         if positions.size == 0:
             return self.table.clear()
-        return self.table[positions]
+        return self.table[pl.Series(positions)]  # a Series gathers in ~25 µs, a numpy array in ~60
 
     def _positions(self, values: pl.Series) -> np.ndarray:
         """Row positions of the keys hashing like the values, in index order."""
-        hashes = _distinct_sorted(values.hash(HASH_SEED).to_numpy())
+        hashes = _distinct_sorted(key_hashes(values))
         low = np.searchsorted(self.hashes, hashes, side="left")
         counts = np.searchsorted(self.hashes, hashes, side="right") - low
         return np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
@@ -67,3 +77,23 @@ class WordSet:
         """The set's words found among `words`, as one list value: `pl.col(...).is_in(word_set.among(...))` tests
         membership exactly against these few words."""
         return self._index.rows(words)["word"].implode()
+
+
+class KeyMap:
+    """A fixed mapping of text keys to values (a few thousand keys at most), compiled once into an enum type of its
+    keys: a column is mapped by a cast to that type and a gather (~40 µs on the few rows of a check), where
+    `replace_strict` hashes the mapping on every call (~180 µs for six keys, ~430 µs for 1,300 country names). The
+    enum is rebuilt from its keys whenever a plan is run, so a large table of words belongs in an `Index`."""
+
+    def __init__(self, mapping: Mapping[str, Any], dtype: pl.DataType):
+        self._keys = pl.Enum(list(mapping))
+        self._values = pl.Series(list(mapping.values()), dtype=dtype)
+
+    def get(self, key: pl.Expr, default: Any = None) -> pl.Expr:
+        """Each key's value; `default` where the key is null or not in the mapping (as `replace_strict` gives)."""
+        value = pl.lit(self._values).gather(key.cast(self._keys, strict=False).to_physical())
+        return value if default is None else value.fill_null(pl.lit(default, self._values.dtype))
+
+    def replaced(self, key: pl.Expr) -> pl.Expr:
+        """Each key's value where it has one, else the key itself (as `replace` gives)."""
+        return pl.coalesce(self.get(key), key)

@@ -29,7 +29,7 @@ from screener import reference
 from screener.countries import country_code
 from screener.errors import UsageError
 from screener.index_cache import cached_tables
-from screener.lookup import HASH_SEED, Index, WordSet, by_hash
+from screener.lookup import HASH_SEED, Index, KeyMap, WordSet, by_hash
 from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
 from screener.name_parts import places as division_places
 from screener.normalize import (
@@ -91,7 +91,9 @@ LEGAL_FORM_TEXT = (
 """A registered legal form: a name carrying one is a full legal name, not a short form or brand."""
 LEGAL_FORM_AT_END = r"(?i)(\b(co|ltd|limited|corp|corporation|inc|company|llc|gongsi|bhd)\.?|公司)\s*$"
 """A name that ends on its legal form was not cut short."""
-_COUNTRY_GROUPS = {"HK": "CN", "MO": "CN"}
+_COUNTRY_GROUPS = KeyMap({"HK": "CN", "MO": "CN"}, pl.String())
+_ROLE_WEIGHTS = KeyMap(ROLE_WEIGHTS, pl.Float64())
+_KIND_RANKS = KeyMap({"primary": 0, "alias": 1, "subsidiary": 2, "former": 3}, pl.Int8())
 WORD_MAP_SCHEMA = {"qword": pl.String, "word": pl.String, "sim": pl.Float64}
 
 OUTPUT_SCHEMA: dict[str, pl.DataType] = {
@@ -925,7 +927,7 @@ def _deletion_keys(words: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 def _country_group(code: pl.Expr) -> pl.Expr:
-    return code.replace(_COUNTRY_GROUPS)
+    return _COUNTRY_GROUPS.replaced(code)
 
 
 @functools.lru_cache(maxsize=1)
@@ -1202,9 +1204,7 @@ def _finish_steps(match_threshold: float) -> _FinishSteps:
         .then(pl.min_horizontal("score", pl.lit(match_threshold - CAP_MARGIN)))
         .otherwise("score")
         .alias("score"),
-        kind_rank=pl.col("kind").replace_strict(
-            {"primary": 0, "alias": 1, "subsidiary": 2, "former": 3}, default=4, return_dtype=pl.Int8
-        ),
+        kind_rank=_KIND_RANKS.get(pl.col("kind"), default=4),
         band_and_explanation=(
             pl.when(pl.col("score") >= match_threshold).then(pl.lit("match")).otherwise(pl.lit("review")).alias("band"),
             _explanation().alias("explanation"),
@@ -1224,7 +1224,7 @@ def _finish_steps(match_threshold: float) -> _FinishSteps:
 
 def _role_weight() -> pl.Expr:
     """Weight of a word from its role alone."""
-    return pl.col("role").replace_strict(ROLE_WEIGHTS, default=1.0, return_dtype=pl.Float64)
+    return _ROLE_WEIGHTS.get(pl.col("role"), default=1.0)
 
 
 def _with_short_forms(names: pl.DataFrame) -> pl.DataFrame:

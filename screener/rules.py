@@ -58,6 +58,7 @@ from screener.countries import is_china
 from screener.errors import ScreenerError
 from screener.files import FileLimitError, read_limited
 from screener.gazetteer import gazetteer_path, load_gazetteer, mentions_china, mentions_place, xuar_addresses
+from screener.lookup import KeyMap
 from screener.matching import registration_claims
 from screener.paths import rules_dir
 from screener.plans import run
@@ -82,6 +83,9 @@ CANDIDATE_STRING_FIELDS = tuple(
 CANDIDATE_FIELDS = (*CANDIDATE_STRING_FIELDS, "score", "start_date", "end_date", "includes_affiliates")
 DERIVED_CANDIDATE_FIELDS = ("matched_as", "status_text", "in_force", "merchandise_covers_product", "xinjiang_related")
 IN_FORCE_STATUSES = ("active", "partially active")
+_NAME_KIND_LABELS = KeyMap(
+    {"primary": "listed name", "alias": "alias", "subsidiary": "named subsidiary", "former": "former name"}, pl.String()
+)
 XINJIANG_TEXT = r"(?i)xinjiang|uyghur|uighur|uygur|\bxuar\b|\bxpcc\b|bingtuan|新疆|兵团|兵團"
 MERCHANDISE_STOPWORDS = tuple(
     (
@@ -666,9 +670,7 @@ def _matched_as() -> pl.Expr:
     """ "listed name 'X'", "alias 'X' of 'Entity'", "named subsidiary 'X' of 'Entity'"; for a match on the supplier's
     parent company, "its parent company 'P' (parent company listed), as listed name 'X'"."""
     kind = pl.col("name_kind").fill_null("primary")
-    label = kind.replace(
-        {"primary": "listed name", "alias": "alias", "subsidiary": "named subsidiary", "former": "former name"}
-    )
+    label = _NAME_KIND_LABELS.replaced(kind)
     owner = pl.when((kind != "primary") & (pl.col("name") != pl.col("matched_name"))).then(
         pl.format(" of '{}'", pl.col("name"))
     )

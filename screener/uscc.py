@@ -11,6 +11,7 @@ import functools
 
 import polars as pl
 
+from screener.lookup import KeyMap
 from screener.plans import run
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -126,15 +127,17 @@ def _value(character: pl.Expr) -> pl.Expr:
     return base36 - sum((base36 > ord(skipped) - ord("A") + 10).cast(pl.Int64) for skipped in "IOSVZ")
 
 
+@functools.cache
+def _division_names() -> dict[int, KeyMap]:
+    """The XUAR division names by the length of their code: 6, 4, then 2 digits (the most specific first)."""
+    return {
+        length: KeyMap({key: value for key, value in XUAR_DIVISIONS.items() if len(key) == length}, pl.String())
+        for length in (6, 4, 2)
+    }
+
+
 def division_name(division: pl.Expr, prefixes: list[str]) -> pl.Expr:
     """Name of the XUAR division a 6-digit code falls in, when it starts with one of `prefixes`; else null."""
     in_scope = pl.any_horizontal(division.str.starts_with(prefix) for prefix in prefixes) if prefixes else pl.lit(False)
-    named = pl.coalesce(
-        division.str.slice(0, length).replace_strict(
-            {key: value for key, value in XUAR_DIVISIONS.items() if len(key) == length},
-            default=None,
-            return_dtype=pl.String,
-        )
-        for length in (6, 4, 2)
-    )
+    named = pl.coalesce(names.get(division.str.slice(0, length)) for length, names in _division_names().items())
     return pl.when(in_scope).then(pl.coalesce(named, pl.lit("XUAR")))

@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from screener.lookup import Index, WordSet, by_hash
+from screener.lookup import Index, KeyMap, WordSet, by_hash
 
 
 def test_a_word_set_finds_exactly_its_members_among_the_words_asked() -> None:
@@ -31,3 +31,26 @@ def test_an_index_asked_the_same_key_twice_returns_its_rows_once() -> None:
     table = by_hash(pl.DataFrame({"word": ["a", "b", "a"], "nid": [1, 2, 3]}), "word")
     found = Index(table, "word").rows(pl.Series(["a", "b", "a", "a"]))
     assert sorted(found["nid"].to_list()) == [1, 2, 3]
+
+
+def test_an_index_finds_keys_of_every_type_it_is_built_on_and_a_null_key() -> None:
+    table = by_hash(pl.DataFrame({"nid": pl.Series([7, 3, None, 3], dtype=pl.UInt32), "word": ["a", "b", "c", "d"]}), "nid")
+    found = Index(table, "nid").rows(pl.Series([3, None], dtype=pl.Int64))
+    assert sorted(found["word"].to_list()) == ["b", "c", "d"]
+
+
+def test_a_key_map_gives_what_replace_strict_gives_for_known_unknown_empty_and_null_keys() -> None:
+    mapping = {"primary": 0, "alias": 1, "": 5}
+    keys = pl.DataFrame({"kind": ["alias", "former", "", None, "primary"]})
+    expected = keys.select(pl.col("kind").replace_strict(mapping, default=4, return_dtype=pl.Int8))
+    assert keys.select(KeyMap(mapping, pl.Int8()).get(pl.col("kind"), default=4).alias("kind")).equals(expected)
+    strict = keys.select(pl.col("kind").replace_strict(mapping, default=None, return_dtype=pl.Int8))
+    assert keys.select(KeyMap(mapping, pl.Int8()).get(pl.col("kind")).alias("kind")).equals(strict)
+
+
+def test_a_key_map_replacing_keeps_the_keys_it_does_not_know_as_replace_does() -> None:
+    groups = {"HK": "CN", "MO": "CN"}
+    codes = pl.DataFrame({"code": ["HK", "VN", None, "MO", "CN"]})
+    assert codes.select(KeyMap(groups, pl.String()).replaced(pl.col("code")).alias("code")).equals(
+        codes.select(pl.col("code").replace(groups))
+    )
