@@ -514,8 +514,9 @@ class Matcher:
             .join(prepared.lazy().select("qid", "han", "grouped"), on="qid")
             .join(_han_found(scored, prepared, profiles).lazy(), on=["qid", "entity_id"], how="left")
         )
-        conflicts, agreements, outcome = _part_steps()
-        return run(frame.with_columns(*conflicts).with_columns(*agreements).with_columns(*outcome))
+        for step in _part_steps():
+            frame = frame.with_columns(*step)
+        return run(frame.drop(_PART_STEP_COLUMNS))
 
     @staticmethod
     def _query_weights(query_words: pl.DataFrame, prepared: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
@@ -574,11 +575,13 @@ class Matcher:
     def _address_support(self, pairs: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
         """Place and other informative words the supplier's address shares with the entity's listed addresses (only
         the addresses of suppliers with a candidate are read)."""
+        empty = pl.DataFrame(schema={"qid": pl.UInt32, "entity_id": pl.String, "address_shared": pl.List(pl.String)})
+        if prepared["address"].null_count() == prepared.height or self._address_words.is_empty():
+            return empty  # no supplier gave an address (a check without one): nothing to read
         addressed = run(
             prepared.lazy().filter(pl.col("address").is_not_null()).join(pairs.lazy().select("qid"), on="qid", how="semi")
         )
-        empty = pl.DataFrame(schema={"qid": pl.UInt32, "entity_id": pl.String, "address_shared": pl.List(pl.String)})
-        if addressed.is_empty() or self._address_words.is_empty():
+        if addressed.is_empty():
             return empty
         words = _address_words(addressed.select("qid", "address"), "qid")
         return (
@@ -1118,8 +1121,9 @@ def _text_score() -> pl.Expr:
 
 
 @functools.cache
-def _part_steps() -> tuple[tuple[pl.Expr, ...], tuple[pl.Expr, ...], tuple[pl.Expr, ...]]:
-    """The part-by-part reading of a pair in three steps: conflicts, agreements, then the outcome (built once)."""
+def _part_steps() -> tuple[tuple[pl.Expr, ...], ...]:
+    """The part-by-part reading of a pair, step by step: conflicts, agreements, what they add up to, then the outcome
+    (built once). What two outcomes both read is a column of its own, computed once (`_PART_STEP_COLUMNS`)."""
     regions_shared = pl.col("query_regions").list.set_intersection("entity_regions").list.len()
     groups_shared = pl.col("query_groups").list.set_intersection("entity_groups").list.len()
     both_regions = (pl.col("query_regions").list.len() > 0) & (pl.col("entity_regions").list.len() > 0)
@@ -1130,6 +1134,11 @@ def _part_steps() -> tuple[tuple[pl.Expr, ...], tuple[pl.Expr, ...], tuple[pl.Ex
         (both_groups & (groups_shared == 0)).alias("industry_conflict"),
         (regions_shared > 0).alias("place_agrees"),
         (pl.col("grouped") & ~pl.col("entity_grouped")).alias("group_company"),
+        (
+            ~pl.col("trade_words")
+            .list.eval((pl.element().str.len_chars() <= 3) | pl.element().str.contains(f"^{_short_pinyin_regex()}$"))
+            .list.all()
+        ).alias("distinct_trade"),
     )
     agreements = (
         (
@@ -1138,13 +1147,13 @@ def _part_steps() -> tuple[tuple[pl.Expr, ...], tuple[pl.Expr, ...], tuple[pl.Ex
         ((groups_shared > 0) | pl.col("place_agrees")).alias("corroborated"),
         (pl.col("extra_trade").list.len() > 0).alias("has_extra_trade"),
     )
-    distinct_trade = ~pl.col("trade_words").list.eval(
-        (pl.element().str.len_chars() <= 3) | pl.element().str.contains(f"^{_short_pinyin_regex()}$")
-    ).list.all()
     differs = pl.col("place_conflict") | pl.col("industry_conflict") | pl.col("industry_missing") | pl.col("group_company")
-    uncorroborated = pl.col("short_form") & ~pl.col("corroborated")
+    readings = (
+        differs.alias("differs"),
+        (pl.col("short_form") & ~pl.col("corroborated")).alias("uncorroborated"),
+    )
     unverifiable = (
-        ~distinct_trade
+        ~pl.col("distinct_trade")
         & (pl.col("query_groups").list.len() > 0)
         & (pl.col("entity_groups").list.len() == 0)
         & ~pl.col("place_agrees")
@@ -1152,25 +1161,37 @@ def _part_steps() -> tuple[tuple[pl.Expr, ...], tuple[pl.Expr, ...], tuple[pl.Ex
     related = (
         pl.col("trade_found")
         & ~pl.col("has_extra_trade")
-        & (distinct_trade | pl.col("corroborated"))
-        & ~uncorroborated
+        & (pl.col("distinct_trade") | pl.col("corroborated"))
+        & ~pl.col("uncorroborated")
         & ~pl.col("han_conflict")
-        & differs
+        & pl.col("differs")
     )
     unfounded = ~(pl.col("trade_found") | pl.col("generic_only") | pl.col("person"))
-    outcome = (
+    verdict = (
         (
-            differs | pl.col("has_extra_trade") | uncorroborated | unverifiable | pl.col("han_conflict") | unfounded
+            pl.col("differs")
+            | pl.col("has_extra_trade")
+            | pl.col("uncorroborated")
+            | unverifiable
+            | pl.col("han_conflict")
+            | unfounded
         ).alias("capped"),
-        pl.when(related & pl.col("affiliates"))
+        related.alias("related"),
+    )
+    outcome = (
+        pl.when(pl.col("related") & pl.col("affiliates"))
         .then(pl.lit("subsidiary"))
-        .when(related)
+        .when(pl.col("related"))
         .then(pl.lit("group"))
         .otherwise(pl.lit(None, pl.String))
         .alias("relation"),
         _parts_text().alias("parts"),
     )
-    return conflicts, agreements, outcome
+    return conflicts, agreements, readings, verdict, outcome
+
+
+_PART_STEP_COLUMNS = ("distinct_trade", "differs", "uncorroborated", "related")
+"""The columns `_part_steps` computes for its own use only."""
 
 
 class _FinishSteps(NamedTuple):
@@ -1352,9 +1373,7 @@ def _parts_text() -> pl.Expr:
         ),
         note("group_company", pl.lit("names a group or holding company; the listing names one member")),
         note("han_conflict", pl.lit("Chinese characters of the trade name differ (a name that sounds alike)")),
-        pl.when(pl.col("short_form") & ~pl.col("corroborated")).then(
-            pl.lit("short listed alias with no place or industry to corroborate it")
-        ),
+        note("uncorroborated", pl.lit("short listed alias with no place or industry to corroborate it")),
         separator="; ",
         ignore_nulls=True,
     )

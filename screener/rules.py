@@ -694,11 +694,13 @@ def _fired(rule: Rule, position: int, facts: pl.DataFrame, matches: pl.DataFrame
     fired = run(KINDS[rule.kind].fire(rule, facts, matches, ruleset))
     if fired.is_empty():
         return _empty_fired(facts.schema["row"])
-    hits = fired.lazy().with_columns(
-        _hit_columns(rule.basis, rule.title, "entity_id" in fired.columns, "score" in fired.columns)
+    hits = (
+        fired.lazy()
+        .with_columns(_hit_columns(rule.basis, rule.title, "entity_id" in fired.columns, "score" in fired.columns))
+        .with_columns(_rendered(rule.reason))
     )
     return run(
-        _per_row(hits, _reason_aggregates(rule.reason)).select(
+        _per_row(hits, _reason_aggregates()).select(
             pl.col("row").cast(facts.schema["row"]), *_fired_columns(rule.id, rule.tier, rule.weight, position)
         )
     )
@@ -739,10 +741,16 @@ def _hit_columns(basis: str, title: str, listed: bool, scored: bool) -> tuple[pl
 
 
 @functools.lru_cache(maxsize=1024)
-def _reason_aggregates(reason: str) -> tuple[Aggregate, ...]:
+def _rendered(reason: str) -> pl.Expr:
+    """A hit's reason: the rule's template rendered over its fields (once per hit, before hits are grouped by row)."""
+    return _render(reason).alias("reason")
+
+
+@functools.cache
+def _reason_aggregates() -> tuple[Aggregate, ...]:
     """Per row a rule fires for: its reasons (each text once), confidence and headline entity and score."""
     return (
-        (_render(reason).unique(maintain_order=True).alias("reason"), pl.concat_list(_render(reason)).alias("reason")),
+        (pl.col("reason").unique(maintain_order=True), pl.concat_list("reason")),
         (pl.col("confidence").max(), pl.col("confidence")),
         (
             pl.col("headline_entity").sort_by("headline_score", descending=True, nulls_last=True).first(),

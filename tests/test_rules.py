@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from screener.result import TIERS
-from screener.rules import RulesError, RuleSet, _per_row, _reason_aggregates, _verdict_aggregates, evaluate, load_rules
+from screener.rules import (
+    RulesError,
+    RuleSet,
+    _per_row,
+    _reason_aggregates,
+    _rendered,
+    _verdict_aggregates,
+    evaluate,
+    load_rules,
+)
 from screener.sectors import sector_hits
 
 SUPPLIER_COLUMNS = ("name", "country", "address", "product", "hs_code", "uscc")
@@ -970,8 +979,12 @@ def test_rows_with_one_fired_rule_get_what_grouping_gives() -> None:
     assert verdict["risk_score"].to_list() == [40.0, 93.3, 10.0, 67.2]
     assert verdict["fired_rules"].to_list()[3] == ["r1", "r3", "r5"]
 
-    hits = fired.with_columns(confidence=pl.col("contribution"), kind=pl.lit("listed")).drop("reason")
-    reasons = _reason_aggregates("on the {kind} list[ (entity {headline_entity})]")
+    hits = (
+        fired.with_columns(confidence=pl.col("contribution"), kind=pl.lit("listed"))
+        .drop("reason")
+        .with_columns(_rendered("on the {kind} list[ (entity {headline_entity})]"))
+    )
+    reasons = _reason_aggregates()
     grouped = _per_row(hits.lazy(), reasons).collect().sort("row")
     assert_frame_equal(grouped, _grouped(hits, reasons))
     assert grouped["reason"].to_list()[3] == ["on the listed list", "on the listed list (entity w)", "on the listed list (entity v)"]
