@@ -700,7 +700,7 @@ def _fired(rule: Rule, position: int, facts: pl.DataFrame, matches: pl.DataFrame
         .with_columns(_rendered(rule.reason))
     )
     return run(
-        _per_row(hits, _reason_aggregates()).select(
+        _per_row(hits, _reason_aggregates(), fired["row"]).select(
             pl.col("row").cast(facts.schema["row"]), *_fired_columns(rule.id, rule.tier, rule.weight, position)
         )
     )
@@ -710,16 +710,22 @@ Aggregate = tuple[pl.Expr, pl.Expr]
 """A column of a row's entries grouped: its aggregation over them, and its value when the row has a single entry."""
 
 
-def _per_row(entries: pl.LazyFrame, columns: tuple[Aggregate, ...]) -> pl.LazyFrame:
-    """`row` and each column aggregated over its entries, in no particular order of rows. A row with one entry
-    takes the columns' single-entry values: polars evaluates an aggregation it has no fast path for (a product, a
-    sort, a rendered text) group by group, ~1 µs a group, and most rows have a single entry."""
+def _per_row(entries: pl.LazyFrame, columns: tuple[Aggregate, ...], rows: pl.Series) -> pl.LazyFrame:
+    """`row` and each column aggregated over its entries, in no particular order of rows (`rows`: the entries' row
+    numbers, in any order). A row with one entry takes the columns' single-entry values: polars evaluates an
+    aggregation it has no fast path for (a product, a sort, a rendered text) group by group, ~1 µs a group, and most
+    rows have a single entry. When all rows have one entry, or all several, the other half of the plan is left out
+    (on a check's few entries it costs more than the work)."""
+    repeated = rows.is_duplicated()
     single = pl.col("row").is_unique()
+    alone = ("row", *(alone for _, alone in columns))
+    grouped = tuple(grouped for grouped, _ in columns)
+    if not repeated.any():
+        return entries.select(*alone)
+    if repeated.all():
+        return entries.group_by("row", maintain_order=True).agg(*grouped)
     return pl.concat(
-        [
-            entries.filter(single).select("row", *(alone for _, alone in columns)),
-            entries.filter(~single).group_by("row", maintain_order=True).agg(*(grouped for grouped, _ in columns)),
-        ]
+        [entries.filter(single).select(*alone), entries.filter(~single).group_by("row", maintain_order=True).agg(*grouped)]
     )
 
 
@@ -793,7 +799,7 @@ def _verdicts(facts: pl.DataFrame, fired: pl.DataFrame) -> pl.DataFrame:
     """Per row: its most severe tier, the combined score, every reason most severe first, and the headline match
     (the match-band entity of the most severe rule resting on one; ties: the highest score, then the earlier rule)."""
     ranked = fired.lazy().sort(["row", "tier_rank", "contribution", "position"], descending=[False, False, True, False])
-    per_row = _per_row(ranked, _verdict_aggregates())
+    per_row = _per_row(ranked, _verdict_aggregates(), fired["row"])
     rows = facts.lazy().select("row")
     return run(rows.join(per_row, on="row", how="left", maintain_order="left").select("row", *_verdict_columns()))
 

@@ -974,8 +974,11 @@ def test_rows_with_one_fired_rule_get_what_grouping_gives() -> None:
         schema_overrides={"row": pl.UInt32, "tier_rank": pl.Int8, "position": pl.Int32},
     ).sort(["row", "tier_rank", "contribution", "position"], descending=[False, False, True, False])
     columns = _verdict_aggregates()
-    assert_frame_equal(_per_row(fired.lazy(), columns).collect().sort("row"), _grouped(fired, columns))
-    verdict = _per_row(fired.lazy(), columns).collect().sort("row")
+    assert_frame_equal(_per_row(fired.lazy(), columns, fired["row"]).collect().sort("row"), _grouped(fired, columns))
+    for rows in ([0, 2], [1, 3]):  # every row with one entry; every row with several
+        some = fired.filter(pl.col("row").is_in(rows))
+        assert_frame_equal(_per_row(some.lazy(), columns, some["row"]).collect().sort("row"), _grouped(some, columns))
+    verdict = _per_row(fired.lazy(), columns, fired["row"]).collect().sort("row")
     assert verdict["risk_score"].to_list() == [40.0, 93.3, 10.0, 67.2]
     assert verdict["fired_rules"].to_list()[3] == ["r1", "r3", "r5"]
 
@@ -985,7 +988,7 @@ def test_rows_with_one_fired_rule_get_what_grouping_gives() -> None:
         .with_columns(_rendered("on the {kind} list[ (entity {headline_entity})]"))
     )
     reasons = _reason_aggregates()
-    grouped = _per_row(hits.lazy(), reasons).collect().sort("row")
+    grouped = _per_row(hits.lazy(), reasons, hits["row"]).collect().sort("row")
     assert_frame_equal(grouped, _grouped(hits, reasons))
     assert grouped["reason"].to_list()[3] == ["on the listed list", "on the listed list (entity w)", "on the listed list (entity v)"]
 
