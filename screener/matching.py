@@ -496,7 +496,7 @@ class Matcher:
         names = self._names.rows(candidates["nid"]).lazy()
         scored = run(
             name_side.join(query_side, on=["qid", "nid"])
-            .join(names.select("nid", "entity_id", "person", "affiliates", "short_form", "han_trade", "lang"), on="nid")
+            .join(names.select(*_SCORED_NAME_COLUMNS, entity_country="country"), on="nid")
             .with_columns(_text_score())
             .filter(pl.col("text_score") >= self._reachable)
         )
@@ -550,9 +550,9 @@ class Matcher:
             )
         )
 
-    def _finish(self, scored: pl.DataFrame, prepared: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
-        names = self._names.rows(scored["nid"]).select("nid", "name", "kind", "norm", entity_country="country")
-        named = scored.join(names, on="nid")
+    def _finish(self, named: pl.DataFrame, prepared: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
+        """The final score, band and explanation of each scored pair (`named`: with its list name's columns), the
+        best name of each (row, entity) at or above the review threshold."""
         steps = _finish_steps(self.config.match_threshold)
         return run(
             named.lazy()
@@ -630,6 +630,9 @@ def _word_lists(name_detail: pl.DataFrame, query_detail: pl.DataFrame, scored: p
     )
     return run(names.join(extra, on=["qid", "nid"], how="left"))
 
+
+_SCORED_NAME_COLUMNS = ("nid", "entity_id", "person", "affiliates", "short_form", "han_trade", "lang", "name", "kind", "norm")
+"""The columns of its list name a scored pair carries to its parts and final score (the name's country besides)."""
 
 INDEX_KEYS = {
     "names": "nid",
