@@ -718,8 +718,8 @@ def _per_row(entries: pl.LazyFrame, columns: tuple[Aggregate, ...], rows: pl.Ser
     (on a check's few entries it costs more than the work)."""
     repeated = rows.is_duplicated()
     single = pl.col("row").is_unique()
-    alone = ("row", *(alone for _, alone in columns))
-    grouped = tuple(grouped for grouped, _ in columns)
+    alone: tuple[str | pl.Expr, ...] = ("row", *(single_value for _, single_value in columns))
+    grouped = tuple(aggregation for aggregation, _ in columns)
     if not repeated.any():
         return entries.select(*alone)
     if repeated.all():
