@@ -948,7 +948,7 @@ def _explanation() -> pl.Expr:
         )
 
     variant = pl.when(pl.col("lang") == "zh").then(pl.format("{} (Chinese)", "kind")).otherwise(pl.col("kind"))
-    steps = pl.when(pl.col("steps") > 0).then(pl.format(" ({})", steps_text(pl.col("steps")))).otherwise(pl.lit(""))
+    steps = steps_text(pl.col("steps"), " ({})")
     country = (
         pl.when(pl.col("adjust") > 0)
         .then(pl.format("; country {} agrees", "country"))

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from screener.normalize import (
+    NORMALISATION_STEPS,
     compile_pinyin_terms,
     normalize_frame,
     normalize_name,
@@ -26,6 +27,15 @@ def same(*names: str) -> set[str]:
 
 def steps(name: str) -> list[str]:
     return normalize_frame(pl.Series([name])).select(steps_text(pl.col("steps"))).item().split("; ")
+
+
+def test_steps_text_names_each_step_whose_bit_is_set_in_order_and_nothing_for_none():
+    values = pl.DataFrame({"steps": range(1 << len(NORMALISATION_STEPS))}, schema={"steps": pl.UInt8})
+    texts = values.select(plain=steps_text(pl.col("steps")), wrapped=steps_text(pl.col("steps"), " ({})"))
+    for value, plain, wrapped in zip(values["steps"], texts["plain"], texts["wrapped"], strict=True):
+        named = [step for bit, step in enumerate(NORMALISATION_STEPS) if value & (1 << bit)]
+        assert plain == "; ".join(named)
+        assert wrapped == (f" ({plain})" if named else "")
 
 
 def test_english_legal_forms_case_and_punctuation_are_removed():
