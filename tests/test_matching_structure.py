@@ -112,6 +112,19 @@ def test_supplier_file_forms_of_a_listed_name_match(matcher, category, query):
     assert matches(matcher, query, HENGRUI), category
 
 
+@pytest.mark.parametrize(
+    ("subsidiary", "branch"),
+    [
+        ("Xinjiang Hengrui Cotton Industry Subsidiary Co., Ltd.", "Xinjiang Hengrui Cotton Industry Branch Co., Ltd."),
+        ("Subsidiary Factory of Xinjiang Hengrui Cotton Industry Co., Ltd.", "Branch Factory of Xinjiang Hengrui Cotton Industry Co., Ltd."),
+    ],
+)
+def test_a_subsidiary_qualifier_weighs_as_little_as_a_branch_qualifier(matcher, subsidiary, branch):
+    """'Subsidiary Factory of X', 'X Subsidiary Company' (brands' facility lists write them so) qualify a name as
+    'branch' does: a word of any company name, not an unexplained extra word."""
+    assert best(matcher, subsidiary)["score"] == best(matcher, branch)["score"]
+
+
 BRIVANT = "Gansu Brivant International Trading Co., Ltd."
 
 
