@@ -104,6 +104,8 @@ HENGRUI = "Xinjiang Hengrui Cotton Industry Co., Ltd."
         ("old romanisation of the place", "Sinkiang Hengrui Cotton Industry Co., Ltd."),
         ("place in brackets", "Hengrui Cotton Industry (Xinjiang) Co., Ltd."),
         ("legal form glued to the name", "Xinjiang Hengrui Cotton IndustryCo.,Ltd."),
+        ("legal form of another country", "Xinjiang Hengrui Cotton Industry Pty Ltd"),
+        ("joint-stock form in English", "Xinjiang Hengrui Cotton Industry Joint-Stock Co., Ltd."),
         ("swapped letters in pinyin", "Xinjiang Hnegrui Cotton Industry Co., Ltd."),
         ("short alias with its industry", "恒瑞棉业"),
     ],

@@ -52,6 +52,9 @@ def test_foreign_legal_forms_are_removed():
     assert normalize_name("Finca Monte Grande S.A. de C.V.") == "finca monte grande"
     assert normalize_name("Sigma Glove Industries Sdn. Bhd.") == "sigma glove industry"
     assert normalize_name("Mangalore Ganesh Beedie Works Pvt Ltd") == "mangalore ganesh beedie work"
+    assert normalize_name("Thanh Cong Textile Garment Joint Stock Company") == "thanh cong textile garment"
+    assert normalize_name("Southern Cross Cotton Pty Ltd") == "southern cross cotton"
+    assert normalize_name("Xinjiang Zhongtai Chemical Company Limited by Shares") == "xinjiang zhongtai chemical"
 
 
 def test_chinese_legal_forms_and_script_become_the_english_listing_words():
