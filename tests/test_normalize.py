@@ -55,6 +55,13 @@ def test_foreign_legal_forms_are_removed():
     assert normalize_name("Thanh Cong Textile Garment Joint Stock Company") == "thanh cong textile garment"
     assert normalize_name("Southern Cross Cotton Pty Ltd") == "southern cross cotton"
     assert normalize_name("Xinjiang Zhongtai Chemical Company Limited by Shares") == "xinjiang zhongtai chemical"
+    assert normalize_name("Morava Obuv s.r.o.") == "morava obuv"
+    assert normalize_name("Wisla Obuwie Sp. z o.o.") == "wisla obuwie"
+    assert normalize_name("Andes Hilados S.A.C.") == "andes hilados"
+    assert normalize_name("Maquila Norte S. de R.L. de C.V.") == "maquila norte"
+    assert normalize_name("Kaveri Spinners Private Ltd.") == normalize_name("Kaveri Spinners")
+    assert normalize_name("Ege Orme Ltd. Sti.") == "ege orme"
+    assert normalize_name("Compañía Textil del Valle") == normalize_name("Textil del Valle")
 
 
 def test_chinese_legal_forms_and_script_become_the_english_listing_words():
