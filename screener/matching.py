@@ -1097,14 +1097,12 @@ def _query_side() -> tuple[pl.Expr, ...]:
     telling = pl.col("weight").filter((pl.col("sim") > 0) | (pl.col("qrole") != "generic")).sum()
     extra_trade = (pl.col("qrole") == "trade") & (pl.col("qweight") >= DISCOUNTED_BELOW) & (pl.col("sim") == 0)
     regions = pl.col("qregion").list.explode(keep_nulls=False, empty_as_null=False)
-    outside = pl.col("qregion").filter(pl.col("sim") == 0).list.explode(keep_nulls=False, empty_as_null=False)
     return (
         (found / pl.col("weight").sum()).alias("query_cover"),
         (found / telling).fill_nan(0.0).alias("telling_cover"),
         pl.col("qword").filter(extra_trade).alias("extra_trade"),
         pl.col("qgroup").drop_nulls().unique().alias("query_groups"),
         regions.drop_nulls().unique().alias("query_regions"),
-        outside.drop_nulls().unique().alias("outside_regions"),
     )
 
 
