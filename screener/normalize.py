@@ -231,11 +231,15 @@ ADDRESS_TAIL = (
     r"|[^,;]*,[^,;]*\d{4,}|[^,;]*\d{5,}).*$"
 )
 """A name followed, after a comma, by an address (a street, a number, a postcode)."""
+BRANCH_TAIL = r"(?i)^(.+?)\s+(?:[^\s,;]+\s+)?(?:sub-?)?branch(?:\s+(?:office|factory|company))?\.?$"
+"""A name ending in a branch and the word before it, which names where the branch is: 'KTK Group Qingdao Branch'
+(a branch is the company itself, wherever it is)."""
 
 
 def without_tail(name: pl.Expr) -> pl.Expr:
-    """The name without what follows its legal form, or without an address after a comma."""
-    return name.str.replace(TAIL_AFTER_LEGAL_FORM, "${1}").str.replace(ADDRESS_TAIL, "${1}")
+    """The name without what follows its legal form, without an address after a comma, or without a branch at its
+    end."""
+    return name.str.replace(TAIL_AFTER_LEGAL_FORM, "${1}").str.replace(ADDRESS_TAIL, "${1}").str.replace(BRANCH_TAIL, "${1}")
 
 
 def _folded(names: pl.Series) -> pl.LazyFrame:

@@ -198,6 +198,21 @@ def test_group_of_a_listed_member_is_same_group_for_review(matcher):
     assert (top["band"], top["relation"]) == ("review", "group")
 
 
+MOHENG = "Tangshan Moheng Machinery Group"
+
+
+def test_a_branch_in_another_city_is_the_listed_company_itself(matcher):
+    """A branch (分公司) is the company itself, wherever it is: the place named with it is where the branch works,
+    not a place the company claims."""
+    assert matches(matcher, "Moheng Machinery Group Qingdao Branch", MOHENG)
+
+
+@pytest.mark.parametrize("query", ["Moheng Machinery Qingdao Co., Ltd.", "Qingdao Moheng Machinery Group"])
+def test_a_company_of_the_same_trade_name_registered_in_another_city_is_same_group_for_review(matcher, query):
+    top = reading(matcher, query)
+    assert (top["band"], top["relation"]) == ("review", "group")
+
+
 def test_other_subsidiary_of_an_entity_listed_with_subsidiaries_is_a_possible_subsidiary(matcher):
     top = reading(matcher, "Qorvane Silicon Industry (Luzhou) Co., Ltd.")
     assert (top["band"], top["relation"]) == ("review", "subsidiary")
