@@ -66,6 +66,12 @@ digits in a word always, each letter pair as an alternative of its own."""
 TRUNCATED_WIDTHS = (35, 60)
 """Name-field widths of customs manifests and ERP vendor masters: a name exactly this long may be cut short, so
 listed words after its end are not counted as missing."""
+CUT_WORD_MIN_LENGTH = 4
+"""The last word of a name cut short is read as the list words it begins ('REEDUCATIO' reeducation) from this length;
+a shorter stub says too little."""
+CUT_WORD_MAX_COMPLETIONS = 20
+"""Nor is a stub that begins more list words than this (it says as little)."""
+CUT_WORD_SIM = 0.95
 FUZZY_MIN_RATIO = 75.0
 NAME_COVERAGE_SHARE = 0.6
 COUNTRY_AGREES_BONUS = 2.0
@@ -175,8 +181,8 @@ class Matcher:
         prepared = self._prepare(queries)
         if prepared.is_empty() or self._name_table.is_empty():
             return _empty(queries)
-        query_words = self._without_cut_words(_word_roles(prepared, "qid"), prepared)
-        word_map = self._word_map(query_words.select(pl.col("word").unique()))
+        query_words, completions = self._without_cut_words(_word_roles(prepared, "qid"), prepared)
+        word_map = self._word_map(query_words.select(pl.col("word").unique()), completions)
         hits = run(query_words.lazy().rename({"word": "qword"}).join(word_map.lazy(), on="qword"))
         candidates = self._scan(prepared) if exhaustive else self._candidates(hits)
         if candidates.is_empty():
@@ -221,19 +227,53 @@ class Matcher:
             )
         return run(prepared.filter(pl.col("norm") != ""))
 
-    def _without_cut_words(self, query_words: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
-        """Query words without the last word of a name cut at a field width, unless it is a whole list word."""
+    def _without_cut_words(
+        self, query_words: pl.DataFrame, prepared: pl.DataFrame
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Query words without the last word of a name cut at a field width, unless it is a whole list word or
+        begins list words: those are then its readings (qword, word, sim), returned beside the words."""
         if not prepared["truncated"].any():
-            return query_words
+            return query_words, pl.DataFrame(schema=WORD_MAP_SCHEMA)
         last = (
             query_words.join(prepared.filter(pl.col("truncated")).select("qid"), on="qid")
             .filter(pl.col("pos") == pl.col("pos").max().over("qid"))
             .join(self._vocab.rows(query_words["word"]).select("word"), on="word", how="anti")
         )
-        return query_words.join(last.select("qid", "pos"), on=["qid", "pos"], how="anti")
+        completions = self._completions(last["word"])
+        cut = last.filter(~pl.col("word").is_in(completions["qword"].implode()))
+        return query_words.join(cut.select("qid", "pos"), on=["qid", "pos"], how="anti"), completions
 
-    def _word_map(self, words: pl.DataFrame) -> pl.DataFrame:
-        """Query word → list word with similarity 0-1: exact, joined pinyin, or one typing error."""
+    @functools.cached_property
+    def _sorted_vocabulary(self) -> pl.Series:
+        """The list words in order (sorted at the first name cut short), where the words a stub begins are adjacent."""
+        return self._vocab.table["word"].unique().sort()
+
+    def _completions(self, stubs: pl.Series) -> pl.DataFrame:
+        """(qword, word, sim): the list words each stub begins, for stubs of CUT_WORD_MIN_LENGTH letters or more that
+        begin at most CUT_WORD_MAX_COMPLETIONS of them."""
+        stubs = stubs.unique()
+        stubs = stubs.filter(stubs.str.len_chars() >= CUT_WORD_MIN_LENGTH)
+        if stubs.is_empty():
+            return pl.DataFrame(schema=WORD_MAP_SCHEMA)
+        words = self._sorted_vocabulary
+        first = words.search_sorted(stubs, side="left").to_numpy().astype(np.int64)
+        counts = words.search_sorted(stubs + "\U0010ffff", side="left").to_numpy().astype(np.int64) - first
+        kept = (counts > 0) & (counts <= CUT_WORD_MAX_COMPLETIONS)
+        first, counts = first[kept], counts[kept]
+        starts = np.repeat(np.cumsum(counts) - counts, counts)
+        positions = np.repeat(first, counts) + np.arange(int(counts.sum())) - starts
+        return pl.DataFrame(
+            {
+                "qword": stubs.filter(pl.Series(kept)).gather(pl.Series(np.repeat(np.arange(kept.sum()), counts))),
+                "word": words.gather(pl.Series(positions)),
+                "sim": pl.Series([CUT_WORD_SIM] * int(counts.sum()), dtype=pl.Float64),
+            },
+            schema=WORD_MAP_SCHEMA,
+        )
+
+    def _word_map(self, words: pl.DataFrame, completions: pl.DataFrame) -> pl.DataFrame:
+        """Query word → list word with similarity 0-1: exact, joined pinyin, one typing error, or (`completions`) the
+        list words a word cut short begins."""
         words = words.rename({"word": "qword"})
         exact = run(
             words.lazy()
@@ -254,7 +294,7 @@ class Matcher:
             pl.concat(
                 [
                     frame.lazy().select("qword", "word", pl.col("sim").cast(pl.Float64))
-                    for frame in (exact, joined, ocr, fuzzy)
+                    for frame in (exact, joined, ocr, fuzzy, completions)
                 ]
             )
             .sort("sim", descending=True, maintain_order=True)

@@ -159,6 +159,38 @@ def test_name_cut_at_a_manifest_field_width_matches(matcher):
     assert matches(matcher, cut, HENGRUI)
 
 
+KELVORO = "Kelvoro Technology Co., Ltd."
+CUT_NAMES = [
+    "SHENZHEN NANSHAN SCIENCE PARK KELVORO TECHNOLOGY"[:35],
+    "XINJIANG HENGRUI COTTON INDUSTRY GROUP CO LTD"[:35],
+    "SHAYA TONGRUI TEXTILE COMPANY LIMITED COMMERCE"[:35],
+    "ZANFOR SUGAR HOLDING CO LTD COMMERCIAL DEPARTMENT"[:35],
+]
+
+
+def test_a_word_cut_at_the_field_width_is_read_as_the_list_words_it_begins(matcher):
+    assert CUT_NAMES[0].endswith(" KELVO")
+    top = best(matcher, CUT_NAMES[0])
+    assert top is not None and top["entity_id"] == entity_id("uflpa", KELVORO)
+    assert "kelvo≈kelvoro" in top["explanation"]
+
+
+def test_names_cut_short_score_alike_alone_and_in_a_batch(matcher):
+    """A stub too short to say which word it begins ('GR', 'COM') is left out, in a batch of stubs too."""
+    assert {len(name) for name in CUT_NAMES} == {35}
+    batch = matcher.match(
+        pl.DataFrame(
+            {"row": range(len(CUT_NAMES)), "name": CUT_NAMES, "country": "CN", "address": None},
+            schema={"row": pl.Int64, "name": pl.String, "country": pl.String, "address": pl.String},
+        )
+    )
+    alone = [best(matcher, name) for name in CUT_NAMES]
+    for row, top in enumerate(alone):
+        first = batch.filter(pl.col("row") == row).row(0, named=True)
+        assert (first["entity_id"], first["score"]) == (top["entity_id"], top["score"])
+    assert [top["score"] for top in alone[1:]] == [100.0, 100.0, 100.0]
+
+
 def reading(matcher: Matcher, query: str) -> dict:
     """The best candidate of a name that must not reach the match band."""
     top = best(matcher, query)

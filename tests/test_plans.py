@@ -99,8 +99,8 @@ def hits_of(matcher: Matcher, name: str) -> pl.DataFrame:
     from screener.matching import _word_roles
 
     prepared = matcher._prepare(pl.DataFrame({"row": [0], "name": [name], "country": ["CN"], "address": [None]}))
-    query_words = _word_roles(prepared, "qid")
-    word_map = matcher._word_map(query_words.select(pl.col("word").unique()))
+    query_words, completions = matcher._without_cut_words(_word_roles(prepared, "qid"), prepared)
+    word_map = matcher._word_map(query_words.select(pl.col("word").unique()), completions)
     return query_words.rename({"word": "qword"}).join(word_map, on="qword")
 
 
