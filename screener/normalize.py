@@ -228,9 +228,11 @@ TAIL_AFTER_LEGAL_FORM = (
 """A name followed by more text after its legal form: a branch, factory, address or city."""
 ADDRESS_TAIL = (
     r"(?i)^(.+?)\s*[,;]\s*(?:no\.?\s*\d|\d|[^,;]*\b(?:road|rd|street|st|avenue|district|building|floor|room|zone)\b"
+    r"|[^,;]*\b\p{L}+-(?:do|si|gun|gu|eup|myeon|dong|ri|ro|gil|ken|shi|ku|cho|machi)\b"
     r"|[^,;]*,[^,;]*\d{4,}|[^,;]*\d{5,}).*$"
 )
-"""A name followed, after a comma, by an address (a street, a number, a postcode)."""
+"""A name followed, after a comma, by an address (a street, a number, a postcode, or a Korean or Japanese
+administrative unit as romanised: 'Jeungdo-myeon', 'Sinan-gun', 'Minato-ku')."""
 BRANCH_TAIL = r"(?i)^(.+?)\s+(?:[^\s,;]+\s+)?(?:sub-?)?branch(?:\s+(?:office|factory|company))?\.?$"
 """A name ending in a branch and the word before it, which names where the branch is: 'KTK Group Qingdao Branch'
 (a branch is the company itself, wherever it is)."""

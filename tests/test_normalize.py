@@ -17,6 +17,7 @@ from screener.normalize import (
     normalize_series,
     pinyin_terms,
     steps_text,
+    without_tail,
 )
 
 
@@ -262,3 +263,16 @@ def test_replacements_and_corrections_are_words_of_letters_and_digits() -> None:
         for text in (*targets, *removals):
             assert all(word.fullmatch(part) for part in text.split()), text
     assert all(word.fullmatch(text) for text in _dictionary_keys()["word"].unique().to_list())
+
+
+@pytest.mark.parametrize(
+    ("name", "head"),
+    [
+        ("Taepyung Salt Farm, Jeungdo-myeon, Sinan-gun, Jeollanam-do", "Taepyung Salt Farm"),
+        ("Imaizumi Tea Manufacturing, Shimada-shi, Shizuoka-ken", "Imaizumi Tea Manufacturing"),
+        ("Hyun-do Trading Co., Ltd.", "Hyun-do Trading Co., Ltd."),
+        ("Seoul Textile", "Seoul Textile"),
+    ],
+)
+def test_a_korean_or_japanese_address_after_a_comma_is_no_part_of_the_name(name, head):
+    assert pl.select(without_tail(pl.lit(name))).item() == head
