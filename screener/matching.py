@@ -596,7 +596,7 @@ class Matcher:
         steps = _finish_steps(self.config.match_threshold)
         return run(
             named.lazy()
-            .join(prepared.lazy().select("qid", "row", "country", qnorm="norm", steps="steps"), on="qid")
+            .join(prepared.lazy().select("qid", "row", "country", *steps.query_columns), on="qid")
             .join(self._address_support(named, prepared).lazy(), on=["qid", "entity_id"], how="left")
             .with_columns(*steps.adjusted)
             .with_columns(steps.score)
@@ -1012,6 +1012,7 @@ def _explanation() -> pl.Expr:
         listed("discounted", "low-weight"),
         listed("missing", "not in supplier name"),
         listed("extra", "not in listed name"),
+        pl.when(pl.col("tail") != "").then(pl.format("; ignored after the name: '{}'", "tail")).otherwise(pl.lit("")),
         pl.when(pl.col("parts") != "").then(pl.format("; parts: {}", "parts")).otherwise(pl.lit("")),
         pl.when(pl.col("relation") == "subsidiary")
         .then(pl.lit("; possible subsidiary of an entity listed with its subsidiaries"))
@@ -1236,6 +1237,7 @@ _PART_STEP_COLUMNS = ("distinct_trade", "differs", "uncorroborated", "related")
 
 
 class _FinishSteps(NamedTuple):
+    query_columns: tuple[pl.Expr, ...]
     adjusted: tuple[pl.Expr, pl.Expr]
     score: pl.Expr
     capped_score: pl.Expr
@@ -1256,7 +1258,9 @@ def _finish_steps(match_threshold: float) -> _FinishSteps:
         .otherwise(-COUNTRY_CONFLICT_PENALTY)
     )
     address_bonus = pl.when(pl.col("address_shared").list.len() > 0).then(ADDRESS_AGREES_BONUS).otherwise(0.0)
+    tail = pl.col("name").str.slice(pl.col("head").str.len_chars()).str.strip_chars(" ,;.:-")
     return _FinishSteps(
+        query_columns=(pl.col("norm").alias("qnorm"), "steps", tail.alias("tail")),
         adjusted=(
             country_adjust.alias("adjust"),
             pl.col("address_shared").fill_null(pl.lit([], pl.List(pl.String))),

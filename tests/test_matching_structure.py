@@ -250,6 +250,22 @@ def test_other_subsidiary_of_an_entity_listed_with_subsidiaries_is_a_possible_su
     assert (top["band"], top["relation"]) == ("review", "subsidiary")
 
 
+@pytest.mark.parametrize(
+    ("query", "ignored"),
+    [
+        ("Xinjiang Hengrui Cotton Industry Co., Ltd. Kuitun Branch", "Kuitun Branch"),
+        ("Xinjiang Hengrui Cotton Industry, 18 Youhao Road, Urumqi 830000", "18 Youhao Road, Urumqi 830000"),
+        ("新疆恒瑞棉业有限公司第二分厂", "第二分厂"),
+    ],
+)
+def test_explanation_names_what_follows_the_name_and_was_ignored(matcher, query, ignored):
+    assert f"ignored after the name: '{ignored}'" in best(matcher, query)["explanation"]
+
+
+def test_explanation_of_a_name_without_a_tail_ignores_nothing(matcher):
+    assert "ignored" not in best(matcher, HENGRUI)["explanation"]
+
+
 def test_explanation_names_the_parts(matcher):
     top = best(matcher, "XINJIANG HENGRUI CTN IND CO LTD")
     assert "trade name agrees (hengrui)" in top["explanation"]
