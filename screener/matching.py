@@ -1260,7 +1260,7 @@ def _finish_steps(match_threshold: float) -> _FinishSteps:
     address_bonus = pl.when(pl.col("address_shared").list.len() > 0).then(ADDRESS_AGREES_BONUS).otherwise(0.0)
     tail = pl.col("name").str.slice(pl.col("head").str.len_chars()).str.strip_chars(" ,;.:-")
     return _FinishSteps(
-        query_columns=(pl.col("norm").alias("qnorm"), "steps", tail.alias("tail")),
+        query_columns=(pl.col("norm").alias("qnorm"), pl.col("steps"), tail.alias("tail")),
         adjusted=(
             country_adjust.alias("adjust"),
             pl.col("address_shared").fill_null(pl.lit([], pl.List(pl.String))),
