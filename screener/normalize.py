@@ -233,9 +233,10 @@ ADDRESS_TAIL = (
 )
 """A name followed, after a comma, by an address (a street, a number, a postcode, or a Korean or Japanese
 administrative unit as romanised: 'Jeungdo-myeon', 'Sinan-gun', 'Minato-ku')."""
-BRANCH_TAIL = r"(?i)^(.+?)\s+(?:[^\s,;]+\s+)?(?:sub-?)?branch(?:\s+(?:office|factory|company))?\.?$"
-"""A name ending in a branch and the word before it, which names where the branch is: 'KTK Group Qingdao Branch'
-(a branch is the company itself, wherever it is)."""
+BRANCH_TAIL = r"(?i)(\S)\s+(?:[^\s,;]+\s+)?(?:sub-?)?branch(?:\s+(?:office|factory|company))?\.?$"
+"""A branch at the end of a name, with the word before it, which names where the branch is: 'KTK Group Qingdao
+Branch' (a branch is the company itself, wherever it is). Searched for, not anchored at the name's start, so that
+a batch's names without 'branch' are passed over quickly (1M names: 0.16 → 0.09 s)."""
 
 
 def without_tail(name: pl.Expr) -> pl.Expr:
