@@ -276,3 +276,13 @@ def test_replacements_and_corrections_are_words_of_letters_and_digits() -> None:
 )
 def test_a_korean_or_japanese_address_after_a_comma_is_no_part_of_the_name(name, head):
     assert pl.select(without_tail(pl.lit(name))).item() == head
+
+
+@pytest.mark.parametrize("scanned", ["Col., Ltd.", "Col, Ltd.", "Co1., Ltd.", "C0., Ltd.", "COL LTD"])
+def test_a_scanned_co_ltd_is_read_as_the_legal_form_on_the_supplier_side(scanned):
+    assert normalize_name(f"Zeta Knitting {scanned}") == "zeta knitting"
+    assert normalize_name(f"Zeta Knitting {scanned}", listed=True) != "zeta knitting"
+
+
+def test_a_word_like_a_scanned_co_is_kept_when_no_legal_form_follows():
+    assert normalize_name("Col Shoes") == "col shoes"
