@@ -1128,6 +1128,8 @@ def _name_side() -> tuple[pl.Expr, ...]:
         pl.col("group").drop_nulls().unique().alias("name_groups"),
         pl.col("group").filter(pl.col("sim") == 0).drop_nulls().unique().alias("unmatched_groups"),
         (pl.col("role") == "place").all().alias("places_only"),
+        (trade & pl.col("sim").is_between(0, 1, closed="none")).any().alias("trade_typo"),
+        (pl.col("sim") == 0).any().alias("name_word_missing"),
     )
 
 
@@ -1193,6 +1195,7 @@ def _part_steps() -> tuple[tuple[pl.Expr, ...], ...]:
     readings = (
         differs.alias("differs"),
         (pl.col("short_form") & ~pl.col("corroborated")).alias("uncorroborated"),
+        (pl.col("trade_typo") & pl.col("name_word_missing")).alias("typo_only"),
     )
     unverifiable = (
         ~pl.col("distinct_trade")
@@ -1217,6 +1220,7 @@ def _part_steps() -> tuple[tuple[pl.Expr, ...], ...]:
             | unverifiable
             | pl.col("han_conflict")
             | unfounded
+            | pl.col("typo_only")
         ).alias("capped"),
         related.alias("related"),
     )
@@ -1232,8 +1236,10 @@ def _part_steps() -> tuple[tuple[pl.Expr, ...], ...]:
     return conflicts, agreements, readings, verdict, outcome
 
 
-_PART_STEP_COLUMNS = ("distinct_trade", "differs", "uncorroborated", "related")
-"""The columns `_part_steps` computes for its own use only."""
+_PART_STEP_COLUMNS = (
+    "distinct_trade", "differs", "uncorroborated", "related", "typo_only", "trade_typo", "name_word_missing"
+)
+"""The columns `_part_steps` computes, and those of the name side only it reads, for its own use only."""
 
 
 class _FinishSteps(NamedTuple):
@@ -1419,6 +1425,7 @@ def _parts_text() -> pl.Expr:
         note("group_company", pl.lit("names a group or holding company; the listing names one member")),
         note("han_conflict", pl.lit("Chinese characters of the trade name differ (a name that sounds alike)")),
         note("uncorroborated", pl.lit("short listed alias with no place or industry to corroborate it")),
+        note("typo_only", pl.lit("trade name agrees only within a typo, and the listed name has words the supplier's lacks")),
         separator="; ",
         ignore_nulls=True,
     )

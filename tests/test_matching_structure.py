@@ -191,6 +191,18 @@ def test_names_cut_short_score_alike_alone_and_in_a_batch(matcher):
     assert [top["score"] for top in alone[1:]] == [100.0, 100.0, 100.0]
 
 
+@pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        ("Qixni Green Energy Co., Ltd.", "Qixin Green Energy Co., Ltd."),
+        ("Shaya Tongriu Textile Co., Ltd.", "Shaya Tongrui Textile Co., Ltd."),
+        ("Qixin Energy Co., Ltd.", "Qixin Green Energy Co., Ltd."),
+    ],
+)
+def test_a_trade_name_within_a_typo_matches_when_every_listed_word_is_there_or_it_is_exact(matcher, query, listed):
+    assert matches(matcher, query, listed)
+
+
 def reading(matcher: Matcher, query: str) -> dict:
     """The best candidate of a name that must not reach the match band."""
     top = best(matcher, query)
@@ -208,6 +220,8 @@ def reading(matcher: Matcher, query: str) -> dict:
         ("shared trade name, other industry", "Lianfeng Garment Co., Ltd.", "industry conflicts"),
         ("shared trade name, other province", "Jiangyin Tongrui Textile Co., Ltd.", "place conflicts"),
         ("another trade name word", "Yuanshan Kelvoro Technology Co., Ltd.", "other trade name words: yuanshan"),
+        ("trade name within a typo, a listed word missing", "Qixni Energy Co., Ltd.", "trade name agrees only within a typo"),
+        ("trade name within a typo, the listed place missing", "Tongriu Textile Co., Ltd.", "only within a typo"),
         ("initials of an alias", "QX Energy Group Co., Ltd.", ""),
         ("pinyin one letter off", "Xinjiang Hengrun Cotton Industry Co., Ltd.", ""),
         ("short word one letter off", "Zork Packaging Co., Ltd.", ""),
