@@ -648,7 +648,7 @@ def _address_words(frame: pl.DataFrame, key: str, *, listed: bool = False) -> pl
 
 
 def _word_lists(name_detail: pl.DataFrame, query_detail: pl.DataFrame, scored: pl.DataFrame) -> pl.DataFrame:
-    """Per scored pair, the words shared, typo-tolerant, low-weight, missing from either side (for explanations)."""
+    """Per scored pair, the words shared, near spellings (typo, scan confusion or a word cut short), low-weight, missing from either side (for explanations)."""
     keys = scored.select("qid", "nid")
     informative = pl.col("weight") >= DISCOUNTED_BELOW
     names = (
@@ -1008,7 +1008,7 @@ def _explanation() -> pl.Expr:
         steps,
         pl.format(" vs {} '{}' → '{}'", variant, "name", "norm"),
         listed("shared", "shared"),
-        listed("fuzzy", "typo-tolerant"),
+        listed("fuzzy", "near spellings (typo, scan or cut)"),
         listed("discounted", "low-weight"),
         listed("missing", "not in supplier name"),
         listed("extra", "not in listed name"),

@@ -172,7 +172,7 @@ def test_a_word_cut_at_the_field_width_is_read_as_the_list_words_it_begins(match
     assert CUT_NAMES[0].endswith(" KELVO")
     top = best(matcher, CUT_NAMES[0])
     assert top is not None and top["entity_id"] == entity_id("uflpa", KELVORO)
-    assert "kelvo≈kelvoro" in top["explanation"]
+    assert "near spellings (typo, scan or cut): kelvo≈kelvoro" in top["explanation"]
 
 
 def test_names_cut_short_score_alike_alone_and_in_a_batch(matcher):
