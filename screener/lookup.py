@@ -56,8 +56,12 @@ class Index:
         """Row positions of the keys hashing like the values, in index order."""
         hashes = _distinct_sorted(key_hashes(values))
         low = np.searchsorted(self.hashes, hashes, side="left")
-        counts = np.searchsorted(self.hashes, hashes, side="right") - low
-        return np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        return ranges(low, np.searchsorted(self.hashes, hashes, side="right") - low)
+
+
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The positions of consecutive runs, one after another: start, start + 1, ... for `count` positions each."""
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
 
 
 def _distinct_sorted(values: np.ndarray) -> np.ndarray:

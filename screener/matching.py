@@ -29,7 +29,7 @@ from screener import reference
 from screener.countries import country_code
 from screener.errors import UsageError
 from screener.index_cache import cached_tables
-from screener.lookup import HASH_SEED, Index, KeyMap, WordSet, by_hash
+from screener.lookup import HASH_SEED, Index, KeyMap, WordSet, by_hash, ranges
 from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
 from screener.name_parts import places as division_places
 from screener.normalize import (
@@ -259,14 +259,12 @@ class Matcher:
         first = words.search_sorted(stubs, side="left").to_numpy().astype(np.int64)
         counts = words.search_sorted(stubs + "\U0010ffff", side="left").to_numpy().astype(np.int64) - first
         kept = (counts > 0) & (counts <= CUT_WORD_MAX_COMPLETIONS)
-        first, counts = first[kept], counts[kept]
-        starts = np.repeat(np.cumsum(counts) - counts, counts)
-        positions = np.repeat(first, counts) + np.arange(int(counts.sum())) - starts
+        counts = counts[kept]
         return pl.DataFrame(
             {
-                "qword": stubs.filter(pl.Series(kept)).gather(pl.Series(np.repeat(np.arange(kept.sum()), counts))),
-                "word": words.gather(pl.Series(positions)),
-                "sim": pl.Series([CUT_WORD_SIM] * int(counts.sum()), dtype=pl.Float64),
+                "qword": stubs.filter(pl.Series(kept)).gather(pl.Series(np.repeat(np.arange(counts.size), counts))),
+                "word": words.gather(pl.Series(ranges(first[kept], counts))),
+                "sim": np.full(int(counts.sum()), CUT_WORD_SIM),
             },
             schema=WORD_MAP_SCHEMA,
         )
@@ -648,7 +646,8 @@ def _address_words(frame: pl.DataFrame, key: str, *, listed: bool = False) -> pl
 
 
 def _word_lists(name_detail: pl.DataFrame, query_detail: pl.DataFrame, scored: pl.DataFrame) -> pl.DataFrame:
-    """Per scored pair, the words shared, near spellings (typo, scan confusion or a word cut short), low-weight, missing from either side (for explanations)."""
+    """Per scored pair, the words shared, near spellings (a typo, a scan confusion or a word cut short), low-weight,
+    missing from either side (for explanations)."""
     keys = scored.select("qid", "nid")
     informative = pl.col("weight") >= DISCOUNTED_BELOW
     names = (
@@ -1425,7 +1424,9 @@ def _parts_text() -> pl.Expr:
         note("group_company", pl.lit("names a group or holding company; the listing names one member")),
         note("han_conflict", pl.lit("Chinese characters of the trade name differ (a name that sounds alike)")),
         note("uncorroborated", pl.lit("short listed alias with no place or industry to corroborate it")),
-        note("typo_only", pl.lit("trade name agrees only within a typo, and the listed name has words the supplier's lacks")),
+        note(
+            "typo_only", pl.lit("trade name agrees only within a typo, and the listed name has words the supplier's lacks")
+        ),
         separator="; ",
         ignore_nulls=True,
     )

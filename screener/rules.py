@@ -717,13 +717,13 @@ def _per_row(entries: pl.LazyFrame, columns: tuple[Aggregate, ...], rows: pl.Ser
     rows have a single entry. When all rows have one entry, or all several, the other half of the plan is left out
     (on a check's few entries it costs more than the work)."""
     repeated = rows.is_duplicated()
-    single = pl.col("row").is_unique()
     alone: tuple[str | pl.Expr, ...] = ("row", *(single_value for _, single_value in columns))
     grouped = tuple(aggregation for aggregation, _ in columns)
     if not repeated.any():
         return entries.select(*alone)
     if repeated.all():
         return entries.group_by("row", maintain_order=True).agg(*grouped)
+    single = pl.col("row").is_unique()
     return pl.concat(
         [entries.filter(single).select(*alone), entries.filter(~single).group_by("row", maintain_order=True).agg(*grouped)]
     )
