@@ -670,7 +670,9 @@ def _word_lists(name_detail: pl.DataFrame, query_detail: pl.DataFrame, scored: p
     return run(names.join(extra, on=["qid", "nid"], how="left"))
 
 
-_SCORED_NAME_COLUMNS = ("nid", "entity_id", "person", "affiliates", "short_form", "han_trade", "lang", "name", "kind", "norm")
+_SCORED_NAME_COLUMNS = (
+    "nid", "entity_id", "person", "affiliates", "short_form", "han_group", "han_trade", "lang", "name", "kind", "norm"
+)
 """The columns of its list name a scored pair carries to its parts and final score (the name's country besides)."""
 
 INDEX_KEYS = {
@@ -1176,6 +1178,10 @@ def _part_steps() -> tuple[tuple[pl.Expr, ...], ...]:
         (both_regions & (regions_shared == 0)).alias("place_conflict"),
         (both_groups & (groups_shared == 0)).alias("industry_conflict"),
         (regions_shared > 0).alias("place_agrees"),
+        # a short name of a group the list gives in Chinese script (溢达集团), named in the same characters
+        (pl.col("short_form") & pl.col("han_group") & pl.col("grouped") & pl.col("han_found").fill_null(False)).alias(
+            "group_in_script"
+        ),
         (pl.col("grouped") & ~pl.col("entity_grouped")).alias("group_company"),
         (
             ~pl.col("trade_words")
@@ -1187,7 +1193,7 @@ def _part_steps() -> tuple[tuple[pl.Expr, ...], ...]:
         (
             (pl.col("unmatched_groups").list.set_difference("query_groups").list.len() > 0) & ~pl.col("place_agrees")
         ).alias("industry_missing"),
-        ((groups_shared > 0) | pl.col("place_agrees")).alias("corroborated"),
+        ((groups_shared > 0) | pl.col("place_agrees") | pl.col("group_in_script")).alias("corroborated"),
         (pl.col("extra_trade").list.len() > 0).alias("has_extra_trade"),
     )
     differs = pl.col("place_conflict") | pl.col("industry_conflict") | pl.col("industry_missing") | pl.col("group_company")
@@ -1236,7 +1242,8 @@ def _part_steps() -> tuple[tuple[pl.Expr, ...], ...]:
 
 
 _PART_STEP_COLUMNS = (
-    "distinct_trade", "differs", "uncorroborated", "related", "typo_only", "trade_typo", "name_word_missing"
+    "distinct_trade", "differs", "uncorroborated", "related", "typo_only", "trade_typo", "name_word_missing",
+    "group_in_script",
 )
 """The columns `_part_steps` computes, and those of the name side only it reads, for its own use only."""
 
@@ -1300,11 +1307,13 @@ def _role_weight() -> pl.Expr:
 
 def _with_short_forms(names: pl.DataFrame) -> pl.DataFrame:
     """Mark short forms: names without a legal form whose trade name is 2-3 Chinese characters, or aliases that are
-    one word of two pinyin syllables — a short alias that alone identifies no company (科达, 'Yida')."""
+    one word of two pinyin syllables — a short alias that alone identifies no company (科达, 'Yida'); and Chinese
+    names that name a group (溢达集团)."""
     short_pinyin = (pl.col("kind") != "primary") & pl.col("norm").str.contains(f"^{_short_pinyin_regex()}$")
     short_han = pl.col("han_trade").str.len_chars().is_between(1, 3)
     return names.with_columns(
-        short_form=~pl.col("formal") & pl.when(pl.col("lang") == "zh").then(short_han).otherwise(short_pinyin)
+        short_form=~pl.col("formal") & pl.when(pl.col("lang") == "zh").then(short_han).otherwise(short_pinyin),
+        han_group=(pl.col("lang") == "zh") & _names_a_group(pl.col("name")),
     )
 
 
@@ -1424,6 +1433,7 @@ def _parts_text() -> pl.Expr:
         note("group_company", pl.lit("names a group or holding company; the listing names one member")),
         note("han_conflict", pl.lit("Chinese characters of the trade name differ (a name that sounds alike)")),
         note("uncorroborated", pl.lit("short listed alias with no place or industry to corroborate it")),
+        note("group_in_script", pl.lit("the group is named in the listed Chinese characters")),
         note(
             "typo_only", pl.lit("trade name agrees only within a typo, and the listed name has words the supplier's lacks")
         ),

@@ -26,6 +26,7 @@ LISTED = [
     ("Qorvane Silicon Industry (Shanshan) Co., Ltd.", True, []),
     ("Qixin Green Energy Co., Ltd.", False, [("QX Solar", "alias", "en")]),
     ("Tangshan Moheng Machinery Group", False, []),
+    ("Vormel Group", False, [("沃梅集团", "alias", "zh"), ("沃梅", "alias", "zh")]),
     (
         "Gansu Brivant International Trading Co., Ltd.",
         False,
@@ -189,6 +190,28 @@ def test_names_cut_short_score_alike_alone_and_in_a_batch(matcher):
         first = batch.filter(pl.col("row") == row).row(0, named=True)
         assert (first["entity_id"], first["score"]) == (top["entity_id"], top["score"])
     assert [top["score"] for top in alone[1:]] == [100.0, 100.0, 100.0]
+
+
+VORMEL = "Vormel Group"
+
+
+def test_a_group_listed_by_its_chinese_short_name_matches_in_the_same_characters(matcher):
+    """溢达集团 is how the list itself names Esquel Group: the trade name and the group word in the listed characters
+    need no place or industry to corroborate them, as the bare trade name 溢达 does."""
+    assert matches(matcher, "沃梅集团", VORMEL)
+
+
+@pytest.mark.parametrize(
+    ("category", "query", "why"),
+    [
+        ("the bare short alias", "沃梅", "short listed alias"),
+        ("the group in pinyin, which other characters share", "Womei Group", "short listed alias"),
+        ("the group in other characters of the same sound", "握美集团", "Chinese characters of the trade name differ"),
+    ],
+)
+def test_a_group_listed_by_its_chinese_short_name_needs_its_own_characters_and_group_word(matcher, category, query, why):
+    top = reading(matcher, query)
+    assert top["entity_id"] == entity_id("uflpa", VORMEL) and why in top["explanation"], category
 
 
 @pytest.mark.parametrize(
