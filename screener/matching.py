@@ -1420,7 +1420,9 @@ def _parts_text() -> pl.Expr:
         return pl.when(pl.col(condition)).then(text)
 
     return pl.concat_str(
-        pl.when(pl.col("trade_found"))
+        pl.when(pl.col("trade_found") & pl.col("han_found").fill_null(False))
+        .then(pl.format("trade name agrees ({}, in the same Chinese characters)", pl.col("trade_words").list.join(" ")))
+        .when(pl.col("trade_found"))
         .then(pl.format("trade name agrees ({})", pl.col("trade_words").list.join(" ")))
         .when(pl.col("trade_words").list.len() > 0)
         .then(pl.format("trade name differs ({})", pl.col("trade_words").list.join(" "))),

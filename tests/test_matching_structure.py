@@ -308,6 +308,11 @@ def test_explanation_names_the_parts(matcher):
     assert "trade name agrees (hengrui)" in top["explanation"]
 
 
+def test_explanation_says_when_the_chinese_characters_themselves_agree(matcher):
+    """Chinese script is compared character by character, not by its sound: the explanation says so."""
+    assert "trade name agrees (hengrui, in the same Chinese characters)" in best(matcher, "新疆恆瑞棉業有限公司")["explanation"]
+
+
 def test_listed_names_are_never_rewritten():
     """A listed name is read as written: 'Tangshan' is a city, not a misspelt 'Tianshan'."""
     assert normalize_name("Tangshan Moheng Machinery Group", listed=True) == "tangshan moheng machinery"
