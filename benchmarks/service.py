@@ -28,8 +28,11 @@ and `--workers 2` would put both workers on it).
     python benchmarks/service.py [--queries 200] [--requests 400] [--rounds 2] [--workers 1,2] [--baseline /tmp/base]
                                  [--job-rows 400000] [--nomenklatura-python /path/to/python]
 
-Queries: the names of ../shared/eval/dev_queries.csv when present (listed names in supplier spellings and
-look-alikes), else listed names of the embedded lists.
+Queries (`--names`): `labelled` (the default), the names of ../shared/eval/dev_queries.csv when present (listed names
+in supplier spellings and look-alikes: nearly every one is scored against candidates), else listed names of the
+embedded lists; `supplier-file`, distinct names of `benchmarks/speed.py`'s supplier-file generator (mostly unlisted
+Chinese and foreign firms, 2 % spellings of listed names), the mix a procurement system sends as it onboards
+suppliers.
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ from screener.service.matching import Coalescer, match_response
 from screener.store import Store
 from screener.supplier_io import BATCH_ROWS
 from tests.service_server import served_process
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed import suppliers
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_QUERIES = REPO.parent / "shared" / "eval" / "dev_queries.csv"
@@ -106,6 +112,13 @@ json.dump(out, sys.stdout)
 def percentiles(seconds: list[float]) -> str:
     ms = np.array(seconds) * 1000
     return f"p50 {np.percentile(ms, 50):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms (n={len(ms)})"
+
+
+def supplier_file_names(lists_names: pl.DataFrame, count: int) -> list[str]:
+    """`count` distinct names of the supplier-file generator, in its random order."""
+    listed = lists_names.filter(pl.col("lang") == "en")["name"].to_list()
+    generated = suppliers(np.random.default_rng(5), count * 2, listed)["name"].unique(maintain_order=True)
+    return generated.head(count).to_list()
 
 
 def query_names(lists_names: pl.DataFrame, count: int) -> list[str]:
@@ -322,6 +335,8 @@ def main() -> None:
                         help="worker counts of screener serve, comma-separated")
     parser.add_argument("--baseline", type=Path, help="checkout of another version (git worktree add DIR COMMIT) "
                         "whose server is timed in turn with this one's")
+    parser.add_argument("--names", choices=("labelled", "supplier-file"), default="labelled",
+                        help="query names: labelled listed names and look-alikes, or a generated supplier file's")
     parser.add_argument("--job-rows", type=int, default=4 * BATCH_ROWS, help="rows of the larger screening job (0: no jobs)")
     parser.add_argument("--nomenklatura-python", default=os.environ.get("NOMENKLATURA_PYTHON", "/work/venv-service-bench/bin/python"))
     args = parser.parse_args()
@@ -335,10 +350,15 @@ def main() -> None:
         with Store(db_path) as store:
             ensure_embedded(store)
         screener = Screener.from_db(db_path)
-        names = query_names(screener.lists.names, args.queries)
-        fresh = fresh_names(screener.lists.names, names)
-        print(f"{len(names)} query names from {'dev_queries.csv' if EVAL_QUERIES.exists() else 'the embedded lists'} "
-              f"and {len(fresh)} others for the 4-client rounds; {screener.lists.entities.height} listed entities")
+        if args.names == "supplier-file":
+            generated = supplier_file_names(screener.lists.names, args.queries + args.requests * (args.rounds + 1))
+            names, fresh, origin = generated[: args.queries], generated[args.queries :], "the supplier-file generator"
+        else:
+            names = query_names(screener.lists.names, args.queries)
+            fresh = fresh_names(screener.lists.names, names)
+            origin = "dev_queries.csv" if EVAL_QUERIES.exists() else "the embedded lists"
+        print(f"{len(names)} query names from {origin} and {len(fresh)} others for the 4-client rounds; "
+              f"{screener.lists.entities.height} listed entities")
         measure_match(db_path, screener, names, fresh, args, folder, set(cores))
         if args.job_rows:
             measure_jobs(db_path, names, args, folder, set(cores))
