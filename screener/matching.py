@@ -30,7 +30,7 @@ from screener.countries import country_code
 from screener.errors import UsageError
 from screener.index_cache import cached_tables
 from screener.lookup import HASH_SEED, Index, KeyMap, WordSet, by_hash, ranges
-from screener.name_parts import ROLE_WEIGHTS, common_words, word_roles
+from screener.name_parts import ROLE_WEIGHTS, common_words, name_words, word_roles
 from screener.name_parts import places as division_places
 from screener.normalize import (
     comparison_workers,
@@ -181,15 +181,18 @@ class Matcher:
         prepared = self._prepare(queries)
         if prepared.is_empty() or self._name_table.is_empty():
             return _empty(queries)
-        query_words, completions = self._without_cut_words(_word_roles(prepared, "qid"), prepared)
-        word_map = self._word_map(query_words.select(pl.col("word").unique()), completions)
-        hits = run(query_words.lazy().rename({"word": "qword"}).join(word_map.lazy(), on="qword"))
+        words = name_words(prepared, "qid")
+        cut, completions = self._cut_words(words, prepared)
+        words = _without(cut, words)
+        word_map = self._word_map(words.select(pl.col("word").unique()), completions)
+        hits = run(words.lazy().rename({"word": "qword"}).join(word_map.lazy(), on="qword"))
         candidates = self._scan(prepared) if exhaustive else self._candidates(hits)
         if candidates.is_empty():
             return _empty(queries)
+        query_words = _without(cut, _word_roles(_with_candidates(prepared, candidates), "qid"))
         list_weights = self._vocab.rows(hits["word"]).lazy().select("word", lweight="kind_weight")
         query_weights = self._query_weights(query_words, prepared, candidates)
-        if not exhaustive and _bound_may_drop(candidates, query_words, hits):
+        if not exhaustive and _bound_may_drop(candidates, words, hits):
             candidates = self._within_reach(candidates, hits.lazy().join(list_weights, on="word"), query_weights, prepared)
             if candidates.is_empty():
                 return _empty(queries)
@@ -227,21 +230,18 @@ class Matcher:
             )
         return run(prepared.filter(pl.col("norm") != ""))
 
-    def _without_cut_words(
-        self, query_words: pl.DataFrame, prepared: pl.DataFrame
-    ) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Query words without the last word of a name cut at a field width, unless it is a whole list word or
-        begins list words: those are then its readings (qword, word, sim), returned beside the words."""
+    def _cut_words(self, query_words: pl.DataFrame, prepared: pl.DataFrame) -> tuple[pl.DataFrame | None, pl.DataFrame]:
+        """(qid, pos) of the last word of each name cut at a field width (None when no name is), unless it is a whole
+        list word or begins list words: those are then its readings (qword, word, sim), returned beside them."""
         if not prepared["truncated"].any():
-            return query_words, pl.DataFrame(schema=WORD_MAP_SCHEMA)
+            return None, pl.DataFrame(schema=WORD_MAP_SCHEMA)
         last = (
             query_words.join(prepared.filter(pl.col("truncated")).select("qid"), on="qid")
             .filter(pl.col("pos") == pl.col("pos").max().over("qid"))
             .join(self._vocab.rows(query_words["word"]).select("word"), on="word", how="anti")
         )
         completions = self._completions(last["word"])
-        cut = last.filter(~pl.col("word").is_in(completions["qword"].implode()))
-        return query_words.join(cut.select("qid", "pos"), on=["qid", "pos"], how="anti"), completions
+        return last.filter(~pl.col("word").is_in(completions["qword"].implode())).select("qid", "pos"), completions
 
     @functools.cached_property
     def _sorted_vocabulary(self) -> pl.Series:
@@ -956,6 +956,17 @@ class _Segmenter:
                         best[end] = candidate
         found = best[len(word)]
         return found if found and len(found) >= 2 else []
+
+
+def _with_candidates(prepared: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+    """The prepared queries that have a candidate: only their words are given roles (most names have none)."""
+    qids = candidates["qid"].unique()
+    return prepared if qids.len() == prepared.height else prepared.filter(pl.col("qid").is_in(qids.implode()))
+
+
+def _without(cut: pl.DataFrame | None, query_words: pl.DataFrame) -> pl.DataFrame:
+    """The query words but those at the (qid, pos) `cut` (`Matcher._cut_words`)."""
+    return query_words if cut is None else query_words.join(cut, on=["qid", "pos"], how="anti")
 
 
 def _bound_may_drop(candidates: pl.DataFrame, query_words: pl.DataFrame, hits: pl.DataFrame) -> bool:

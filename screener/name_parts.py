@@ -92,12 +92,7 @@ def word_roles(
     `generic` lists the words of any company name (one list value, as `is_in` takes it); `pinyin_word` tells words made of pinyin syllables (never
     'common', whatever English they spell); `bracketed` holds the (key, word) pairs written in brackets, where a
     division name is a place wherever it stands ('Hoshine Silicon (Luzhou)')."""
-    words = run(
-        names.lazy()
-        .select(*_words_and_positions(key))
-        .explode(["word", "pos"])
-        .filter(pl.col("word").is_not_null() & (pl.col("word") != ""))
-    )
+    words = name_words(names, key)
     placed = words.lazy().join(_place_words().lazy(), on="word", how="left")
     if bracketed.is_empty():
         placed = placed.with_columns(bracketed=pl.lit(None, pl.Boolean))
@@ -119,6 +114,17 @@ def word_roles(
         plan.select(
             key, "word", "pos", "role", region=_when_role("place", "regions"), group=_when_role("industry", "group")
         )
+    )
+
+
+def name_words(names: pl.DataFrame, key: str) -> pl.DataFrame:
+    """(key, word, pos): the words of the normalised names (`norm`) and their positions, the rows `word_roles` gives
+    roles to."""
+    return run(
+        names.lazy()
+        .select(*_words_and_positions(key))
+        .explode(["word", "pos"])
+        .filter(pl.col("word").is_not_null() & (pl.col("word") != ""))
     )
 
 
