@@ -1318,8 +1318,8 @@ def _role_weight() -> pl.Expr:
 
 def _with_short_forms(names: pl.DataFrame) -> pl.DataFrame:
     """Mark short forms: names without a legal form whose trade name is 2-3 Chinese characters, or aliases that are
-    one word of two pinyin syllables — a short alias that alone identifies no company (科达, 'Yida'); and Chinese
-    names that name a group (溢达集团)."""
+    one word of two pinyin syllables — a short alias that alone identifies no company (科达, 'Yida'); and, as
+    `han_group`, the Chinese names that name a group (溢达集团)."""
     short_pinyin = (pl.col("kind") != "primary") & pl.col("norm").str.contains(f"^{_short_pinyin_regex()}$")
     short_han = pl.col("han_trade").str.len_chars().is_between(1, 3)
     return names.with_columns(
