@@ -181,11 +181,7 @@ class Matcher:
         prepared = self._prepare(queries)
         if prepared.is_empty() or self._name_table.is_empty():
             return _empty(queries)
-        words = name_words(prepared, "qid")
-        cut, completions = self._cut_words(words, prepared)
-        words = _without(cut, words)
-        word_map = self._word_map(words.select(pl.col("word").unique()), completions)
-        hits = run(words.lazy().rename({"word": "qword"}).join(word_map.lazy(), on="qword"))
+        words, cut, hits = self._hits(prepared)
         candidates = self._scan(prepared) if exhaustive else self._candidates(hits)
         if candidates.is_empty():
             return _empty(queries)
@@ -229,6 +225,15 @@ class Matcher:
                 .drop("head_norm")
             )
         return run(prepared.filter(pl.col("norm") != ""))
+
+    def _hits(self, prepared: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame]:
+        """The words of the queries (qid, word, pos), those of them cut at a field width (`_cut_words`), and the hits:
+        the words joined with the list words they read as (qword, word, sim)."""
+        words = name_words(prepared, "qid")
+        cut, completions = self._cut_words(words, prepared)
+        words = _without(cut, words)
+        word_map = self._word_map(words.select(pl.col("word").unique()), completions)
+        return words, cut, run(words.lazy().rename({"word": "qword"}).join(word_map.lazy(), on="qword"))
 
     def _cut_words(self, query_words: pl.DataFrame, prepared: pl.DataFrame) -> tuple[pl.DataFrame | None, pl.DataFrame]:
         """(qid, pos) of the last word of each name cut at a field width (None when no name is), unless it is a whole
@@ -449,9 +454,11 @@ class Matcher:
     def _generic_candidates(self, hits: pl.DataFrame) -> pl.DataFrame:
         """Names made only of generic words, found only when the query has two of their weightiest words (a query's
         words are paired only among those of some such name's key)."""
-        words = hits.lazy().select("qid", "word").filter(pl.col("word").is_in(self._generic_key_words)).unique()
+        words = run(hits.lazy().select("qid", "word").filter(pl.col("word").is_in(self._generic_key_words)).unique())
+        if words.is_empty():  # most names: no word of a generic name (a word pairs with itself: one makes a key)
+            return pl.DataFrame(schema={"qid": hits.schema["qid"], "nid": self._generic_keys.table.schema["nid"]})
         keys = run(
-            words.join(words, on="qid", suffix="_other")
+            words.lazy().join(words.lazy(), on="qid", suffix="_other")
             .filter(pl.col("word") <= pl.col("word_other"))
             .select(
                 "qid",
@@ -460,8 +467,6 @@ class Matcher:
                 .otherwise(pl.concat_str("word", "word_other", separator=" ")),
             )
         )
-        if keys.is_empty():  # most names: no two words of a generic name
-            return pl.DataFrame(schema={"qid": keys.schema["qid"], "nid": self._generic_keys.table.schema["nid"]})
         return run(keys.lazy().join(self._generic_keys.rows(keys["key"]).lazy(), on="key").select("qid", "nid"))
 
     def _scan(self, prepared: pl.DataFrame) -> pl.DataFrame:

@@ -96,12 +96,8 @@ def test_a_candidate_out_of_reach_is_not_scored_word_by_word(monkeypatch, name):
 
 def hits_of(matcher: Matcher, name: str) -> pl.DataFrame:
     """The query words of one name joined with the list words they map to, as `Matcher.match` finds them."""
-    from screener.matching import _word_roles
-
     prepared = matcher._prepare(pl.DataFrame({"row": [0], "name": [name], "country": ["CN"], "address": [None]}))
-    query_words, completions = matcher._without_cut_words(_word_roles(prepared, "qid"), prepared)
-    word_map = matcher._word_map(query_words.select(pl.col("word").unique()), completions)
-    return query_words.rename({"word": "qword"}).join(word_map, on="qword")
+    return matcher._hits(prepared)[2]
 
 
 def test_a_word_without_characters_scans_confuse_is_not_read_again(monkeypatch):
