@@ -7,6 +7,7 @@ readings of small frames keep each name's result here and compute only the names
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
@@ -29,6 +30,12 @@ class Recent(Generic[K, V]):
         self.size = size
         self._results: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
+        _EVERY.add(self)
+
+    def forget(self) -> None:
+        """Drop every kept result."""
+        with self._lock:
+            self._results.clear()
 
     def through(self, keys: Sequence[K], compute: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
         """The result of every key: those kept, and the others computed together in one call (and kept)."""
@@ -54,3 +61,13 @@ class Recent(Generic[K, V]):
                 self._results.move_to_end(key)
             while len(self._results) > self.size:
                 self._results.popitem(last=False)
+
+
+_EVERY: weakref.WeakSet[Recent] = weakref.WeakSet()
+
+
+def forget_all() -> None:
+    """Drop the kept results of every reading, so that the next reading of any name is its first: what a benchmark
+    timing names read for the first time needs between two readings of the same name."""
+    for recent in list(_EVERY):
+        recent.forget()

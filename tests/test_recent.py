@@ -6,9 +6,9 @@ from __future__ import annotations
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from screener.matching import _names_word_roles, _word_roles
-from screener.normalize import _normalize_names, normalize_frame
-from screener.recent import Recent
+from screener.matching import _RECENT_ROLES, _names_word_roles, _word_roles
+from screener.normalize import _RECENTLY_NORMALISED, _normalize_names, normalize_frame
+from screener.recent import Recent, forget_all
 
 NAMES = [
     "Hoshine Silicon Industry (Shanshan) Co., Ltd.",
@@ -73,3 +73,15 @@ def test_no_names_read_as_in_a_batch():
     assert_frame_equal(normalize_frame(pl.Series([], dtype=pl.String)), _normalize_names(pl.Series([], dtype=pl.String), False))
     frame = pl.DataFrame(schema={"qid": pl.Int64, "name": pl.String, "norm": pl.String})
     assert_frame_equal(_word_roles(frame, "qid"), _names_word_roles(frame, "qid", listed=False))
+
+
+def test_forgetting_all_makes_the_next_reading_a_first_one():
+    recent: Recent[str, int] = Recent(size=3)
+    lengths = Lengths()
+    recent.through(["ab"], lengths)
+    forget_all()
+    recent.through(["ab"], lengths)
+    assert lengths.calls == [["ab"], ["ab"]]
+    normalize_frame(pl.Series(NAMES[:1], dtype=pl.String))
+    forget_all()
+    assert all(not reading._results for readings in (_RECENTLY_NORMALISED, _RECENT_ROLES) for reading in readings.values())
