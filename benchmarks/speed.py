@@ -126,7 +126,7 @@ def suppliers(rng: np.random.Generator, rows: int, listed: list[str]) -> pl.Data
         + listed_variants(rng, listed, listed_count)
     )
     order = rng.permutation(rows)
-    countries = pick(rng, ["CN", "CN", "CN", "VN", "BD", None], rows)
+    countries = pick(rng, ["CN", "CN", "CN", "VN", "BD", None], rows).tolist()  # polars cannot cast an object array that begins with None
     return pl.DataFrame(
         {
             "row": np.arange(rows, dtype=np.int64),
