@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +19,7 @@ from screener.columns import ColumnMapping
 from screener.embedded import ensure_embedded
 from screener.freshness import max_age_days, with_ages
 from screener.matching import MatchConfig, Matcher
+from screener.overlap import read_ahead, written_behind
 from screener.parties import (
     VERDICT_COLUMNS,
     PartyMapping,
@@ -626,7 +627,7 @@ def screen_to_report(
     instead of loading the lists of `db_path` with `config`; a `writer` (a server storing a job's batches) receives the
     batches instead of a report file at `out`; a `reader` other than read_supplier_batches (a server reads strangers'
     files in a child process: screener.isolated) reads the file."""
-    from screener.reports import check_report_rows, report_format, report_writer  # loads only for a file screened
+    from screener.reports import check_report_rows, report_format  # loads only for a file screened
 
     source = reader(path, sheet=sheet, batch_rows=batch_rows)
     chosen = report_format(out, format) if out is not None else None
@@ -634,7 +635,8 @@ def screen_to_report(
         check_report_rows(chosen, source.rows)
     parts = screen_parts(source, Path(path).name, db_path, config=config, columns=columns, parties=parties,
                          progress=progress, screener=screener)
-    with report_writer(out, chosen) if out is not None else nullcontext(writer) as writer:
+    # a report file is written behind the screening; a server's writer (its store) is given the batches in turn
+    with written_behind_report(out, chosen) if out is not None else nullcontext(writer) as writer:
         summary = RunSummary(metadata={})
         for part in parts:
             summary.metadata = part.metadata
@@ -647,6 +649,15 @@ def screen_to_report(
                 stage(f"Writing {Path(out).name}")  # type: ignore[arg-type]  # a writer means an output path
             writer.finish(summary)
     return summary
+
+
+@contextmanager
+def written_behind_report(out: Path, format: str | None) -> Iterator[ReportWriter]:
+    """The report writer of `out`, its batches written while the next ones are screened (screener.overlap)."""
+    from screener.reports import report_writer
+
+    with report_writer(out, format) as opened, written_behind(opened) as writer:
+        yield writer
 
 
 def screen_parts(
@@ -666,7 +677,8 @@ def screen_parts(
     `screener` is given)."""
     mapping = choose_columns(source.header, parties, columns)
     screener = screener or Screener.from_db(db_path, config)
-    return screener.screen_batches(source.batches, mapping, progress=progress, total_rows=source.rows, input_name=input_name)
+    batches = read_ahead(source.batches)  # the next batch read while this one is screened
+    return screener.screen_batches(batches, mapping, progress=progress, total_rows=source.rows, input_name=input_name)
 
 
 def tiers_summary(rows: pl.DataFrame, tiers: Sequence[str]) -> dict[str, int]:
